@@ -1,0 +1,62 @@
+"""Money as exact Decimal: parsing API input, formatting JSON output, cents/mills conversions."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+MILL = Decimal("0.001")
+#: Totals above this are rejected as absurd (contract: > 1e12 is 422).
+MAX_AMOUNT = Decimal("1000000000000")
+
+
+class MoneyError(ValueError):
+    """Raised for input that is not a valid amount of money."""
+
+
+def parse_amount(value: object, *, allow_negative: bool = False) -> Decimal:
+    """Parse an API amount (string or number) into a Decimal with at most 2 decimals.
+
+    Floats are accepted (JSON numbers) but read through their shortest repr, so 0.1 stays 0.1.
+    """
+    if isinstance(value, bool) or value is None:
+        raise MoneyError("must be a decimal amount such as \"121.00\"")
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise MoneyError("must be a decimal amount such as \"121.00\"") from None
+    if not amount.is_finite():
+        raise MoneyError("must be a finite amount")
+    if amount.as_tuple().exponent < -2 and amount != amount.quantize(CENT):  # type: ignore[operator]
+        raise MoneyError("must have at most 2 decimals")
+    if amount < 0 and not allow_negative:
+        raise MoneyError("must not be negative")
+    if abs(amount) > MAX_AMOUNT:
+        raise MoneyError("is too large (more than 1e12)")
+    return amount.quantize(CENT)
+
+
+def format_amount(amount: Decimal) -> str:
+    """Render an amount for JSON: 2 decimals, or 3 when a bank booked a third decimal."""
+    if amount == amount.quantize(CENT):
+        return str(amount.quantize(CENT))
+    return str(amount.quantize(MILL))
+
+
+def to_mills(amount: Decimal) -> int:
+    """Exact integer thousandths, the unit money is stored in (CODA amounts carry 3 decimals)."""
+    mills = amount * 1000
+    if mills != mills.to_integral_value():
+        raise MoneyError(f"{amount} has more than 3 decimals")
+    return int(mills)
+
+
+def from_mills(mills: int) -> Decimal:
+    value = Decimal(mills).scaleb(-3)
+    return value.quantize(CENT) if mills % 10 == 0 else value.quantize(MILL)
+
+
+def round_cents(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
