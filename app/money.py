@@ -20,13 +20,13 @@ def parse_amount(value: object, *, allow_negative: bool = False) -> Decimal:
     Floats are accepted (JSON numbers) but read through their shortest repr, so 0.1 stays 0.1.
     """
     if isinstance(value, bool) or value is None:
-        raise MoneyError("must be a decimal amount such as \"121.00\"")
+        raise MoneyError('must be a decimal amount such as "121.00"')
     if isinstance(value, float):
         value = repr(value)
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise MoneyError("must be a decimal amount such as \"121.00\"") from None
+        raise MoneyError('must be a decimal amount such as "121.00"') from None
     if not amount.is_finite():
         raise MoneyError("must be a finite amount")
     if amount.as_tuple().exponent < -2 and amount != amount.quantize(CENT):  # type: ignore[operator]

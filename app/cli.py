@@ -1,0 +1,94 @@
+"""The ``codarecon`` command: serve, migrate, admin-token, coda parse, and what later work adds."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.config import get_settings
+    from app.logging_setup import configure_logging
+
+    configure_logging(get_settings().log_level)
+    uvicorn.run(
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        proxy_headers=True,
+        access_log=False,
+    )
+    return 0
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    from app.db import get_engine
+    from app.migrate import current_revision, upgrade_to_head
+
+    upgrade_to_head(get_engine())
+    print(f"schema at revision {current_revision(get_engine())}")
+    return 0
+
+
+def _admin_token(_: argparse.Namespace) -> int:
+    from app.config import get_settings
+    from app.security import admin_token
+
+    print(admin_token(get_settings()))
+    return 0
+
+
+def _coda_parse(args: argparse.Namespace) -> int:
+    from app.statements.coda import parse_coda
+    from app.statements.parsed import CodaError
+    from app.statements.report import render_report
+
+    with open(args.file, "rb") as handle:
+        data = handle.read()
+    try:
+        parsed = parse_coda(data)
+    except CodaError as exc:
+        print(f"{args.file}: not a readable CODA file: {exc}", file=sys.stderr)
+        return 2
+    print(render_report(parsed, as_json=args.json))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="codarecon", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP API (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="API processes (stateless; use PostgreSQL for > 1)")
+    serve.set_defaults(func=_serve)
+
+    sub.add_parser("migrate", help="bring the database schema to the newest revision").set_defaults(func=_migrate)
+    sub.add_parser("admin-token", help="print the admin token (generated under var/ if unset)").set_defaults(
+        func=_admin_token
+    )
+
+    coda = sub.add_parser("coda", help="CODA file tools").add_subparsers(dest="coda_command", required=True)
+    parse = coda.add_parser("parse", help="print what the service would store for a CODA file")
+    parse.add_argument("file")
+    parse.add_argument("--json", action="store_true", help="machine-readable output")
+    parse.set_defaults(func=_coda_parse)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Command = args.func
+    return func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

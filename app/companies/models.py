@@ -1,0 +1,44 @@
+"""Tables for tenants: companies, their bank accounts and their API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlmodel import Field, SQLModel
+
+from app.timeutil import utcnow
+
+
+class Company(SQLModel, table=True):
+    __tablename__ = "companies"
+
+    id: str = Field(primary_key=True, max_length=40)
+    vat: str = Field(unique=True, max_length=12)  # normalised BE0123456789
+    name: str = Field(max_length=200)
+    #: Per-company overrides of the matching thresholds (see docs/matching.md).
+    match_config: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class BankAccount(SQLModel, table=True):
+    __tablename__ = "bank_accounts"
+
+    id: str = Field(primary_key=True, max_length=40)
+    company_id: str = Field(foreign_key="companies.id", index=True, max_length=40)
+    #: An account belongs to one company: statements for it are refused for every other company.
+    iban: str = Field(unique=True, max_length=40)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_keys"
+
+    id: str = Field(primary_key=True, max_length=40)
+    company_id: str = Field(foreign_key="companies.id", index=True, max_length=40)
+    scope: str = Field(max_length=10)  # "read" | "write"
+    #: SHA-256 of the secret part; keys are 256-bit random so a slow hash adds nothing.
+    secret_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None

@@ -1,0 +1,58 @@
+"""HTTP routes for companies and API keys (admin), and a company reading itself."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+from sqlmodel import col, select
+
+from app.companies import service
+from app.companies.models import Company
+from app.companies.schemas import ApiKeyCreate, ApiKeyCreated, CompanyCreate, CompanyPublic
+from app.db import SessionDep
+from app.errors import NotFound
+from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
+from app.schemas import Page
+from app.security import AdminDep, CompanyDep, company_by_vat, issue_api_key, path_vat
+
+router = APIRouter(prefix="/v1/companies", tags=["companies"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CompanyPublic)
+def create_company(data: CompanyCreate, session: SessionDep, _: AdminDep) -> CompanyPublic:
+    return service.to_public(session, service.create_company(session, data))
+
+
+@router.get("", response_model=Page[CompanyPublic])
+def list_companies(session: SessionDep, _: AdminDep, limit: LimitQuery = 100, cursor: CursorQuery = None) -> Page:
+    query = select(Company).order_by(col(Company.id)).limit(limit + 1)
+    after = decode_cursor(cursor)
+    if after:
+        query = query.where(col(Company.id) > after)
+    rows = list(session.exec(query).all())
+    return Page(
+        items=[service.to_public(session, c) for c in rows[:limit]],
+        next_cursor=next_cursor([c.id for c in rows], limit),
+    )
+
+
+@router.get("/{vat}", response_model=CompanyPublic)
+def get_company(ctx: CompanyDep, session: SessionDep) -> CompanyPublic:
+    return service.to_public(session, ctx.company)
+
+
+@router.post("/{vat}/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+def create_api_key(vat: str, data: ApiKeyCreate, session: SessionDep, _: AdminDep) -> ApiKeyCreated:
+    company = company_by_vat(session, path_vat(vat))
+    if company is None:
+        raise NotFound(f"no company {path_vat(vat)}")
+    key, plain = issue_api_key(session, company.id, data.scope)
+    return ApiKeyCreated(id=key.id, key=plain, scope=key.scope, company_vat=company.vat)
+
+
+@router.delete("/{vat}/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_api_key(vat: str, key_id: str, session: SessionDep, _: AdminDep) -> Response:
+    company = company_by_vat(session, path_vat(vat))
+    if company is None:
+        raise NotFound(f"no company {path_vat(vat)}")
+    service.revoke_api_key(session, company.id, key_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

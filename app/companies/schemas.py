@@ -1,0 +1,53 @@
+"""API shapes for companies and API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from app.iban import IbanError, normalize_iban
+from app.schemas import StrictInput
+from app.vat import VatError, normalize_vat
+
+
+class CompanyCreate(StrictInput):
+    vat: str = Field(description="Belgian enterprise/VAT number in any usual notation.", examples=["BE0403200393"])
+    name: str = Field(min_length=1, max_length=200)
+    bank_accounts: list[str] = Field(default_factory=list, max_length=100, description="IBANs of the company.")
+
+    @field_validator("vat")
+    @classmethod
+    def _vat(cls, value: str) -> str:
+        try:
+            return normalize_vat(value)
+        except VatError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("bank_accounts")
+    @classmethod
+    def _ibans(cls, values: list[str]) -> list[str]:
+        try:
+            return list(dict.fromkeys(normalize_iban(v) for v in values))
+        except IbanError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class CompanyPublic(BaseModel):
+    id: str
+    vat: str
+    name: str
+    bank_accounts: list[str]
+    created_at: datetime
+
+
+class ApiKeyCreate(StrictInput):
+    scope: Literal["read", "write"]
+
+
+class ApiKeyCreated(BaseModel):
+    id: str
+    key: str = Field(description="The secret key; shown once, store it now.")
+    scope: str
+    company_vat: str

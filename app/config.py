@@ -1,0 +1,39 @@
+"""Settings from the environment (prefix ``CODARECON_``), read once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CODARECON_", extra="ignore")
+
+    database_url: str = Field(default=f"sqlite:///{VAR_DIR / 'codarecon.db'}")
+    admin_token: str | None = None
+    #: Where a generated admin token is kept when ADMIN_TOKEN is unset.
+    var_dir: Path = VAR_DIR
+    #: Fernet key for secrets at rest (CodaBox credentials); generated under var/ when unset.
+    secret_key: str | None = None
+
+    codabox_enabled: bool = False
+    codabox_base_url: str = "https://sandbox-api.codabox.com/v2/"
+    codabox_software_company: str | None = None
+    codabox_sales_invoice_path: str | None = None
+    codabox_poll_seconds: int = 7200
+    delivery_retry_seconds: float = 30.0
+
+    max_upload_bytes: int = 50 * 1024 * 1024
+    #: Run background workers inside the API process (embedded mode, the default for `make run`).
+    embedded_workers: bool = True
+    log_level: str = "INFO"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

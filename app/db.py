@@ -1,0 +1,116 @@
+"""Engine, sessions and column types: SQLite (embedded default) or PostgreSQL, one unit of work per request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import BigInteger, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session
+
+from app.config import get_settings
+from app.money import from_mills, to_mills
+
+READ_ONLY = "codarecon_read_only"
+
+
+class Money(TypeDecorator[Decimal]):
+    """Exact money: a Decimal in Python, integer thousandths (mills) in the database.
+
+    Integers keep SQLite sums exact (its NUMERIC is a float) and CODA amounts carry three decimals.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        return to_mills(value if isinstance(value, Decimal) else Decimal(str(value)))
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        return None if value is None else from_mills(int(value))
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run beside the single writer; busy_timeout queues writers instead of failing.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # Writers take the lock at BEGIN: a deferred transaction that later upgrades to a writer can fail with
+    # "database is locked" regardless of busy_timeout; IMMEDIATE waits for the lock instead.
+    # Read-only sessions stay deferred so that, under WAL, they never wait for anyone.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+        @event.listens_for(engine, "connect")
+        def _no_pysqlite_autobegin(dbapi_connection: Any, _: Any) -> None:
+            dbapi_connection.isolation_level = None  # let SQLAlchemy's begin event issue BEGIN
+
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+@lru_cache
+def get_engine() -> Engine:
+    return make_engine(get_settings().database_url)
+
+
+def reset_engine() -> None:
+    """Forget the cached engine (tests switch databases between runs)."""
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+
+
+@contextmanager
+def unit_of_work(*, read_only: bool = False) -> Iterator[Session]:
+    """A session committed when the block succeeds and rolled back when it raises."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        if read_only:
+            session.connection(execution_options={READ_ONLY: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def _request_session(request: Request) -> Iterator[Session]:
+    with unit_of_work(read_only=request.method in ("GET", "HEAD")) as session:
+        yield session
+
+
+#: One session per request, committed after the handler returns and before the response is sent
+#: (scope="function"), so a client never sees 2xx for work that failed to commit.
+SessionDep = Annotated[Session, Depends(_request_session, scope="function")]

@@ -1,0 +1,24 @@
+"""IBAN validation and the Belgian BBAN -> IBAN conversion, via python-stdnum."""
+
+from __future__ import annotations
+
+from stdnum import iban as iban_std
+from stdnum.exceptions import ValidationError
+
+
+class IbanError(ValueError):
+    pass
+
+
+def normalize_iban(text: str) -> str:
+    try:
+        return iban_std.validate(text.upper())
+    except ValidationError:
+        raise IbanError(f"'{text}' is not a valid IBAN") from None
+
+
+def mask_iban(value: str | None) -> str | None:
+    """For logs: country, check digits and the last four characters only."""
+    if not value:
+        return value
+    return value[:4] + "…" + value[-4:]

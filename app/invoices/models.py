@@ -1,0 +1,63 @@
+"""Tables for sales invoices and their documents (PDF/UBL)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db import Money
+from app.timeutil import utcnow
+
+OPEN_STATUSES = ("open", "partially_paid")
+
+
+class Invoice(SQLModel, table=True):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("company_id", "external_id", name="uq_invoices_company_external_id"),
+        UniqueConstraint("company_id", "structured_reference", name="uq_invoices_company_reference"),
+        Index("ix_invoices_company_status_due", "company_id", "status", "due_date"),
+        Index("ix_invoices_company_id_order", "company_id", "id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    company_id: str = Field(foreign_key="companies.id", max_length=40)
+    external_id: str = Field(max_length=200)
+    number: str = Field(max_length=100)
+    kind: str = Field(default="invoice", max_length=20)  # "invoice" | "credit_note"
+    issue_date: date
+    due_date: date
+    currency: str = Field(default="EUR", max_length=3)
+    total_amount: Decimal = Field(sa_type=Money)
+    customer_name: str = Field(max_length=200)
+    customer_vat: str | None = Field(default=None, max_length=20)
+    customer_iban: str | None = Field(default=None, max_length=40)
+    customer_email: str | None = Field(default=None, max_length=320)
+    structured_reference: str = Field(max_length=40)
+    #: Derived from allocations by invoices.payments.refresh_payment_state; stored for filters and indexes.
+    status: str = Field(default="open", max_length=20)
+    amount_paid: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
+    paid_at: date | None = None  # booking date of the payment that settled it
+    cancelled_at: datetime | None = None
+    #: SHA-256 of the canonical request content, to tell an idempotent re-send from a conflicting one.
+    content_hash: str = Field(max_length=64)
+    delivery_status: str = Field(default="disabled", max_length=20)
+    delivery_attempts: int = 0
+    delivery_last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class InvoiceDocument(SQLModel, table=True):
+    __tablename__ = "invoice_documents"
+
+    id: str = Field(primary_key=True, max_length=40)
+    invoice_id: str = Field(foreign_key="invoices.id", index=True, max_length=40)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    content: bytes = Field(sa_type=LargeBinary)

@@ -1,0 +1,101 @@
+"""HTTP routes for invoices; tenancy and scope come from CompanyDep."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
+
+from app.db import SessionDep
+from app.invoices import service
+from app.invoices.presenter import present_invoice, present_invoices
+from app.invoices.schemas import BatchCreate, BatchResponse, BatchResult, InvoiceCreate, InvoicePublic
+from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
+from app.schemas import Page
+from app.security import CompanyDep
+
+router = APIRouter(prefix="/v1/companies/{vat}/invoices", tags=["invoices"])
+
+InvoiceStatus = Literal["open", "partially_paid", "paid", "overpaid", "cancelled"]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=InvoicePublic,
+    responses={200: {"model": InvoicePublic, "description": "The same invoice was registered before (idempotent)."}},
+)
+def create_invoice(data: InvoiceCreate, ctx: CompanyDep, session: SessionDep, response: Response) -> InvoicePublic:
+    outcome = service.create_invoice(session, ctx.id, data)
+    response.status_code = outcome.status
+    assert outcome.invoice is not None
+    return present_invoice(session, outcome.invoice)
+
+
+@router.post(
+    "/batch",
+    response_model=BatchResponse,
+    responses={207: {"model": BatchResponse, "description": "Some invoices were refused; see each result."}},
+)
+def create_batch(data: BatchCreate, ctx: CompanyDep, session: SessionDep) -> JSONResponse:
+    """Register up to 1000 invoices; each gets its own result. 200 when all succeeded, else 207."""
+    parsed = [service.parse_batch_item(raw) for raw in data.invoices]
+    valid = [p for p in parsed if isinstance(p, InvoiceCreate)]
+    outcomes = iter(service.create_invoices(session, ctx.id, valid))
+    results: list[BatchResult] = []
+    pending: list[tuple[int, service.Outcome]] = []
+    for index, (raw, item) in enumerate(zip(data.invoices, parsed, strict=True)):
+        external_id = raw.get("external_id") if isinstance(raw.get("external_id"), str) else None
+        if isinstance(item, InvoiceCreate):
+            outcome = next(outcomes)
+            pending.append((len(results), outcome))
+            results.append(BatchResult(index=index, external_id=external_id, status=outcome.status))
+        else:
+            results.append(
+                BatchResult(index=index, external_id=external_id, status=422, problem=service.problem_body(item))
+            )
+    ok = [o.invoice for _, o in pending if o.invoice is not None]
+    presented = {p.id: p for p in present_invoices(session, ok)}
+    for position, outcome in pending:
+        if outcome.invoice is not None:
+            results[position].invoice = presented[outcome.invoice.id]
+        elif outcome.error is not None:
+            results[position].status = outcome.error.status
+            results[position].problem = service.problem_body(outcome.error)
+    all_ok = all(r.status < 300 for r in results)
+    body = BatchResponse(results=results).model_dump(mode="json", exclude_none=True)
+    return JSONResponse(body, status_code=200 if all_ok else 207)
+
+
+@router.get("", response_model=Page[InvoicePublic])
+def list_invoices(
+    ctx: CompanyDep,
+    session: SessionDep,
+    status: Annotated[list[InvoiceStatus] | None, Query(description="Filter; repeat for several.")] = None,
+    external_id: str | None = None,
+    due_before: Annotated[date | None, Query(description="Only invoices due strictly before this date.")] = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> Page[InvoicePublic]:
+    rows = service.list_invoices(
+        session,
+        ctx.id,
+        limit=limit,
+        after=decode_cursor(cursor),
+        status=list(status) if status else None,
+        external_id=external_id,
+        due_before=due_before,
+    )
+    return Page(items=present_invoices(session, rows[:limit]), next_cursor=next_cursor([r.id for r in rows], limit))
+
+
+@router.get("/{invoice_id}", response_model=InvoicePublic)
+def get_invoice(invoice_id: str, ctx: CompanyDep, session: SessionDep) -> InvoicePublic:
+    return present_invoice(session, service.get_invoice(session, ctx.id, invoice_id))
+
+
+@router.post("/{invoice_id}/cancel", response_model=InvoicePublic)
+def cancel_invoice(invoice_id: str, ctx: CompanyDep, session: SessionDep) -> InvoicePublic:
+    return present_invoice(session, service.cancel_invoice(session, ctx.id, invoice_id, ctx.actor))

@@ -1,0 +1,285 @@
+"""Invoice registration (idempotent, single and batch), listing and cancellation; no HTTP here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.errors import AppError, Conflict, NotFound, ValidationFailed, problem
+from app.ids import new_id
+from app.invoices.models import OPEN_STATUSES, Invoice, InvoiceDocument
+from app.invoices.schemas import InvoiceCreate
+from app.references import generate_ogm
+from app.timeutil import utcnow
+
+#: Hooks run after invoices are created in the same transaction (delivery outbox, late matching).
+#: Each receives the session, the company id and the new invoices.
+after_create_hooks: list[Callable[[Session, str, list[Invoice]], None]] = []
+
+
+def content_hash(data: InvoiceCreate) -> str:
+    payload = data.model_dump(mode="json")
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _row(company_id: str, data: InvoiceCreate, reference: str, digest: str, delivery_status: str) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "id": new_id("inv"),
+        "company_id": company_id,
+        "external_id": data.external_id,
+        "number": data.number,
+        "kind": data.kind,
+        "issue_date": data.issue_date,
+        "due_date": data.due_date,
+        "currency": data.currency,
+        "total_amount": data.total_amount,
+        "customer_name": data.customer.name,
+        "customer_vat": data.customer.vat,
+        "customer_iban": data.customer.iban,
+        "customer_email": data.customer.email,
+        "structured_reference": reference,
+        "status": "open",
+        "amount_paid": Decimal("0.00"),
+        "content_hash": digest,
+        "delivery_status": delivery_status,
+        "delivery_attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+@dataclass
+class Outcome:
+    """The result for one invoice of a create or batch call."""
+
+    status: int
+    invoice_id: str | None = None
+    error: AppError | None = None
+    invoice: Invoice | None = None
+
+
+def default_delivery_status() -> str:
+    from app.config import get_settings
+
+    return "pending" if get_settings().codabox_enabled else "disabled"
+
+
+def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCreate]) -> list[Outcome]:
+    """Register invoices in one transaction with a constant number of queries per call, not per invoice.
+
+    Same external_id and content: the existing invoice (200). Other content: 409. A reference used by
+    another invoice: 409. Absent reference: a fresh unique OGM.
+    """
+    digests = [content_hash(item) for item in items]
+    external_ids = list({item.external_id for item in items})
+    existing = {
+        inv.external_id: inv
+        for inv in _chunked_in(session, Invoice, Invoice.external_id, external_ids, Invoice.company_id == company_id)
+    }
+    wanted_refs = list({item.structured_reference for item in items if item.structured_reference})
+    used_refs = dict(_chunked_pairs(session, wanted_refs, company_id))
+    delivery_status = default_delivery_status()
+    outcomes: list[Outcome] = []
+    rows: list[dict[str, Any]] = []
+    documents: list[dict[str, Any]] = []
+    batch_by_external: dict[str, tuple[str, str]] = {}
+    for item, digest in zip(items, digests, strict=True):
+        previous = existing.get(item.external_id)
+        if previous is not None:
+            outcomes.append(_replay(previous.content_hash, digest, item.external_id, previous.id))
+            continue
+        if item.external_id in batch_by_external:
+            earlier_digest, earlier_id = batch_by_external[item.external_id]
+            outcomes.append(_replay(earlier_digest, digest, item.external_id, earlier_id))
+            continue
+        reference = item.structured_reference
+        if reference is not None and reference in used_refs:
+            outcomes.append(
+                Outcome(
+                    409,
+                    error=Conflict(
+                        f"structured_reference {reference} is already used by invoice {used_refs[reference]}"
+                    ),
+                )
+            )
+            continue
+        if reference is None:
+            reference = _fresh_reference(session, company_id, used_refs)
+        used_refs[reference] = item.external_id
+        row = _row(company_id, item, reference, digest, delivery_status)
+        rows.append(row)
+        batch_by_external[item.external_id] = (digest, row["id"])
+        documents.extend(_document_rows(row["id"], item))
+        outcomes.append(Outcome(201, invoice_id=row["id"]))
+    if rows:
+        try:
+            with session.begin_nested():
+                session.execute(insert(Invoice), rows)
+                if documents:
+                    session.execute(insert(InvoiceDocument), documents)
+        except IntegrityError:
+            # A concurrent request registered one of these first; the client may simply retry.
+            raise Conflict("a concurrent request registered the same invoice or reference; retry") from None
+    created = _load(session, [row["id"] for row in rows])
+    by_id = {inv.id: inv for inv in created} | {inv.id: inv for inv in existing.values()}
+    for outcome in outcomes:
+        if outcome.invoice_id is not None:
+            outcome.invoice = by_id[outcome.invoice_id]
+    if created:
+        for hook in after_create_hooks:
+            hook(session, company_id, created)
+    return outcomes
+
+
+def _replay(earlier_digest: str, digest: str, external_id: str, invoice_id: str) -> Outcome:
+    if earlier_digest != digest:
+        return Outcome(409, error=Conflict(f"invoice {external_id} already exists with other content"))
+    return Outcome(200, invoice_id=invoice_id)
+
+
+def _document_rows(invoice_id: str, item: InvoiceCreate) -> list[dict[str, Any]]:
+    out = []
+    for doc in item.documents:
+        content = doc.content()
+        out.append(
+            {
+                "id": new_id("doc"),
+                "invoice_id": invoice_id,
+                "filename": doc.filename,
+                "content_type": doc.content_type,
+                "size": len(content),
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "content": content,
+            }
+        )
+    return out
+
+
+def _fresh_reference(session: Session, company_id: str, used: dict[str, str]) -> str:
+    # 10^10 random bases: a collision is rare, but a duplicate OGM would make payments ambiguous, so check.
+    while True:
+        candidate = generate_ogm()
+        if candidate in used:
+            continue
+        taken = session.exec(
+            select(Invoice.id).where(Invoice.company_id == company_id, Invoice.structured_reference == candidate)
+        ).first()
+        if taken is None:
+            return candidate
+
+
+_CHUNK = 500
+
+
+def _chunked_in(session: Session, model: Any, column: Any, values: list[Any], *where: Any) -> list[Any]:
+    out: list[Any] = []
+    for start in range(0, len(values), _CHUNK):
+        out.extend(session.exec(select(model).where(col(column).in_(values[start : start + _CHUNK]), *where)).all())
+    return out
+
+
+def _chunked_pairs(session: Session, refs: list[str], company_id: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for start in range(0, len(refs), _CHUNK):
+        out.extend(
+            session.exec(
+                select(Invoice.structured_reference, Invoice.external_id).where(
+                    Invoice.company_id == company_id,
+                    col(Invoice.structured_reference).in_(refs[start : start + _CHUNK]),
+                )
+            ).all()
+        )
+    return out
+
+
+def _load(session: Session, ids: list[str]) -> list[Invoice]:
+    return _chunked_in(session, Invoice, Invoice.id, ids)
+
+
+def create_invoice(session: Session, company_id: str, data: InvoiceCreate) -> Outcome:
+    outcome = create_invoices(session, company_id, [data])[0]
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome
+
+
+def parse_batch_item(raw: dict[str, Any]) -> InvoiceCreate | AppError:
+    try:
+        return InvoiceCreate.model_validate(raw)
+    except ValidationError as exc:
+        errors = [
+            {
+                "loc": ".".join(str(p) for p in e["loc"]),
+                "message": str(e["msg"]).removeprefix("Value error, "),
+            }
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['loc']}: {e['message']}" for e in errors[:5])
+        return ValidationFailed(detail, errors=errors)
+
+
+def problem_body(error: AppError) -> dict[str, Any]:
+    return json.loads(problem(error.status, error.title, error.detail, slug=error.slug, errors=error.errors).body)
+
+
+def get_invoice(session: Session, company_id: str, invoice_id: str) -> Invoice:
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or invoice.company_id != company_id:
+        raise NotFound(f"no invoice {invoice_id}")
+    return invoice
+
+
+def list_invoices(
+    session: Session,
+    company_id: str,
+    *,
+    limit: int,
+    after: str | None,
+    status: list[str] | None = None,
+    external_id: str | None = None,
+    due_before: date | None = None,
+) -> list[Invoice]:
+    query = select(Invoice).where(Invoice.company_id == company_id)
+    if status:
+        query = query.where(col(Invoice.status).in_(status))
+    if external_id:
+        query = query.where(Invoice.external_id == external_id)
+    if due_before:
+        query = query.where(col(Invoice.due_date) < due_before)
+    if after:
+        query = query.where(col(Invoice.id) > after)
+    return list(session.exec(query.order_by(col(Invoice.id)).limit(limit + 1)).all())
+
+
+def cancel_invoice(session: Session, company_id: str, invoice_id: str, actor: str) -> Invoice:
+    from app.reconciliation.ledger import Ledger
+
+    invoice = get_invoice(session, company_id, invoice_id)
+    if invoice.status == "cancelled":
+        return invoice
+    if invoice.amount_paid != 0:
+        raise Conflict(
+            f"invoice {invoice.number} has payments allocated ({invoice.amount_paid}); undo them or issue a credit note"
+        )
+    invoice.cancelled_at = utcnow()
+    session.add(invoice)
+    ledger = Ledger(session, company_id, actor)
+    ledger.audit("invoice.cancelled", invoice.id, {"number": invoice.number})
+    ledger.touch(invoice=invoice)
+    ledger.settle()
+    return invoice
+
+
+def open_statuses() -> tuple[str, ...]:
+    return OPEN_STATUSES

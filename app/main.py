@@ -1,0 +1,66 @@
+"""The ASGI application: routers, middleware, error handlers and start-up (migrations, embedded workers)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from app import __version__
+from app.companies.router import router as companies_router
+from app.config import get_settings
+from app.db import get_engine
+from app.errors import install_error_handlers
+from app.health import router as health_router
+from app.idempotency import IdempotencyMiddleware
+from app.invoices.router import router as invoices_router
+from app.logging_setup import RequestIdMiddleware
+from app.migrate import upgrade_to_head
+from app.reconciliation.router import router as reconciliation_router
+from app.security import admin_token
+from app.statements.router import router as statements_router
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Payment reconciliation for Belgian invoicing software.
+
+Invoices in, CODA bank statements in, paid status out. Every error is `application/problem+json`
+(RFC 9457); money is a decimal string (`"121.00"`); every POST honours `Idempotency-Key`.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    # The schema is brought to head before serving, so a fresh SQLite file works with no manual step.
+    await run_in_threadpool(upgrade_to_head, get_engine())
+    admin_token(settings)
+    yield
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="codarecon",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        license_info={"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
+    )
+    install_error_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    for router in (
+        health_router,
+        companies_router,
+        invoices_router,
+        statements_router,
+        reconciliation_router,
+    ):
+        app.include_router(router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,24 @@
+"""Imports every table so SQLModel.metadata (and Alembic) sees the whole schema."""
+
+from app.companies.models import ApiKey, BankAccount, Company
+from app.invoices.models import Invoice, InvoiceDocument
+from app.outbox_models import Event, IdempotencyRecord, Job
+from app.reconciliation.models import Allocation, AuditEvent, Suggestion
+from app.statements.models import BankTransaction, CodaFile, Statement
+
+__all__ = [
+    "Allocation",
+    "ApiKey",
+    "AuditEvent",
+    "BankAccount",
+    "BankTransaction",
+    "CodaFile",
+    "Company",
+    "Event",
+    "IdempotencyRecord",
+    "Invoice",
+    "InvoiceDocument",
+    "Job",
+    "Statement",
+    "Suggestion",
+]

@@ -1,0 +1,57 @@
+"""Tables for what links money to invoices: allocations, suggestions, and the audit trail of decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Index
+from sqlmodel import Field, SQLModel
+
+from app.db import Money
+from app.timeutil import utcnow
+
+
+class Allocation(SQLModel, table=True):
+    __tablename__ = "allocations"
+
+    id: str = Field(primary_key=True, max_length=40)
+    company_id: str = Field(foreign_key="companies.id", index=True, max_length=40)
+    transaction_id: str = Field(foreign_key="transactions.id", index=True, max_length=40)
+    invoice_id: str = Field(foreign_key="invoices.id", index=True, max_length=40)
+    amount: Decimal = Field(sa_type=Money)  # signed like the transaction: + settles an invoice
+    method: str = Field(max_length=30)  # structured_reference | free_text_reference | ... | manual
+    confidence: float = 1.0
+    reasons: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    created_by: str = Field(default="matcher", max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Suggestion(SQLModel, table=True):
+    __tablename__ = "suggestions"
+    __table_args__ = (Index("ix_suggestions_company_status", "company_id", "status"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    company_id: str = Field(foreign_key="companies.id", max_length=40)
+    transaction_id: str = Field(foreign_key="transactions.id", index=True, max_length=40)
+    score: float
+    #: [{"invoice_id": ..., "amount": "12.00"}]
+    allocations: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    reasons: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    status: str = Field(default="open", max_length=10)  # open | accepted | rejected | superseded
+    decided_by: str | None = Field(default=None, max_length=80)
+    decided_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_events"
+
+    id: str = Field(primary_key=True, max_length=40)
+    company_id: str = Field(foreign_key="companies.id", index=True, max_length=40)
+    actor: str = Field(max_length=80)  # "matcher", "admin", "key:<id>"
+    action: str = Field(max_length=40)  # allocation.created | allocation.undone | suggestion.accepted ...
+    subject_id: str = Field(max_length=40)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,194 @@
+"""Who is calling and which company they may touch: API keys, the admin token, scopes, tenancy.
+
+Tenancy is decided here and only here: every ``/v1/companies/{vat}/...`` route depends on
+:func:`current_company`, which resolves the company and checks that the credential reaches it with the
+scope the HTTP method needs (GET/HEAD: read; anything else: write).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session, select
+
+from app.companies.models import ApiKey, Company
+from app.config import Settings, get_settings
+from app.db import SessionDep
+from app.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from app.ids import new_id
+from app.vat import VatError, normalize_vat
+
+log = logging.getLogger(__name__)
+
+SCOPES = ("read", "write")
+_KEY_CACHE_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    kind: str  # "admin" | "company"
+    company_id: str | None = None
+    scope: str = "write"
+    key_id: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return "admin" if self.kind == "admin" else f"key:{self.key_id}"
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_api_key(session: Session, company_id: str, scope: str) -> tuple[ApiKey, str]:
+    """Create a key; the returned plain text (``<id>.<secret>``) is shown once and never stored."""
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey(id=new_id("key"), company_id=company_id, scope=scope, secret_hash=hash_secret(secret))
+    session.add(key)
+    return key, f"{key.id}.{secret}"
+
+
+def admin_token(settings: Settings) -> str:
+    """The admin token from the environment, else the one generated on first start under var/."""
+    if settings.admin_token:
+        return settings.admin_token
+    path = settings.var_dir / "admin_token"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = "adm_" + secrets.token_urlsafe(32)
+    # Create exclusively so two processes starting at once agree on one token.
+    try:
+        with path.open("x") as handle:
+            handle.write(token + "\n")
+        path.chmod(0o600)
+        log.warning("CODARECON_ADMIN_TOKEN is not set: generated an admin token in %s", path.resolve())
+    except FileExistsError:
+        return path.read_text().strip()
+    return token
+
+
+class _KeyCache:
+    """A short-lived cache of key id -> (company, scope, hash): saves a query on every request.
+
+    Revocation reaches this process at once and others within the cache lifetime.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, str, str, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_id: str) -> tuple[str, str, str] | None:
+        entry = self._entries.get(key_id)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1], entry[2], entry[3]
+
+    def put(self, key_id: str, company_id: str, scope: str, secret_hash: str) -> None:
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[key_id] = (time.monotonic() + _KEY_CACHE_SECONDS, company_id, scope, secret_hash)
+
+    def forget(self, key_id: str) -> None:
+        with self._lock:
+            self._entries.pop(key_id, None)
+
+
+key_cache = _KeyCache()
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
+    return credential.strip()
+
+
+def authenticate(request: Request, session: SessionDep) -> Principal:
+    credential = _bearer(request)
+    settings = get_settings()
+    expected_admin = admin_token(settings)
+    if hmac.compare_digest(hash_secret(credential), hash_secret(expected_admin)):
+        return Principal(kind="admin")
+    key_id, _, secret = credential.partition(".")
+    if not key_id.startswith("key_") or not secret:
+        raise Unauthorized("unknown API key")
+    cached = key_cache.get(key_id)
+    if cached is None:
+        key = session.get(ApiKey, key_id)
+        if key is None or key.revoked_at is not None:
+            # Compare anyway so unknown and wrong keys take the same time.
+            hmac.compare_digest(hash_secret(secret), "0" * 64)
+            raise Unauthorized("unknown API key")
+        cached = (key.company_id, key.scope, key.secret_hash)
+        key_cache.put(key_id, *cached)
+    company_id, scope, secret_hash = cached
+    if not hmac.compare_digest(hash_secret(secret), secret_hash):
+        raise Unauthorized("unknown API key")
+    request.state.principal_key = key_id
+    return Principal(kind="company", company_id=company_id, scope=scope, key_id=key_id)
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+def require_admin(principal: PrincipalDep) -> Principal:
+    if principal.kind != "admin":
+        raise Forbidden("this operation needs the admin (integrator) key")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(require_admin)]
+
+
+def company_by_vat(session: Session, vat: str) -> Company | None:
+    return session.exec(select(Company).where(Company.vat == vat)).first()
+
+
+def path_vat(vat: str) -> str:
+    try:
+        return normalize_vat(vat)
+    except VatError as exc:
+        raise ValidationFailed(str(exc), errors=[{"loc": "path.vat", "message": str(exc)}]) from None
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyContext:
+    company: Company
+    principal: Principal
+
+    @property
+    def id(self) -> str:
+        return self.company.id
+
+    @property
+    def actor(self) -> str:
+        return self.principal.actor
+
+
+def current_company(vat: str, request: Request, principal: PrincipalDep, session: SessionDep) -> CompanyContext:
+    normalized = path_vat(vat)
+    company = company_by_vat(session, normalized)
+    if principal.kind != "admin":
+        # Another company's key learns nothing: same 404 whether the company exists or not.
+        if company is None or company.id != principal.company_id:
+            raise NotFound(f"no company {normalized}")
+        needed = "read" if request.method in ("GET", "HEAD") else "write"
+        if needed == "write" and principal.scope != "write":
+            raise Forbidden("this API key has scope 'read'; this operation needs 'write'")
+    elif company is None:
+        raise NotFound(f"no company {normalized}")
+    return CompanyContext(company=company, principal=principal)
+
+
+CompanyDep = Annotated[CompanyContext, Depends(current_company)]

@@ -1,0 +1,86 @@
+"""Tables for received CODA files, their statements and every booked movement."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db import Money
+from app.timeutil import utcnow
+
+
+class CodaFile(SQLModel, table=True):
+    __tablename__ = "coda_files"
+
+    id: str = Field(primary_key=True, max_length=40)
+    company_id: str = Field(foreign_key="companies.id", index=True, max_length=40)
+    sha256: str = Field(max_length=64, index=True)
+    size: int
+    encoding: str = Field(max_length=20)
+    source: str = Field(default="upload", max_length=20)  # "upload" | "codabox"
+    content: bytes = Field(sa_type=LargeBinary)  # the bytes exactly as received
+    warnings: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    received_at: datetime = Field(default_factory=utcnow)
+
+
+class Statement(SQLModel, table=True):
+    __tablename__ = "statements"
+    __table_args__ = (
+        # One statement = account + currency + CODA sequence + date; re-sent statements are skipped.
+        UniqueConstraint("account_iban", "currency", "sequence", "date", name="uq_statements_identity"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    company_id: str = Field(foreign_key="companies.id", index=True, max_length=40)
+    bank_account_id: str = Field(foreign_key="bank_accounts.id", max_length=40)
+    coda_file_id: str = Field(foreign_key="coda_files.id", max_length=40)
+    account_iban: str = Field(max_length=40)
+    currency: str = Field(max_length=3)
+    sequence: int
+    paper_sequence: str | None = Field(default=None, max_length=10)
+    date: date
+    opening_date: date
+    opening_balance: Decimal = Field(sa_type=Money)
+    closing_balance: Decimal = Field(sa_type=Money)
+    transaction_count: int = 0
+    warnings: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class BankTransaction(SQLModel, table=True):
+    __tablename__ = "transactions"
+    __table_args__ = (
+        Index("ix_transactions_company_status", "company_id", "status", "id"),
+        Index("ix_transactions_company_id_order", "company_id", "id"),
+        Index("ix_transactions_company_reference", "company_id", "structured_reference"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    company_id: str = Field(foreign_key="companies.id", max_length=40)
+    statement_id: str = Field(foreign_key="statements.id", index=True, max_length=40)
+    line: int
+    sequence: int
+    detail: int = 0
+    kind: str = Field(max_length=10)  # movement | total | detail (totals are kept, never exposed)
+    bank_reference: str = Field(max_length=40)
+    booking_date: date
+    value_date: date
+    amount: Decimal = Field(sa_type=Money)  # signed: + money in
+    currency: str = Field(max_length=3)
+    transaction_code: str = Field(max_length=8)
+    counterparty_name: str | None = Field(default=None, max_length=70)
+    counterparty_iban: str | None = Field(default=None, max_length=40)
+    counterparty_bic: str | None = Field(default=None, max_length=11)
+    communication: str = ""
+    structured_type: str | None = Field(default=None, max_length=3)
+    structured_content: str | None = Field(default=None, max_length=200)
+    structured_reference: str | None = Field(default=None, max_length=40)
+    end_to_end_reference: str | None = Field(default=None, max_length=40)
+    #: matched | suggested | unmatched | ignored (totals, and what a person set aside).
+    status: str = Field(default="unmatched", max_length=12)
+    amount_allocated: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,76 @@
+"""Turn bank-transaction rows (with allocations and open suggestions) into the API resource."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from app.reconciliation.models import Allocation, Suggestion
+from app.statements.models import BankTransaction
+from app.statements.schemas import (
+    CounterpartyPublic,
+    SuggestedAllocation,
+    SuggestionPublic,
+    TransactionAllocation,
+    TransactionPublic,
+)
+
+
+def present_transactions(session: Session, rows: Sequence[BankTransaction]) -> list[TransactionPublic]:
+    ids = [r.id for r in rows]
+    allocations: dict[str, list[Allocation]] = defaultdict(list)
+    suggestions: dict[str, list[Suggestion]] = defaultdict(list)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for a in session.exec(select(Allocation).where(col(Allocation.transaction_id).in_(chunk))):
+            allocations[a.transaction_id].append(a)
+        for s in session.exec(
+            select(Suggestion).where(col(Suggestion.transaction_id).in_(chunk), Suggestion.status == "open")
+        ):
+            suggestions[s.transaction_id].append(s)
+    return [
+        TransactionPublic(
+            id=t.id,
+            statement_id=t.statement_id,
+            bank_reference=t.bank_reference,
+            booking_date=t.booking_date,
+            value_date=t.value_date,
+            amount=t.amount,
+            currency=t.currency,
+            counterparty=CounterpartyPublic(name=t.counterparty_name, iban=t.counterparty_iban, bic=t.counterparty_bic),
+            communication=t.communication,
+            structured_reference=t.structured_reference,
+            structured_type=t.structured_type,
+            structured_content=t.structured_content,
+            end_to_end_reference=t.end_to_end_reference,
+            transaction_code=t.transaction_code,
+            kind=t.kind,
+            status=t.status,
+            amount_allocated=t.amount_allocated,
+            allocations=[
+                TransactionAllocation(
+                    id=a.id,
+                    invoice_id=a.invoice_id,
+                    amount=a.amount,
+                    method=a.method,
+                    confidence=a.confidence,
+                    reasons=a.reasons,
+                    created_by=a.created_by,
+                )
+                for a in sorted(allocations.get(t.id, []), key=lambda a: a.created_at)
+            ],
+            suggestions=[
+                SuggestionPublic(
+                    id=s.id,
+                    score=s.score,
+                    status=s.status,
+                    allocations=[SuggestedAllocation(**a) for a in s.allocations],
+                    reasons=s.reasons,
+                )
+                for s in sorted(suggestions.get(t.id, []), key=lambda s: -s.score)
+            ],
+        )
+        for t in rows
+    ]

@@ -1,0 +1,95 @@
+"""HTTP routes for CODA uploads, statements and bank transactions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlmodel import col, select
+
+from app.db import SessionDep
+from app.errors import NotFound
+from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
+from app.schemas import Page
+from app.security import CompanyDep
+from app.statements import service
+from app.statements.models import BankTransaction
+from app.statements.presenter import present_transactions
+from app.statements.schemas import IngestResponse, TransactionPublic
+from app.statements.upload import read_coda_upload
+
+router = APIRouter(prefix="/v1/companies/{vat}", tags=["statements"])
+
+_CODA_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "text/plain": {"schema": {"type": "string"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/statements",
+    status_code=201,
+    response_model=IngestResponse,
+    openapi_extra=_CODA_BODY,
+    responses={
+        200: {"model": IngestResponse, "description": "Every statement in the file was stored before."},
+        409: {"description": "A statement's account belongs to another company."},
+        413: {"description": "Larger than CODARECON_MAX_UPLOAD_BYTES."},
+        422: {"description": "Not a readable CODA file; errors carry the line number. Nothing is stored."},
+    },
+)
+async def upload_statements(request: Request, ctx: CompanyDep, session: SessionDep) -> JSONResponse:
+    """Upload a raw CODA file: stored whole or not at all; statements already stored are skipped."""
+    data = await read_coda_upload(request)
+    result = await run_in_threadpool(service.ingest_coda, session, ctx.id, data)
+    return JSONResponse(result.response.model_dump(mode="json"), status_code=201 if result.created else 200)
+
+
+TransactionStatus = Literal["matched", "suggested", "unmatched", "ignored"]
+
+
+@router.get("/transactions", response_model=Page[TransactionPublic], tags=["transactions"])
+def list_transactions(
+    ctx: CompanyDep,
+    session: SessionDep,
+    status: Annotated[list[TransactionStatus] | None, Query(description="Filter; repeat for several.")] = None,
+    statement_id: str | None = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> Page[TransactionPublic]:
+    """Booked leaf transactions (globalisation details where present, else the movement)."""
+    query = select(BankTransaction).where(BankTransaction.company_id == ctx.id, BankTransaction.kind != "total")
+    if status:
+        query = query.where(col(BankTransaction.status).in_(list(status)))
+    if statement_id:
+        query = query.where(BankTransaction.statement_id == statement_id)
+    after = decode_cursor(cursor)
+    if after:
+        query = query.where(col(BankTransaction.id) > after)
+    rows = list(session.exec(query.order_by(col(BankTransaction.id)).limit(limit + 1)).all())
+    return Page(
+        items=present_transactions(session, rows[:limit]),
+        next_cursor=next_cursor([r.id for r in rows], limit),
+    )
+
+
+@router.get("/transactions/{transaction_id}", response_model=TransactionPublic, tags=["transactions"])
+def get_transaction(transaction_id: str, ctx: CompanyDep, session: SessionDep) -> TransactionPublic:
+    tx = session.get(BankTransaction, transaction_id)
+    if tx is None or tx.company_id != ctx.id or tx.kind == "total":
+        raise NotFound(f"no transaction {transaction_id}")
+    return present_transactions(session, [tx])[0]

@@ -1,0 +1,100 @@
+"""API shapes for statements and bank transactions."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.schemas import MoneyOut, SignedMoneyIn, StrictInput
+
+
+class CounterpartyPublic(BaseModel):
+    name: str | None
+    iban: str | None
+    bic: str | None
+
+
+class TransactionAllocation(BaseModel):
+    id: str
+    invoice_id: str
+    amount: MoneyOut
+    method: str
+    confidence: float
+    reasons: list[dict[str, Any]]
+    created_by: str
+
+
+class SuggestedAllocation(BaseModel):
+    invoice_id: str
+    amount: MoneyOut
+
+
+class SuggestionPublic(BaseModel):
+    id: str
+    score: float
+    status: str
+    allocations: list[SuggestedAllocation]
+    reasons: list[dict[str, Any]]
+
+
+class TransactionPublic(BaseModel):
+    id: str
+    statement_id: str
+    bank_reference: str
+    booking_date: date
+    value_date: date
+    amount: MoneyOut = Field(description="Signed: positive is money in.")
+    currency: str
+    counterparty: CounterpartyPublic
+    communication: str
+    structured_reference: str | None
+    structured_type: str | None
+    structured_content: str | None
+    end_to_end_reference: str | None
+    transaction_code: str
+    kind: str
+    status: str
+    amount_allocated: MoneyOut
+    allocations: list[TransactionAllocation]
+    suggestions: list[SuggestionPublic]
+
+
+class WarningPublic(BaseModel):
+    code: str
+    message: str
+    line: int | None = None
+
+
+class StatementPublic(BaseModel):
+    id: str
+    account_iban: str
+    currency: str
+    sequence: int
+    date: date
+    opening_balance: MoneyOut
+    closing_balance: MoneyOut
+    transactions: int = Field(description="Number of booked leaf transactions in the statement.")
+    warnings: list[WarningPublic]
+    duplicate: bool = Field(default=False, description="True when this statement was stored before and skipped.")
+
+
+class MatchingCounts(BaseModel):
+    matched: int
+    suggested: int
+    unmatched: int
+
+
+class IngestResponse(BaseModel):
+    statements: list[StatementPublic]
+    transactions_created: int
+    duplicates: int
+    matching: MatchingCounts
+    warnings: list[WarningPublic] = Field(default_factory=list, description="File-level warnings.")
+    file_id: str | None = None
+
+
+class ManualAllocationIn(StrictInput):
+    invoice_id: str = Field(min_length=1, max_length=40)
+    amount: SignedMoneyIn

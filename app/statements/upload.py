@@ -1,0 +1,64 @@
+"""Read an uploaded CODA file from a request: raw body or multipart field ``file``, within the size limit."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from app.config import get_settings
+from app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+
+
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the upload is larger than the limit of {limit} bytes (CODARECON_MAX_UPLOAD_BYTES)")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the upload is larger than the limit of {limit} bytes (CODARECON_MAX_UPLOAD_BYTES)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_coda_upload(request: Request) -> bytes:
+    limit = get_settings().max_upload_bytes
+    content_type = request.headers.get("content-type", "application/octet-stream").split(";")[0].strip().lower()
+    if content_type.startswith("multipart/form-data"):
+        # Multipart framing adds a little; the file part itself is held to the limit below.
+        body = await read_limited_body(request, limit + 64 * 1024)
+        replay = Request(request.scope, receive=_replayer(body))
+        form = await replay.form(max_files=1, max_fields=10)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed(
+                "send the CODA file in the multipart field 'file'",
+                errors=[{"loc": "body.file", "message": "missing"}],
+            )
+        data = await upload.read()
+        if len(data) > limit:
+            raise PayloadTooLarge(f"the upload is larger than the limit of {limit} bytes (CODARECON_MAX_UPLOAD_BYTES)")
+    elif content_type in ("application/octet-stream", "text/plain", "application/x-coda", ""):
+        data = await read_limited_body(request, limit)
+    else:
+        raise UnsupportedMediaType(
+            f"send the CODA file as application/octet-stream, text/plain or multipart/form-data, not {content_type}"
+        )
+    if not data.strip():
+        raise ValidationFailed("the CODA file is empty", errors=[{"line": 1, "message": "empty file"}])
+    return data
+
+
+def _replayer(body: bytes):
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

@@ -1,0 +1,42 @@
+"""Every error is problem+json; probes answer without auth."""
+
+from __future__ import annotations
+
+from tests.helpers import ADMIN
+
+
+def test_unknown_route_is_problem_404(client):
+    response = client.get("/nope")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert set(response.json()) >= {"type", "title", "status", "detail"}
+
+
+def test_wrong_method_is_problem_405(client):
+    response = client.put("/v1/companies", headers=ADMIN)
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_malformed_json_is_422_problem(client):
+    response = client.post("/v1/companies", content=b"{not json", headers={**ADMIN, "content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["errors"]
+
+
+def test_unknown_fields_are_refused(client):
+    response = client.post("/v1/companies", json={"vat": "BE0403200393", "name": "x", "nmae": "y"}, headers=ADMIN)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == "body.nmae"
+
+
+def test_healthz_and_readyz(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ok"
+
+
+def test_request_id_is_echoed(client):
+    response = client.get("/healthz", headers={"X-Request-ID": "abc123"})
+    assert response.headers["x-request-id"] == "abc123"

@@ -1,0 +1,38 @@
+"""Small builders shared by API tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ADMIN = {"Authorization": "Bearer test-admin-token"}
+VAT = "BE0403200393"
+OTHER_VAT = "BE0417497106"
+IBAN = "BE80001000000177"
+
+
+def make_company(client: Any, vat: str = VAT, name: str = "Demo BV", accounts: list[str] | None = None) -> dict:
+    response = client.post(
+        "/v1/companies", json={"vat": vat, "name": name, "bank_accounts": accounts or []}, headers=ADMIN
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def make_key(client: Any, vat: str = VAT, scope: str = "write") -> dict[str, str]:
+    response = client.post(f"/v1/companies/{vat}/api-keys", json={"scope": scope}, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['key']}"}
+
+
+def invoice_body(external_id: str = "INV-1", total: str = "121.00", **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "external_id": external_id,
+        "number": f"2026/{external_id}",
+        "issue_date": "2026-11-01",
+        "due_date": "2026-12-01",
+        "currency": "EUR",
+        "total_amount": total,
+        "customer": {"name": "Klant NV", "vat": "BE0417497106", "iban": "BE71096123456769"},
+    }
+    body.update(overrides)
+    return body
