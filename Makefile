@@ -1,0 +1,49 @@
+# codarecon: `make run` serves the API on 127.0.0.1:8000 (SQLite under var/); `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# Tests whose subject is the database; they run a second time on PostgreSQL when it is installed.
+DB_TESTS := tests/api tests/db
+
+.DEFAULT_GOAL := help
+.PHONY: help install run worker test test-sqlite test-postgres lint format openapi bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## create .venv with the project and its test tools
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: install ## serve the API on 127.0.0.1:8000 (schema migrated on start)
+	$(VENV)/bin/codarecon serve
+
+test: test-sqlite test-postgres ## run the whole suite on SQLite, then the database tests on PostgreSQL
+
+test-sqlite: install
+	$(PY) -m pytest
+
+test-postgres: install
+	scripts/with-postgres $(PY) -m pytest $(DB_TESTS)
+
+lint: install ## ruff lint and format check
+	$(VENV)/bin/ruff check app tests bench
+	$(VENV)/bin/ruff format --check app tests bench
+
+format: install
+	$(VENV)/bin/ruff check --fix app tests bench
+	$(VENV)/bin/ruff format app tests bench
+
+openapi: install ## regenerate openapi/openapi.json from the app
+	$(PY) -m app.openapi_export openapi/openapi.json
+
+bench: install ## print throughput and memory figures
+	$(PY) bench/bench_api.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache
