@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     #: Run background workers inside the API process (embedded mode, the default for `make run`).
     embedded_workers: bool = True
     log_level: str = "INFO"
+    #: Thread-pool size for blocking work (database calls) in each API process.
+    threads: int = 8
 
 
 @lru_cache

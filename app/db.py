@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import BigInteger, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
@@ -68,7 +69,11 @@ def make_engine(url: str) -> Engine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # One connection per thread-pool worker (40): SQLite connections are cheap, and a smaller pool
+        # makes requests queue for a connection and reconnect (re-running the pragmas) under load.
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=40, max_overflow=10
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
 
         @event.listens_for(engine, "connect")
@@ -90,14 +95,23 @@ def reset_engine() -> None:
     if get_engine.cache_info().currsize:
         get_engine().dispose()
     get_engine.cache_clear()
+    _read_only_engine.cache_clear()
+
+
+@lru_cache
+def _read_only_engine() -> Engine:
+    # Same pool, with an option the SQLite begin hook reads: no connection is taken until first use.
+    return get_engine().execution_options(**{READ_ONLY: True})
+
+
+def new_session(*, read_only: bool = False) -> Session:
+    return Session(_read_only_engine() if read_only else get_engine(), expire_on_commit=False)
 
 
 @contextmanager
 def unit_of_work(*, read_only: bool = False) -> Iterator[Session]:
     """A session committed when the block succeeds and rolled back when it raises."""
-    with Session(get_engine(), expire_on_commit=False) as session:
-        if read_only:
-            session.connection(execution_options={READ_ONLY: True})
+    with new_session(read_only=read_only) as session:
         try:
             yield session
             session.commit()
@@ -106,9 +120,26 @@ def unit_of_work(*, read_only: bool = False) -> Iterator[Session]:
             raise
 
 
-def _request_session(request: Request) -> Iterator[Session]:
-    with unit_of_work(read_only=request.method in ("GET", "HEAD")) as session:
+async def _request_session(request: Request) -> AsyncIterator[Session]:
+    # Async so that opening the (lazy) session costs no thread hop; database work stays in the sync
+    # handlers' thread, and the commit runs in the thread pool too.
+    read_only = request.method in ("GET", "HEAD")
+    session = new_session(read_only=read_only)
+    if read_only:
+        # Nothing to commit: closing only ends a read transaction, quick enough to do without a thread hop.
+        try:
+            yield session
+        finally:
+            session.close()
+        return
+    try:
         yield session
+        await run_in_threadpool(session.commit)
+    except BaseException:
+        await run_in_threadpool(session.rollback)
+        raise
+    finally:
+        await run_in_threadpool(session.close)
 
 
 #: One session per request, committed after the handler returns and before the response is sent

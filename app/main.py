@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
@@ -35,6 +36,9 @@ Invoices in, CODA bank statements in, paid status out. Every error is `applicati
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
+    # Few threads beat many: every database call releases and re-takes the GIL, and 40 threads passing it
+    # around cost more than they overlap (measured in bench/bench_api.py).
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
     # The schema is brought to head before serving, so a fresh SQLite file works with no manual step.
     await run_in_threadpool(upgrade_to_head, get_engine())
     admin_token(settings)

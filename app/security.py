@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, select
 
 from app.companies.models import ApiKey, Company
 from app.config import Settings, get_settings
-from app.db import SessionDep
+from app.db import unit_of_work
 from app.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from app.ids import new_id
 from app.vat import VatError, normalize_vat
@@ -114,28 +115,45 @@ def _bearer(request: Request) -> str:
     return credential.strip()
 
 
-def authenticate(request: Request, session: SessionDep) -> Principal:
+_admin_hashes: dict[tuple[str | None, str], str] = {}
+
+
+def _admin_hash(settings: Settings) -> str:
+    # Computed once per configuration: reading the token file on every request would cost a syscall.
+    cache_key = (settings.admin_token, str(settings.var_dir))
+    if cache_key not in _admin_hashes:
+        _admin_hashes[cache_key] = hash_secret(admin_token(settings))
+    return _admin_hashes[cache_key]
+
+
+def _load_key(key_id: str) -> tuple[str, str, str] | None:
+    with unit_of_work(read_only=True) as session:
+        key = session.get(ApiKey, key_id)
+        if key is None or key.revoked_at is not None:
+            return None
+        return key.company_id, key.scope, key.secret_hash
+
+
+async def authenticate(request: Request) -> Principal:
+    """Async with in-process caches: a known credential costs no database query and no thread hop."""
     credential = _bearer(request)
-    settings = get_settings()
-    expected_admin = admin_token(settings)
-    if hmac.compare_digest(hash_secret(credential), hash_secret(expected_admin)):
+    presented = hash_secret(credential)
+    if hmac.compare_digest(presented, _admin_hash(get_settings())):
         return Principal(kind="admin")
     key_id, _, secret = credential.partition(".")
     if not key_id.startswith("key_") or not secret:
         raise Unauthorized("unknown API key")
     cached = key_cache.get(key_id)
     if cached is None:
-        key = session.get(ApiKey, key_id)
-        if key is None or key.revoked_at is not None:
+        cached = await run_in_threadpool(_load_key, key_id)
+        if cached is None:
             # Compare anyway so unknown and wrong keys take the same time.
             hmac.compare_digest(hash_secret(secret), "0" * 64)
             raise Unauthorized("unknown API key")
-        cached = (key.company_id, key.scope, key.secret_hash)
         key_cache.put(key_id, *cached)
     company_id, scope, secret_hash = cached
     if not hmac.compare_digest(hash_secret(secret), secret_hash):
         raise Unauthorized("unknown API key")
-    request.state.principal_key = key_id
     return Principal(kind="company", company_id=company_id, scope=scope, key_id=key_id)
 
 
@@ -162,6 +180,33 @@ def path_vat(vat: str) -> str:
         raise ValidationFailed(str(exc), errors=[{"loc": "path.vat", "message": str(exc)}]) from None
 
 
+class _CompanyCache:
+    """VAT -> company, briefly: companies are never renamed or moved, so a short cache is safe."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Company]] = {}
+
+    def get(self, vat: str) -> Company | None:
+        entry = self._entries.get(vat)
+        return entry[1] if entry and entry[0] > time.monotonic() else None
+
+    def put(self, company: Company) -> None:
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[company.vat] = (time.monotonic() + 30.0, company)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+company_cache = _CompanyCache()
+
+
+def _load_company(vat: str) -> Company | None:
+    with unit_of_work(read_only=True) as session:
+        return company_by_vat(session, vat)
+
+
 @dataclass(frozen=True, slots=True)
 class CompanyContext:
     company: Company
@@ -176,9 +221,13 @@ class CompanyContext:
         return self.principal.actor
 
 
-def current_company(vat: str, request: Request, principal: PrincipalDep, session: SessionDep) -> CompanyContext:
+async def current_company(vat: str, request: Request, principal: PrincipalDep) -> CompanyContext:
     normalized = path_vat(vat)
-    company = company_by_vat(session, normalized)
+    company = company_cache.get(normalized)
+    if company is None:
+        company = await run_in_threadpool(_load_company, normalized)
+        if company is not None:
+            company_cache.put(company)
     if principal.kind != "admin":
         # Another company's key learns nothing: same 404 whether the company exists or not.
         if company is None or company.id != principal.company_id:

@@ -62,7 +62,7 @@ def migrated(app_settings: dict[str, str]) -> None:
 def _empty_all_tables() -> None:
     import app.models  # noqa: F401
     from app.db import get_engine
-    from app.security import key_cache
+    from app.security import company_cache, key_cache
 
     engine = get_engine()
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
@@ -73,6 +73,7 @@ def _empty_all_tables() -> None:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
     key_cache._entries.clear()
+    company_cache.clear()
 
 
 @pytest.fixture
