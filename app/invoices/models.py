@@ -44,6 +44,8 @@ class Invoice(SQLModel, table=True):
     cancelled_at: datetime | None = None
     #: SHA-256 of the canonical request content, to tell an idempotent re-send from a conflicting one.
     content_hash: str = Field(max_length=64)
+    #: Lets a read skip the documents query for the many invoices that have none.
+    document_count: int = 0
     delivery_status: str = Field(default="disabled", max_length=20)
     delivery_attempts: int = 0
     delivery_last_error: str | None = None

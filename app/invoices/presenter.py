@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -42,16 +43,22 @@ def allocation_public(a: Allocation) -> AllocationPublic:
     )
 
 
-def present_invoices(session: Session, invoices: Sequence[Invoice]) -> list[InvoicePublic]:
-    """Present many invoices with two extra queries in all (allocations, documents), not two per invoice."""
-    ids = [inv.id for inv in invoices]
+def present_invoices(session: Session, invoices: Sequence[Invoice | Any]) -> list[InvoicePublic]:
+    """Present invoices (ORM objects or plain rows) with at most two extra queries in all, not per invoice.
+
+    Allocations are only looked up for invoices with something paid (allocation amounts are positive),
+    documents only for invoices that have some.
+    """
+    paid_ids = [inv.id for inv in invoices if inv.amount_paid != 0]
+    doc_ids = [inv.id for inv in invoices if inv.document_count]
     allocations: dict[str, list[Allocation]] = defaultdict(list)
-    documents: dict[str, list[InvoiceDocument]] = defaultdict(list)
-    if ids:
+    documents: dict[str, list[Any]] = defaultdict(list)
+    if paid_ids:
         for a in session.exec(
-            select(Allocation).where(col(Allocation.invoice_id).in_(ids)).order_by(col(Allocation.created_at))
+            select(Allocation).where(col(Allocation.invoice_id).in_(paid_ids)).order_by(col(Allocation.created_at))
         ):
             allocations[a.invoice_id].append(a)
+    if doc_ids:
         doc_columns = select(
             InvoiceDocument.id,
             InvoiceDocument.invoice_id,
@@ -59,7 +66,7 @@ def present_invoices(session: Session, invoices: Sequence[Invoice]) -> list[Invo
             InvoiceDocument.content_type,
             InvoiceDocument.size,
             InvoiceDocument.sha256,
-        ).where(col(InvoiceDocument.invoice_id).in_(ids))
+        ).where(col(InvoiceDocument.invoice_id).in_(doc_ids))
         for row in session.exec(doc_columns):
             documents[row.invoice_id].append(row)
     return [

@@ -52,6 +52,7 @@ def _row(company_id: str, data: InvoiceCreate, reference: str, digest: str, deli
         "status": "open",
         "amount_paid": Decimal("0.00"),
         "content_hash": digest,
+        "document_count": len(data.documents),
         "delivery_status": delivery_status,
         "delivery_attempts": 0,
         "created_at": now,
@@ -238,6 +239,19 @@ def get_invoice(session: Session, company_id: str, invoice_id: str) -> Invoice:
     if invoice is None or invoice.company_id != company_id:
         raise NotFound(f"no invoice {invoice_id}")
     return invoice
+
+
+_INVOICE_TABLE = Invoice.__table__  # type: ignore[attr-defined]
+
+
+def read_invoice(session: Session, company_id: str, invoice_id: str) -> Any:
+    """One invoice as a plain row (no ORM identity map): the hot read path of GET invoice."""
+    row = session.execute(
+        _INVOICE_TABLE.select().where(_INVOICE_TABLE.c.id == invoice_id, _INVOICE_TABLE.c.company_id == company_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no invoice {invoice_id}")
+    return row
 
 
 def list_invoices(

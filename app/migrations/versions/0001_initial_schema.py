@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 15:05:55.834569
+Create Date: 2026-11-24 15:22:09.571142
 """
 
 from collections.abc import Sequence
@@ -177,6 +177,7 @@ def upgrade() -> None:
         sa.Column("paid_at", sa.Date(), nullable=True),
         sa.Column("cancelled_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("document_count", sa.Integer(), nullable=False),
         sa.Column("delivery_status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("delivery_attempts", sa.Integer(), nullable=False),
         sa.Column("delivery_last_error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
