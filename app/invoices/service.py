@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,8 @@ from app.invoices.schemas import InvoiceCreate
 from app.references import generate_ogm
 from app.timeutil import utcnow
 
+_INVOICE_TABLE = Invoice.__table__  # type: ignore[attr-defined]
+
 #: Hooks run after invoices are created in the same transaction (delivery outbox, late matching).
 #: Each receives the session, the company id and the new invoices.
 after_create_hooks: list[Callable[[Session, str, list[Invoice]], None]] = []
@@ -32,8 +34,9 @@ def content_hash(data: InvoiceCreate) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def _row(company_id: str, data: InvoiceCreate, reference: str, digest: str, delivery_status: str) -> dict[str, Any]:
-    now = utcnow()
+def _row(
+    company_id: str, data: InvoiceCreate, reference: str, digest: str, delivery_status: str, now: datetime
+) -> dict[str, Any]:
     return {
         "id": new_id("inv"),
         "company_id": company_id,
@@ -67,7 +70,7 @@ class Outcome:
     status: int
     invoice_id: str | None = None
     error: AppError | None = None
-    invoice: Invoice | None = None
+    invoice: Any = None  # the stored invoice (an ORM object or a plain row; read it, don't modify it)
 
 
 def default_delivery_status() -> str:
@@ -91,6 +94,8 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
     wanted_refs = list({item.structured_reference for item in items if item.structured_reference})
     used_refs = dict(_chunked_pairs(session, wanted_refs, company_id))
     delivery_status = default_delivery_status()
+    now = utcnow()
+    fresh = iter(_fresh_references(session, company_id, sum(1 for i in items if not i.structured_reference), used_refs))
     outcomes: list[Outcome] = []
     rows: list[dict[str, Any]] = []
     documents: list[dict[str, Any]] = []
@@ -116,9 +121,9 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
             )
             continue
         if reference is None:
-            reference = _fresh_reference(session, company_id, used_refs)
+            reference = next(fresh)
         used_refs[reference] = item.external_id
-        row = _row(company_id, item, reference, digest, delivery_status)
+        row = _row(company_id, item, reference, digest, delivery_status, now)
         rows.append(row)
         batch_by_external[item.external_id] = (digest, row["id"])
         documents.extend(_document_rows(row["id"], item))
@@ -167,17 +172,17 @@ def _document_rows(invoice_id: str, item: InvoiceCreate) -> list[dict[str, Any]]
     return out
 
 
-def _fresh_reference(session: Session, company_id: str, used: dict[str, str]) -> str:
-    # 10^10 random bases: a collision is rare, but a duplicate OGM would make payments ambiguous, so check.
-    while True:
-        candidate = generate_ogm()
-        if candidate in used:
-            continue
-        taken = session.exec(
-            select(Invoice.id).where(Invoice.company_id == company_id, Invoice.structured_reference == candidate)
-        ).first()
-        if taken is None:
-            return candidate
+def _fresh_references(session: Session, company_id: str, count: int, used: dict[str, str]) -> list[str]:
+    """``count`` new OGMs used by no invoice of the company, checked with one query per 500, not one each.
+
+    10^10 random bases make a collision rare, but a duplicate OGM would make payments ambiguous.
+    """
+    chosen: set[str] = set()
+    while len(chosen) < count:
+        candidates = {generate_ogm() for _ in range(count - len(chosen))} - chosen - used.keys()
+        taken = {ref for ref, _ in _chunked_pairs(session, list(candidates), company_id)}
+        chosen |= candidates - taken
+    return list(chosen)
 
 
 _CHUNK = 500
@@ -204,8 +209,14 @@ def _chunked_pairs(session: Session, refs: list[str], company_id: str) -> list[t
     return out
 
 
-def _load(session: Session, ids: list[str]) -> list[Invoice]:
-    return _chunked_in(session, Invoice, Invoice.id, ids)
+def _load(session: Session, ids: list[str]) -> list[Any]:
+    """Plain rows, not ORM objects: presenting and hooks only read them, and rows are much cheaper."""
+    rows: list[Any] = []
+    for start in range(0, len(ids), _CHUNK):
+        rows.extend(
+            session.execute(_INVOICE_TABLE.select().where(_INVOICE_TABLE.c.id.in_(ids[start : start + _CHUNK]))).all()
+        )
+    return rows
 
 
 def create_invoice(session: Session, company_id: str, data: InvoiceCreate) -> Outcome:
@@ -239,9 +250,6 @@ def get_invoice(session: Session, company_id: str, invoice_id: str) -> Invoice:
     if invoice is None or invoice.company_id != company_id:
         raise NotFound(f"no invoice {invoice_id}")
     return invoice
-
-
-_INVOICE_TABLE = Invoice.__table__  # type: ignore[attr-defined]
 
 
 def read_invoice(session: Session, company_id: str, invoice_id: str) -> Any:
