@@ -15,6 +15,7 @@ from app.companies.router import router as companies_router
 from app.config import get_settings
 from app.db import get_engine
 from app.errors import install_error_handlers
+from app.fastpath import InvoiceReadFastPath
 from app.health import router as health_router
 from app.idempotency import IdempotencyMiddleware
 from app.invoices.router import router as invoices_router
@@ -45,7 +46,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def create_app() -> FastAPI:
+def create_app(*, read_fast_path: bool = True) -> FastAPI:
     app = FastAPI(
         title="codarecon",
         version=__version__,
@@ -54,6 +55,8 @@ def create_app() -> FastAPI:
         license_info={"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
     )
     install_error_handlers(app)
+    if read_fast_path:
+        app.add_middleware(InvoiceReadFastPath)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestIdMiddleware)
     for router in (
