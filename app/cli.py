@@ -28,6 +28,25 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from app.config import get_settings
+    from app.db import get_engine
+    from app.logging_setup import configure_logging
+    from app.migrate import upgrade_to_head
+    from app.worker import run_worker
+
+    configure_logging(get_settings().log_level)
+    upgrade_to_head(get_engine())
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    run_worker(stop)
+    return 0
+
+
 def _migrate(_: argparse.Namespace) -> int:
     from app.db import get_engine
     from app.migrate import current_revision, upgrade_to_head
@@ -71,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="API processes (stateless; use PostgreSQL for > 1)")
     serve.set_defaults(func=_serve)
 
+    sub.add_parser("worker", help="run background jobs (several may run at once on PostgreSQL)").set_defaults(
+        func=_worker
+    )
     sub.add_parser("migrate", help="bring the database schema to the newest revision").set_defaults(func=_migrate)
     sub.add_parser("admin-token", help="print the admin token (generated under var/ if unset)").set_defaults(
         func=_admin_token

@@ -43,7 +43,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The schema is brought to head before serving, so a fresh SQLite file works with no manual step.
     await run_in_threadpool(upgrade_to_head, get_engine())
     admin_token(settings)
-    yield
+    worker = None
+    if settings.embedded_workers:
+        from app.worker import EmbeddedWorker
+
+        worker = EmbeddedWorker()
+        worker.start()
+    try:
+        yield
+    finally:
+        if worker is not None:
+            await run_in_threadpool(worker.close)
 
 
 def create_app(*, read_fast_path: bool = True) -> FastAPI:

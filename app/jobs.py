@@ -1,0 +1,1 @@
+"""Registers every background job kind and periodic task (imported by the worker)."""

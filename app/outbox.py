@@ -1,0 +1,175 @@
+"""Reliable background work (transactional outbox): enqueue in the caller's transaction, claim safely,
+retry with backoff, and never run one job in two places at once.
+
+Claiming takes a lease: on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so that several workers share the
+queue without waiting on each other; on SQLite writers are serialised by ``BEGIN IMMEDIATE``. A worker that
+dies leaves its jobs to be claimed again when the lease runs out (at-least-once: handlers are idempotent).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.db import unit_of_work
+from app.ids import new_id
+from app.outbox_models import Job
+from app.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class RetryableJobError(Exception):
+    """A temporary failure: run the job again later."""
+
+
+class PermanentJobError(Exception):
+    """The job can never succeed as it is: mark it failed with the reason."""
+
+
+@dataclass(frozen=True)
+class JobKind:
+    handler: Callable[[Job], None]
+    max_attempts: int = 12
+    lease_seconds: int = 120
+
+
+#: kind -> how to run it; features register their kinds at import time.
+KINDS: dict[str, JobKind] = {}
+
+
+def register(kind: str, handler: Callable[[Job], None], *, max_attempts: int = 12, lease_seconds: int = 120) -> None:
+    KINDS[kind] = JobKind(handler, max_attempts, lease_seconds)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    company_id: str | None = None,
+    dedupe_key: str | None = None,
+    run_at: datetime | None = None,
+) -> Job | None:
+    """Add a job in the caller's transaction; with a dedupe_key, at most one such job waits at a time."""
+    job = Job(
+        id=new_id("job"),
+        kind=kind,
+        payload=payload,
+        company_id=company_id,
+        dedupe_key=dedupe_key,
+        run_at=run_at or utcnow(),
+    )
+    if dedupe_key is None:
+        session.add(job)
+        return job
+    if session.exec(select(Job.id).where(Job.dedupe_key == dedupe_key)).first():
+        return None
+    try:
+        with session.begin_nested():
+            session.add(job)
+    except IntegrityError:
+        return None  # a concurrent transaction enqueued the same work
+    return job
+
+
+def backoff_delay(
+    attempt: int, base_seconds: float, cap_seconds: float = 3600.0, rng: random.Random | None = None
+) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]."""
+    ceiling = min(cap_seconds, base_seconds * (2 ** max(attempt - 1, 0)))
+    return (rng or random).uniform(0, ceiling)
+
+
+def claim(session: Session, *, owner: str, limit: int = 10, kinds: list[str] | None = None) -> list[Job]:
+    """Lease up to ``limit`` due jobs to ``owner``; expired leases are claimable again."""
+    now = utcnow()
+    due = or_(
+        (col(Job.status) == "pending") & (col(Job.run_at) <= now),
+        (col(Job.status) == "running") & (col(Job.locked_until) < now),
+    )
+    query = select(Job).where(due).order_by(col(Job.run_at), col(Job.id)).limit(limit)
+    if kinds:
+        query = query.where(col(Job.kind).in_(kinds))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    jobs = list(session.exec(query).all())
+    for job in jobs:
+        lease = KINDS[job.kind].lease_seconds if job.kind in KINDS else 120
+        job.status = "running"
+        job.locked_by = owner
+        job.locked_until = now + timedelta(seconds=lease)
+        job.attempts += 1
+        job.updated_at = now
+        session.add(job)
+    session.flush()
+    return jobs
+
+
+def _finish(job_id: str, owner: str, **values: Any) -> None:
+    with unit_of_work() as session:
+        # Only the lease holder may settle the job: a worker whose lease expired lost it to another.
+        session.execute(
+            update(Job).where(col(Job.id) == job_id, col(Job.locked_by) == owner).values(updated_at=utcnow(), **values)
+        )
+
+
+def run_job(job: Job, owner: str, *, base_delay: float) -> str:
+    """Run one claimed job and record the outcome: 'done', 'retry' or 'failed'."""
+    kind = KINDS.get(job.kind)
+    if kind is None:
+        _finish(job.id, owner, status="failed", last_error=f"no handler for job kind {job.kind}", dedupe_key=None)
+        return "failed"
+    try:
+        kind.handler(job)
+    except PermanentJobError as exc:
+        log.warning("job %s (%s) failed permanently: %s", job.id, job.kind, exc)
+        _finish(job.id, owner, status="failed", last_error=str(exc)[:2000], locked_until=None, dedupe_key=None)
+        return "failed"
+    except Exception as exc:  # anything else is worth another try, until the attempts run out
+        reason = str(exc)[:2000] or type(exc).__name__
+        if job.attempts >= kind.max_attempts:
+            log.warning("job %s (%s) gave up after %d attempts: %s", job.id, job.kind, job.attempts, reason)
+            _finish(job.id, owner, status="failed", last_error=reason, locked_until=None, dedupe_key=None)
+            return "failed"
+        delay = backoff_delay(job.attempts, base_delay)
+        if not isinstance(exc, RetryableJobError):
+            log.exception("job %s (%s) raised; retrying in %.1fs", job.id, job.kind, delay)
+        _finish(
+            job.id,
+            owner,
+            status="pending",
+            last_error=reason,
+            locked_until=None,
+            locked_by=None,
+            run_at=utcnow() + timedelta(seconds=delay),
+        )
+        return "retry"
+    _finish(job.id, owner, status="done", last_error=None, locked_until=None, dedupe_key=None)
+    return "done"
+
+
+def run_due_jobs(
+    *, owner: str | None = None, limit: int = 10, base_delay: float = 30.0, kinds: list[str] | None = None
+) -> int:
+    """Claim and run one round of due jobs; returns how many ran."""
+    owner = owner or worker_id()
+    with unit_of_work() as session:
+        jobs = claim(session, owner=owner, limit=limit, kinds=kinds)
+    for job in jobs:
+        run_job(job, owner, base_delay=base_delay)
+    return len(jobs)

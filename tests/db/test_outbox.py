@@ -1,0 +1,134 @@
+"""The job outbox: dedupe, leases, retries with backoff, and no job run twice by concurrent workers."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from app import outbox
+from app.db import unit_of_work
+from app.outbox_models import Job
+from app.timeutil import utcnow
+
+
+@pytest.fixture
+def kinds():
+    saved = dict(outbox.KINDS)
+    yield outbox.KINDS
+    outbox.KINDS.clear()
+    outbox.KINDS.update(saved)
+
+
+def jobs() -> list[Job]:
+    with unit_of_work() as session:
+        return list(session.exec(select(Job).order_by(Job.created_at)).all())
+
+
+def test_dedupe_key_keeps_one_waiting_job(db):
+    with unit_of_work() as session:
+        assert outbox.enqueue(session, "k", {}, dedupe_key="deliver:1") is not None
+        assert outbox.enqueue(session, "k", {}, dedupe_key="deliver:1") is None
+    assert len(jobs()) == 1
+
+
+def test_done_job_frees_its_dedupe_key(db, kinds):
+    outbox.register("ok", lambda job: None)
+    with unit_of_work() as session:
+        outbox.enqueue(session, "ok", {}, dedupe_key="x")
+    assert outbox.run_due_jobs(owner="w1") == 1
+    with unit_of_work() as session:
+        assert outbox.enqueue(session, "ok", {}, dedupe_key="x") is not None
+
+
+def test_failure_is_retried_later_then_fails_after_max_attempts(db, kinds):
+    calls = []
+
+    def flaky(job):
+        calls.append(job.attempts)
+        raise outbox.RetryableJobError("receiver down")
+
+    outbox.register("flaky", flaky, max_attempts=3)
+    with unit_of_work() as session:
+        outbox.enqueue(session, "flaky", {})
+    for _ in range(3):
+        assert outbox.run_due_jobs(owner="w1", base_delay=0.0) == 1
+    [job] = jobs()
+    assert calls == [1, 2, 3]
+    assert job.status == "failed"
+    assert job.last_error == "receiver down"
+
+
+def test_retry_is_scheduled_in_the_future_with_backoff(db, kinds):
+    outbox.register("flaky", lambda job: (_ for _ in ()).throw(outbox.RetryableJobError("503")))
+    with unit_of_work() as session:
+        outbox.enqueue(session, "flaky", {})
+    outbox.run_due_jobs(owner="w1", base_delay=1000.0)
+    [job] = jobs()
+    assert job.status == "pending"
+    assert job.run_at > utcnow()
+    assert outbox.run_due_jobs(owner="w1") == 0  # not due yet
+
+
+def test_permanent_error_fails_at_once(db, kinds):
+    def bad(job):
+        raise outbox.PermanentJobError("422 from receiver")
+
+    outbox.register("bad", bad)
+    with unit_of_work() as session:
+        outbox.enqueue(session, "bad", {})
+    outbox.run_due_jobs(owner="w1")
+    assert jobs()[0].status == "failed"
+
+
+def test_expired_lease_is_claimed_again(db, kinds):
+    outbox.register("slow", lambda job: None)
+    with unit_of_work() as session:
+        outbox.enqueue(session, "slow", {})
+        [job] = outbox.claim(session, owner="dead-worker")
+        job.locked_until = utcnow() - timedelta(seconds=1)  # the worker died and its lease ran out
+        session.add(job)
+    assert outbox.run_due_jobs(owner="w2") == 1
+    [job] = jobs()
+    assert job.status == "done"
+    assert job.attempts == 2
+
+
+def test_backoff_is_exponential_with_full_jitter():
+    rng = random.Random(1)
+    for attempt in range(1, 8):
+        delays = [outbox.backoff_delay(attempt, 2.0, 60.0, rng) for _ in range(200)]
+        ceiling = min(60.0, 2.0 * 2 ** (attempt - 1))
+        assert min(delays) >= 0 and max(delays) <= ceiling
+        assert max(delays) > ceiling * 0.8  # jitter spreads over the whole range
+
+
+def test_concurrent_workers_run_every_job_exactly_once(db, kinds):
+    ran: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def record(job):
+        with lock:
+            ran[job.payload["n"]] += 1
+
+    outbox.register("count", record)
+    with unit_of_work() as session:
+        for n in range(200):
+            outbox.enqueue(session, "count", {"n": str(n)})
+
+    def work(owner: str) -> None:
+        while outbox.run_due_jobs(owner=owner, limit=5):
+            pass
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ran) == 200
+    assert set(ran.values()) == {1}
+    assert {j.status for j in jobs()} == {"done"}
