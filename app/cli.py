@@ -80,6 +80,30 @@ def _coda_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _coda_example(args: argparse.Namespace) -> int:
+    from datetime import date
+    from decimal import Decimal
+
+    from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
+
+    movement = MovementSpec(
+        amount=Decimal(args.amount),
+        ogm=args.ogm,
+        communication=args.communication or "",
+        counterparty_name=args.name,
+        counterparty_iban=args.counterparty or "",
+    )
+    statement = StatementSpec(
+        account_iban=args.account.replace(" ", "").upper(),
+        date=date.fromisoformat(args.date) if args.date else date.today(),
+        opening_balance=Decimal(args.opening),
+        movements=[movement],
+        sequence=args.sequence,
+    )
+    sys.stdout.buffer.write(write_coda([statement]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="codarecon", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -103,6 +127,17 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("file")
     parse.add_argument("--json", action="store_true", help="machine-readable output")
     parse.set_defaults(func=_coda_parse)
+    example = coda.add_parser("example", help="write a one-payment CODA file to stdout (for trying things out)")
+    example.add_argument("--account", required=True, help="the statement's account (IBAN)")
+    example.add_argument("--amount", required=True, help="signed amount; positive is money in")
+    example.add_argument("--ogm", help="structured communication (OGM/VCS) of the payment")
+    example.add_argument("--communication", help="free communication (instead of --ogm)")
+    example.add_argument("--name", default="", help="counterparty name")
+    example.add_argument("--counterparty", help="counterparty IBAN")
+    example.add_argument("--date", help="booking date, YYYY-MM-DD (default today)")
+    example.add_argument("--opening", default="0", help="opening balance")
+    example.add_argument("--sequence", type=int, default=1, help="CODA statement sequence number")
+    example.set_defaults(func=_coda_example)
     return parser
 
 

@@ -1,0 +1,137 @@
+"""First matching rule end to end: a credit with an open invoice's OGM pays it; status follows allocations."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.coda_builders import payment_file
+from tests.helpers import IBAN, VAT, invoice_body, make_company, make_key
+
+OGM = "+++090/9337/55493+++"
+
+
+@pytest.fixture
+def key(client):
+    make_company(client, accounts=[IBAN])
+    return make_key(client)
+
+
+def new_invoice(client, key, total="121.00", **kw):
+    response = client.post(
+        f"/v1/companies/{VAT}/invoices", json=invoice_body(total=total, structured_reference=OGM, **kw), headers=key
+    )
+    assert response.status_code == 201
+    return response.json()
+
+
+def get_invoice(client, key, invoice_id):
+    return client.get(f"/v1/companies/{VAT}/invoices/{invoice_id}", headers=key).json()
+
+
+def upload(client, key, data):
+    response = client.post(f"/v1/companies/{VAT}/statements", content=data, headers=key)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def test_exact_payment_marks_invoice_paid(client, key):
+    invoice = new_invoice(client, key)
+    result = upload(client, key, payment_file(("121.00", OGM)))
+    assert result["matching"] == {"matched": 1, "suggested": 0, "unmatched": 0}
+    paid = get_invoice(client, key, invoice["id"])
+    assert paid["status"] == "paid"
+    assert paid["amount_paid"] == "121.00"
+    assert paid["amount_due"] == "0.00"
+    assert paid["paid_at"] == "2026-11-20"
+    [allocation] = paid["allocations"]
+    assert allocation["amount"] == "121.00"
+    assert allocation["method"] == "structured_reference"
+    assert allocation["reasons"][0]["code"] == "structured_reference"
+    tx = client.get(f"/v1/companies/{VAT}/transactions", params={"status": "matched"}, headers=key).json()["items"]
+    assert [t["allocations"][0]["invoice_id"] for t in tx] == [invoice["id"]]
+
+
+def test_two_transfers_partial_then_paid(client, key):
+    from datetime import date
+
+    invoice = new_invoice(client, key)
+    upload(client, key, payment_file(("100.00", OGM), day=date(2026, 11, 20)))
+    partial = get_invoice(client, key, invoice["id"])
+    assert (partial["status"], partial["amount_paid"], partial["amount_due"]) == ("partially_paid", "100.00", "21.00")
+    assert partial["paid_at"] is None
+    upload(client, key, payment_file(("21.00", OGM), sequence=2, day=date(2026, 11, 22), opening="100"))
+    paid = get_invoice(client, key, invoice["id"])
+    assert (paid["status"], paid["amount_due"], paid["paid_at"]) == ("paid", "0.00", "2026-11-22")
+    assert len(paid["allocations"]) == 2
+
+
+def test_overpayment(client, key):
+    invoice = new_invoice(client, key)
+    upload(client, key, payment_file(("150.00", OGM)))
+    over = get_invoice(client, key, invoice["id"])
+    assert (over["status"], over["amount_paid"], over["amount_due"]) == ("overpaid", "150.00", "0.00")
+
+
+def test_debits_and_unknown_references_stay_unmatched(client, key):
+    invoice = new_invoice(client, key)
+    result = upload(client, key, payment_file(("-121.00", OGM), ("50.00", "+++000/0000/00101+++"), ("9.00", None)))
+    assert result["matching"]["matched"] == 0
+    assert result["matching"]["unmatched"] == 3
+    assert get_invoice(client, key, invoice["id"])["status"] == "open"
+
+
+def test_cancelled_invoice_is_not_paid_and_paid_invoice_cannot_be_cancelled(client, key):
+    cancelled = new_invoice(client, key)
+    client.post(f"/v1/companies/{VAT}/invoices/{cancelled['id']}/cancel", headers=key)
+    upload(client, key, payment_file(("121.00", OGM)))
+    assert get_invoice(client, key, cancelled["id"])["status"] == "cancelled"
+
+    other = client.post(
+        f"/v1/companies/{VAT}/invoices",
+        json=invoice_body("INV-2", structured_reference="+++000/0000/00101+++"),
+        headers=key,
+    ).json()
+    upload(client, key, payment_file(("121.00", "+++000/0000/00101+++"), sequence=2))
+    assert client.post(f"/v1/companies/{VAT}/invoices/{other['id']}/cancel", headers=key).status_code == 409
+
+
+def test_manual_allocation_and_undo(client, key):
+    invoice = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body(), headers=key).json()
+    upload(client, key, payment_file(("121.00", None)))
+    [tx] = client.get(f"/v1/companies/{VAT}/transactions", params={"status": "unmatched"}, headers=key).json()["items"]
+    too_much = client.post(
+        f"/v1/companies/{VAT}/transactions/{tx['id']}/allocations",
+        json={"invoice_id": invoice["id"], "amount": "200.00"},
+        headers=key,
+    )
+    assert too_much.status_code == 409
+    response = client.post(
+        f"/v1/companies/{VAT}/transactions/{tx['id']}/allocations",
+        json={"invoice_id": invoice["id"], "amount": "121.00"},
+        headers=key,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "matched"
+    assert get_invoice(client, key, invoice["id"])["status"] == "paid"
+    allocation_id = response.json()["allocations"][0]["id"]
+    undo = client.delete(f"/v1/companies/{VAT}/transactions/{tx['id']}/allocations/{allocation_id}", headers=key)
+    assert undo.status_code == 204
+    assert get_invoice(client, key, invoice["id"])["status"] == "open"
+    assert client.get(f"/v1/companies/{VAT}/transactions/{tx['id']}", headers=key).json()["status"] == "unmatched"
+
+
+def test_events_record_status_changes(client, key):
+    from sqlmodel import select
+
+    from app.db import unit_of_work
+    from app.outbox_models import Event
+
+    invoice = new_invoice(client, key)
+    upload(client, key, payment_file(("100.00", OGM), ("5.00", None)))
+    with unit_of_work() as session:
+        events = session.exec(select(Event).order_by(Event.created_at)).all()
+    kinds = sorted(e.type for e in events)
+    assert kinds == ["invoice.partially_paid", "transaction.unmatched"]
+    partially = next(e for e in events if e.type == "invoice.partially_paid")
+    assert partially.subject_id == invoice["id"]
+    assert partially.payload["amount_paid"] == "100.00"
