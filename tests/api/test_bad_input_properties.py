@@ -23,7 +23,7 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=10,
 )
-FIELDS = list(invoice_body().keys()) + ["documents", "kind"]
+FIELDS = [*invoice_body().keys(), "documents", "kind"]
 
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]

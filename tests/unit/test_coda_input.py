@@ -1,0 +1,163 @@
+"""The adapter's input rules: encodings, line endings, padding, garbage, dates, communications."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+
+from app.statements.coda import join_free_text, parse_coda
+from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
+from app.statements.parsed import CodaError, MovementKind
+
+DAY = date(2026, 11, 20)
+ACCOUNT = "BE80001000000177"
+
+
+def one(*movements: MovementSpec, **kw) -> bytes:
+    return write_coda([StatementSpec(ACCOUNT, DAY, D("10.00"), list(movements), **kw)])
+
+
+def lines(data: bytes) -> list[str]:
+    return data.decode("latin-1").split("\n")[:-1]
+
+
+@pytest.mark.parametrize(("encoding", "expected"), [("latin-1", "cp1252"), ("cp1252", "cp1252"), ("utf-8", "utf-8")])
+def test_encodings_are_detected_and_names_kept(encoding, expected):
+    data = one(MovementSpec(D("1.00"), counterparty_name="Crème Brûlée SPRL", counterparty_iban="BE71096123456769"))
+    parsed = parse_coda(data.decode("latin-1").encode(encoding))
+    assert parsed.encoding == expected
+    assert parsed.statements[0].transactions[0].counterparty.name == "Crème Brûlée SPRL"
+
+
+def test_bom_crlf_cr_and_blank_lines_around():
+    data = one(MovementSpec(D("1.00")))
+    text = data.decode("latin-1")
+    for variant in (
+        b"\xef\xbb\xbf" + data,
+        text.replace("\n", "\r\n").encode("latin-1"),
+        text.replace("\n", "\r").encode("latin-1"),
+        b"\n\n  \n" + data + b"\n\n",
+    ):
+        parsed = parse_coda(variant)
+        assert parsed.statements[0].closing_balance == D("11.00")
+
+
+def test_lost_trailing_blanks_are_padded_with_a_warning():
+    rows = lines(one(MovementSpec(D("1.00"))))
+    rows[-1] = rows[-1][:57]  # a trailer cut short, as one bank's file has it
+    parsed = parse_coda("\n".join(rows).encode())
+    assert [w.code for w in parsed.warnings] == ["short_record"]
+    assert parsed.warnings[0].line == len(rows)
+
+
+def test_a_long_record_is_refused_with_its_line():
+    rows = lines(one(MovementSpec(D("1.00"))))
+    rows[1] += "XYZ"
+    with pytest.raises(CodaError) as refused:
+        parse_coda("\n".join(rows).encode())
+    assert refused.value.line == 2
+
+
+def test_trailing_garbage_is_dropped_with_a_warning():
+    data = one(MovementSpec(D("1.00"))) + b"\n\n100/0000/00135\n"
+    parsed = parse_coda(data)
+    assert "trailing_garbage" in {w.code for w in parsed.warnings}
+
+
+@pytest.mark.parametrize(
+    ("line_index", "start", "replacement", "words"),
+    [
+        (2, 32, "12345678901234X", "movement amount"),
+        (2, 115, "310226", "entry date"),
+        (1, 58, "AB0126", "old balance date"),
+        (2, 31, "7", "sign"),
+    ],
+)
+def test_bad_fields_are_refused_with_their_line(line_index, start, replacement, words):
+    rows = lines(one(MovementSpec(D("1.00"))))
+    row = rows[line_index]
+    rows[line_index] = row[:start] + replacement + row[start + len(replacement) :]
+    with pytest.raises(CodaError) as refused:
+        parse_coda("\n".join(rows).encode())
+    assert refused.value.line == line_index + 1
+    assert words in refused.value.message
+
+
+def test_zero_value_date_falls_back_to_the_entry_date():
+    rows = lines(one(MovementSpec(D("1.00"), booking_date=date(2026, 11, 19))))
+    rows[2] = rows[2][:47] + "000000" + rows[2][53:]
+    [t] = parse_coda("\n".join(rows).encode()).statements[0].transactions
+    assert t.value_date == t.booking_date == date(2026, 11, 19)
+
+
+def test_record_order_that_makes_no_sense_is_refused():
+    rows = lines(one(MovementSpec(D("1.00"))))
+    with pytest.raises(CodaError):
+        parse_coda("\n".join([rows[0], rows[2], rows[1], *rows[3:]]).encode())
+    with pytest.raises(CodaError):
+        parse_coda("\n".join(rows[1:]).encode())  # no header
+
+
+def test_only_101_and_102_are_ogms():
+    data = one(
+        MovementSpec(D("1.00"), ogm="090933755493"),
+        MovementSpec(D("2.00"), structured_type="127", structured_content="090933755493 SEPA"),
+        MovementSpec(D("3.00"), ogm="090933755494"),  # wrong check digits
+    )
+    ogm, sepa, typo = parse_coda(data).statements[0].transactions
+    assert ogm.structured_reference == "+++090/9337/55493+++"
+    assert (sepa.structured_type, sepa.structured_reference) == ("127", None)
+    assert sepa.structured_content.startswith("090933755493")
+    assert (typo.structured_type, typo.structured_reference) == ("101", None)
+
+
+def test_free_text_is_joined_without_inventing_spaces():
+    reference = "090/9337/55493"
+    text = "x" * (53 - 5) + "Ref: " + reference + " thanks"  # the reference straddles records 2.1 and 2.2
+    [t] = parse_coda(one(MovementSpec(D("1.00"), communication=text))).statements[0].transactions
+    assert t.communication == text
+    assert join_free_text(["Factuur 12".ljust(53), "betaald"]) == "Factuur 12 betaald"
+
+
+def test_rf_reference_given_as_the_whole_free_communication():
+    [t] = parse_coda(one(MovementSpec(D("1.00"), communication="RF18539007547034"))).statements[0].transactions
+    assert t.structured_reference == "RF18539007547034"
+
+
+def test_globalisation_total_and_details():
+    data = one(MovementSpec(D("30.00"), details=[MovementSpec(D("10.00")), MovementSpec(D("20.00"))]))
+    [st] = parse_coda(data).statements
+    assert [t.kind for t in st.transactions] == [MovementKind.TOTAL, MovementKind.DETAIL, MovementKind.DETAIL]
+    assert [t.amount for t in st.leaves] == [D("10.00"), D("20.00")]
+    assert st.warnings == []
+
+
+def test_integrity_warnings():
+    rows = lines(one(MovementSpec(D("1.00"))))
+    eight = rows[-2]
+    rows[-2] = eight[:42] + "000000000099000" + eight[57:]  # new balance 99.000
+    rows[-1] = rows[-1][:16] + "000009" + rows[-1][22:]  # wrong record count
+    [st] = parse_coda("\n".join(rows).encode()).statements
+    assert {"balance_mismatch", "trailer_count"} <= {w.code for w in st.warnings}
+    assert next(w for w in st.warnings if w.code == "balance_mismatch").line == len(rows) - 1
+
+
+def test_sequence_gap_between_statements_of_one_account():
+    first = StatementSpec(ACCOUNT, DAY, D(0), [MovementSpec(D("1.00"))], sequence=4)
+    third = StatementSpec(ACCOUNT, date(2026, 11, 22), D(1), [MovementSpec(D("1.00"))], sequence=6)
+    a, b = parse_coda(write_coda([first, third])).statements
+    assert "sequence_gap" in {w.code for w in b.warnings}
+
+
+def test_duplicate_flag_and_several_accounts():
+    statements = [
+        StatementSpec(ACCOUNT, DAY, D(0), [MovementSpec(D("1.00"))]),
+        StatementSpec("BE67735000000287", DAY, D(0), [MovementSpec(D("2.00"))], currency="USD"),
+    ]
+    parsed = parse_coda(write_coda(statements, duplicate=True))
+    assert [(s.account_iban, s.currency, s.duplicate) for s in parsed.statements] == [
+        (ACCOUNT, "EUR", True),
+        ("BE67735000000287", "USD", True),
+    ]
