@@ -131,9 +131,9 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
     if rows:
         try:
             with session.begin_nested():
-                session.execute(insert(Invoice), rows)
+                session.execute(insert(_INVOICE_TABLE), rows)
                 if documents:
-                    session.execute(insert(InvoiceDocument), documents)
+                    session.execute(insert(InvoiceDocument.__table__), documents)  # type: ignore[attr-defined]
         except IntegrityError:
             # A concurrent request registered one of these first; the client may simply retry.
             raise Conflict("a concurrent request registered the same invoice or reference; retry") from None
@@ -298,7 +298,7 @@ def cancel_invoice(session: Session, company_id: str, invoice_id: str, actor: st
     session.add(invoice)
     ledger = Ledger(session, company_id, actor)
     ledger.audit("invoice.cancelled", invoice.id, {"number": invoice.number})
-    ledger.touch(invoice=invoice)
+    ledger.touch(invoice_id=invoice.id)
     ledger.settle()
     return invoice
 

@@ -59,14 +59,14 @@ def _check_fits(session: Session, tx: BankTransaction, additions: list[tuple[Inv
 
 def allocate_manually(
     session: Session, company_id: str, transaction_id: str, invoice_id: str, amount: Decimal, actor: str
-) -> Allocation:
+) -> str:
     tx = _transaction(session, company_id, transaction_id)
     invoice = _invoice(session, company_id, invoice_id)
     _check_fits(session, tx, [(invoice, amount)])
     ledger = Ledger(session, company_id, actor)
-    allocation = ledger.allocate(
-        tx,
-        invoice,
+    allocation_id = ledger.allocate(
+        tx.id,
+        invoice.id,
         amount,
         method="manual",
         confidence=1.0,
@@ -74,7 +74,7 @@ def allocate_manually(
     )
     _close_suggestions(session, tx, "superseded", actor)
     ledger.settle()
-    return allocation
+    return allocation_id
 
 
 def undo_allocation(session: Session, company_id: str, transaction_id: str, allocation_id: str, actor: str) -> None:
@@ -97,7 +97,7 @@ def _suggestion(session: Session, company_id: str, transaction_id: str, suggesti
 
 def accept_suggestion(
     session: Session, company_id: str, transaction_id: str, suggestion_id: str, actor: str
-) -> list[Allocation]:
+) -> list[str]:
     suggestion = _suggestion(session, company_id, transaction_id, suggestion_id)
     tx = _transaction(session, company_id, transaction_id)
     parts = [(_invoice(session, company_id, a["invoice_id"]), Decimal(a["amount"])) for a in suggestion.allocations]
@@ -105,8 +105,8 @@ def accept_suggestion(
     ledger = Ledger(session, company_id, actor)
     allocations = [
         ledger.allocate(
-            tx,
-            invoice,
+            tx.id,
+            invoice.id,
             amount,
             method="suggestion",
             confidence=suggestion.score,
@@ -129,7 +129,7 @@ def reject_suggestion(session: Session, company_id: str, transaction_id: str, su
     session.add(suggestion)
     ledger = Ledger(session, company_id, actor)
     ledger.audit("suggestion.rejected", suggestion.id, {"transaction_id": tx.id, "allocations": suggestion.allocations})
-    ledger.touch(transaction=tx)
+    ledger.touch(transaction_id=tx.id)
     ledger.settle()
 
 

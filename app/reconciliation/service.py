@@ -1,27 +1,29 @@
-"""Runs matching for new bank transactions and new invoices, and applies people's decisions.
+"""Runs matching for new bank transactions and new invoices, and applies the outcome through the Ledger.
 
-The rules themselves live in pure modules; this layer loads what they need, applies the outcome through the
-Ledger, and records events.
+The rules themselves live in pure modules; this layer loads what they need (as plain rows, in chunks),
+applies the outcome through the Ledger, and records events.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from app.events import record_event
 from app.ids import new_id
 from app.invoices.models import Invoice
+from app.money import format_amount
 from app.outbox_models import Event
 from app.reconciliation.ledger import Ledger
 from app.statements.models import BankTransaction
 from app.timeutil import utcnow
 
 _CHUNK = 500
+_TX = BankTransaction.__table__  # type: ignore[attr-defined]
+_INVOICES = Invoice.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -39,44 +41,42 @@ def _reason(code: str, message: str, **data: object) -> dict[str, object]:
     return {"code": code, "message": message, **data}
 
 
+def _rows(session: Session, table: Any, column: Any, values: Sequence[Any], *where: Any) -> list[Any]:
+    out: list[Any] = []
+    for start in range(0, len(values), _CHUNK):
+        out.extend(session.execute(table.select().where(column.in_(values[start : start + _CHUNK]), *where)).all())
+    return out
+
+
 def match_transactions(session: Session, company_id: str, transaction_ids: Sequence[str]) -> MatchSummary:
     """Match new leaf transactions: a credit whose structured OGM/RF is an open invoice's reference settles it."""
     summary = MatchSummary()
     if not transaction_ids:
         return summary
-    candidates: list[BankTransaction] = []
-    for start in range(0, len(transaction_ids), _CHUNK):
-        candidates.extend(
-            session.exec(
-                select(BankTransaction).where(
-                    col(BankTransaction.id).in_(transaction_ids[start : start + _CHUNK]),
-                    col(BankTransaction.structured_reference).is_not(None),
-                    col(BankTransaction.amount) > 0,
-                    BankTransaction.kind != "total",
-                )
-            ).all()
+    transactions = _rows(session, _TX, _TX.c.id, transaction_ids)
+    candidates = [t for t in transactions if t.structured_reference and t.amount > 0 and t.kind != "total"]
+    refs = list({t.structured_reference for t in candidates})
+    invoices = {
+        inv.structured_reference: inv
+        for inv in _rows(
+            session,
+            _INVOICES,
+            _INVOICES.c.structured_reference,
+            refs,
+            _INVOICES.c.company_id == company_id,
+            _INVOICES.c.status != "cancelled",
+            _INVOICES.c.kind == "invoice",
         )
-    refs = list({t.structured_reference for t in candidates if t.structured_reference})
-    invoices: dict[str, Invoice] = {}
-    for start in range(0, len(refs), _CHUNK):
-        for inv in session.exec(
-            select(Invoice).where(
-                Invoice.company_id == company_id,
-                col(Invoice.structured_reference).in_(refs[start : start + _CHUNK]),
-                Invoice.status != "cancelled",
-                Invoice.kind == "invoice",
-            )
-        ):
-            invoices[inv.structured_reference] = inv
+    }
     ledger = Ledger(session, company_id, "matcher")
     matched: set[str] = set()
     for tx in candidates:
-        invoice = invoices.get(tx.structured_reference or "")
+        invoice = invoices.get(tx.structured_reference)
         if invoice is None:
             continue
         ledger.allocate(
-            tx,
-            invoice,
+            tx.id,
+            invoice.id,
             tx.amount,
             method="structured_reference",
             confidence=1.0,
@@ -92,41 +92,39 @@ def match_transactions(session: Session, company_id: str, transaction_ids: Seque
     ledger.settle()
     summary.matched = len(matched)
     summary.matched_ids = sorted(matched)
-    summary.unmatched = _record_unmatched(session, company_id, transaction_ids, matched)
+    leaves = [t for t in transactions if t.kind != "total"]
+    summary.unmatched = len(leaves) - len(matched)
+    _record_unmatched(session, company_id, [t for t in leaves if t.id not in matched and t.amount > 0])
     return summary
 
 
-def _record_unmatched(session: Session, company_id: str, transaction_ids: Sequence[str], matched: set[str]) -> int:
-    """Count leaves left unmatched; credits among them get a transaction.unmatched event."""
-    from app.statements.presenter import present_transactions
-
-    unmatched = 0
-    events: list[dict[str, object]] = []
-    for start in range(0, len(transaction_ids), _CHUNK):
-        rows = session.exec(
-            select(BankTransaction).where(
-                col(BankTransaction.id).in_(transaction_ids[start : start + _CHUNK]),
-                BankTransaction.status == "unmatched",
-            )
-        ).all()
-        rows = [r for r in rows if r.id not in matched]
-        unmatched += len(rows)
-        credits = [r for r in rows if r.amount > Decimal(0)]
-        now = utcnow()
-        for public in present_transactions(session, credits):
-            events.append(
-                {
-                    "id": new_id("evt"),
-                    "company_id": company_id,
-                    "type": "transaction.unmatched",
-                    "subject_id": public.id,
-                    "payload": public.model_dump(mode="json"),
-                    "created_at": now,
-                }
-            )
-    if events:
-        session.execute(insert(Event), events)
-    return unmatched
+def transaction_snapshot(tx: Any) -> dict[str, Any]:
+    return {
+        "id": tx.id,
+        "statement_id": tx.statement_id,
+        "booking_date": tx.booking_date.isoformat(),
+        "amount": format_amount(tx.amount),
+        "currency": tx.currency,
+        "communication": tx.communication,
+        "structured_reference": tx.structured_reference,
+        "counterparty": {"name": tx.counterparty_name, "iban": tx.counterparty_iban, "bic": tx.counterparty_bic},
+    }
 
 
-__all__ = ["MatchSummary", "match_transactions", "record_event"]
+def _record_unmatched(session: Session, company_id: str, credits: list[Any]) -> None:
+    """Money in that nothing claimed: a transaction.unmatched event each (debits are not invoices' business)."""
+    if not credits:
+        return
+    now = utcnow()
+    events = [
+        {
+            "id": new_id("evt"),
+            "company_id": company_id,
+            "type": "transaction.unmatched",
+            "subject_id": tx.id,
+            "payload": transaction_snapshot(tx),
+            "created_at": now,
+        }
+        for tx in credits
+    ]
+    session.execute(insert(Event.__table__), events)  # type: ignore[attr-defined]

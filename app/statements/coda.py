@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from coda.parser import CodaParserException, Parser
 from stdnum import iban as iban_std
@@ -169,6 +170,7 @@ def _is_iban(value: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=65536)
 def account_identifier(raw: str) -> str:
     """An IBAN where the account is one or converts to one (Belgian BBAN); otherwise as written."""
     compact = raw.replace(" ", "").upper()
@@ -205,20 +207,22 @@ def _blocks(recs: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
     """Split into statements: each a 0 header, a 1 record, movements and information, an 8 and a 9."""
     blocks: list[list[tuple[int, str]]] = []
     current: list[tuple[int, str]] | None = None
+    closed = False  # the current block has its trailer
     for number, line in recs:
         kind = line[0]
         if kind == "0" and line[127] != "2":
             raise CodaError(f"CODA version {line[127]!r} is not supported (version 2 is)", number)
         if kind == "0":
-            if current is not None and not any(r[0] == "9" for _, r in current):
+            if current is not None and not closed:
                 raise CodaError("a new header (record 0) starts before the previous statement's trailer", number)
-            current = [(number, line)]
+            current, closed = [(number, line)], False
             blocks.append(current)
             continue
         if current is None:
             raise CodaError("the file does not start with a header record (0)", number)
-        if any(r[0] == "9" for _, r in current):
+        if closed:
             raise CodaError(f"record {kind} after the trailer (record 9)", number)
+        closed = kind == "9"
         current.append((number, line))
     for block in blocks:
         kinds = [line[0] for _, line in block]

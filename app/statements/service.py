@@ -138,9 +138,10 @@ def ingest_coda(session: Session, company_id: str, data: bytes, *, source: str =
                 warnings=[WarningPublic(**w.as_dict()) for w in warnings],
             )
         )
-    session.execute(insert(Statement), statement_rows)
+    # Core inserts (executemany): the ORM's bulk path costs several times more per row.
+    session.execute(insert(Statement.__table__), statement_rows)  # type: ignore[attr-defined]
     for start in range(0, len(tx_rows), 5000):
-        session.execute(insert(BankTransaction), tx_rows[start : start + 5000])
+        session.execute(insert(BankTransaction.__table__), tx_rows[start : start + 5000])  # type: ignore[attr-defined]
     summary: MatchSummary = match_transactions(session, company_id, tx_ids)
     response = IngestResponse(
         statements=summaries,

@@ -147,7 +147,7 @@ def test_integrity_warnings():
 def test_sequence_gap_between_statements_of_one_account():
     first = StatementSpec(ACCOUNT, DAY, D(0), [MovementSpec(D("1.00"))], sequence=4)
     third = StatementSpec(ACCOUNT, date(2026, 11, 22), D(1), [MovementSpec(D("1.00"))], sequence=6)
-    a, b = parse_coda(write_coda([first, third])).statements
+    _a, b = parse_coda(write_coda([first, third])).statements
     assert "sequence_gap" in {w.code for w in b.warnings}
 
 
