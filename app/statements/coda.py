@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -61,26 +61,25 @@ def decode(data: bytes) -> tuple[str, str, list[CodaWarning]]:
     return text, encoding, warnings
 
 
-def records(text: str) -> tuple[list[tuple[int, str]], list[CodaWarning]]:
-    """(line number, 128-character record) pairs, after trimming what surrounds the records."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    numbered = [(n, line) for n, line in enumerate(lines, start=1)]
-    while numbered and not numbered[0][1].strip():
-        numbered.pop(0)
-    warnings: list[CodaWarning] = []
-    last_trailer = max((i for i, (_, line) in enumerate(numbered) if line.startswith("9")), default=None)
-    if last_trailer is not None and last_trailer + 1 < len(numbered):
-        tail = [(n, line) for n, line in numbered[last_trailer + 1 :] if line.strip()]
-        if tail and not all(_looks_like_record(line) for _, line in tail):
+def records(lines: list[str], warnings: list[CodaWarning]) -> Iterator[tuple[int, str]]:
+    """(line number, 128-character record) pairs, skipping what surrounds the records; warnings are appended."""
+    last_trailer = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].startswith("9")), None)
+    end = len(lines)
+    if last_trailer is not None:
+        tail = [i for i in range(last_trailer + 1, len(lines)) if lines[i].strip()]
+        if tail and not all(_looks_like_record(lines[i]) for i in tail):
             warnings.append(
-                CodaWarning("trailing_garbage", f"{len(tail)} line(s) after the last trailer were ignored", tail[0][0])
+                CodaWarning("trailing_garbage", f"{len(tail)} line(s) after the last trailer were ignored", tail[0] + 1)
             )
-            numbered = numbered[: last_trailer + 1]
-    out: list[tuple[int, str]] = []
-    for number, line in numbered:
+            end = last_trailer + 1
+    seen = False
+    for index in range(end):
+        line = lines[index]
+        number = index + 1
         if not line.strip():
             continue
-        if not line or line[0] not in _RECORD_TYPES:
+        seen = True
+        if line[0] not in _RECORD_TYPES:
             raise CodaError(f"not a CODA record (record type {line[:1]!r})", number)
         if len(line) < RECORD_LENGTH:
             warnings.append(
@@ -93,10 +92,9 @@ def records(text: str) -> tuple[list[tuple[int, str]], list[CodaWarning]]:
             if line[RECORD_LENGTH:].strip():
                 raise CodaError(f"record is {len(line)} characters long; CODA records are {RECORD_LENGTH}", number)
             line = line[:RECORD_LENGTH]
-        out.append((number, line))
-    if not out:
+        yield number, line
+    if not seen:
         raise CodaError("the file holds no CODA records", 1)
-    return out, warnings
 
 
 def _looks_like_record(line: str) -> bool:
@@ -183,29 +181,40 @@ def account_identifier(raw: str) -> str:
 # -- the adapter -------------------------------------------------------------------------------------------
 
 
+class CodaReader:
+    """Reads a CODA file statement by statement, so a large file is stored and dropped piece by piece
+    (memory grows with the largest statement, not with the file)."""
+
+    def __init__(self, data: bytes) -> None:
+        try:
+            text, self.encoding, self.warnings = decode(data)
+            # Split on line breaks only: str.splitlines() would also break on characters such as U+0085.
+            self._lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        except Exception as exc:
+            raise CodaError(f"unreadable CODA content ({type(exc).__name__}: {exc})") from None
+
+    def statements(self) -> Iterator[ParsedStatement]:
+        last_sequence: dict[tuple[str, str], int] = {}
+        try:
+            for block in _blocks(records(self._lines, self.warnings)):
+                statement = _statement(block, self.warnings)
+                _sequence_check(statement, last_sequence)
+                yield statement
+        except CodaError:
+            raise
+        except Exception as exc:  # pycoda or a field we did not anticipate: never a crash, always a clear refusal
+            raise CodaError(f"unreadable CODA content ({type(exc).__name__}: {exc})") from None
+
+
 def parse_coda(data: bytes) -> ParsedFile:
     """Parse a whole CODA file; raises CodaError (with a line number) only when it cannot be read at all."""
-    try:
-        return _parse(data)
-    except CodaError:
-        raise
-    except Exception as exc:  # pycoda or a field we did not anticipate: never a crash, always a clear refusal
-        raise CodaError(f"unreadable CODA content ({type(exc).__name__}: {exc})") from None
+    reader = CodaReader(data)
+    statements = list(reader.statements())
+    return ParsedFile(statements=statements, encoding=reader.encoding, warnings=reader.warnings)
 
 
-def _parse(data: bytes) -> ParsedFile:
-    text, encoding, file_warnings = decode(data)
-    recs, warnings = records(text)
-    file_warnings += warnings
-    blocks = _blocks(recs)
-    statements = [_statement(block, file_warnings) for block in blocks]
-    _sequence_checks(statements)
-    return ParsedFile(statements=statements, encoding=encoding, warnings=file_warnings)
-
-
-def _blocks(recs: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
+def _blocks(recs: Iterable[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
     """Split into statements: each a 0 header, a 1 record, movements and information, an 8 and a 9."""
-    blocks: list[list[tuple[int, str]]] = []
     current: list[tuple[int, str]] | None = None
     closed = False  # the current block has its trailer
     for number, line in recs:
@@ -213,10 +222,11 @@ def _blocks(recs: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
         if kind == "0" and line[127] != "2":
             raise CodaError(f"CODA version {line[127]!r} is not supported (version 2 is)", number)
         if kind == "0":
-            if current is not None and not closed:
-                raise CodaError("a new header (record 0) starts before the previous statement's trailer", number)
+            if current is not None:
+                if not closed:
+                    raise CodaError("a new header (record 0) starts before the previous statement's trailer", number)
+                yield _checked(current)
             current, closed = [(number, line)], False
-            blocks.append(current)
             continue
         if current is None:
             raise CodaError("the file does not start with a header record (0)", number)
@@ -224,19 +234,23 @@ def _blocks(recs: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
             raise CodaError(f"record {kind} after the trailer (record 9)", number)
         closed = kind == "9"
         current.append((number, line))
-    for block in blocks:
-        kinds = [line[0] for _, line in block]
-        header_line = block[0][0]
-        if kinds.count("1") != 1 or kinds[1] != "1":
-            raise CodaError("a statement needs exactly one old-balance record (1) right after its header", header_line)
-        eight = kinds.index("8") if "8" in kinds else kinds.index("9") if "9" in kinds else len(kinds)
-        for (number, _line), kind in zip(block[eight + 1 :], kinds[eight + 1 :], strict=True):
-            if kind not in "489":
-                raise CodaError(f"record {kind} after the new-balance record (8)", number)
-        for (number, _line), kind in zip(block[2:eight], kinds[2:eight], strict=True):
-            if kind not in "234":
-                raise CodaError(f"record {kind} among the movements", number)
-    return blocks
+    if current is not None:
+        yield _checked(current)
+
+
+def _checked(block: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    kinds = [line[0] for _, line in block]
+    header_line = block[0][0]
+    if kinds.count("1") != 1 or len(kinds) < 2 or kinds[1] != "1":
+        raise CodaError("a statement needs exactly one old-balance record (1) right after its header", header_line)
+    eight = kinds.index("8") if "8" in kinds else kinds.index("9") if "9" in kinds else len(kinds)
+    for (number, _line), kind in zip(block[eight + 1 :], kinds[eight + 1 :], strict=True):
+        if kind not in "489":
+            raise CodaError(f"record {kind} after the new-balance record (8)", number)
+    for (number, _line), kind in zip(block[2:eight], kinds[2:eight], strict=True):
+        if kind not in "234":
+            raise CodaError(f"record {kind} among the movements", number)
+    return block
 
 
 def _statement(block: list[tuple[int, str]], file_warnings: list[CodaWarning]) -> ParsedStatement:
@@ -463,18 +477,14 @@ def _integrity(st: ParsedStatement, block: list[tuple[int, str]], eight_no: int,
     return warnings
 
 
-def _sequence_checks(statements: list[ParsedStatement]) -> None:
-    """Gaps between consecutive statements of one account in the same file."""
-    last: dict[tuple[str, str], ParsedStatement] = {}
-    for st in statements:
-        key = (st.account_iban, st.currency)
-        previous = last.get(key)
-        if previous is not None and st.sequence not in (previous.sequence + 1, 1) and st.sequence > previous.sequence:
-            st.warnings.append(
-                CodaWarning(
-                    "sequence_gap",
-                    f"statement {st.sequence} follows statement {previous.sequence} of the same account",
-                    st.line,
-                )
+def _sequence_check(st: ParsedStatement, last: dict[tuple[str, str], int]) -> None:
+    """A gap between consecutive statements of one account in the same file."""
+    key = (st.account_iban, st.currency)
+    previous = last.get(key)
+    if previous is not None and st.sequence > previous + 1 and st.sequence != 1:
+        st.warnings.append(
+            CodaWarning(
+                "sequence_gap", f"statement {st.sequence} follows statement {previous} of the same account", st.line
             )
-        last[key] = st
+        )
+    last[key] = st.sequence

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, tuple_
+from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
 from app.companies.models import BankAccount
@@ -14,7 +14,7 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import new_id
 from app.reconciliation.service import MatchSummary, match_transactions
 from app.statements.models import BankTransaction, CodaFile, Statement
-from app.statements.parsed import CodaError, CodaWarning, MovementKind, ParsedFile, ParsedStatement
+from app.statements.parsed import CodaError, CodaWarning, MovementKind, ParsedStatement
 from app.statements.schemas import IngestResponse, MatchingCounts, StatementPublic, WarningPublic
 from app.timeutil import utcnow
 
@@ -26,106 +26,150 @@ class IngestResult:
     new_transaction_ids: list[str] = field(default_factory=list)
 
 
-def parse_or_refuse(data: bytes) -> ParsedFile:
-    from app.statements.coda import parse_coda  # the adapter pulls in pycoda; only ingestion needs it
-
-    try:
-        return parse_coda(data)
-    except CodaError as exc:
-        error: dict[str, Any] = {"message": exc.message}
-        if exc.line is not None:
-            error["line"] = exc.line
-        where = f" (line {exc.line})" if exc.line is not None else ""
-        raise ValidationFailed(f"not a readable CODA file{where}: {exc.message}", errors=[error]) from None
+def refuse(exc: CodaError) -> ValidationFailed:
+    error: dict[str, Any] = {"message": exc.message}
+    if exc.line is not None:
+        error["line"] = exc.line
+    where = f" (line {exc.line})" if exc.line is not None else ""
+    return ValidationFailed(f"not a readable CODA file{where}: {exc.message}", errors=[error])
 
 
 def _identity(st: ParsedStatement) -> tuple[str, str, int, Any]:
     return (st.account_iban, st.currency, st.sequence, st.date)
 
 
-def ingest_coda(session: Session, company_id: str, data: bytes, *, source: str = "upload") -> IngestResult:
-    parsed = parse_or_refuse(data)
-    if not parsed.statements:
-        raise ValidationFailed("the CODA file holds no statement", errors=[{"message": "no statement"}])
-    accounts = _accounts_for(session, company_id, {st.account_iban for st in parsed.statements})
-    stored = _stored_identities(session, [_identity(st) for st in parsed.statements])
+_MATCH_CHUNK = 5000
 
-    new: list[ParsedStatement] = []
-    summaries: list[StatementPublic] = []
-    seen: set[tuple[str, str, int, Any]] = set()
-    for st in parsed.statements:
-        identity = _identity(st)
-        if identity in stored or identity in seen:
-            summaries.append(_duplicate_summary(st, stored.get(identity)))
-            continue
-        seen.add(identity)
-        new.append(st)
-    duplicates = len(parsed.statements) - len(new)
-    file_warnings = [WarningPublic(**w.as_dict()) for w in parsed.warnings]
-    if not new:
+
+def ingest_coda(session: Session, company_id: str, data: bytes, *, source: str = "upload") -> IngestResult:
+    """Store every statement not stored before, then match the new transactions.
+
+    Statements are read, checked and written one at a time (memory follows the largest statement, not the
+    file), all in the caller's transaction: a refusal anywhere rolls back the whole file.
+    """
+    from app.statements.coda import CodaReader  # the adapter pulls in pycoda; only ingestion needs it
+
+    try:
+        reader = CodaReader(data)
+        ingest = _Ingest(session, company_id, data, reader.encoding, source)
+        for statement in reader.statements():
+            ingest.add(statement)
+    except CodaError as exc:
+        raise refuse(exc) from None
+    if ingest.count == 0:
+        raise ValidationFailed("the CODA file holds no statement", errors=[{"message": "no statement"}])
+    file_warnings = [WarningPublic(**w.as_dict()) for w in reader.warnings]
+    if not ingest.new_ids:
         response = IngestResponse(
-            statements=summaries,
+            statements=ingest.summaries,
             transactions_created=0,
-            duplicates=duplicates,
+            duplicates=ingest.duplicates,
             matching=MatchingCounts(matched=0, suggested=0, unmatched=0),
             warnings=file_warnings,
         )
-        return IngestResult(response=response, created=False)
-
-    coda_file = CodaFile(
-        id=new_id("cf"),
-        company_id=company_id,
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        encoding=parsed.encoding,
-        source=source,
-        content=data,
-        warnings=[w.as_dict() for w in parsed.warnings],
+        return IngestResult(response=response, created=ingest.created)
+    ingest.file_row.warnings = [w.as_dict() for w in reader.warnings]
+    session.add(ingest.file_row)
+    totals = MatchSummary()
+    for start in range(0, len(ingest.new_ids), _MATCH_CHUNK):
+        part = match_transactions(session, company_id, ingest.new_ids[start : start + _MATCH_CHUNK])
+        totals.matched += part.matched
+        totals.suggested += part.suggested
+        totals.unmatched += part.unmatched
+    response = IngestResponse(
+        statements=ingest.summaries,
+        transactions_created=len(ingest.new_ids),
+        duplicates=ingest.duplicates,
+        matching=MatchingCounts(**totals.as_dict()),
+        warnings=file_warnings,
+        file_id=ingest.file_row.id,
     )
-    session.add(coda_file)
-    for iban in {st.account_iban for st in new} - set(accounts):
-        account = BankAccount(id=new_id("ba"), company_id=company_id, iban=iban)
-        session.add(account)
-        accounts[iban] = account
-    session.flush()
+    return IngestResult(response=response, created=True, new_transaction_ids=ingest.new_ids)
 
-    tx_ids: list[str] = []
-    statement_rows: list[dict[str, Any]] = []
-    tx_rows: list[dict[str, Any]] = []
-    now = utcnow()
-    for st in new:
-        warnings = st.warnings + _sequence_warnings(session, st)
+
+class _Ingest:
+    """Writes one statement at a time; remembers only ids and summaries."""
+
+    def __init__(self, session: Session, company_id: str, data: bytes, encoding: str, source: str) -> None:
+        self.session = session
+        self.company_id = company_id
+        self.file_row = CodaFile(
+            id=new_id("cf"),
+            company_id=company_id,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            encoding=encoding,
+            source=source,
+            content=data,
+        )
+        self.file_stored = False
+        self.accounts: dict[str, BankAccount] = {}
+        self.seen: set[tuple[str, str, int, Any]] = set()
+        self.summaries: list[StatementPublic] = []
+        self.new_ids: list[str] = []
+        self.duplicates = 0
+        self.count = 0
+        self.now = utcnow()
+
+    @property
+    def created(self) -> bool:
+        return self.file_stored
+
+    def add(self, st: ParsedStatement) -> None:
+        self.count += 1
+        account = self._account(st.account_iban)
+        identity = _identity(st)
+        existing = None if identity in self.seen else _stored_identity(self.session, identity)
+        if identity in self.seen or existing is not None:
+            self.duplicates += 1
+            self.summaries.append(_duplicate_summary(st, existing))
+            return
+        self.seen.add(identity)
+        if not self.file_stored:
+            # The file row goes first: statements point at it. Its content is the bytes as received.
+            self.session.add(self.file_row)
+            self.session.flush()
+            self.file_stored = True
+        if account is None:
+            account = BankAccount(id=new_id("ba"), company_id=self.company_id, iban=st.account_iban)
+            self.session.add(account)
+            self.session.flush()
+            self.accounts[st.account_iban] = account
+        warnings = st.warnings + _sequence_warnings(self.session, st)
         statement_id = new_id("st")
-        leaves = 0
-        parents: dict[int, str] = {}
+        rows: list[dict[str, Any]] = []
         for t in st.transactions:
             tx_id = new_id("tx")
-            if t.kind is MovementKind.TOTAL:
-                parents[t.sequence] = tx_id
-            else:
-                leaves += 1
-                tx_ids.append(tx_id)
-            tx_rows.append(_transaction_row(tx_id, company_id, statement_id, st, t, now))
-        statement_rows.append(
-            {
-                "id": statement_id,
-                "company_id": company_id,
-                "bank_account_id": accounts[st.account_iban].id,
-                "coda_file_id": coda_file.id,
-                "account_iban": st.account_iban,
-                "currency": st.currency,
-                "sequence": st.sequence,
-                "paper_sequence": st.paper_sequence,
-                "date": st.date,
-                "opening_date": st.opening_date,
-                "opening_balance": st.opening_balance,
-                "closing_balance": st.closing_balance,
-                "transaction_count": leaves,
-                "warnings": [w.as_dict() for w in warnings],
-                "created_at": now,
-            }
+            if t.kind is not MovementKind.TOTAL:
+                self.new_ids.append(tx_id)
+            rows.append(_transaction_row(tx_id, self.company_id, statement_id, st, t, self.now))
+        leaves = sum(1 for t in st.transactions if t.kind is not MovementKind.TOTAL)
+        self.session.execute(
+            insert(Statement.__table__),  # type: ignore[attr-defined]
+            [
+                {
+                    "id": statement_id,
+                    "company_id": self.company_id,
+                    "bank_account_id": account.id,
+                    "coda_file_id": self.file_row.id,
+                    "account_iban": st.account_iban,
+                    "currency": st.currency,
+                    "sequence": st.sequence,
+                    "paper_sequence": st.paper_sequence,
+                    "date": st.date,
+                    "opening_date": st.opening_date,
+                    "opening_balance": st.opening_balance,
+                    "closing_balance": st.closing_balance,
+                    "transaction_count": leaves,
+                    "warnings": [w.as_dict() for w in warnings],
+                    "created_at": self.now,
+                }
+            ],
         )
-        summaries.append(
+        # Core inserts (executemany): the ORM's bulk path costs several times more per row.
+        for start in range(0, len(rows), 5000):
+            self.session.execute(insert(BankTransaction.__table__), rows[start : start + 5000])  # type: ignore[attr-defined]
+        self.summaries.append(
             StatementPublic(
                 id=statement_id,
                 account_iban=st.account_iban,
@@ -138,20 +182,19 @@ def ingest_coda(session: Session, company_id: str, data: bytes, *, source: str =
                 warnings=[WarningPublic(**w.as_dict()) for w in warnings],
             )
         )
-    # Core inserts (executemany): the ORM's bulk path costs several times more per row.
-    session.execute(insert(Statement.__table__), statement_rows)  # type: ignore[attr-defined]
-    for start in range(0, len(tx_rows), 5000):
-        session.execute(insert(BankTransaction.__table__), tx_rows[start : start + 5000])  # type: ignore[attr-defined]
-    summary: MatchSummary = match_transactions(session, company_id, tx_ids)
-    response = IngestResponse(
-        statements=summaries,
-        transactions_created=len(tx_ids),
-        duplicates=duplicates,
-        matching=MatchingCounts(**summary.as_dict()),
-        warnings=file_warnings,
-        file_id=coda_file.id,
-    )
-    return IngestResult(response=response, created=True, new_transaction_ids=tx_ids)
+
+    def _account(self, iban: str) -> BankAccount | None:
+        if iban not in self.accounts:
+            account = self.session.exec(select(BankAccount).where(BankAccount.iban == iban)).first()
+            if account is not None and account.company_id != self.company_id:
+                raise Conflict(
+                    f"bank account {iban} is registered to another company; nothing was stored",
+                    errors=[{"loc": "statements.account_iban", "message": f"{iban} belongs to another company"}],
+                )
+            if account is None:
+                return None
+            self.accounts[iban] = account
+        return self.accounts[iban]
 
 
 def _transaction_row(
@@ -186,34 +229,16 @@ def _transaction_row(
     }
 
 
-def _accounts_for(session: Session, company_id: str, ibans: set[str]) -> dict[str, BankAccount]:
-    accounts = {a.iban: a for a in session.exec(select(BankAccount).where(col(BankAccount.iban).in_(ibans)))}
-    for account in accounts.values():
-        if account.company_id != company_id:
-            raise Conflict(
-                f"bank account {account.iban} is registered to another company; nothing was stored",
-                errors=[
-                    {
-                        "loc": "statements.account_iban",
-                        "message": f"{account.iban} belongs to another company",
-                    }
-                ],
-            )
-    return accounts
-
-
-def _stored_identities(session: Session, identities: list[tuple[str, str, int, Any]]) -> dict[tuple, str]:
-    out: dict[tuple, str] = {}
-    for start in range(0, len(identities), 200):
-        chunk = identities[start : start + 200]
-        rows = session.exec(
-            select(Statement.id, Statement.account_iban, Statement.currency, Statement.sequence, Statement.date).where(
-                tuple_(Statement.account_iban, Statement.currency, Statement.sequence, Statement.date).in_(chunk)
-            )
+def _stored_identity(session: Session, identity: tuple[str, str, int, Any]) -> str | None:
+    iban, currency, sequence, day = identity
+    return session.exec(
+        select(Statement.id).where(
+            Statement.account_iban == iban,
+            Statement.currency == currency,
+            Statement.sequence == sequence,
+            Statement.date == day,
         )
-        for row in rows:
-            out[(row.account_iban, row.currency, row.sequence, row.date)] = row.id
-    return out
+    ).first()
 
 
 def _duplicate_summary(st: ParsedStatement, existing_id: str | None) -> StatementPublic:
