@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     delivery_retry_seconds: float = 30.0
 
     max_upload_bytes: int = 50 * 1024 * 1024
+    #: An endpoint is disabled after this many deliveries in a row that gave up.
+    webhook_max_failures: int = 20
+    webhook_timeout_seconds: float = 10.0
+    #: Attempts per webhook delivery before it is marked failed.
+    webhook_max_attempts: int = 10
     #: Run background workers inside the API process (embedded mode, the default for `make run`).
     embedded_workers: bool = True
     log_level: str = "INFO"

@@ -5,6 +5,7 @@ from app.invoices.models import Invoice, InvoiceDocument
 from app.outbox_models import Event, IdempotencyRecord, Job
 from app.reconciliation.models import Allocation, AuditEvent, Suggestion
 from app.statements.models import BankTransaction, CodaFile, Statement
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Allocation",
@@ -21,4 +22,6 @@ __all__ = [
     "Job",
     "Statement",
     "Suggestion",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -23,6 +23,8 @@ class Event(SQLModel, table=True):
     subject_id: str = Field(max_length=40)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow)
+    #: Set once the event has been fanned out to the webhook endpoints that want it.
+    dispatched_at: datetime | None = Field(default=None, index=True)
 
 
 class Job(SQLModel, table=True):

@@ -22,8 +22,8 @@ def register_periodic(name: str, interval: Callable[[], float], func: Callable[[
 
 
 def load_job_kinds() -> None:
-    """Import the features that register job kinds and periodic tasks."""
-    import app.jobs  # noqa: F401
+    """Import the features that register job kinds and periodic tasks (once)."""
+    import app.jobs  # noqa: F401  (registers on first import only)
 
 
 def run_worker(stop: threading.Event, *, idle_sleep: float = 0.5, owner: str | None = None) -> None:

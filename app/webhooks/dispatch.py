@@ -1,0 +1,238 @@
+"""Deliver recorded events to webhook endpoints: fan-out, ordering per subject, signing, retries.
+
+Events are written in the same transaction as the change that caused them. A periodic task fans each new
+event out to the endpoints that want it (one delivery each). Deliveries of one endpoint about one subject
+(an invoice, a transaction) go out strictly in order: only the oldest open one has a job, and finishing it
+queues the next. Requests are signed per the Standard Webhooks specification (``webhook-id`` is the event id,
+stable across retries, so receivers can de-duplicate); failures retry with exponential backoff and jitter
+through the outbox; an endpoint that keeps failing is disabled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlmodel import Session, col, select
+from standardwebhooks import Webhook
+
+from app.config import get_settings
+from app.crypto import decrypt
+from app.db import unit_of_work
+from app.ids import new_id
+from app.outbox import PermanentJobError, RetryableJobError, enqueue, register
+from app.outbox_models import Event, Job
+from app.timeutil import iso, utcnow
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+log = logging.getLogger(__name__)
+
+JOB_KIND = "webhook.deliver"
+
+
+def wants(endpoint: WebhookEndpoint, event: Event) -> bool:
+    if not endpoint.enabled:
+        return False
+    if endpoint.company_id is not None and endpoint.company_id != event.company_id:
+        return False
+    if event.type == "webhook.test":
+        return False  # test pings are addressed to one endpoint directly
+    return "*" in endpoint.events or event.type in endpoint.events
+
+
+def dispatch_events(limit: int = 500) -> int:
+    """Fan new events out to deliveries; returns how many events were dispatched."""
+    with unit_of_work() as session:
+        query = select(Event).where(col(Event.dispatched_at).is_(None)).order_by(col(Event.created_at), col(Event.id))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        events = list(session.exec(query.limit(limit)).all())
+        if not events:
+            return 0
+        endpoints = list(session.exec(select(WebhookEndpoint).where(WebhookEndpoint.enabled == True)).all())  # noqa: E712
+        now = utcnow()
+        for event in events:
+            for endpoint in endpoints:
+                if wants(endpoint, event):
+                    add_delivery(session, endpoint, event)
+            event.dispatched_at = now
+            session.add(event)
+        return len(events)
+
+
+def add_delivery(session: Session, endpoint: WebhookEndpoint, event: Event) -> WebhookDelivery:
+    delivery = WebhookDelivery(
+        id=new_id("whd"),
+        endpoint_id=endpoint.id,
+        event_id=event.id,
+        event_type=event.type,
+        subject_id=event.subject_id,
+    )
+    earlier = session.exec(
+        select(WebhookDelivery.id).where(
+            WebhookDelivery.endpoint_id == endpoint.id,
+            WebhookDelivery.subject_id == event.subject_id,
+            WebhookDelivery.status == "pending",
+        )
+    ).first()
+    session.add(delivery)
+    session.flush()
+    if earlier is None:
+        enqueue(
+            session,
+            JOB_KIND,
+            {"delivery_id": delivery.id},
+            company_id=event.company_id,
+            dedupe_key=f"whd:{delivery.id}",
+        )
+    return delivery
+
+
+def _queue_next(session: Session, delivery: WebhookDelivery) -> None:
+    """The next open delivery for the same endpoint and subject gets its turn."""
+    following = session.exec(
+        select(WebhookDelivery)
+        .where(
+            WebhookDelivery.endpoint_id == delivery.endpoint_id,
+            WebhookDelivery.subject_id == delivery.subject_id,
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.id != delivery.id,
+        )
+        .order_by(col(WebhookDelivery.created_at), col(WebhookDelivery.id))
+    ).first()
+    if following is not None:
+        enqueue(session, JOB_KIND, {"delivery_id": following.id}, dedupe_key=f"whd:{following.id}")
+
+
+def resource_for(session: Session, event: Event) -> dict[str, Any] | None:
+    """The subject as the API returns it now (the event's payload records the change itself)."""
+    if event.type.startswith("invoice."):
+        from app.invoices.models import Invoice
+        from app.invoices.presenter import present_invoice
+
+        invoice = session.get(Invoice, event.subject_id)
+        return present_invoice(session, invoice).model_dump(mode="json") if invoice else None
+    if event.type.startswith("transaction.") or event.type == "suggestion.created":
+        from app.statements.models import BankTransaction
+        from app.statements.presenter import present_transactions
+
+        tx_id = event.payload.get("transaction_id", event.subject_id)
+        tx = session.get(BankTransaction, tx_id)
+        return present_transactions(session, [tx])[0].model_dump(mode="json") if tx else None
+    return None
+
+
+def message_body(session: Session, event: Event) -> str:
+    body = {
+        "type": event.type,
+        "timestamp": iso(event.created_at),
+        "data": resource_for(session, event),
+        "change": event.payload,
+    }
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def signed_headers(secret: str, message_id: str, body: str, when: datetime | None = None) -> dict[str, str]:
+    when = when or datetime.now(UTC)
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(when.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, when, body),
+        "content-type": "application/json",
+        "user-agent": "codarecon-webhooks/1",
+    }
+
+
+#: Tests swap the transport to reach in-process receivers; production uses the network.
+transport: httpx.BaseTransport | None = None
+
+
+def deliver(job: Job) -> None:
+    settings = get_settings()
+    with unit_of_work(read_only=True) as session:
+        delivery = session.get(WebhookDelivery, job.payload["delivery_id"])
+        if delivery is None or delivery.status != "pending":
+            return
+        endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
+        event = session.get(Event, delivery.event_id)
+        if endpoint is None or event is None:
+            return
+        if not endpoint.enabled:
+            _finish(delivery.id, "skipped", None, "endpoint disabled")
+            return
+        body = message_body(session, event)
+        url, secret = endpoint.url, decrypt(endpoint.secret_encrypted)
+    headers = signed_headers(secret, event.id, body)
+    status_code: int | None = None
+    try:
+        with httpx.Client(timeout=settings.webhook_timeout_seconds, transport=transport) as client:
+            response = client.post(url, content=body.encode(), headers=headers)
+        status_code = response.status_code
+        error = None if response.is_success else f"HTTP {response.status_code}"
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    if error is None:
+        _finish(delivery.id, "delivered", status_code, None)
+        return
+    final = job.attempts >= settings.webhook_max_attempts
+    _record_failure(delivery.id, status_code, error, final)
+    if final:
+        raise PermanentJobError(error)
+    raise RetryableJobError(error)
+
+
+def _finish(delivery_id: str, status: str, status_code: int | None, error: str | None) -> None:
+    with unit_of_work() as session:
+        delivery = session.get(WebhookDelivery, delivery_id)
+        if delivery is None:
+            return
+        now = utcnow()
+        delivery.attempts += 1 if status == "delivered" else 0
+        delivery.status = status
+        delivery.last_status_code = status_code
+        delivery.last_error = error
+        delivery.next_attempt_at = None
+        if status == "delivered":
+            delivery.delivered_at = now
+            delivery.history = [*delivery.history, {"at": iso(now), "status_code": status_code, "error": None}]
+            endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
+            if endpoint is not None and endpoint.consecutive_failures:
+                endpoint.consecutive_failures = 0
+                session.add(endpoint)
+        session.add(delivery)
+        _queue_next(session, delivery)
+
+
+def _record_failure(delivery_id: str, status_code: int | None, error: str, final: bool) -> None:
+    settings = get_settings()
+    with unit_of_work() as session:
+        delivery = session.get(WebhookDelivery, delivery_id)
+        if delivery is None:
+            return
+        now = utcnow()
+        delivery.attempts += 1
+        delivery.last_status_code = status_code
+        delivery.last_error = error
+        delivery.history = [*delivery.history[-19:], {"at": iso(now), "status_code": status_code, "error": error}]
+        if final:
+            delivery.status = "failed"
+            delivery.next_attempt_at = None
+            endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
+            if endpoint is not None:
+                endpoint.consecutive_failures += 1
+                if endpoint.consecutive_failures >= settings.webhook_max_failures:
+                    endpoint.enabled = False
+                    endpoint.disabled_reason = (
+                        f"disabled after {endpoint.consecutive_failures} failed deliveries in a row"
+                    )
+                    log.warning("webhook endpoint %s disabled: %s", endpoint.id, endpoint.disabled_reason)
+                session.add(endpoint)
+            _queue_next(session, delivery)
+        session.add(delivery)
+
+
+def register_jobs() -> None:
+    register(JOB_KIND, deliver, max_attempts=get_settings().webhook_max_attempts)

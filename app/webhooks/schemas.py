@@ -1,0 +1,85 @@
+"""API shapes for outbound webhook endpoints and their deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from app.schemas import StrictInput
+
+EVENT_TYPES = (
+    "invoice.paid",
+    "invoice.partially_paid",
+    "invoice.overpaid",
+    "invoice.reopened",
+    "invoice.cancelled",
+    "invoice.delivered",
+    "invoice.delivery_failed",
+    "transaction.unmatched",
+    "suggestion.created",
+    "webhook.test",
+)
+
+
+class EndpointCreate(StrictInput):
+    url: str = Field(min_length=8, max_length=2000, examples=["https://app.example/hooks/codarecon"])
+    events: list[str] = Field(default_factory=lambda: ["*"], description='Event types, or ["*"] for all.')
+    company_vat: str | None = Field(default=None, description="Admin only: limit to one company (default all).")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, value: list[str]) -> list[str]:
+        unknown = [e for e in value if e != "*" and e not in EVENT_TYPES]
+        if unknown:
+            raise ValueError(f"unknown event types {unknown}; known: {', '.join(EVENT_TYPES)}")
+        if not value:
+            raise ValueError("subscribe to at least one event type (or '*')")
+        return sorted(set(value))
+
+
+class EndpointUpdate(StrictInput):
+    enabled: bool | None = None
+    events: list[str] | None = None
+    url: str | None = None
+
+    _url = field_validator("url")(EndpointCreate._url.__func__)  # type: ignore[attr-defined]
+    _events = field_validator("events")(EndpointCreate._events.__func__)  # type: ignore[attr-defined]
+
+
+class EndpointPublic(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    company_vat: str | None
+    enabled: bool
+    consecutive_failures: int
+    disabled_reason: str | None
+    created_at: datetime
+
+
+class EndpointCreated(EndpointPublic):
+    secret: str = Field(description="Signing secret (Standard Webhooks, whsec_...). Shown once.")
+
+
+class DeliveryPublic(BaseModel):
+    id: str
+    event_id: str
+    event_type: str
+    subject_id: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    history: list[dict[str, Any]]
+    created_at: datetime

@@ -1,0 +1,172 @@
+"""Webhook endpoint management (no HTTP here): who may see and change which endpoint, test pings."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+from sqlmodel import Session, col, select
+
+from app.companies.models import Company
+from app.crypto import encrypt
+from app.errors import Forbidden, NotFound, ValidationFailed
+from app.ids import new_id
+from app.outbox_models import Event, Job
+from app.security import Principal, company_by_vat, path_vat
+from app.webhooks.dispatch import add_delivery
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint
+from app.webhooks.schemas import DeliveryPublic, EndpointCreate, EndpointPublic, EndpointUpdate
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _company_id_for(session: Session, principal: Principal, company_vat: str | None) -> str | None:
+    if principal.kind == "admin":
+        if company_vat is None:
+            return None
+        company = company_by_vat(session, path_vat(company_vat))
+        if company is None:
+            raise ValidationFailed(
+                f"no company {company_vat}", errors=[{"loc": "body.company_vat", "message": "unknown company"}]
+            )
+        return company.id
+    if company_vat is not None:
+        company = company_by_vat(session, path_vat(company_vat))
+        if company is None or company.id != principal.company_id:
+            raise Forbidden("a company key manages its own company's endpoints only")
+    return principal.company_id
+
+
+def _require_write(principal: Principal) -> None:
+    if principal.kind != "admin" and principal.scope != "write":
+        raise Forbidden("this API key has scope 'read'; this operation needs 'write'")
+
+
+def create(session: Session, principal: Principal, data: EndpointCreate) -> tuple[WebhookEndpoint, str]:
+    _require_write(principal)
+    secret = new_secret()
+    endpoint = WebhookEndpoint(
+        id=new_id("whe"),
+        company_id=_company_id_for(session, principal, data.company_vat),
+        url=data.url,
+        events=data.events,
+        secret_encrypted=encrypt(secret),
+    )
+    session.add(endpoint)
+    session.flush()
+    return endpoint, secret
+
+
+def visible(session: Session, principal: Principal) -> list[WebhookEndpoint]:
+    query = select(WebhookEndpoint).order_by(col(WebhookEndpoint.id))
+    if principal.kind != "admin":
+        query = query.where(WebhookEndpoint.company_id == principal.company_id)
+    return list(session.exec(query).all())
+
+
+def get(session: Session, principal: Principal, endpoint_id: str) -> WebhookEndpoint:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None or (principal.kind != "admin" and endpoint.company_id != principal.company_id):
+        raise NotFound(f"no webhook endpoint {endpoint_id}")
+    return endpoint
+
+
+def update(session: Session, principal: Principal, endpoint_id: str, data: EndpointUpdate) -> WebhookEndpoint:
+    _require_write(principal)
+    endpoint = get(session, principal, endpoint_id)
+    if data.url is not None:
+        endpoint.url = data.url
+    if data.events is not None:
+        endpoint.events = data.events
+    if data.enabled is not None:
+        endpoint.enabled = data.enabled
+        if data.enabled:
+            endpoint.consecutive_failures, endpoint.disabled_reason = 0, None
+    session.add(endpoint)
+    return endpoint
+
+
+def delete(session: Session, principal: Principal, endpoint_id: str) -> None:
+    _require_write(principal)
+    endpoint = get(session, principal, endpoint_id)
+    for delivery in session.exec(select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)):
+        session.delete(delivery)
+    session.flush()
+    session.delete(endpoint)
+
+
+def send_test(session: Session, principal: Principal, endpoint_id: str) -> WebhookDelivery:
+    _require_write(principal)
+    endpoint = get(session, principal, endpoint_id)
+    company_id = endpoint.company_id or principal.company_id or _any_company(session)
+    event = Event(
+        id=new_id("evt"),
+        company_id=company_id,
+        type="webhook.test",
+        subject_id=endpoint.id,
+        payload={"endpoint_id": endpoint.id, "message": "test event from codarecon"},
+    )
+    session.add(event)
+    session.flush()
+    from app.timeutil import utcnow
+
+    event.dispatched_at = utcnow()  # addressed to this endpoint only
+    session.add(event)
+    return add_delivery(session, endpoint, event)
+
+
+def _any_company(session: Session) -> str:
+    company_id = session.exec(select(Company.id)).first()
+    if company_id is None:
+        raise ValidationFailed("register a company before sending test events")
+    return company_id
+
+
+def present(session: Session, endpoint: WebhookEndpoint) -> EndpointPublic:
+    vat = session.get(Company, endpoint.company_id).vat if endpoint.company_id else None  # type: ignore[union-attr]
+    return EndpointPublic(
+        id=endpoint.id,
+        url=endpoint.url,
+        events=endpoint.events,
+        company_vat=vat,
+        enabled=endpoint.enabled,
+        consecutive_failures=endpoint.consecutive_failures,
+        disabled_reason=endpoint.disabled_reason,
+        created_at=endpoint.created_at,
+    )
+
+
+def deliveries(session: Session, endpoint: WebhookEndpoint, limit: int, after: str | None) -> list[DeliveryPublic]:
+    query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+    if after:
+        query = query.where(col(WebhookDelivery.id) < after)
+    rows = list(session.exec(query.order_by(col(WebhookDelivery.id).desc()).limit(limit + 1)).all())
+    keys = [f"whd:{d.id}" for d in rows if d.status == "pending"]
+    next_runs = (
+        dict(
+            session.exec(
+                select(Job.dedupe_key, Job.run_at).where(col(Job.dedupe_key).in_(keys), Job.status == "pending")
+            ).all()
+        )
+        if keys
+        else {}
+    )
+    return [
+        DeliveryPublic(
+            id=d.id,
+            event_id=d.event_id,
+            event_type=d.event_type,
+            subject_id=d.subject_id,
+            status=d.status,
+            attempts=d.attempts,
+            last_status_code=d.last_status_code,
+            last_error=d.last_error,
+            next_attempt_at=next_runs.get(f"whd:{d.id}"),
+            delivered_at=d.delivered_at,
+            history=d.history,
+            created_at=d.created_at,
+        )
+        for d in rows
+    ]
