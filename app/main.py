@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from app import __version__
 from app.companies.router import router as companies_router
 from app.config import get_settings
+from app.dashboard.router import router as dashboard_router
 from app.db import get_engine
 from app.errors import install_error_handlers
 from app.fastpath import InvoiceReadFastPath
@@ -77,6 +78,7 @@ def create_app(*, read_fast_path: bool = True) -> FastAPI:
         statements_router,
         reconciliation_router,
         webhooks_router,
+        dashboard_router,
     ):
         app.include_router(router)
     return app

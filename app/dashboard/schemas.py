@@ -1,0 +1,50 @@
+"""API shapes for dashboard figures."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from app.schemas import MoneyOut
+
+
+class CountAmount(BaseModel):
+    count: int
+    amount: MoneyOut
+
+
+class Ageing(BaseModel):
+    not_due: CountAmount
+    d1_30: CountAmount = Field(alias="1_30", serialization_alias="1_30")
+    d31_60: CountAmount = Field(alias="31_60", serialization_alias="31_60")
+    d61_90: CountAmount = Field(alias="61_90", serialization_alias="61_90")
+    over_90: CountAmount
+
+
+class Matching(BaseModel):
+    incoming_transactions: int = Field(description="Booked credits (money in), leaf movements.")
+    matched: int
+    suggested: int
+    unmatched: int
+    match_rate: float | None = Field(description="Matched / incoming.")
+    auto_match_rate: float | None = Field(description="Settled by the matcher without a person / incoming.")
+    review_queue: int = Field(description="Open suggestions + unmatched credits: what a person should look at.")
+    open_suggestions: int
+
+
+class Summary(BaseModel):
+    company_vat: str
+    company_name: str
+    as_of: date
+    open: CountAmount = Field(description="Open and partially paid invoices; amount is what is still due.")
+    overdue: CountAmount
+    paid_this_month: CountAmount = Field(description="Invoices settled this month (by booking date); total amounts.")
+    ageing: Ageing = Field(description="Amount due by days past the due date.")
+    days_sales_outstanding: float | None = Field(description="Receivables / last 90 days' invoiced sales x 90.")
+    matching: Matching
+
+
+class Overview(BaseModel):
+    as_of: date
+    companies: list[Summary]

@@ -1,0 +1,147 @@
+"""Dashboard figures from aggregate SQL (no Python loops over rows): open and overdue amounts, ageing,
+days sales outstanding, match rates and the review queue."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, func, type_coerce
+from sqlmodel import Session, col, select
+
+from app.db import Money
+from app.invoices.models import Invoice
+from app.reconciliation.models import Allocation, Suggestion
+from app.statements.models import BankTransaction
+
+ZERO = Decimal("0.00")
+OPEN = ("open", "partially_paid")
+BUCKETS = (("not_due", None, 0), ("1_30", 1, 30), ("31_60", 31, 60), ("61_90", 61, 90), ("over_90", 91, None))
+DSO_DAYS = 90
+
+
+def _money_sum(expression: Any) -> Any:
+    return type_coerce(func.coalesce(func.sum(expression), 0), Money())
+
+
+def _due() -> Any:
+    return Invoice.total_amount - Invoice.amount_paid
+
+
+def invoice_figures(session: Session, company_ids: list[str] | None, today: date) -> dict[str, dict[str, Any]]:
+    """Per company: open, overdue, paid this month, ageing buckets and DSO inputs, in one grouped query."""
+    is_open = and_(col(Invoice.status).in_(OPEN), Invoice.kind == "invoice")
+    overdue = and_(is_open, col(Invoice.due_date) < today)
+    month_start = today.replace(day=1)
+    paid_now = and_(col(Invoice.status).in_(("paid", "overpaid")), col(Invoice.paid_at) >= month_start)
+    recent_sales = and_(
+        Invoice.kind == "invoice",
+        Invoice.status != "cancelled",
+        col(Invoice.issue_date) > today - timedelta(days=DSO_DAYS),
+    )
+    columns = [
+        Invoice.company_id,
+        func.count(case((is_open, 1))).label("open_count"),
+        _money_sum(case((is_open, _due()))).label("open_amount"),
+        func.count(case((overdue, 1))).label("overdue_count"),
+        _money_sum(case((overdue, _due()))).label("overdue_amount"),
+        func.count(case((paid_now, 1))).label("paid_count"),
+        _money_sum(case((paid_now, Invoice.total_amount))).label("paid_amount"),
+        _money_sum(case((recent_sales, Invoice.total_amount))).label("recent_sales"),
+    ]
+    for name, low, high in BUCKETS:
+        if low is None:
+            condition = and_(is_open, col(Invoice.due_date) >= today)
+        else:
+            condition = and_(is_open, col(Invoice.due_date) <= today - timedelta(days=low))
+            if high is not None:
+                condition = and_(condition, col(Invoice.due_date) >= today - timedelta(days=high))
+        columns.append(func.count(case((condition, 1))).label(f"b_{name}_count"))
+        columns.append(_money_sum(case((condition, _due()))).label(f"b_{name}_amount"))
+    query = select(*columns).group_by(col(Invoice.company_id))
+    if company_ids is not None:
+        query = query.where(col(Invoice.company_id).in_(company_ids))
+    out: dict[str, dict[str, Any]] = {}
+    for row in session.execute(query):
+        m = row._mapping
+        out[row.company_id] = {
+            "open": {"count": m["open_count"], "amount": m["open_amount"]},
+            "overdue": {"count": m["overdue_count"], "amount": m["overdue_amount"]},
+            "paid_this_month": {"count": m["paid_count"], "amount": m["paid_amount"]},
+            "ageing": {
+                name: {"count": m[f"b_{name}_count"], "amount": m[f"b_{name}_amount"]} for name, _, _ in BUCKETS
+            },
+            "days_sales_outstanding": _dso(m["open_amount"], m["recent_sales"]),
+        }
+    return out
+
+
+def _dso(receivable: Decimal, sales: Decimal) -> float | None:
+    """Receivables over the last 90 days' sales, in days (the usual count-back-free approximation)."""
+    if not sales:
+        return None
+    return round(float(receivable / sales) * DSO_DAYS, 1)
+
+
+def matching_figures(session: Session, company_ids: list[str] | None) -> dict[str, dict[str, Any]]:
+    credit_leaf = and_(col(BankTransaction.amount) > 0, BankTransaction.kind != "total")
+    auto = select(Allocation.transaction_id).where(Allocation.created_by == "matcher").distinct()
+    query = select(
+        BankTransaction.company_id,
+        func.count(case((credit_leaf, 1))).label("credits"),
+        func.count(case((and_(credit_leaf, BankTransaction.status == "matched"), 1))).label("matched"),
+        func.count(case((and_(credit_leaf, col(BankTransaction.id).in_(auto)), 1))).label("auto"),
+        func.count(case((and_(credit_leaf, BankTransaction.status == "suggested"), 1))).label("suggested"),
+        func.count(case((and_(credit_leaf, BankTransaction.status == "unmatched"), 1))).label("unmatched"),
+    ).group_by(col(BankTransaction.company_id))
+    if company_ids is not None:
+        query = query.where(col(BankTransaction.company_id).in_(company_ids))
+    suggestions_query = (
+        select(Suggestion.company_id, func.count())
+        .where(Suggestion.status == "open")
+        .group_by(col(Suggestion.company_id))
+    )
+    if company_ids is not None:
+        suggestions_query = suggestions_query.where(col(Suggestion.company_id).in_(company_ids))
+    open_suggestions = dict(session.execute(suggestions_query).all())
+    out: dict[str, dict[str, Any]] = {}
+    for row in session.execute(query):
+        credits = row.credits or 0
+        out[row.company_id] = {
+            "incoming_transactions": credits,
+            "matched": row.matched,
+            "suggested": row.suggested,
+            "unmatched": row.unmatched,
+            "match_rate": round(row.matched / credits, 4) if credits else None,
+            "auto_match_rate": round(row.auto / credits, 4) if credits else None,
+            "review_queue": open_suggestions.get(row.company_id, 0) + (row.unmatched or 0),
+            "open_suggestions": open_suggestions.get(row.company_id, 0),
+        }
+    return out
+
+
+EMPTY_INVOICES = {
+    "open": {"count": 0, "amount": ZERO},
+    "overdue": {"count": 0, "amount": ZERO},
+    "paid_this_month": {"count": 0, "amount": ZERO},
+    "ageing": {name: {"count": 0, "amount": ZERO} for name, _, _ in BUCKETS},
+    "days_sales_outstanding": None,
+}
+EMPTY_MATCHING = {
+    "incoming_transactions": 0,
+    "matched": 0,
+    "suggested": 0,
+    "unmatched": 0,
+    "match_rate": None,
+    "auto_match_rate": None,
+    "review_queue": 0,
+    "open_suggestions": 0,
+}
+
+
+def summaries(session: Session, company_ids: list[str] | None, today: date) -> dict[str, dict[str, Any]]:
+    invoices = invoice_figures(session, company_ids, today)
+    matching = matching_figures(session, company_ids)
+    ids = company_ids if company_ids is not None else sorted(set(invoices) | set(matching))
+    return {cid: {**invoices.get(cid, EMPTY_INVOICES), "matching": matching.get(cid, EMPTY_MATCHING)} for cid in ids}
