@@ -25,6 +25,7 @@ from app.migrate import upgrade_to_head
 from app.reconciliation.router import router as reconciliation_router
 from app.security import admin_token
 from app.statements.router import router as statements_router
+from app.ui.router import router as ui_router
 from app.webhooks.router import router as webhooks_router
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ def create_app(*, read_fast_path: bool = True) -> FastAPI:
         reconciliation_router,
         webhooks_router,
         dashboard_router,
+        ui_router,
     ):
         app.include_router(router)
     return app

@@ -136,7 +136,11 @@ def _load_key(key_id: str) -> tuple[str, str, str] | None:
 
 async def authenticate(request: Request) -> Principal:
     """Async with in-process caches: a known credential costs no database query and no thread hop."""
-    credential = _bearer(request)
+    return await principal_for(_bearer(request))
+
+
+async def principal_for(credential: str) -> Principal:
+    """The principal a credential (admin token or company key) stands for; Unauthorized if none."""
     presented = hash_secret(credential)
     if hmac.compare_digest(presented, _admin_hash(get_settings())):
         return Principal(kind="admin")

@@ -10,14 +10,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
-from sqlmodel import Session
+from sqlalchemy import insert, type_coerce
+from sqlmodel import Session, col, select
 
+from app.db import Money
 from app.ids import new_id
 from app.invoices.models import Invoice
 from app.money import format_amount
 from app.outbox_models import Event
 from app.reconciliation.ledger import Ledger
+from app.reconciliation.models import Suggestion
 from app.statements.models import BankTransaction
 from app.timeutil import utcnow
 
@@ -89,13 +91,101 @@ def match_transactions(session: Session, company_id: str, transaction_ids: Seque
             ],
         )
         matched.add(tx.id)
+    leaves = [t for t in transactions if t.kind != "total"]
+    rest = [t for t in leaves if t.id not in matched and t.amount > 0]
+    suggested = _suggest_by_amount(session, company_id, rest)
+    for tx_id in suggested:
+        ledger.touch(transaction_id=tx_id)
     ledger.settle()
     summary.matched = len(matched)
     summary.matched_ids = sorted(matched)
-    leaves = [t for t in transactions if t.kind != "total"]
-    summary.unmatched = len(leaves) - len(matched)
-    _record_unmatched(session, company_id, [t for t in leaves if t.id not in matched and t.amount > 0])
+    summary.suggested = len(suggested)
+    summary.unmatched = len(leaves) - len(matched) - len(suggested)
+    _record_unmatched(session, company_id, [t for t in rest if t.id not in suggested])
     return summary
+
+
+#: An amount alone never settles an invoice: at best it is a suggestion a person confirms.
+AMOUNT_ONLY_SCORE = 0.5
+MAX_AMOUNT_CANDIDATES = 3
+
+
+def _suggest_by_amount(session: Session, company_id: str, credits: list[Any]) -> set[str]:
+    """Credits whose amount equals an open invoice's amount due become suggestions (several if ambiguous)."""
+    if not credits:
+        return set()
+    # Typed as Money so both the compared amounts and the result go through the mills conversion.
+    due = type_coerce(_INVOICES.c.total_amount - _INVOICES.c.amount_paid, Money())
+    amounts = sorted({t.amount for t in credits})
+    by_amount: dict[Any, list[Any]] = {}
+    for start in range(0, len(amounts), _CHUNK):
+        rows = session.execute(
+            select(_INVOICES.c.id, _INVOICES.c.number, _INVOICES.c.customer_name, due.label("due"))
+            .where(
+                _INVOICES.c.company_id == company_id,
+                _INVOICES.c.status.in_(("open", "partially_paid")),
+                _INVOICES.c.kind == "invoice",
+                due.in_(amounts[start : start + _CHUNK]),
+            )
+            .order_by(_INVOICES.c.due_date, _INVOICES.c.id)
+        )
+        for row in rows:
+            by_amount.setdefault(row.due, []).append(row)
+    rejected = {
+        (tx_id, allocations[0]["invoice_id"])
+        for tx_id, allocations in session.execute(
+            select(Suggestion.transaction_id, Suggestion.allocations).where(
+                col(Suggestion.transaction_id).in_([t.id for t in credits]), Suggestion.status == "rejected"
+            )
+        )
+        if allocations
+    }
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    suggested: set[str] = set()
+    for tx in credits:
+        candidates = [c for c in by_amount.get(tx.amount, []) if (tx.id, c.id) not in rejected]
+        if not candidates:
+            continue
+        ambiguous = len(candidates) > 1
+        for candidate in candidates[:MAX_AMOUNT_CANDIDATES]:
+            reasons = [
+                _reason(
+                    "amount_equals_due",
+                    f"{format_amount(tx.amount)} is the amount due of invoice {candidate.number} ({candidate.customer_name})",
+                )
+            ]
+            if ambiguous:
+                reasons.append(_reason("ambiguous", f"{len(candidates)} open invoices are due for this amount"))
+            suggestion_id = new_id("sug")
+            rows.append(
+                {
+                    "id": suggestion_id,
+                    "company_id": company_id,
+                    "transaction_id": tx.id,
+                    "score": AMOUNT_ONLY_SCORE / (2 if ambiguous else 1),
+                    "allocations": [{"invoice_id": candidate.id, "amount": format_amount(tx.amount)}],
+                    "reasons": reasons,
+                    "status": "open",
+                    "created_at": now,
+                }
+            )
+            events.append(
+                {
+                    "id": new_id("evt"),
+                    "company_id": company_id,
+                    "type": "suggestion.created",
+                    "subject_id": tx.id,
+                    "payload": {"suggestion_id": suggestion_id, "transaction_id": tx.id, "invoice_id": candidate.id},
+                    "created_at": now,
+                }
+            )
+        suggested.add(tx.id)
+    if rows:
+        session.execute(insert(Suggestion.__table__), rows)  # type: ignore[attr-defined]
+        session.execute(insert(Event.__table__), events)  # type: ignore[attr-defined]
+    return suggested
 
 
 def transaction_snapshot(tx: Any) -> dict[str, Any]:

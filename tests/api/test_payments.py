@@ -98,7 +98,9 @@ def test_cancelled_invoice_is_not_paid_and_paid_invoice_cannot_be_cancelled(clie
 def test_manual_allocation_and_undo(client, key):
     invoice = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body(), headers=key).json()
     upload(client, key, payment_file(("121.00", None)))
-    [tx] = client.get(f"/v1/companies/{VAT}/transactions", params={"status": "unmatched"}, headers=key).json()["items"]
+    # Same amount, no reference: only a suggestion.
+    [tx] = client.get(f"/v1/companies/{VAT}/transactions", params={"status": "suggested"}, headers=key).json()["items"]
+    assert get_invoice(client, key, invoice["id"])["status"] == "open"
     too_much = client.post(
         f"/v1/companies/{VAT}/transactions/{tx['id']}/allocations",
         json={"invoice_id": invoice["id"], "amount": "200.00"},
@@ -135,3 +137,48 @@ def test_events_record_status_changes(client, key):
     partially = next(e for e in events if e.type == "invoice.partially_paid")
     assert partially.subject_id == invoice["id"]
     assert partially.payload["amount_paid"] == "100.00"
+
+
+def test_amount_only_is_a_suggestion_a_person_accepts(client, key):
+    invoice = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body(), headers=key).json()
+    result = upload(client, key, payment_file(("121.00", None)))
+    assert result["matching"] == {"matched": 0, "suggested": 1, "unmatched": 0}
+    [tx] = client.get(f"/v1/companies/{VAT}/transactions", params={"status": "suggested"}, headers=key).json()["items"]
+    [suggestion] = tx["suggestions"]
+    assert suggestion["allocations"] == [{"invoice_id": invoice["id"], "amount": "121.00"}]
+    assert suggestion["reasons"][0]["code"] == "amount_equals_due"
+    assert get_invoice(client, key, invoice["id"])["status"] == "open"
+    accepted = client.post(
+        f"/v1/companies/{VAT}/transactions/{tx['id']}/suggestions/{suggestion['id']}/accept", headers=key
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["status"] == "matched"
+    paid = get_invoice(client, key, invoice["id"])
+    assert paid["status"] == "paid"
+    assert paid["allocations"][0]["method"] == "suggestion"
+    again = client.post(
+        f"/v1/companies/{VAT}/transactions/{tx['id']}/suggestions/{suggestion['id']}/accept", headers=key
+    )
+    assert again.status_code == 409
+
+
+def test_two_invoices_with_the_same_amount_are_never_settled_automatically(client, key):
+    first = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("A"), headers=key).json()
+    second = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("B"), headers=key).json()
+    result = upload(client, key, payment_file(("121.00", None)))
+    assert result["matching"]["matched"] == 0
+    [tx] = client.get(f"/v1/companies/{VAT}/transactions", params={"status": "suggested"}, headers=key).json()["items"]
+    proposed = {s["allocations"][0]["invoice_id"] for s in tx["suggestions"]}
+    assert proposed == {first["id"], second["id"]}
+    assert all(any(r["code"] == "ambiguous" for r in s["reasons"]) for s in tx["suggestions"])
+
+
+def test_rejected_suggestion_leaves_the_payment_unmatched(client, key):
+    client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body(), headers=key)
+    upload(client, key, payment_file(("121.00", None)))
+    [tx] = client.get(f"/v1/companies/{VAT}/transactions", params={"status": "suggested"}, headers=key).json()["items"]
+    rejected = client.post(
+        f"/v1/companies/{VAT}/transactions/{tx['id']}/suggestions/{tx['suggestions'][0]['id']}/reject", headers=key
+    )
+    assert rejected.status_code == 200
+    assert (rejected.json()["status"], rejected.json()["suggestions"]) == ("unmatched", [])

@@ -1,0 +1,123 @@
+"""The review page in a real browser (Debian's Chromium driven by Playwright): a person signs in with a
+company key, accepts a suggestion and sees the invoice become paid; a screenshot is kept for people."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.coda_builders import payment_file
+from tests.helpers import IBAN, VAT, invoice_body
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ADMIN_TOKEN = "e2e-admin-token"
+SCREENSHOT_DIR = Path(os.environ.get("CODARECON_SCREENSHOT_DIR", "var/screenshots"))
+
+if not CHROMIUM and os.environ.get("CODARECON_REQUIRE_BROWSER") != "1":
+    pytest.skip("Chromium is not installed (.ci/run installs Debian's chromium)", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CODARECON_DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}",
+        "CODARECON_ADMIN_TOKEN": ADMIN_TOKEN,
+        "CODARECON_VAR_DIR": str(tmp_path / "var"),
+        "CODARECON_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail(f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_accepting_a_suggestion_in_the_browser_pays_the_invoice(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx.Client(base_url=server, timeout=30) as api:
+        api.post(
+            "/v1/companies", json={"vat": VAT, "name": "Demo BV", "bank_accounts": [IBAN]}, headers=admin
+        ).raise_for_status()
+        key = api.post(f"/v1/companies/{VAT}/api-keys", json={"scope": "write"}, headers=admin).json()["key"]
+        auth = {"Authorization": f"Bearer {key}"}
+        invoice = api.post(f"/v1/companies/{VAT}/invoices", json=invoice_body(), headers=auth).json()
+        # A transfer of the right amount with no reference: the matcher can only suggest it.
+        upload = api.post(f"/v1/companies/{VAT}/statements", content=payment_file(("121.00", None)), headers=auth)
+        assert upload.json()["matching"]["suggested"] == 1
+
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page()
+        page.goto(f"{server}/ui/")
+        expect(page).to_have_url(f"{server}/ui/login")
+        page.get_by_label("API key").fill(key)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Suggestions to review (1)")).to_be_visible()
+        expect(page.get_by_text("is the amount due of invoice 2026/INV-1")).to_be_visible()
+        page.screenshot(path=str(SCREENSHOT_DIR / "review-before.png"), full_page=True)
+        page.get_by_role("button", name="Accept").click()
+        expect(page.get_by_role("status")).to_have_text("Suggestion accepted.")
+        expect(page.get_by_role("heading", name="Suggestions to review (0)")).to_be_visible()
+        expect(page.locator(f"#invoice-{invoice['id']}")).to_have_count(0)  # no longer open
+        page.screenshot(path=str(SCREENSHOT_DIR / "review-after.png"), full_page=True)
+        browser.close()
+
+    with httpx.Client(base_url=server, timeout=30) as api:
+        paid = api.get(f"/v1/companies/{VAT}/invoices/{invoice['id']}", headers=auth).json()
+    assert paid["status"] == "paid"
+    assert paid["allocations"][0]["created_by"].startswith("ui:")
+    assert (SCREENSHOT_DIR / "review-after.png").stat().st_size > 10_000
+
+
+def test_a_wrong_key_is_turned_away(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.goto(f"{server}/ui/login")
+        page.get_by_label("API key").fill("key_nope.secret")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("status")).to_have_text("That is not a company API key.")
+        browser.close()
