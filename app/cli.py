@@ -104,6 +104,14 @@ def _coda_example(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fake_codabox(args: argparse.Namespace) -> int:
+    from app.codabox.fake import serve_fake
+
+    print(f"fake CodaBox on http://{args.host}:{args.port}/v2/ (control routes under /_fake/)", file=sys.stderr)
+    serve_fake(args.host, args.port, args.software_company)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="codarecon", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -138,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     example.add_argument("--opening", default="0", help="opening balance")
     example.add_argument("--sequence", type=int, default=1, help="CODA statement sequence number")
     example.set_defaults(func=_coda_example)
+    fake = sub.add_parser("fake-codabox", help="run a local CodaBox stand-in with fault injection")
+    fake.add_argument("--host", default="127.0.0.1")
+    fake.add_argument("--port", type=int, default=8765)
+    fake.add_argument("--software-company", help="the X-Software-Company it accepts (default all zeros)")
+    fake.set_defaults(func=_fake_codabox)
     return parser
 
 

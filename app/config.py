@@ -26,7 +26,12 @@ class Settings(BaseSettings):
     codabox_software_company: str | None = None
     codabox_sales_invoice_path: str | None = None
     codabox_poll_seconds: int = 7200
+    codabox_timeout_seconds: float = 30.0
     delivery_retry_seconds: float = 30.0
+    #: Standard Webhooks secret (whsec_...) that signs POST /v1/webhooks/inbound.
+    inbound_webhook_secret: str | None = None
+    #: Inbound webhooks older or newer than this are refused (replay protection).
+    inbound_webhook_tolerance_seconds: int = 300
 
     max_upload_bytes: int = 50 * 1024 * 1024
     #: An endpoint is disabled after this many deliveries in a row that gave up.

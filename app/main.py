@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from app import __version__
+from app.codabox.inbound import router as inbound_router
+from app.codabox.router import router as codabox_router
 from app.companies.router import router as companies_router
 from app.config import get_settings
 from app.dashboard.router import router as dashboard_router
@@ -18,6 +20,7 @@ from app.db import get_engine
 from app.errors import install_error_handlers
 from app.fastpath import InvoiceReadFastPath
 from app.health import router as health_router
+from app.hooks import install_hooks
 from app.idempotency import IdempotencyMiddleware
 from app.invoices.router import router as invoices_router
 from app.logging_setup import RequestIdMiddleware
@@ -68,6 +71,7 @@ def create_app(*, read_fast_path: bool = True) -> FastAPI:
         license_info={"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
     )
     install_error_handlers(app)
+    install_hooks()
     if read_fast_path:
         app.add_middleware(InvoiceReadFastPath)
     app.add_middleware(IdempotencyMiddleware)
@@ -81,6 +85,8 @@ def create_app(*, read_fast_path: bool = True) -> FastAPI:
         webhooks_router,
         dashboard_router,
         ui_router,
+        codabox_router,
+        inbound_router,
     ):
         app.include_router(router)
     return app

@@ -1,5 +1,6 @@
 """Imports every table so SQLModel.metadata (and Alembic) sees the whole schema."""
 
+from app.codabox.models import CodaboxConnection, CodaboxFeedEntry, InboundWebhook
 from app.companies.models import ApiKey, BankAccount, Company
 from app.invoices.models import Invoice, InvoiceDocument
 from app.outbox_models import Event, IdempotencyRecord, Job
@@ -14,9 +15,12 @@ __all__ = [
     "BankAccount",
     "BankTransaction",
     "CodaFile",
+    "CodaboxConnection",
+    "CodaboxFeedEntry",
     "Company",
     "Event",
     "IdempotencyRecord",
+    "InboundWebhook",
     "Invoice",
     "InvoiceDocument",
     "Job",

@@ -1,0 +1,114 @@
+"""POST /v1/webhooks/inbound: signed (Standard Webhooks) notifications from the invoicing side or CodaBox.
+
+invoice.created / invoice.updated / invoice.cancelled carry {company_vat, invoice} (the invoice as in the
+contract); codabox.documents_available carries {company_vat} and triggers a sync. Each webhook-id is
+processed once. A bad signature or a stale timestamp is 401.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from app.codabox.models import InboundWebhook
+from app.config import get_settings
+from app.db import unit_of_work
+from app.errors import AppError, Conflict, NotFound, Unauthorized, ValidationFailed
+from app.invoices import service as invoices
+from app.invoices.schemas import InvoiceCreate
+from app.security import company_by_vat, path_vat
+
+router = APIRouter(tags=["webhooks"])
+TYPES = ("invoice.created", "invoice.updated", "invoice.cancelled", "codabox.documents_available")
+
+
+def _verify(body: bytes, headers: dict[str, str]) -> None:
+    settings = get_settings()
+    if not settings.inbound_webhook_secret:
+        raise Unauthorized("inbound webhooks are not configured (CODARECON_INBOUND_WEBHOOK_SECRET)")
+    try:
+        Webhook(settings.inbound_webhook_secret).verify(body, headers)
+    except (WebhookVerificationError, ValueError) as exc:
+        raise Unauthorized(f"webhook signature or timestamp not accepted: {exc}") from None
+    stamp = int(headers.get("webhook-timestamp", "0"))
+    if abs(datetime.now(UTC) - datetime.fromtimestamp(stamp, UTC)) > timedelta(
+        seconds=settings.inbound_webhook_tolerance_seconds
+    ):
+        raise Unauthorized("webhook timestamp is too old or too far in the future")
+
+
+def _process(message_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    kind = event.get("type")
+    data = event.get("data") or {}
+    if kind not in TYPES:
+        raise ValidationFailed(
+            f"unknown webhook type {kind!r}", errors=[{"loc": "body.type", "message": f"one of {TYPES}"}]
+        )
+    with unit_of_work() as session:
+        try:
+            with session.begin_nested():
+                session.add(InboundWebhook(id=message_id[:200], type=kind))
+                session.flush()
+        except IntegrityError:
+            return {"status": "duplicate", "webhook_id": message_id}
+        company = company_by_vat(session, path_vat(str(data.get("company_vat", ""))))
+        if company is None:
+            raise NotFound("no such company")
+        if kind == "codabox.documents_available":
+            from app.codabox.service import request_sync
+
+            request_sync(session, company.id)
+            return {"status": "sync_queued"}
+        raw = data.get("invoice") or {}
+        if kind == "invoice.cancelled":
+            existing = session.exec(
+                invoices.select(invoices.Invoice).where(
+                    invoices.Invoice.company_id == company.id, invoices.Invoice.external_id == raw.get("external_id")
+                )
+            ).first()
+            if existing is None:
+                raise NotFound(f"no invoice {raw.get('external_id')}")
+            invoices.cancel_invoice(session, company.id, existing.id, "webhook")
+            return {"status": "cancelled", "invoice_id": existing.id}
+        try:
+            parsed = InvoiceCreate.model_validate(raw)
+        except ValidationError as exc:
+            raise ValidationFailed(
+                "invalid invoice",
+                errors=[{"loc": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()],
+            ) from None
+        outcome = invoices.create_invoices(session, company.id, [parsed])[0]
+        if outcome.error is not None:
+            if kind == "invoice.updated" and isinstance(outcome.error, Conflict):
+                raise Conflict(
+                    f"{outcome.error.detail}; changing a registered invoice is not supported, cancel it and register a new one"
+                )
+            raise outcome.error
+        return {"status": "created" if outcome.status == 201 else "unchanged", "invoice_id": outcome.invoice.id}
+
+
+@router.post("/v1/webhooks/inbound", responses={401: {"description": "Bad signature or stale timestamp."}})
+async def inbound(request: Request) -> JSONResponse:
+    body = await request.body()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    _verify(body, headers)
+    try:
+        event = json.loads(body)
+    except ValueError:
+        raise ValidationFailed("the body is not JSON") from None
+    if not isinstance(event, dict):
+        raise ValidationFailed("the body must be a JSON object")
+    try:
+        result = await run_in_threadpool(_process, headers["webhook-id"], event)
+    except AppError:
+        raise
+    return JSONResponse(result, status_code=200)
