@@ -45,6 +45,7 @@ openapi: install ## regenerate openapi/openapi.json from the app
 bench: install ## print throughput and memory figures
 	$(PY) bench/bench_api.py
 	$(PY) bench/bench_ingest.py
+	$(PY) bench/bench_matching.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

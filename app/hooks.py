@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from app.codabox.service import queue_delivery
 from app.invoices.service import after_create_hooks
+from app.reconciliation.service import rematch_for_new_invoices
 
 
 def install_hooks() -> None:
-    if queue_delivery not in after_create_hooks:
-        after_create_hooks.append(queue_delivery)
+    for hook in (queue_delivery, rematch_for_new_invoices):
+        if hook not in after_create_hooks:
+            after_create_hooks.append(hook)

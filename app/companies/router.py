@@ -7,7 +7,7 @@ from sqlmodel import col, select
 
 from app.companies import service
 from app.companies.models import Company
-from app.companies.schemas import ApiKeyCreate, ApiKeyCreated, CompanyCreate, CompanyPublic
+from app.companies.schemas import ApiKeyCreate, ApiKeyCreated, CompanyCreate, CompanyPublic, MatchingConfigIn
 from app.db import SessionDep
 from app.errors import NotFound
 from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
@@ -56,3 +56,18 @@ def revoke_api_key(vat: str, key_id: str, session: SessionDep, _: AdminDep) -> R
         raise NotFound(f"no company {path_vat(vat)}")
     service.revoke_api_key(session, company.id, key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put("/{vat}/matching-config", response_model=dict)
+def set_matching_config(vat: str, data: MatchingConfigIn, session: SessionDep, _: AdminDep) -> dict:
+    """Override the matching thresholds for one company (admin); returns the overrides now in force."""
+    from app.reconciliation.matching import MatchConfig
+
+    company = company_by_vat(session, path_vat(vat))
+    if company is None:
+        raise NotFound(f"no company {path_vat(vat)}")
+    overrides = data.model_dump(exclude_none=True)
+    MatchConfig.from_overrides(overrides)  # refuses nothing valid, proves the values combine
+    company.match_config = overrides or None
+    session.add(company)
+    return overrides

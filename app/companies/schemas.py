@@ -51,3 +51,13 @@ class ApiKeyCreated(BaseModel):
     key: str = Field(description="The secret key; shown once, store it now.")
     scope: str
     company_vat: str
+
+
+class MatchingConfigIn(StrictInput):
+    """Per-company overrides of the matching policy (see docs/matching.md); omitted fields keep the default."""
+
+    auto_threshold: float | None = Field(default=None, ge=0.5, le=1.0)
+    suggest_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    fee_tolerance: str | None = Field(default=None, pattern=r"^\d{1,4}(\.\d{1,2})?$", description='e.g. "5.00"')
+    fee_tolerance_ratio: str | None = Field(default=None, pattern=r"^0(\.\d{1,4})?$", description='e.g. "0.02"')
+    name_threshold: float | None = Field(default=None, ge=50, le=100)

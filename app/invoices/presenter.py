@@ -35,6 +35,7 @@ def allocation_public(a: Allocation) -> AllocationPublic:
         transaction_id=a.transaction_id,
         invoice_id=a.invoice_id,
         amount=a.amount,
+        fee=a.fee,
         method=a.method,
         confidence=a.confidence,
         reasons=a.reasons,

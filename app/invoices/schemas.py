@@ -127,6 +127,7 @@ class AllocationPublic(BaseModel):
     transaction_id: str
     invoice_id: str
     amount: MoneyOut
+    fee: MoneyOut
     method: str
     confidence: float
     reasons: list[dict[str, Any]]

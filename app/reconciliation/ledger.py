@@ -16,9 +16,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import func, insert, type_coerce, update
 from sqlmodel import Session, col, select
 
+from app.db import Money
 from app.events import INVOICE_STATUS_EVENTS
 from app.ids import new_id
 from app.invoices.models import Invoice
@@ -104,6 +105,7 @@ class Ledger:
         method: str,
         confidence: float,
         reasons: list[dict[str, Any]],
+        fee: Decimal = ZERO,
     ) -> str:
         allocation_id = new_id("alc")
         self._allocations.append(
@@ -113,6 +115,7 @@ class Ledger:
                 "transaction_id": transaction_id,
                 "invoice_id": invoice_id,
                 "amount": amount,
+                "fee": fee,
                 "method": method,
                 "confidence": confidence,
                 "reasons": reasons,
@@ -172,7 +175,11 @@ class Ledger:
             totals = {
                 row[0]: (row[1] or ZERO, row[2])
                 for row in self.session.execute(
-                    select(Allocation.invoice_id, func.sum(Allocation.amount), func.max(BankTransaction.booking_date))
+                    select(
+                        Allocation.invoice_id,
+                        type_coerce(func.sum(Allocation.amount + Allocation.fee), Money()),
+                        func.max(BankTransaction.booking_date),
+                    )
                     .join(BankTransaction, col(BankTransaction.id) == col(Allocation.transaction_id))
                     .where(col(Allocation.invoice_id).in_(chunk))
                     .group_by(col(Allocation.invoice_id))

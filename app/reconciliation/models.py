@@ -20,7 +20,9 @@ class Allocation(SQLModel, table=True):
     company_id: str = Field(foreign_key="companies.id", index=True, max_length=40)
     transaction_id: str = Field(foreign_key="transactions.id", index=True, max_length=40)
     invoice_id: str = Field(foreign_key="invoices.id", index=True, max_length=40)
-    amount: Decimal = Field(sa_type=Money)  # signed like the transaction: + settles an invoice
+    amount: Decimal = Field(sa_type=Money)  # money from the transaction that settles the invoice (positive)
+    #: What a bank kept (within the fee tolerance), written off so the invoice counts as paid.
+    fee: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
     method: str = Field(max_length=30)  # structured_reference | free_text_reference | ... | manual
     confidence: float = 1.0
     reasons: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)

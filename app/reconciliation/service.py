@@ -10,16 +10,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, type_coerce
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
-from app.db import Money
+from app.companies.models import Company
 from app.ids import new_id
 from app.invoices.models import Invoice
 from app.money import format_amount
 from app.outbox_models import Event
 from app.reconciliation.ledger import Ledger
-from app.reconciliation.models import Suggestion
+from app.reconciliation.matching import InvoiceIndex, MatchConfig, Matcher, OpenInvoice, Payment
+from app.reconciliation.models import Allocation, Suggestion
+from app.reconciliation.names import normalize_name
 from app.statements.models import BankTransaction
 from app.timeutil import utcnow
 
@@ -50,142 +52,186 @@ def _rows(session: Session, table: Any, column: Any, values: Sequence[Any], *whe
     return out
 
 
+def _open_invoices(session: Session, company_id: str) -> list[OpenInvoice]:
+    rows = session.execute(
+        select(
+            _INVOICES.c.id,
+            _INVOICES.c.number,
+            _INVOICES.c.kind,
+            _INVOICES.c.total_amount,
+            _INVOICES.c.amount_paid,
+            _INVOICES.c.issue_date,
+            _INVOICES.c.due_date,
+            _INVOICES.c.structured_reference,
+            _INVOICES.c.customer_vat,
+            _INVOICES.c.customer_name,
+            _INVOICES.c.customer_iban,
+        ).where(_INVOICES.c.company_id == company_id, _INVOICES.c.status.in_(("open", "partially_paid")))
+    )
+    return [
+        OpenInvoice(
+            id=r.id,
+            number=r.number,
+            kind=r.kind,
+            due=r.total_amount - r.amount_paid,
+            issue_date=r.issue_date,
+            due_date=r.due_date,
+            reference=r.structured_reference,
+            customer_key=customer_key(r.customer_vat, r.customer_name),
+            customer_name=r.customer_name,
+            customer_iban=r.customer_iban,
+        )
+        for r in rows
+    ]
+
+
+def customer_key(vat: str | None, name: str) -> str:
+    return f"vat:{vat}" if vat else f"name:{normalize_name(name)}"
+
+
+def _learned_ibans(session: Session, company_id: str) -> dict[str, set[str]]:
+    """Accounts customers paid from before (any settled allocation teaches the payer's IBAN)."""
+    rows = session.execute(
+        select(BankTransaction.counterparty_iban, Invoice.customer_vat, Invoice.customer_name)
+        .join(Allocation, col(Allocation.transaction_id) == col(BankTransaction.id))
+        .join(Invoice, col(Invoice.id) == col(Allocation.invoice_id))
+        .where(Allocation.company_id == company_id, col(BankTransaction.counterparty_iban).is_not(None))
+        .distinct()
+    )
+    learned: dict[str, set[str]] = {}
+    for iban, vat, name in rows:
+        learned.setdefault(iban, set()).add(customer_key(vat, name))
+    return learned
+
+
+def _rejected(session: Session, transaction_ids: Sequence[str]) -> set[tuple[str, str]]:
+    out: set[tuple[str, str]] = set()
+    for start in range(0, len(transaction_ids), _CHUNK):
+        for tx_id, allocations in session.execute(
+            select(Suggestion.transaction_id, Suggestion.allocations).where(
+                col(Suggestion.transaction_id).in_(transaction_ids[start : start + _CHUNK]),
+                Suggestion.status == "rejected",
+            )
+        ):
+            out |= {(tx_id, a["invoice_id"]) for a in allocations}
+    return out
+
+
 def match_transactions(session: Session, company_id: str, transaction_ids: Sequence[str]) -> MatchSummary:
-    """Match new leaf transactions: a credit whose structured OGM/RF is an open invoice's reference settles it."""
+    """Run the matching engine over leaf transactions; apply allocations, suggestions and events."""
     summary = MatchSummary()
     if not transaction_ids:
         return summary
-    transactions = _rows(session, _TX, _TX.c.id, transaction_ids)
-    candidates = [t for t in transactions if t.structured_reference and t.amount > 0 and t.kind != "total"]
-    refs = list({t.structured_reference for t in candidates})
-    invoices = {
-        inv.structured_reference: inv
-        for inv in _rows(
-            session,
-            _INVOICES,
-            _INVOICES.c.structured_reference,
-            refs,
-            _INVOICES.c.company_id == company_id,
-            _INVOICES.c.status != "cancelled",
-            _INVOICES.c.kind == "invoice",
-        )
-    }
+    transactions = [t for t in _rows(session, _TX, _TX.c.id, transaction_ids) if t.kind != "total" and t.amount != 0]
+    if not transactions:
+        return summary
+    company = session.get(Company, company_id)
+    config = MatchConfig.from_overrides(company.match_config if company else None)
+    index = InvoiceIndex(_open_invoices(session, company_id), _learned_ibans(session, company_id))
+    matcher = Matcher(index, config, _rejected(session, [t.id for t in transactions]))
     ledger = Ledger(session, company_id, "matcher")
-    matched: set[str] = set()
-    for tx in candidates:
-        invoice = invoices.get(tx.structured_reference)
-        if invoice is None:
-            continue
-        ledger.allocate(
-            tx.id,
-            invoice.id,
-            tx.amount,
-            method="structured_reference",
-            confidence=1.0,
-            reasons=[
-                _reason(
-                    "structured_reference",
-                    f"structured communication {tx.structured_reference} is the reference of invoice {invoice.number}",
-                    reference=tx.structured_reference,
-                )
-            ],
+    suggestion_rows: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    unmatched_credits: list[Any] = []
+    now = utcnow()
+    _supersede_open_suggestions(session, [t.id for t in transactions])
+    for tx in sorted(transactions, key=lambda t: (t.booking_date, t.id)):
+        outcome = matcher.match(
+            Payment(
+                id=tx.id,
+                amount=tx.amount,
+                booking_date=tx.booking_date,
+                communication=tx.communication or "",
+                structured_reference=tx.structured_reference,
+                structured_content=tx.structured_content if tx.structured_type in ("101", "102") else None,
+                counterparty_name=tx.counterparty_name,
+                counterparty_iban=tx.counterparty_iban,
+            )
         )
-        matched.add(tx.id)
-    leaves = [t for t in transactions if t.kind != "total"]
-    rest = [t for t in leaves if t.id not in matched and t.amount > 0]
-    suggested = _suggest_by_amount(session, company_id, rest)
-    for tx_id in suggested:
-        ledger.touch(transaction_id=tx_id)
+        ledger.touch(transaction_id=tx.id)
+        if outcome.status == "matched":
+            summary.matched += 1
+            summary.matched_ids.append(tx.id)
+            for a in outcome.allocations:
+                ledger.allocate(
+                    tx.id,
+                    a.invoice_id,
+                    a.amount,
+                    method=a.method,
+                    confidence=a.confidence,
+                    reasons=a.reasons,
+                    fee=a.fee,
+                )
+        elif outcome.status == "suggested":
+            summary.suggested += 1
+            for suggestion in outcome.suggestions:
+                suggestion_id = new_id("sug")
+                suggestion_rows.append(
+                    {
+                        "id": suggestion_id,
+                        "company_id": company_id,
+                        "transaction_id": tx.id,
+                        "score": suggestion.score,
+                        "allocations": [
+                            {"invoice_id": i, "amount": format_amount(amount)} for i, amount in suggestion.allocations
+                        ],
+                        "reasons": suggestion.reasons,
+                        "status": "open",
+                        "created_at": now,
+                    }
+                )
+                events.append(
+                    {
+                        "id": new_id("evt"),
+                        "company_id": company_id,
+                        "type": "suggestion.created",
+                        "subject_id": tx.id,
+                        "payload": {"suggestion_id": suggestion_id, "transaction_id": tx.id, "score": suggestion.score},
+                        "created_at": now,
+                    }
+                )
+        else:
+            summary.unmatched += 1
+            if tx.amount > 0:
+                unmatched_credits.append(tx)
+    if suggestion_rows:
+        session.execute(insert(Suggestion.__table__), suggestion_rows)  # type: ignore[attr-defined]
+        session.execute(insert(Event.__table__), events)  # type: ignore[attr-defined]
     ledger.settle()
-    summary.matched = len(matched)
-    summary.matched_ids = sorted(matched)
-    summary.suggested = len(suggested)
-    summary.unmatched = len(leaves) - len(matched) - len(suggested)
-    _record_unmatched(session, company_id, [t for t in rest if t.id not in suggested])
+    _record_unmatched(session, company_id, unmatched_credits)
     return summary
 
 
-#: An amount alone never settles an invoice: at best it is a suggestion a person confirms.
-AMOUNT_ONLY_SCORE = 0.5
-MAX_AMOUNT_CANDIDATES = 3
-
-
-def _suggest_by_amount(session: Session, company_id: str, credits: list[Any]) -> set[str]:
-    """Credits whose amount equals an open invoice's amount due become suggestions (several if ambiguous)."""
-    if not credits:
-        return set()
-    # Typed as Money so both the compared amounts and the result go through the mills conversion.
-    due = type_coerce(_INVOICES.c.total_amount - _INVOICES.c.amount_paid, Money())
-    amounts = sorted({t.amount for t in credits})
-    by_amount: dict[Any, list[Any]] = {}
-    for start in range(0, len(amounts), _CHUNK):
-        rows = session.execute(
-            select(_INVOICES.c.id, _INVOICES.c.number, _INVOICES.c.customer_name, due.label("due"))
+def _supersede_open_suggestions(session: Session, transaction_ids: Sequence[str]) -> None:
+    """Matching again (e.g. when the invoice arrives after the payment) replaces what was proposed before."""
+    for start in range(0, len(transaction_ids), _CHUNK):
+        session.execute(
+            update(Suggestion)
             .where(
-                _INVOICES.c.company_id == company_id,
-                _INVOICES.c.status.in_(("open", "partially_paid")),
-                _INVOICES.c.kind == "invoice",
-                due.in_(amounts[start : start + _CHUNK]),
+                col(Suggestion.transaction_id).in_(transaction_ids[start : start + _CHUNK]), Suggestion.status == "open"
             )
-            .order_by(_INVOICES.c.due_date, _INVOICES.c.id)
+            .values(status="superseded", decided_by="matcher", decided_at=utcnow())
         )
-        for row in rows:
-            by_amount.setdefault(row.due, []).append(row)
-    rejected = {
-        (tx_id, allocations[0]["invoice_id"])
-        for tx_id, allocations in session.execute(
-            select(Suggestion.transaction_id, Suggestion.allocations).where(
-                col(Suggestion.transaction_id).in_([t.id for t in credits]), Suggestion.status == "rejected"
-            )
-        )
-        if allocations
-    }
-    now = utcnow()
-    rows: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    suggested: set[str] = set()
-    for tx in credits:
-        candidates = [c for c in by_amount.get(tx.amount, []) if (tx.id, c.id) not in rejected]
-        if not candidates:
-            continue
-        ambiguous = len(candidates) > 1
-        for candidate in candidates[:MAX_AMOUNT_CANDIDATES]:
-            reasons = [
-                _reason(
-                    "amount_equals_due",
-                    f"{format_amount(tx.amount)} is the amount due of invoice {candidate.number} ({candidate.customer_name})",
+
+
+def rematch_for_new_invoices(session: Session, company_id: str, invoices: list[Any]) -> None:
+    """A payment that arrived before its invoice: match it now (by the new invoices' references)."""
+    refs = [i.structured_reference for i in invoices]
+    waiting: list[str] = []
+    for start in range(0, len(refs), _CHUNK):
+        waiting += (
+            session.execute(
+                select(_TX.c.id).where(
+                    _TX.c.company_id == company_id,
+                    _TX.c.structured_reference.in_(refs[start : start + _CHUNK]),
+                    _TX.c.status.in_(("unmatched", "suggested")),
                 )
-            ]
-            if ambiguous:
-                reasons.append(_reason("ambiguous", f"{len(candidates)} open invoices are due for this amount"))
-            suggestion_id = new_id("sug")
-            rows.append(
-                {
-                    "id": suggestion_id,
-                    "company_id": company_id,
-                    "transaction_id": tx.id,
-                    "score": AMOUNT_ONLY_SCORE / (2 if ambiguous else 1),
-                    "allocations": [{"invoice_id": candidate.id, "amount": format_amount(tx.amount)}],
-                    "reasons": reasons,
-                    "status": "open",
-                    "created_at": now,
-                }
             )
-            events.append(
-                {
-                    "id": new_id("evt"),
-                    "company_id": company_id,
-                    "type": "suggestion.created",
-                    "subject_id": tx.id,
-                    "payload": {"suggestion_id": suggestion_id, "transaction_id": tx.id, "invoice_id": candidate.id},
-                    "created_at": now,
-                }
-            )
-        suggested.add(tx.id)
-    if rows:
-        session.execute(insert(Suggestion.__table__), rows)  # type: ignore[attr-defined]
-        session.execute(insert(Event.__table__), events)  # type: ignore[attr-defined]
-    return suggested
+            .scalars()
+            .all()
+        )
+    if waiting:
+        match_transactions(session, company_id, waiting)
 
 
 def transaction_snapshot(tx: Any) -> dict[str, Any]:

@@ -54,6 +54,7 @@ def present_transactions(session: Session, rows: Sequence[BankTransaction]) -> l
                     id=a.id,
                     invoice_id=a.invoice_id,
                     amount=a.amount,
+                    fee=a.fee,
                     method=a.method,
                     confidence=a.confidence,
                     reasons=a.reasons,

@@ -20,6 +20,7 @@ class TransactionAllocation(BaseModel):
     id: str
     invoice_id: str
     amount: MoneyOut
+    fee: MoneyOut
     method: str
     confidence: float
     reasons: list[dict[str, Any]]

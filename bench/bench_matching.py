@@ -1,0 +1,121 @@
+"""Matching benchmark: 100,000 open invoices and 20,000 incoming transactions (a seeded scenario).
+
+Prints the pure engine's time and quality, then the end-to-end figures through the real service (upload of
+the CODA file to all matched and stored), peak server memory, and pycoda's bare parse of the same file.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench_api import ADMIN, VAT, free_port, start_server
+from bench_ingest import peak_rss_mb
+
+from app.reconciliation.matching import match_payments
+from app.reconciliation.scenarios import generate
+
+INVOICES = int(os.environ.get("BENCH_INVOICES", "100000"))
+PAYMENTS = int(os.environ.get("BENCH_PAYMENTS", "20000"))
+
+
+def main() -> None:
+    from coda.parser import Parser
+
+    started = time.perf_counter()
+    scenario = generate(seed=11, invoices=INVOICES, payments=PAYMENTS)
+    print(
+        f"scenario: {len(scenario.invoices)} open invoices, {len(scenario.payments)} payments "
+        f"(generated in {time.perf_counter() - started:.1f} s)"
+    )
+
+    tracemalloc.start()
+    started = time.perf_counter()
+    outcomes = match_payments(scenario.payments, copy.deepcopy(scenario.invoices))
+    engine_seconds = time.perf_counter() - started
+    _, engine_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    auto = [o for o in outcomes if o.allocations]
+    right = sum(
+        1 for o in auto if frozenset(a.invoice_id for a in o.allocations) == scenario.truth[o.payment_id].invoice_ids
+    )
+    with_truth = [o for o in outcomes if scenario.truth[o.payment_id].invoice_ids]
+    auto_right = sum(
+        1
+        for o in with_truth
+        if frozenset(a.invoice_id for a in o.allocations) == scenario.truth[o.payment_id].invoice_ids
+    )
+    top = sum(
+        1 for o in with_truth
+        if frozenset(a.invoice_id for a in o.allocations) == scenario.truth[o.payment_id].invoice_ids
+        or (not o.allocations and o.suggestions and frozenset(i for i, _ in o.suggestions[0].allocations) == scenario.truth[o.payment_id].invoice_ids)
+    )  # fmt: skip
+    print(
+        f"pure engine:   {engine_seconds:6.2f} s, peak {engine_peak / 1e6:.0f} MB (index + outcomes); "
+        f"precision {right / len(auto):.4%}, automatic {auto_right / len(with_truth):.2%}, "
+        f"automatic or top suggestion {top / len(with_truth):.2%}"
+    )
+
+    data = scenario.to_coda()
+    started = time.perf_counter()
+    Parser().parse(data)
+    pycoda_seconds = time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory() as tmpdir:
+        port = free_port()
+        server = start_server(Path(tmpdir), port)
+        try:
+            admin = {"Authorization": f"Bearer {ADMIN}"}
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=900) as client:
+                client.post(
+                    "/v1/companies",
+                    json={"vat": VAT, "name": "Bench", "bank_accounts": [scenario.account_iban]},
+                    headers=admin,
+                ).raise_for_status()
+                started = time.perf_counter()
+                for start in range(0, len(scenario.invoices), 1000):
+                    batch = [
+                        {"external_id": i.id, "number": i.number, "kind": i.kind, "issue_date": i.issue_date.isoformat(),
+                         "due_date": i.due_date.isoformat(), "total_amount": str(i.due),
+                         "customer": {"name": i.customer_name, **({"iban": i.customer_iban} if i.customer_iban else {})},
+                         "structured_reference": i.reference}
+                        for i in scenario.invoices[start : start + 1000]
+                    ]  # fmt: skip
+                    client.post(
+                        f"/v1/companies/{VAT}/invoices/batch", json={"invoices": batch}, headers=admin
+                    ).raise_for_status()
+                load_seconds = time.perf_counter() - started
+                before = peak_rss_mb(server.pid)
+                started = time.perf_counter()
+                response = client.post(
+                    f"/v1/companies/{VAT}/statements",
+                    content=data,
+                    headers={**admin, "Content-Type": "application/octet-stream"},
+                )
+                e2e_seconds = time.perf_counter() - started
+                response.raise_for_status()
+                result = response.json()
+            peak = peak_rss_mb(server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(f"invoices registered through the API: {load_seconds:.1f} s")
+    print(
+        f"end to end (upload of {len(data) / 1e6:.1f} MB to all matched and stored): {e2e_seconds:.2f} s; "
+        f"matching {result['matching']}"
+    )
+    print(f"pycoda bare parse of the same file: {pycoda_seconds:.2f} s  ({e2e_seconds / pycoda_seconds:.1f}x)")
+    print(f"server peak memory: {peak:.0f} MB (before the upload: {before:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()

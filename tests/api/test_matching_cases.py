@@ -1,0 +1,158 @@
+"""The matching engine behind the API, case by case (see also tests/unit/test_matching_*.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import ADMIN, IBAN, VAT, invoice_body, make_company, make_key
+
+REF_A = "+++090/9337/55493+++"
+REF_B = "+++000/0000/00101+++"
+
+
+@pytest.fixture
+def key(client):
+    make_company(client, accounts=[IBAN])
+    return make_key(client)
+
+
+def invoice(client, key, ext, total="121.00", ref=REF_A, **kw):
+    response = client.post(
+        f"/v1/companies/{VAT}/invoices",
+        json=invoice_body(ext, total=total, structured_reference=ref, **kw),
+        headers=key,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def upload(client, key, *payments, sequence=1, name="KLANT NV"):
+    from tests.coda_builders import payment_file as build
+
+    response = client.post(
+        f"/v1/companies/{VAT}/statements", content=build(*payments, sequence=sequence, name=name), headers=key
+    )
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def upload_text(client, key, amount, text, sequence=1):
+    from datetime import date
+    from decimal import Decimal
+
+    from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
+
+    movement = MovementSpec(
+        Decimal(amount), communication=text, counterparty_name="KLANT NV", counterparty_iban="BE71096123456769"
+    )
+    data = write_coda([StatementSpec(IBAN, date(2026, 11, 20), Decimal(0), [movement], sequence=sequence)])
+    response = client.post(f"/v1/companies/{VAT}/statements", content=data, headers=key)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def status(client, key, inv):
+    return client.get(f"/v1/companies/{VAT}/invoices/{inv['id']}", headers=key).json()
+
+
+def test_payment_before_its_invoice_is_matched_when_the_invoice_arrives(client, key):
+    assert upload(client, key, ("121.00", REF_A))["matching"]["matched"] == 0
+    inv = invoice(client, key, "LATE")
+    paid = status(client, key, inv)
+    assert paid["status"] == "paid"
+    assert paid["allocations"][0]["method"] == "structured_reference"
+
+
+def test_bank_fee_within_tolerance_settles_with_the_difference_recorded(client, key):
+    inv = invoice(client, key, "FEE")
+    upload(client, key, ("119.50", REF_A))
+    paid = status(client, key, inv)
+    assert (paid["status"], paid["amount_paid"], paid["amount_due"]) == ("paid", "121.00", "0.00")
+    [allocation] = paid["allocations"]
+    assert (allocation["amount"], allocation["fee"]) == ("119.50", "1.50")
+    assert "bank_fee" in {r["code"] for r in allocation["reasons"]}
+
+
+def test_credit_note_netted_in_one_transfer(client, key):
+    inv = invoice(client, key, "INV", total="100.00")
+    note = invoice(client, key, "CN", total="20.00", ref=REF_B, kind="credit_note")
+    upload_text(client, key, "80.00", "betaling 090/9337/55493 min creditnota 000/0000/00101")
+    assert status(client, key, inv)["status"] == "paid"
+    assert status(client, key, note)["status"] == "paid"
+
+
+def test_refund_settles_a_credit_note(client, key):
+    note = invoice(client, key, "CN", total="20.00", ref=REF_B, kind="credit_note")
+    upload(client, key, ("-20.00", REF_B))
+    assert status(client, key, note)["status"] == "paid"
+
+
+def test_one_typo_in_the_reference_is_recovered_when_amount_and_payer_agree(client, key):
+    inv = invoice(client, key, "TYPO", customer={"name": "Klant NV", "iban": "BE71096123456769"})
+    upload_text(client, key, "121.00", "+++090/9337/55439+++")  # two digits swapped
+    paid = status(client, key, inv)
+    assert paid["status"] == "paid"
+    assert paid["allocations"][0]["method"] == "reference_typo"
+
+
+def test_typo_with_a_different_amount_is_only_a_suggestion(client, key):
+    inv = invoice(client, key, "TYPO2", customer={"name": "Iemand Anders", "iban": "BE67735000000287"})
+    result = upload_text(client, key, "50.00", "+++090/9337/55439+++")
+    assert status(client, key, inv)["status"] == "open"
+    assert result["matching"]["matched"] == 0
+
+
+def test_invoice_number_in_free_text(client, key):
+    inv = invoice(client, key, "0153", customer={"name": "Klant NV", "iban": "BE71096123456769"})
+    upload_text(client, key, "121.00", "Factuur 2026/0153 dank u")
+    paid = status(client, key, inv)
+    assert paid["status"] == "paid"
+    assert paid["allocations"][0]["method"] == "invoice_number"
+
+
+def test_thresholds_are_configurable_per_company(client, key):
+    response = client.put(f"/v1/companies/{VAT}/matching-config", json={"auto_threshold": 0.99}, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    inv = invoice(client, key, "0153", customer={"name": "Klant NV", "iban": "BE71096123456769"})
+    result = upload_text(client, key, "121.00", "Factuur 2026/0153")
+    assert result["matching"] == {"matched": 0, "suggested": 1, "unmatched": 0}  # 0.97 is no longer enough
+    assert status(client, key, inv)["status"] == "open"
+    assert (
+        client.put(f"/v1/companies/{VAT}/matching-config", json={"auto_threshold": 2}, headers=ADMIN).status_code == 422
+    )
+    assert client.put(f"/v1/companies/{VAT}/matching-config", json={}, headers=key).status_code == 403
+
+
+def test_globalisation_details_are_each_matched_and_the_total_never(client, key):
+    from datetime import date
+    from decimal import Decimal
+
+    from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
+
+    a = invoice(client, key, "A", total="10.00", ref=REF_A)
+    b = invoice(client, key, "B", total="20.00", ref=REF_B)
+    total = MovementSpec(
+        Decimal("30.00"), details=[MovementSpec(Decimal("10.00"), ogm=REF_A), MovementSpec(Decimal("20.00"), ogm=REF_B)]
+    )
+    data = write_coda([StatementSpec(IBAN, date(2026, 11, 20), Decimal(0), [total])])
+    result = client.post(f"/v1/companies/{VAT}/statements", content=data, headers=key).json()
+    assert result["matching"] == {"matched": 2, "suggested": 0, "unmatched": 0}
+    assert status(client, key, a)["status"] == status(client, key, b)["status"] == "paid"
+
+
+def test_rejected_pair_is_not_proposed_again_when_matching_reruns(client, key):
+    invoice(client, key, "X", total="121.00", ref=REF_A)
+    upload(client, key, ("121.00", None))
+    [tx] = client.get(f"/v1/companies/{VAT}/transactions", params={"status": "suggested"}, headers=key).json()["items"]
+    client.post(
+        f"/v1/companies/{VAT}/transactions/{tx['id']}/suggestions/{tx['suggestions'][0]['id']}/reject", headers=key
+    )
+    from app.db import unit_of_work
+    from app.reconciliation.service import match_transactions
+    from app.statements.models import BankTransaction
+
+    with unit_of_work() as session:
+        company_id = session.get(BankTransaction, tx["id"]).company_id
+        summary = match_transactions(session, company_id, [tx["id"]])
+    assert summary.suggested == 0
+    assert client.get(f"/v1/companies/{VAT}/transactions/{tx['id']}", headers=key).json()["suggestions"] == []
