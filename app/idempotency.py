@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.asgi import replay_body
 from app.config import get_settings
 from app.db import unit_of_work
 from app.errors import problem
@@ -71,7 +72,7 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, _replay(body), capture)
+            await self.app(scope, replay_body(body), capture)
         finally:
             await anyio.to_thread.run_sync(_finish, scope_key, captured)
 
@@ -123,19 +124,6 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
         if not message.get("more_body", False):
             break
     return b"".join(chunks), False
-
-
-def _replay(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
 
 
 def _claim(scope_key: str, request_hash: str, scope: Scope) -> IdempotencyRecord | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
+from app.asgi import replay_body
 from app.config import get_settings
 from app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
@@ -29,7 +30,7 @@ async def read_coda_upload(request: Request) -> bytes:
     if content_type.startswith("multipart/form-data"):
         # Multipart framing adds a little; the file part itself is held to the limit below.
         body = await read_limited_body(request, limit + 64 * 1024)
-        replay = Request(request.scope, receive=_replayer(body))
+        replay = Request(request.scope, receive=replay_body(body))
         form = await replay.form(max_files=1, max_fields=10)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
@@ -49,16 +50,3 @@ async def read_coda_upload(request: Request) -> bytes:
     if not data.strip():
         raise ValidationFailed("the CODA file is empty", errors=[{"line": 1, "message": "empty file"}])
     return data
-
-
-def _replayer(body: bytes):
-    sent = False
-
-    async def receive() -> dict:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
