@@ -64,8 +64,12 @@ def enqueue(
     company_id: str | None = None,
     dedupe_key: str | None = None,
     run_at: datetime | None = None,
+    expedite: bool = False,
 ) -> Job | None:
-    """Add a job in the caller's transaction; with a dedupe_key, at most one such job waits at a time."""
+    """Add a job in the caller's transaction; with a dedupe_key, at most one such job waits at a time.
+
+    ``expedite``: when such a job already waits (say, backing off after a failure), run it now instead.
+    """
     job = Job(
         id=new_id("job"),
         kind=kind,
@@ -77,7 +81,11 @@ def enqueue(
     if dedupe_key is None:
         session.add(job)
         return job
-    if session.exec(select(Job.id).where(Job.dedupe_key == dedupe_key)).first():
+    waiting = session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).first()
+    if waiting is not None:
+        if expedite and waiting.status == "pending" and waiting.run_at > utcnow():
+            waiting.run_at = utcnow()
+            session.add(waiting)
         return None
     try:
         with session.begin_nested():

@@ -113,8 +113,17 @@ def exchange_token(session: Session, company: Company, token: str) -> CodaboxCon
     conn.state, conn.last_error, conn.updated_at = "connected", None, utcnow()
     session.add(conn)
     # Invoices waiting for the connection can go now, and the first statements can come in.
-    enqueue(session, DELIVER, {"company_id": company.id}, company_id=company.id, dedupe_key=f"deliver:{company.id}")
-    enqueue(session, SYNC, {"company_id": company.id}, company_id=company.id, dedupe_key=f"sync:{company.id}")
+    enqueue(
+        session,
+        DELIVER,
+        {"company_id": company.id},
+        company_id=company.id,
+        dedupe_key=f"deliver:{company.id}",
+        expedite=True,
+    )
+    enqueue(
+        session, SYNC, {"company_id": company.id}, company_id=company.id, dedupe_key=f"sync:{company.id}", expedite=True
+    )
     return conn
 
 

@@ -132,3 +132,14 @@ def test_concurrent_workers_run_every_job_exactly_once(db, kinds):
     assert len(ran) == 200
     assert set(ran.values()) == {1}
     assert {j.status for j in jobs()} == {"done"}
+
+
+def test_expedite_brings_a_waiting_job_forward(db):
+    with unit_of_work() as session:
+        outbox.enqueue(session, "k", {}, dedupe_key="sync:1", run_at=utcnow() + timedelta(hours=1))
+    with unit_of_work() as session:
+        assert outbox.enqueue(session, "k", {}, dedupe_key="sync:1") is None
+    assert jobs()[0].run_at > utcnow()
+    with unit_of_work() as session:
+        outbox.enqueue(session, "k", {}, dedupe_key="sync:1", expedite=True)
+    assert jobs()[0].run_at <= utcnow()
