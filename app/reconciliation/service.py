@@ -118,18 +118,35 @@ def _rejected(session: Session, transaction_ids: Sequence[str]) -> set[tuple[str
 
 
 def match_transactions(session: Session, company_id: str, transaction_ids: Sequence[str]) -> MatchSummary:
-    """Run the matching engine over leaf transactions; apply allocations, suggestions and events."""
+    """Run the matching engine over leaf transactions; apply allocations, suggestions and events.
+
+    The invoice index is built once; payments are loaded and settled chunk by chunk (memory stays flat).
+    """
     summary = MatchSummary()
     if not transaction_ids:
-        return summary
-    transactions = [t for t in _rows(session, _TX, _TX.c.id, transaction_ids) if t.kind != "total" and t.amount != 0]
-    if not transactions:
         return summary
     company = session.get(Company, company_id)
     config = MatchConfig.from_overrides(company.match_config if company else None)
     index = InvoiceIndex(_open_invoices(session, company_id), _learned_ibans(session, company_id))
-    matcher = Matcher(index, config, _rejected(session, [t.id for t in transactions]))
+    matcher = Matcher(index, config, set())
+    for start in range(0, len(transaction_ids), _MATCH_CHUNK):
+        _match_chunk(session, company_id, matcher, transaction_ids[start : start + _MATCH_CHUNK], summary)
+    return summary
+
+
+_MATCH_CHUNK = 5000
+
+
+def _match_chunk(
+    session: Session, company_id: str, matcher: Matcher, ids: Sequence[str], summary: MatchSummary
+) -> None:
+    transactions = [t for t in _rows(session, _TX, _TX.c.id, ids) if t.kind != "total" and t.amount != 0]
+    if not transactions:
+        return
+    matcher.rejected = _rejected(session, [t.id for t in transactions])
     ledger = Ledger(session, company_id, "matcher")
+    # Allocated transactions get their state from the ledger; the others' status is known right here.
+    status_updates: list[dict[str, Any]] = []
     suggestion_rows: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     unmatched_credits: list[Any] = []
@@ -148,7 +165,6 @@ def match_transactions(session: Session, company_id: str, transaction_ids: Seque
                 counterparty_iban=tx.counterparty_iban,
             )
         )
-        ledger.touch(transaction_id=tx.id)
         if outcome.status == "matched":
             summary.matched += 1
             summary.matched_ids.append(tx.id)
@@ -164,6 +180,7 @@ def match_transactions(session: Session, company_id: str, transaction_ids: Seque
                 )
         elif outcome.status == "suggested":
             summary.suggested += 1
+            status_updates.append({"id": tx.id, "status": "suggested"})
             for suggestion in outcome.suggestions:
                 suggestion_id = new_id("sug")
                 suggestion_rows.append(
@@ -192,14 +209,17 @@ def match_transactions(session: Session, company_id: str, transaction_ids: Seque
                 )
         else:
             summary.unmatched += 1
+            if tx.status != "unmatched":  # matched again after its suggestions were superseded
+                status_updates.append({"id": tx.id, "status": "unmatched"})
             if tx.amount > 0:
                 unmatched_credits.append(tx)
     if suggestion_rows:
         session.execute(insert(Suggestion.__table__), suggestion_rows)  # type: ignore[attr-defined]
         session.execute(insert(Event.__table__), events)  # type: ignore[attr-defined]
     ledger.settle()
+    if status_updates:
+        session.execute(update(BankTransaction), status_updates)
     _record_unmatched(session, company_id, unmatched_credits)
-    return summary
 
 
 def _supersede_open_suggestions(session: Session, transaction_ids: Sequence[str]) -> None:

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from app.companies.models import BankAccount
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import new_id
-from app.reconciliation.service import MatchSummary, match_transactions
+from app.reconciliation.service import match_transactions
 from app.statements.models import BankTransaction, CodaFile, Statement
 from app.statements.parsed import CodaError, CodaWarning, MovementKind, ParsedStatement
 from app.statements.schemas import IngestResponse, MatchingCounts, StatementPublic, WarningPublic
@@ -36,9 +36,6 @@ def refuse(exc: CodaError) -> ValidationFailed:
 
 def _identity(st: ParsedStatement) -> tuple[str, str, int, Any]:
     return (st.account_iban, st.currency, st.sequence, st.date)
-
-
-_MATCH_CHUNK = 5000
 
 
 def ingest_coda(session: Session, company_id: str, data: bytes, *, source: str = "upload") -> IngestResult:
@@ -70,12 +67,7 @@ def ingest_coda(session: Session, company_id: str, data: bytes, *, source: str =
         return IngestResult(response=response, created=ingest.created)
     ingest.file_row.warnings = [w.as_dict() for w in reader.warnings]
     session.add(ingest.file_row)
-    totals = MatchSummary()
-    for start in range(0, len(ingest.new_ids), _MATCH_CHUNK):
-        part = match_transactions(session, company_id, ingest.new_ids[start : start + _MATCH_CHUNK])
-        totals.matched += part.matched
-        totals.suggested += part.suggested
-        totals.unmatched += part.unmatched
+    totals = match_transactions(session, company_id, ingest.new_ids)
     response = IngestResponse(
         statements=ingest.summaries,
         transactions_created=len(ingest.new_ids),
