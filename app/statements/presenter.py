@@ -7,13 +7,13 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
+from app.invoices.presenter import allocation_public
 from app.reconciliation.models import Allocation, Suggestion
 from app.statements.models import BankTransaction
 from app.statements.schemas import (
     CounterpartyPublic,
     SuggestedAllocation,
     SuggestionPublic,
-    TransactionAllocation,
     TransactionPublic,
 )
 
@@ -49,19 +49,7 @@ def present_transactions(session: Session, rows: Sequence[BankTransaction]) -> l
             kind=t.kind,
             status=t.status,
             amount_allocated=t.amount_allocated,
-            allocations=[
-                TransactionAllocation(
-                    id=a.id,
-                    invoice_id=a.invoice_id,
-                    amount=a.amount,
-                    fee=a.fee,
-                    method=a.method,
-                    confidence=a.confidence,
-                    reasons=a.reasons,
-                    created_by=a.created_by,
-                )
-                for a in sorted(allocations.get(t.id, []), key=lambda a: a.created_at)
-            ],
+            allocations=[allocation_public(a) for a in sorted(allocations.get(t.id, []), key=lambda a: a.created_at)],
             suggestions=[
                 SuggestionPublic(
                     id=s.id,

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.invoices.schemas import AllocationPublic
 from app.schemas import MoneyOut, SignedMoneyIn, StrictInput
 
 
@@ -14,17 +15,6 @@ class CounterpartyPublic(BaseModel):
     name: str | None
     iban: str | None
     bic: str | None
-
-
-class TransactionAllocation(BaseModel):
-    id: str
-    invoice_id: str
-    amount: MoneyOut
-    fee: MoneyOut
-    method: str
-    confidence: float
-    reasons: list[dict[str, Any]]
-    created_by: str
 
 
 class SuggestedAllocation(BaseModel):
@@ -58,7 +48,7 @@ class TransactionPublic(BaseModel):
     kind: str
     status: str
     amount_allocated: MoneyOut
-    allocations: list[TransactionAllocation]
+    allocations: list[AllocationPublic]
     suggestions: list[SuggestionPublic]
 
 
