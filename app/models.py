@@ -4,7 +4,7 @@ from app.codabox.models import CodaboxConnection, CodaboxFeedEntry, InboundWebho
 from app.companies.models import ApiKey, BankAccount, Company
 from app.invoices.models import Invoice, InvoiceDocument
 from app.outbox_models import Event, IdempotencyRecord, Job
-from app.reconciliation.models import Allocation, AuditEvent, Suggestion
+from app.reconciliation.models import Allocation, AuditEvent, Suggestion, WriteOff
 from app.statements.models import BankTransaction, CodaFile, Statement
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -28,4 +28,5 @@ __all__ = [
     "Suggestion",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "WriteOff",
 ]

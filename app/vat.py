@@ -1,8 +1,14 @@
-"""Belgian enterprise/VAT numbers, normalised as ``BE0123456789`` (python-stdnum checks mod 97)."""
+"""VAT numbers: the company's own Belgian enterprise/VAT number (``BE0123456789``, mod 97), and customers'
+VAT numbers by country prefix: Belgium, every other EU member state (and Northern Ireland's XI) through
+python-stdnum's EU rules, other countries through stdnum's module for that country where it has one."""
 
 from __future__ import annotations
 
+import re
+
+from stdnum import get_cc_module
 from stdnum.be import vat as be_vat
+from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError
 
 
@@ -16,3 +22,29 @@ def normalize_vat(text: str) -> str:
     except ValidationError:
         raise VatError(f"'{text}' is not a valid Belgian enterprise/VAT number (BE0123456789)") from None
     return "BE" + digits
+
+
+_PREFIX = re.compile(r"^[A-Za-z]{2}")
+
+
+def normalize_customer_vat(text: str) -> str:
+    """``CC`` + the national number, compact and upper case, checked with its country's check digits.
+
+    A number without a country prefix is read as a Belgian enterprise number (how Belgian invoices write it).
+    Greece is ``EL``, as in VIES.
+    """
+    compact = re.sub(r"[\s.\-/]", "", text).upper()
+    if not _PREFIX.match(compact):
+        return normalize_vat(compact)
+    country = compact[:2].lower()
+    try:
+        if country in eu_vat.MEMBER_STATES or country == "el":
+            return eu_vat.validate(compact)
+        # Outside the EU (Switzerland, the United Kingdom, Norway, ...): that country's own rules, if known.
+        module = get_cc_module(country, "vat")
+        if module is None:
+            raise VatError(f"'{text}' does not start with a country code whose VAT numbers can be checked")
+        number = module.validate(compact[2:] if compact[2:3].isdigit() else compact)
+        return number if number.upper().startswith(country.upper()) else country.upper() + number
+    except ValidationError as exc:
+        raise VatError(f"'{text}' is not a valid {compact[:2]} VAT number ({exc.message})") from None

@@ -220,13 +220,13 @@ def _settle_delivery(invoice_id: str, status: str, error: str | None) -> None:
         session.flush()
         if status in ("delivered", "failed"):
             kind = "invoice.delivered" if status == "delivered" else "invoice.delivery_failed"
-            snapshot = present_invoice(session, invoice).delivery.model_dump()
+            resource = present_invoice(session, invoice).model_dump(mode="json")
             record_event(
                 session,
                 invoice.company_id,
                 kind,
                 invoice.id,
-                {"id": invoice.id, "number": invoice.number, "delivery": snapshot},
+                {"data": resource, "change": {"delivery": resource["delivery"]}},
             )
 
 

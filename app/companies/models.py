@@ -19,6 +19,9 @@ class Company(SQLModel, table=True):
     name: str = Field(max_length=200)
     #: Per-company overrides of the matching thresholds (see docs/matching.md).
     match_config: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    #: {"amount": "1.00", "percent": "0.5"}: how far short a payment may be and still settle an invoice,
+    #: the difference recorded as a write-off. None: payments must be exact.
+    payment_tolerance: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow)
 
 

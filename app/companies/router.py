@@ -7,7 +7,14 @@ from sqlmodel import col, select
 
 from app.companies import service
 from app.companies.models import Company
-from app.companies.schemas import ApiKeyCreate, ApiKeyCreated, CompanyCreate, CompanyPublic, MatchingConfigIn
+from app.companies.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    CompanyCreate,
+    CompanyPublic,
+    CompanyUpdate,
+    MatchingConfigIn,
+)
 from app.db import SessionDep
 from app.errors import NotFound
 from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
@@ -37,7 +44,15 @@ def list_companies(session: SessionDep, _: AdminDep, limit: LimitQuery = 100, cu
 
 @router.get("/{vat}", response_model=CompanyPublic)
 def get_company(ctx: CompanyDep, session: SessionDep) -> CompanyPublic:
-    return service.to_public(session, ctx.company)
+    company = session.get(Company, ctx.id)  # fresh: the context's copy may be a cached one
+    assert company is not None
+    return service.to_public(session, company)
+
+
+@router.patch("/{vat}", response_model=CompanyPublic)
+def update_company(data: CompanyUpdate, ctx: CompanyDep, session: SessionDep) -> CompanyPublic:
+    """Change the company's name, bank accounts or payment tolerance (admin, or the company's write key)."""
+    return service.to_public(session, service.update_company(session, ctx.id, data, ctx.actor))
 
 
 @router.post("/{vat}/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)

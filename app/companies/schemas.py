@@ -3,19 +3,49 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from app.iban import IbanError, normalize_iban
-from app.schemas import StrictInput
+from app.schemas import MoneyIn, MoneyOut, StrictInput
 from app.vat import VatError, normalize_vat
+
+
+def _ibans(values: list[str]) -> list[str]:
+    try:
+        return list(dict.fromkeys(normalize_iban(v) for v in values))
+    except IbanError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class PaymentTolerance(StrictInput):
+    """How far short of the amount due a payment may be and still settle the invoice (the difference is
+    written off as ``payment_difference``). With both, the difference must be within both."""
+
+    amount: MoneyIn | None = Field(default=None, description='A fixed amount, e.g. "1.00".')
+    percent: Decimal | None = Field(
+        default=None, ge=0, le=100, decimal_places=4, description='A share of the invoice total, e.g. "0.5" (%).'
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> PaymentTolerance:
+        if self.amount is None and self.percent is None:
+            raise ValueError("give amount, percent or both (or null for no tolerance)")
+        return self
+
+
+class PaymentTolerancePublic(BaseModel):
+    amount: MoneyOut | None
+    percent: str | None
 
 
 class CompanyCreate(StrictInput):
     vat: str = Field(description="Belgian enterprise/VAT number in any usual notation.", examples=["BE0403200393"])
     name: str = Field(min_length=1, max_length=200)
     bank_accounts: list[str] = Field(default_factory=list, max_length=100, description="IBANs of the company.")
+    payment_tolerance: PaymentTolerance | None = Field(default=None, description="Default none: payments are exact.")
 
     @field_validator("vat")
     @classmethod
@@ -27,11 +57,25 @@ class CompanyCreate(StrictInput):
 
     @field_validator("bank_accounts")
     @classmethod
-    def _ibans(cls, values: list[str]) -> list[str]:
-        try:
-            return list(dict.fromkeys(normalize_iban(v) for v in values))
-        except IbanError as exc:
-            raise ValueError(str(exc)) from None
+    def _accounts(cls, values: list[str]) -> list[str]:
+        return _ibans(values)
+
+
+class CompanyUpdate(StrictInput):
+    """Fields to change; omitted fields stay as they are."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    bank_accounts: list[str] | None = Field(
+        default=None, max_length=100, description="The company's IBANs, all of them (accounts left out are removed)."
+    )
+    payment_tolerance: PaymentTolerance | None = Field(
+        default=None, description="null: payments must be exact (the default)."
+    )
+
+    @field_validator("bank_accounts")
+    @classmethod
+    def _accounts(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else _ibans(values)
 
 
 class CompanyPublic(BaseModel):
@@ -39,6 +83,9 @@ class CompanyPublic(BaseModel):
     vat: str
     name: str
     bank_accounts: list[str]
+    payment_tolerance: PaymentTolerancePublic | None = Field(
+        description="How far short a payment may be and still settle an invoice; null: exact."
+    )
     created_at: datetime
 
 
@@ -58,6 +105,4 @@ class MatchingConfigIn(StrictInput):
 
     auto_threshold: float | None = Field(default=None, ge=0.5, le=1.0)
     suggest_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
-    fee_tolerance: str | None = Field(default=None, pattern=r"^\d{1,4}(\.\d{1,2})?$", description='e.g. "5.00"')
-    fee_tolerance_ratio: str | None = Field(default=None, pattern=r"^0(\.\d{1,4})?$", description='e.g. "0.02"')
     name_threshold: float | None = Field(default=None, ge=50, le=100)

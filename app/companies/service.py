@@ -6,10 +6,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.companies.models import ApiKey, BankAccount, Company
-from app.companies.schemas import CompanyCreate, CompanyPublic
+from app.companies.schemas import CompanyCreate, CompanyPublic, CompanyUpdate, PaymentTolerance, PaymentTolerancePublic
 from app.errors import Conflict, NotFound
 from app.ids import new_id
-from app.security import key_cache
+from app.reconciliation.tolerance import Tolerance
+from app.security import company_cache, key_cache
+from app.statements.models import Statement
 from app.timeutil import utcnow
 
 
@@ -19,7 +21,9 @@ def create_company(session: Session, data: CompanyCreate) -> Company:
     taken = session.exec(select(BankAccount.iban).where(col(BankAccount.iban).in_(data.bank_accounts))).all()
     if taken:
         raise Conflict(f"bank account {taken[0]} is registered to another company")
-    company = Company(id=new_id("co"), vat=data.vat, name=data.name)
+    company = Company(
+        id=new_id("co"), vat=data.vat, name=data.name, payment_tolerance=_tolerance_config(data.payment_tolerance)
+    )
     try:
         session.add(company)
         session.flush()  # no ORM relationships here, so rows that point at the company come after it
@@ -35,13 +39,68 @@ def bank_accounts(session: Session, company_id: str) -> list[str]:
     return list(rows.all())
 
 
+def _tolerance_config(data: PaymentTolerance | None) -> dict[str, str] | None:
+    if data is None:
+        return None
+    return Tolerance(amount=data.amount, percent=data.percent).as_config()
+
+
 def to_public(session: Session, company: Company) -> CompanyPublic:
+    tolerance = Tolerance.from_config(company.payment_tolerance)
     return CompanyPublic(
         id=company.id,
         vat=company.vat,
         name=company.name,
         bank_accounts=bank_accounts(session, company.id),
+        payment_tolerance=PaymentTolerancePublic(
+            amount=tolerance.amount,
+            percent=format(tolerance.percent.normalize(), "f") if tolerance.percent is not None else None,
+        )
+        if tolerance.enabled
+        else None,
         created_at=company.created_at,
+    )
+
+
+def update_company(session: Session, company_id: str, data: CompanyUpdate, actor: str) -> Company:
+    """Change what was sent; a new tolerance applies to payments matched from now on (settled ones stay)."""
+    company = session.get(Company, company_id)
+    if company is None:
+        raise NotFound(f"no company {company_id}")
+    sent = data.model_fields_set
+    if "name" in sent and data.name is not None:
+        company.name = data.name
+    if "payment_tolerance" in sent:
+        from app.reconciliation.ledger import Ledger
+
+        before = company.payment_tolerance
+        company.payment_tolerance = _tolerance_config(data.payment_tolerance)
+        ledger = Ledger(session, company_id, actor)  # serialised with matching, which reads the tolerance
+        ledger.audit("company.payment_tolerance", company_id, {"before": before, "after": company.payment_tolerance})
+        ledger.settle()
+    if "bank_accounts" in sent and data.bank_accounts is not None:
+        _set_bank_accounts(session, company_id, data.bank_accounts)
+    session.add(company)
+    session.flush()
+    company_cache.clear()
+    return company
+
+
+def _set_bank_accounts(session: Session, company_id: str, ibans: list[str]) -> None:
+    current = {a.iban: a for a in session.exec(select(BankAccount).where(BankAccount.company_id == company_id))}
+    taken = session.exec(
+        select(BankAccount.iban).where(col(BankAccount.iban).in_(ibans), BankAccount.company_id != company_id)
+    ).first()
+    if taken:
+        raise Conflict(f"bank account {taken} is registered to another company")
+    for iban, account in current.items():
+        if iban in ibans:
+            continue
+        if session.exec(select(Statement.id).where(Statement.bank_account_id == account.id)).first():
+            raise Conflict(f"bank account {iban} has statements; it cannot be removed")
+        session.delete(account)
+    session.add_all(
+        BankAccount(id=new_id("ba"), company_id=company_id, iban=iban) for iban in ibans if iban not in current
     )
 
 

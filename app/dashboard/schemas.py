@@ -23,13 +23,21 @@ class Ageing(BaseModel):
 
 
 class Matching(BaseModel):
+    """Money in (booked leaf credits): how much of it is accounted for, and what still needs a person."""
+
     incoming_transactions: int = Field(description="Booked credits (money in), leaf movements.")
-    matched: int
+    matched: int = Field(description="Credits fully accounted for.")
+    partially_matched: int = Field(description="Credits with a remainder nobody has accounted for yet.")
     suggested: int
     unmatched: int
-    match_rate: float | None = Field(description="Matched / incoming.")
-    auto_match_rate: float | None = Field(description="Settled by the matcher without a person / incoming.")
-    review_queue: int = Field(description="Open suggestions + unmatched credits: what a person should look at.")
+    incoming_amount: MoneyOut = Field(description="All money in.")
+    allocated_amount: MoneyOut = Field(description="Money in allocated to invoices (net of credit notes).")
+    written_off_amount: MoneyOut = Field(description="Money in accounted for by write-offs without an invoice.")
+    unallocated_amount: MoneyOut = Field(description="Money in nobody has accounted for yet.")
+    match_rate: float | None = Field(description="Share of money in that is accounted for (allocated or written off).")
+    auto_match_rate: float | None = Field(description="Share of money in allocated by the matcher without a person.")
+    transaction_match_rate: float | None = Field(description="Fully matched credits / incoming credits.")
+    review_queue: int = Field(description="Credits that need a person: suggested, unmatched or partially matched.")
     open_suggestions: int
 
 

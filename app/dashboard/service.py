@@ -1,5 +1,5 @@
 """Dashboard figures from aggregate SQL (no Python loops over rows): open and overdue amounts, ageing,
-days sales outstanding, match rates and the review queue."""
+days sales outstanding, the money in and how much of it is accounted for, and the review queue."""
 
 from __future__ import annotations
 
@@ -85,16 +85,41 @@ def _dso(receivable: Decimal, sales: Decimal) -> float | None:
 
 
 def matching_figures(session: Session, company_ids: list[str] | None) -> dict[str, dict[str, Any]]:
-    credit_leaf = and_(col(BankTransaction.amount) > 0, BankTransaction.kind != "total")
-    auto = select(Allocation.transaction_id).where(Allocation.created_by == "matcher").distinct()
-    query = select(
-        BankTransaction.company_id,
-        func.count(case((credit_leaf, 1))).label("credits"),
-        func.count(case((and_(credit_leaf, BankTransaction.status == "matched"), 1))).label("matched"),
-        func.count(case((and_(credit_leaf, col(BankTransaction.id).in_(auto)), 1))).label("auto"),
-        func.count(case((and_(credit_leaf, BankTransaction.status == "suggested"), 1))).label("suggested"),
-        func.count(case((and_(credit_leaf, BankTransaction.status == "unmatched"), 1))).label("unmatched"),
-    ).group_by(col(BankTransaction.company_id))
+    credit = and_(col(BankTransaction.amount) > 0, BankTransaction.kind != "total")
+    by_matcher = (
+        select(
+            Allocation.transaction_id.label("tx_id"),  # type: ignore[attr-defined]
+            func.sum(case((Invoice.kind == "credit_note", -Allocation.amount), else_=Allocation.amount)).label(
+                "auto_amount"
+            ),
+        )
+        .join(Invoice, col(Invoice.id) == col(Allocation.invoice_id))
+        .where(Allocation.created_by == "matcher")
+        .group_by(col(Allocation.transaction_id))
+    )
+    if company_ids is not None:
+        by_matcher = by_matcher.where(col(Allocation.company_id).in_(company_ids))
+    auto = by_matcher.subquery()
+
+    def count(status: str) -> Any:
+        return func.count(case((and_(credit, BankTransaction.status == status), 1)))
+
+    query = (
+        select(
+            BankTransaction.company_id,
+            func.count(case((credit, 1))).label("credits"),
+            count("matched").label("matched"),
+            count("partially_matched").label("partially_matched"),
+            count("suggested").label("suggested"),
+            count("unmatched").label("unmatched"),
+            _money_sum(case((credit, BankTransaction.amount))).label("incoming"),
+            _money_sum(case((credit, BankTransaction.amount_allocated))).label("allocated"),
+            _money_sum(case((credit, BankTransaction.amount_written_off))).label("written_off"),
+            _money_sum(case((credit, auto.c.auto_amount))).label("auto"),
+        )
+        .outerjoin(auto, auto.c.tx_id == col(BankTransaction.id))
+        .group_by(col(BankTransaction.company_id))
+    )
     if company_ids is not None:
         query = query.where(col(BankTransaction.company_id).in_(company_ids))
     suggestions_query = (
@@ -108,17 +133,28 @@ def matching_figures(session: Session, company_ids: list[str] | None) -> dict[st
     out: dict[str, dict[str, Any]] = {}
     for row in session.execute(query):
         credits = row.credits or 0
+        incoming = row.incoming
         out[row.company_id] = {
             "incoming_transactions": credits,
             "matched": row.matched,
+            "partially_matched": row.partially_matched,
             "suggested": row.suggested,
             "unmatched": row.unmatched,
-            "match_rate": round(row.matched / credits, 4) if credits else None,
-            "auto_match_rate": round(row.auto / credits, 4) if credits else None,
-            "review_queue": open_suggestions.get(row.company_id, 0) + (row.unmatched or 0),
+            "incoming_amount": incoming,
+            "allocated_amount": row.allocated,
+            "written_off_amount": row.written_off,
+            "unallocated_amount": incoming - row.allocated - row.written_off,
+            "match_rate": _share(row.allocated + row.written_off, incoming),
+            "auto_match_rate": _share(row.auto, incoming),
+            "transaction_match_rate": round(row.matched / credits, 4) if credits else None,
+            "review_queue": (row.suggested or 0) + (row.unmatched or 0) + (row.partially_matched or 0),
             "open_suggestions": open_suggestions.get(row.company_id, 0),
         }
     return out
+
+
+def _share(part: Decimal, whole: Decimal) -> float | None:
+    return round(float(part / whole), 4) if whole else None
 
 
 EMPTY_INVOICES = {
@@ -131,10 +167,16 @@ EMPTY_INVOICES = {
 EMPTY_MATCHING = {
     "incoming_transactions": 0,
     "matched": 0,
+    "partially_matched": 0,
     "suggested": 0,
     "unmatched": 0,
+    "incoming_amount": ZERO,
+    "allocated_amount": ZERO,
+    "written_off_amount": ZERO,
+    "unallocated_amount": ZERO,
     "match_rate": None,
     "auto_match_rate": None,
+    "transaction_match_rate": None,
     "review_queue": 0,
     "open_suggestions": 0,
 }

@@ -37,9 +37,10 @@ class Invoice(SQLModel, table=True):
     customer_iban: str | None = Field(default=None, max_length=40)
     customer_email: str | None = Field(default=None, max_length=320)
     structured_reference: str = Field(max_length=40)
-    #: Derived from allocations by invoices.payments.refresh_payment_state; stored for filters and indexes.
+    #: Derived from allocations and write-offs by the Ledger; stored for filters and indexes.
     status: str = Field(default="open", max_length=20)
-    amount_paid: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
+    amount_paid: Decimal = Field(default=Decimal("0.00"), sa_type=Money)  # money received (allocations)
+    write_off_amount: Decimal = Field(default=Decimal("0.00"), sa_type=Money)  # settled without money
     paid_at: date | None = None  # booking date of the payment that settled it
     cancelled_at: datetime | None = None
     #: SHA-256 of the canonical request content, to tell an idempotent re-send from a conflicting one.

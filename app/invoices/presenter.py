@@ -16,17 +16,33 @@ from app.invoices.schemas import (
     DeliveryPublic,
     DocumentPublic,
     InvoicePublic,
+    WriteOffPublic,
 )
-from app.reconciliation.models import Allocation
+from app.reconciliation.ledger import invoice_amount_due
+from app.reconciliation.models import Allocation, WriteOff
 
 ZERO = Decimal("0.00")
 
 
 def amount_due(invoice: Invoice) -> Decimal:
     """What is still to be paid: never negative (an overpayment is shown by status and amount_paid)."""
-    if invoice.status == "cancelled":
-        return ZERO
-    return max(invoice.total_amount - invoice.amount_paid, ZERO)
+    return invoice_amount_due(
+        invoice.total_amount, invoice.amount_paid, invoice.write_off_amount, invoice.status == "cancelled"
+    )
+
+
+def write_off_public(w: WriteOff) -> WriteOffPublic:
+    return WriteOffPublic(
+        id=w.id,
+        amount=w.amount,
+        reason=w.reason,
+        invoice_id=w.invoice_id,
+        transaction_id=w.transaction_id,
+        allocation_id=w.allocation_id,
+        note=w.note,
+        created_by=w.created_by,
+        created_at=w.created_at,
+    )
 
 
 def allocation_public(a: Allocation) -> AllocationPublic:
@@ -35,7 +51,6 @@ def allocation_public(a: Allocation) -> AllocationPublic:
         transaction_id=a.transaction_id,
         invoice_id=a.invoice_id,
         amount=a.amount,
-        fee=a.fee,
         method=a.method,
         confidence=a.confidence,
         reasons=a.reasons,
@@ -45,20 +60,27 @@ def allocation_public(a: Allocation) -> AllocationPublic:
 
 
 def present_invoices(session: Session, invoices: Sequence[Invoice | Any]) -> list[InvoicePublic]:
-    """Present invoices (ORM objects or plain rows) with at most two extra queries in all, not per invoice.
+    """Present invoices (ORM objects or plain rows) with at most three extra queries in all, not per invoice.
 
     Allocations are only looked up for invoices with something paid (allocation amounts are positive),
-    documents only for invoices that have some.
+    write-offs for invoices with something written off, documents only for invoices that have some.
     """
     paid_ids = [inv.id for inv in invoices if inv.amount_paid != 0]
+    written_ids = [inv.id for inv in invoices if inv.write_off_amount != 0]
     doc_ids = [inv.id for inv in invoices if inv.document_count]
     allocations: dict[str, list[Allocation]] = defaultdict(list)
+    write_offs: dict[str, list[WriteOff]] = defaultdict(list)
     documents: dict[str, list[Any]] = defaultdict(list)
     if paid_ids:
         for a in session.exec(
             select(Allocation).where(col(Allocation.invoice_id).in_(paid_ids)).order_by(col(Allocation.created_at))
         ):
             allocations[a.invoice_id].append(a)
+    if written_ids:
+        for w in session.exec(
+            select(WriteOff).where(col(WriteOff.invoice_id).in_(written_ids)).order_by(col(WriteOff.created_at))
+        ):
+            write_offs[w.invoice_id].append(w)  # type: ignore[index]
     if doc_ids:
         doc_columns = select(
             InvoiceDocument.id,
@@ -86,10 +108,12 @@ def present_invoices(session: Session, invoices: Sequence[Invoice | Any]) -> lis
             structured_reference=inv.structured_reference,
             status=inv.status,
             amount_paid=inv.amount_paid,
+            write_off_amount=inv.write_off_amount,
             amount_due=amount_due(inv),
             paid_at=inv.paid_at,
             cancelled_at=inv.cancelled_at,
             allocations=[allocation_public(a) for a in allocations.get(inv.id, [])],
+            write_offs=[write_off_public(w) for w in write_offs.get(inv.id, [])],
             documents=[
                 DocumentPublic(id=d.id, filename=d.filename, content_type=d.content_type, size=d.size, sha256=d.sha256)
                 for d in documents.get(inv.id, [])

@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse
 from app.db import SessionDep
 from app.invoices import service
 from app.invoices.presenter import present_invoice, present_invoices
-from app.invoices.schemas import BatchCreate, BatchResponse, BatchResult, InvoiceCreate, InvoicePublic
+from app.invoices.schemas import BatchCreate, BatchResponse, BatchResult, InvoiceCreate, InvoicePublic, WriteOffIn
 from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
+from app.reconciliation import decisions
 from app.schemas import Page
 from app.security import CompanyDep
 
@@ -101,4 +102,28 @@ def get_invoice(invoice_id: str, ctx: CompanyDep, session: SessionDep) -> Respon
 
 @router.post("/{invoice_id}/cancel", response_model=InvoicePublic)
 def cancel_invoice(invoice_id: str, ctx: CompanyDep, session: SessionDep) -> InvoicePublic:
+    """Cancel an invoice with nothing paid or written off; its open suggestions are withdrawn."""
     return present_invoice(session, service.cancel_invoice(session, ctx.id, invoice_id, ctx.actor))
+
+
+@router.post("/{invoice_id}/write-offs", status_code=201, response_model=InvoicePublic)
+def write_off(invoice_id: str, data: WriteOffIn, ctx: CompanyDep, session: SessionDep) -> InvoicePublic:
+    """Settle (part of) what the invoice has due without money: a discount, a bank fee, a small difference."""
+    decisions.write_off_invoice(
+        session,
+        ctx.id,
+        invoice_id,
+        data.amount,
+        data.reason,
+        ctx.actor,
+        transaction_id=data.transaction_id,
+        note=data.note,
+    )
+    return present_invoice(session, service.read_invoice(session, ctx.id, invoice_id))
+
+
+@router.delete("/{invoice_id}/write-offs/{write_off_id}", status_code=204)
+def undo_write_off(invoice_id: str, write_off_id: str, ctx: CompanyDep, session: SessionDep) -> Response:
+    """Undo a write-off; the invoice's status follows at once."""
+    decisions.undo_write_off(session, ctx.id, write_off_id, ctx.actor, invoice_id=invoice_id)
+    return Response(status_code=204)

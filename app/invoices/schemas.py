@@ -15,6 +15,7 @@ from app.iban import IbanError, normalize_iban
 from app.money import CENT
 from app.references import ReferenceError_, normalize_reference
 from app.schemas import MoneyIn, MoneyOut, StrictInput
+from app.vat import VatError, normalize_customer_vat
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -47,7 +48,12 @@ class CustomerIn(StrictInput):
     @field_validator("vat")
     @classmethod
     def _vat(cls, value: str | None) -> str | None:
-        return re.sub(r"[\s.\-]", "", value).upper() if value else None
+        if not value:
+            return None
+        try:
+            return normalize_customer_vat(value)
+        except VatError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class DocumentIn(StrictInput):
@@ -127,12 +133,33 @@ class AllocationPublic(BaseModel):
     transaction_id: str
     invoice_id: str
     amount: MoneyOut
-    fee: MoneyOut
     method: str
     confidence: float
     reasons: list[dict[str, Any]]
     created_by: str
     created_at: datetime
+
+
+WriteOffReason = Literal["payment_difference", "bank_fee", "discount", "manual"]
+
+
+class WriteOffPublic(BaseModel):
+    id: str
+    amount: MoneyOut
+    reason: WriteOffReason
+    invoice_id: str | None = Field(description="The invoice it settles; none for money kept without an invoice.")
+    transaction_id: str | None = Field(description="The payment it came with, if any.")
+    allocation_id: str | None = Field(description="The allocation it completes; undoing that undoes this.")
+    note: str | None
+    created_by: str
+    created_at: datetime
+
+
+class WriteOffIn(StrictInput):
+    amount: MoneyIn
+    reason: WriteOffReason = "manual"
+    transaction_id: str | None = Field(default=None, max_length=40, description="The payment it comes with.")
+    note: str | None = Field(default=None, max_length=500)
 
 
 class CustomerPublic(BaseModel):
@@ -168,11 +195,13 @@ class InvoicePublic(BaseModel):
     customer: CustomerPublic
     structured_reference: str
     status: Literal["open", "partially_paid", "paid", "overpaid", "cancelled"]
-    amount_paid: MoneyOut
-    amount_due: MoneyOut
+    amount_paid: MoneyOut = Field(description="Money received: the sum of the allocations.")
+    write_off_amount: MoneyOut = Field(description="Settled without money: the sum of the write-offs.")
+    amount_due: MoneyOut = Field(description="total_amount - amount_paid - write_off_amount, never below zero.")
     paid_at: date | None
     cancelled_at: datetime | None
     allocations: list[AllocationPublic]
+    write_offs: list[WriteOffPublic]
     documents: list[DocumentPublic]
     delivery: DeliveryPublic
     created_at: datetime

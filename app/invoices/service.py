@@ -286,21 +286,34 @@ def list_invoices(
 
 def cancel_invoice(session: Session, company_id: str, invoice_id: str, actor: str) -> Invoice:
     from app.reconciliation.ledger import Ledger
+    from app.reconciliation.locks import for_update
+    from app.reconciliation.models import Suggestion
 
-    invoice = get_invoice(session, company_id, invoice_id)
+    ledger = Ledger(session, company_id, actor)
+    invoice = session.exec(for_update(session, select(Invoice).where(Invoice.id == invoice_id))).first()
+    if invoice is None or invoice.company_id != company_id:
+        raise NotFound(f"no invoice {invoice_id}")
     if invoice.status == "cancelled":
         return invoice
-    if invoice.amount_paid != 0:
+    if invoice.amount_paid != 0 or invoice.write_off_amount != 0:
         raise Conflict(
-            f"invoice {invoice.number} has payments allocated ({invoice.amount_paid}); undo them or issue a credit note"
+            f"invoice {invoice.number} has payments allocated ({invoice.amount_paid}) or amounts written off "
+            f"({invoice.write_off_amount}); undo them or issue a credit note"
         )
     invoice.cancelled_at = utcnow()
     session.add(invoice)
-    ledger = Ledger(session, company_id, actor)
+    # Open proposals to pay it are withdrawn: a cancelled invoice is never paid.
+    for suggestion in session.exec(
+        select(Suggestion).where(Suggestion.company_id == company_id, Suggestion.status == "open")
+    ):
+        if any(part["invoice_id"] == invoice.id for part in suggestion.allocations):
+            suggestion.status, suggestion.decided_by, suggestion.decided_at = "superseded", actor, utcnow()
+            session.add(suggestion)
+            ledger.touch(transaction_id=suggestion.transaction_id)
     ledger.audit("invoice.cancelled", invoice.id, {"number": invoice.number})
     ledger.touch(invoice_id=invoice.id)
     ledger.settle()
-    return invoice
+    return session.get(Invoice, invoice.id)  # type: ignore[return-value]
 
 
 def open_statuses() -> tuple[str, ...]:

@@ -1,141 +1,349 @@
-"""People's decisions on matches: manual allocations, undo, accepting and rejecting suggestions."""
+"""People's decisions on money: manual allocations, write-offs, accepting and rejecting suggestions, and the
+undo of each. Every check-then-write holds what it checks: the company's ledger lock (a Ledger is made
+first) and the checked rows ``FOR UPDATE`` on PostgreSQL; SQLite has one writer at a time."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.companies.models import Company
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.invoices.models import Invoice
-from app.reconciliation.ledger import Ledger, signed_effect
-from app.reconciliation.models import Allocation, Suggestion
+from app.money import format_amount
+from app.reconciliation.ledger import Ledger, fits, invoice_amount_due, signed_effect
+from app.reconciliation.locks import for_update
+from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, Suggestion, WriteOff
+from app.reconciliation.tolerance import Tolerance
 from app.statements.models import BankTransaction
 from app.timeutil import utcnow
 
 ZERO = Decimal("0.00")
 
 
+def _invalid(loc: str, message: str, detail: str | None = None) -> ValidationFailed:
+    return ValidationFailed(detail or message, errors=[{"loc": loc, "message": message}])
+
+
+# -- locked reads ------------------------------------------------------------------------------------------
+
+
 def _transaction(session: Session, company_id: str, transaction_id: str) -> BankTransaction:
-    tx = session.get(BankTransaction, transaction_id)
+    tx = session.exec(for_update(session, select(BankTransaction).where(BankTransaction.id == transaction_id))).first()
     if tx is None or tx.company_id != company_id or tx.kind == "total":
         raise NotFound(f"no transaction {transaction_id}")
+    if tx.status == "ignored":
+        raise Conflict(f"transaction {transaction_id} is set aside (ignored)")
     return tx
 
 
-def _invoice(session: Session, company_id: str, invoice_id: str) -> Invoice:
-    invoice = session.get(Invoice, invoice_id)
-    if invoice is None or invoice.company_id != company_id:
-        raise ValidationFailed(
-            f"no invoice {invoice_id}", errors=[{"loc": "body.invoice_id", "message": "unknown invoice"}]
-        )
-    if invoice.status == "cancelled":
-        raise Conflict(f"invoice {invoice.number} is cancelled")
-    return invoice
+def _invoices(session: Session, company_id: str, invoice_ids: list[str], loc: str) -> dict[str, Invoice]:
+    """The invoices, locked in id order (one order everywhere, so two writers never wait for each other)."""
+    rows = session.exec(
+        for_update(session, select(Invoice).where(col(Invoice.id).in_(invoice_ids)).order_by(col(Invoice.id)))
+    ).all()
+    found = {inv.id: inv for inv in rows if inv.company_id == company_id}
+    for invoice_id in invoice_ids:
+        if invoice_id not in found:
+            raise _invalid(loc, "unknown invoice", f"no invoice {invoice_id}")
+        if found[invoice_id].status == "cancelled":
+            raise Conflict(f"invoice {found[invoice_id].number} is cancelled")
+    return found
 
 
-def _check_fits(session: Session, tx: BankTransaction, additions: list[tuple[Invoice, Decimal]]) -> None:
-    """The allocations of a transaction may not add up to more money than it moved, nor flip its direction."""
-    before = ZERO
-    for kind, amount in session.exec(
-        select(Invoice.kind, Allocation.amount)
-        .join(Invoice, col(Invoice.id) == col(Allocation.invoice_id))
-        .where(Allocation.transaction_id == tx.id)
-    ):
-        before += signed_effect(kind, amount)
-    after = before
+def _due(invoice: Invoice) -> Decimal:
+    return invoice_amount_due(invoice.total_amount, invoice.amount_paid, invoice.write_off_amount, False)
+
+
+def _tolerance(session: Session, company_id: str) -> Tolerance:
+    company = session.get(Company, company_id)
+    return Tolerance.from_config(company.payment_tolerance if company else None)
+
+
+def _check_fits(tx: BankTransaction, additions: list[tuple[Invoice, Decimal]]) -> None:
+    """Allocations may not take more than the transaction's unallocated money, nor flip its direction."""
+    after = tx.amount_allocated
     for invoice, amount in additions:
         if amount <= 0:
-            raise ValidationFailed("amount must be positive", errors=[{"loc": "body.amount", "message": "must be > 0"}])
+            raise _invalid("body.amount", "must be greater than zero", "amount must be greater than zero")
         after += signed_effect(invoice.kind, amount)
-    low, high = sorted((ZERO, tx.amount))
-    if not low <= after <= high:
-        left = abs(tx.amount - before)
-        raise Conflict(
-            f"allocations would total {after} on a transaction of {tx.amount}; {left} is left to allocate",
-            errors=[{"loc": "body.amount", "message": f"at most {left} is left to allocate"}],
+    if not fits(tx.amount, after, tx.amount_written_off):
+        left = format_amount(abs(tx.amount - tx.amount_allocated - tx.amount_written_off))
+        raise _invalid(
+            "body.amount",
+            f"at most {left} of this transaction is unallocated",
+            f"this would allocate more than the transaction's unallocated {left}",
         )
+
+
+# -- allocations -------------------------------------------------------------------------------------------
 
 
 def allocate_manually(
-    session: Session, company_id: str, transaction_id: str, invoice_id: str, amount: Decimal, actor: str
+    session: Session,
+    company_id: str,
+    transaction_id: str,
+    invoice_id: str,
+    amount: Decimal,
+    actor: str,
+    *,
+    allow_overpayment: bool = False,
+    apply_tolerance: bool = True,
 ) -> str:
-    tx = _transaction(session, company_id, transaction_id)
-    invoice = _invoice(session, company_id, invoice_id)
-    _check_fits(session, tx, [(invoice, amount)])
     ledger = Ledger(session, company_id, actor)
-    allocation_id = ledger.allocate(
-        tx.id,
-        invoice.id,
-        amount,
-        method="manual",
-        confidence=1.0,
-        reasons=[{"code": "manual", "message": f"allocated by {actor}"}],
-    )
-    _close_suggestions(session, tx, "superseded", actor)
+    tx = _transaction(session, company_id, transaction_id)
+    invoice = _invoices(session, company_id, [invoice_id], "body.invoice_id")[invoice_id]
+    _check_fits(tx, [(invoice, amount)])
+    due = _due(invoice)
+    if amount > due and not allow_overpayment:
+        raise _invalid(
+            "body.amount",
+            f"invoice {invoice.number} has {format_amount(due)} due",
+            f"{format_amount(amount)} is more than the {format_amount(due)} due on invoice {invoice.number}; "
+            "send allow_overpayment: true to allocate it anyway",
+        )
+    reasons = [{"code": "manual", "message": f"allocated by {actor}"}]
+    short = due - amount
+    write_off = apply_tolerance and _tolerance(session, company_id).allows(short, invoice.total_amount)
+    if write_off:
+        reasons.append(
+            {"code": "payment_difference", "message": f"{format_amount(short)} short, within the payment tolerance"}
+        )
+    allocation_id = ledger.allocate(tx.id, invoice.id, amount, method="manual", confidence=1.0, reasons=reasons)
+    if write_off:
+        ledger.write_off(
+            short, "payment_difference", invoice_id=invoice.id, transaction_id=tx.id, allocation_id=allocation_id
+        )
+    _close_open_suggestions(session, tx.id, closed_by=allocation_id, actor=actor)
     ledger.settle()
     return allocation_id
 
 
 def undo_allocation(session: Session, company_id: str, transaction_id: str, allocation_id: str, actor: str) -> None:
-    allocation = session.get(Allocation, allocation_id)
+    """Undo an allocation and what came with it: its write-offs, and the suggestions its making closed."""
+    ledger = Ledger(session, company_id, actor)
+    allocation = session.exec(for_update(session, select(Allocation).where(Allocation.id == allocation_id))).first()
     if allocation is None or allocation.company_id != company_id or allocation.transaction_id != transaction_id:
         raise NotFound(f"no allocation {allocation_id}")
-    ledger = Ledger(session, company_id, actor)
-    ledger.undo(allocation)
-    ledger.settle()
+    suggestion_id = allocation.suggestion_id
+    ledger.undo_allocation(allocation)
+    ledger.settle()  # dues first: what is reopened below must still fit them
+    closers, reopened = [allocation_id], []
+    if (
+        suggestion_id is not None
+        and not session.exec(select(Allocation.id).where(Allocation.suggestion_id == suggestion_id)).first()
+    ):  # the whole accepted suggestion is undone: it is open again, and so is what it closed
+        closers.append(suggestion_id)
+        reopened += _reopen(session, [suggestion_id], statuses=("accepted",))
+    closed = session.exec(
+        select(Suggestion.id).where(col(Suggestion.closed_by).in_(closers), Suggestion.status == "superseded")
+    ).all()
+    reopened += _reopen(session, list(closed), statuses=("superseded",))
+    if reopened:
+        ledger.touch(transaction_id=transaction_id)
+        ledger.settle()
+
+
+def _reopen(session: Session, suggestion_ids: list[str], *, statuses: tuple[str, ...]) -> list[str]:
+    """Reopen suggestions whose invoices still have what they propose due; returns those reopened."""
+    reopened = []
+    for suggestion in session.exec(select(Suggestion).where(col(Suggestion.id).in_(suggestion_ids))):
+        if suggestion.status not in statuses or not _still_fits(session, suggestion):
+            continue
+        suggestion.status, suggestion.decided_by, suggestion.decided_at, suggestion.closed_by = "open", None, None, None
+        session.add(suggestion)
+        reopened.append(suggestion.id)
+    session.flush()
+    return reopened  # the transaction's status follows at the caller's next settle
+
+
+def _still_fits(session: Session, suggestion: Suggestion) -> bool:
+    tx = session.get(BankTransaction, suggestion.transaction_id)
+    if tx is None:
+        return False
+    after = tx.amount_allocated
+    for part in suggestion.allocations:
+        invoice = session.get(Invoice, part["invoice_id"])
+        if invoice is None or invoice.status == "cancelled":
+            return False
+        amount = Decimal(part["amount"])
+        if amount + Decimal(part.get("write_off", "0")) > _due(invoice):
+            return False
+        after += signed_effect(invoice.kind, amount)
+    return fits(tx.amount, after, tx.amount_written_off)
+
+
+# -- suggestions -------------------------------------------------------------------------------------------
 
 
 def _suggestion(session: Session, company_id: str, transaction_id: str, suggestion_id: str) -> Suggestion:
-    suggestion = session.get(Suggestion, suggestion_id)
+    suggestion = session.exec(for_update(session, select(Suggestion).where(Suggestion.id == suggestion_id))).first()
     if suggestion is None or suggestion.company_id != company_id or suggestion.transaction_id != transaction_id:
         raise NotFound(f"no suggestion {suggestion_id}")
-    if suggestion.status != "open":
-        raise Conflict(f"suggestion {suggestion_id} is already {suggestion.status}")
     return suggestion
 
 
 def accept_suggestion(
     session: Session, company_id: str, transaction_id: str, suggestion_id: str, actor: str
 ) -> list[str]:
-    suggestion = _suggestion(session, company_id, transaction_id, suggestion_id)
-    tx = _transaction(session, company_id, transaction_id)
-    parts = [(_invoice(session, company_id, a["invoice_id"]), Decimal(a["amount"])) for a in suggestion.allocations]
-    _check_fits(session, tx, parts)
     ledger = Ledger(session, company_id, actor)
-    allocations = [
-        ledger.allocate(
+    tx = _transaction(session, company_id, transaction_id)
+    suggestion = _suggestion(session, company_id, transaction_id, suggestion_id)
+    if suggestion.status != "open":
+        raise Conflict(f"suggestion {suggestion_id} is already {suggestion.status}")
+    ids = [a["invoice_id"] for a in suggestion.allocations]
+    invoices = _invoices(session, company_id, sorted(set(ids)), "suggestion.allocations")
+    parts = [
+        (invoices[a["invoice_id"]], Decimal(a["amount"]), Decimal(a.get("write_off", "0")))
+        for a in suggestion.allocations
+    ]
+    for invoice, amount, write_off in parts:
+        if amount + write_off > _due(invoice):
+            raise Conflict(
+                f"invoice {invoice.number} has {format_amount(_due(invoice))} due now; the suggestion is out of date"
+            )
+    _check_fits(tx, [(invoice, amount) for invoice, amount, _ in parts if amount > 0])
+    reasons = [*suggestion.reasons, {"code": "accepted", "message": f"suggestion accepted by {actor}"}]
+    allocations = []
+    for invoice, amount, write_off in parts:
+        allocation_id = ledger.allocate(
             tx.id,
             invoice.id,
             amount,
             method="suggestion",
             confidence=suggestion.score,
-            reasons=[*suggestion.reasons, {"code": "accepted", "message": f"suggestion accepted by {actor}"}],
+            reasons=reasons,
+            suggestion_id=suggestion.id,
         )
-        for invoice, amount in parts
-    ]
+        allocations.append(allocation_id)
+        if write_off > 0:
+            ledger.write_off(
+                write_off,
+                "payment_difference",
+                invoice_id=invoice.id,
+                transaction_id=tx.id,
+                allocation_id=allocation_id,
+            )
     suggestion.status, suggestion.decided_by, suggestion.decided_at = "accepted", actor, utcnow()
     session.add(suggestion)
     ledger.audit("suggestion.accepted", suggestion.id, {"transaction_id": tx.id})
-    _close_suggestions(session, tx, "superseded", actor)
+    _close_open_suggestions(session, tx.id, closed_by=suggestion.id, actor=actor)
     ledger.settle()
     return allocations
 
 
 def reject_suggestion(session: Session, company_id: str, transaction_id: str, suggestion_id: str, actor: str) -> None:
+    ledger = Ledger(session, company_id, actor)
+    _transaction(session, company_id, transaction_id)
     suggestion = _suggestion(session, company_id, transaction_id, suggestion_id)
-    tx = _transaction(session, company_id, transaction_id)
+    if suggestion.status != "open":
+        raise Conflict(f"suggestion {suggestion_id} is already {suggestion.status}")
     suggestion.status, suggestion.decided_by, suggestion.decided_at = "rejected", actor, utcnow()
     session.add(suggestion)
-    ledger = Ledger(session, company_id, actor)
-    ledger.audit("suggestion.rejected", suggestion.id, {"transaction_id": tx.id, "allocations": suggestion.allocations})
-    ledger.touch(transaction_id=tx.id)
+    ledger.audit("suggestion.rejected", suggestion.id, {"transaction_id": transaction_id})
+    ledger.touch(transaction_id=transaction_id)
     ledger.settle()
 
 
-def _close_suggestions(session: Session, tx: BankTransaction, status: str, actor: str) -> None:
+def reopen_suggestion(session: Session, company_id: str, transaction_id: str, suggestion_id: str, actor: str) -> None:
+    """Undo a rejection: the suggestion is open again, if what it proposes still fits."""
+    ledger = Ledger(session, company_id, actor)
+    _transaction(session, company_id, transaction_id)
+    suggestion = _suggestion(session, company_id, transaction_id, suggestion_id)
+    if suggestion.status != "rejected":
+        raise Conflict(f"suggestion {suggestion_id} is {suggestion.status}; only a rejected one can be reopened")
+    if not _reopen(session, [suggestion.id], statuses=("rejected",)):
+        raise Conflict(f"suggestion {suggestion_id} no longer fits the transaction or its invoices")
+    ledger.audit("suggestion.reopened", suggestion.id, {"transaction_id": transaction_id})
+    ledger.touch(transaction_id=transaction_id)
+    ledger.settle()
+
+
+def _close_open_suggestions(session: Session, transaction_id: str, *, closed_by: str, actor: str) -> None:
     for other in session.exec(
-        select(Suggestion).where(Suggestion.transaction_id == tx.id, Suggestion.status == "open")
+        select(Suggestion).where(Suggestion.transaction_id == transaction_id, Suggestion.status == "open")
     ):
-        other.status, other.decided_by, other.decided_at = status, actor, utcnow()
+        other.status, other.decided_by, other.decided_at, other.closed_by = "superseded", actor, utcnow(), closed_by
         session.add(other)
+
+
+# -- write-offs --------------------------------------------------------------------------------------------
+
+
+def _reason(reason: str) -> str:
+    if reason not in WRITE_OFF_REASONS:
+        raise _invalid("body.reason", f"must be one of {', '.join(WRITE_OFF_REASONS)}")
+    return reason
+
+
+def write_off_invoice(
+    session: Session,
+    company_id: str,
+    invoice_id: str,
+    amount: Decimal,
+    reason: str,
+    actor: str,
+    *,
+    transaction_id: str | None = None,
+    note: str | None = None,
+) -> str:
+    """Settle (part of) what an invoice has due without money: a discount, a bank fee, a small difference."""
+    ledger = Ledger(session, company_id, actor)
+    if transaction_id is not None:
+        tx = session.get(BankTransaction, transaction_id)
+        if tx is None or tx.company_id != company_id or tx.kind == "total":
+            raise _invalid("body.transaction_id", "unknown transaction", f"no transaction {transaction_id}")
+    invoice = _invoices(session, company_id, [invoice_id], "path.invoice_id")[invoice_id]
+    due = _due(invoice)
+    if amount <= 0 or amount > due:
+        raise _invalid(
+            "body.amount",
+            f"must be more than 0 and at most the {format_amount(due)} due",
+            f"a write-off of {format_amount(amount)} does not fit the {format_amount(due)} due on {invoice.number}",
+        )
+    write_off_id = ledger.write_off(
+        amount, _reason(reason), invoice_id=invoice.id, transaction_id=transaction_id, note=note
+    )
+    ledger.settle()
+    return write_off_id
+
+
+def write_off_transaction(
+    session: Session,
+    company_id: str,
+    transaction_id: str,
+    amount: Decimal,
+    reason: str,
+    actor: str,
+    *,
+    note: str | None,
+) -> str:
+    """Account for (part of) a transaction's unallocated money without an invoice."""
+    ledger = Ledger(session, company_id, actor)
+    tx = _transaction(session, company_id, transaction_id)
+    left = abs(tx.amount - tx.amount_allocated - tx.amount_written_off)
+    if amount <= 0 or amount > left:
+        raise _invalid(
+            "body.amount",
+            f"must be more than 0 and at most the {format_amount(left)} unallocated",
+            f"a write-off of {format_amount(amount)} does not fit the transaction's unallocated {format_amount(left)}",
+        )
+    write_off_id = ledger.write_off(amount, _reason(reason), transaction_id=tx.id, note=note)
+    ledger.settle()
+    return write_off_id
+
+
+def undo_write_off(session: Session, company_id: str, write_off_id: str, actor: str, **owner: Any) -> None:
+    """Undo a write-off; ``owner`` (invoice_id= or transaction_id=) is the resource the route names."""
+    ledger = Ledger(session, company_id, actor)
+    write_off = session.exec(for_update(session, select(WriteOff).where(WriteOff.id == write_off_id))).first()
+    if (
+        write_off is None
+        or write_off.company_id != company_id
+        or any(getattr(write_off, key) != value for key, value in owner.items())
+    ):
+        raise NotFound(f"no write-off {write_off_id}")
+    ledger.undo_write_off(write_off)
+    ledger.settle()

@@ -11,10 +11,14 @@ import re
 
 _KEEP = re.compile(r"[^0-9A-Z]")
 _TOKEN = re.compile(r"[A-Z0-9][A-Z0-9/.\-]*[0-9]")
+_NUMBER = r"[A-Z]{0,4}[-/.]?\d[\d/.\-]*"
 _CONTEXT = re.compile(
-    r"(?:FACTUUR|FACTUREN|FACTURE|FACTURES|FACT|FACTNR|FAC|FA|INVOICE|INV|RECHNUNG|REKENING|NOTA|NR|NO|N°|NUM)"
-    r"\.?\s*(?:NR\.?|NO\.?|N°)?\s*[:#]?\s*([A-Z]{0,4}[-/.]?\d[\d/.\-]*)"
+    r"(?:FACTUUR|FACTUREN|FACTURE|FACTURES|FACT|FACTNR|FAC|FA|INVOICES|INVOICE|INV|RECHNUNG|REKENING|NOTA|NR|NO|N°|NUM)"
+    r"\.?\s*(?:NR\.?|NO\.?|N°)?\s*[:#]?\s*"
+    # one number, or a list of them: "fact. 12, 13 en 14", "invoices 12 + 13", "factures 12 et 13"
+    rf"({_NUMBER}(?:\s*(?:,|\+|&|;|\bEN\b|\bET\b|\bAND\b|\bUND\b)\s*{_NUMBER})*)"
 )
+_LIST_ITEM = re.compile(_NUMBER)
 
 
 def full_keys(number: str) -> set[str]:
@@ -44,7 +48,8 @@ def numbers_in_text(text: str | None) -> tuple[set[str], set[int]]:
             full.add(key.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
     tails: set[int] = set()
     for match in _CONTEXT.finditer(upper):
-        value = tail_key(match.group(1))
-        if value is not None:
-            tails.add(value)
+        for item in _LIST_ITEM.findall(match.group(1)):
+            value = tail_key(item)
+            if value is not None:
+                tails.add(value)
     return full - {""}, tails

@@ -3,9 +3,17 @@ database), so it is fast to test and to measure.
 
 Policy (see docs/matching.md): every candidate gets a confidence score with the reasons behind it.
 Score >= ``auto_threshold`` (0.95): allocated without a person. Score >= ``suggest_threshold`` (0.30): a
-suggestion a person confirms. Otherwise nothing. Only a reference that identifies the invoice (structured,
-typed in free text, or one typo away *and* confirmed by both amount and payer) or a full invoice number
-confirmed by amount and payer reaches the automatic threshold: an amount, a name or an IBAN alone never does.
+suggestion a person confirms. Otherwise nothing. What reaches the automatic threshold:
+
+- a reference that identifies the invoice (structured, or typed in free text); several references only when
+  their amounts due add up to the payment;
+- a reference one typo away, or full invoice numbers, confirmed by amount and payer;
+- a payer known for certain (by IBAN, one customer) whose open invoices have exactly one combination that
+  adds up to the payment.
+
+An amount, a name or an IBAN alone never does. Allocations never exceed what an invoice has due: what a
+payment brings beyond that stays on the payment as a visible remainder. A shortfall within the company's
+payment tolerance settles the invoice with a write-off.
 
 Candidates come from hash indexes (reference, OGM digits, invoice number, customer IBAN and name, amount due),
 never from comparing every payment with every invoice.
@@ -23,34 +31,33 @@ from itertools import combinations
 from app.money import format_amount
 from app.reconciliation.invoice_numbers import full_keys, numbers_in_text, tail_key
 from app.reconciliation.names import name_similarity, normalize_name
+from app.reconciliation.tolerance import Tolerance
 from app.references import FoundReference, find_references, format_ogm, is_valid_ogm_digits, ogm_digits
 
 ZERO = Decimal("0.00")
+CENTS = 100
 
 
 @dataclass(frozen=True)
 class MatchConfig:
     auto_threshold: float = 0.95
     suggest_threshold: float = 0.30
-    #: A payment short of the amount due by at most this much (and this share) settles it, the difference
-    #: recorded as a bank fee.
-    fee_tolerance: Decimal = Decimal("5.00")
-    fee_tolerance_ratio: Decimal = Decimal("0.02")
+    #: How far short a payment may be and still settle an invoice (the company's payment tolerance).
+    tolerance: Tolerance = field(default_factory=Tolerance)
     name_threshold: float = 85.0
+    #: Suggestions from a payer's open invoices: combinations of at most this many, among the oldest few.
     max_subset_size: int = 4
     max_subset_candidates: int = 12
+    #: A combination is only called unique (and matched without a person) after an exhaustive search over
+    #: at most this many open documents of the payer, within this many search steps.
+    max_exhaustive_pool: int = 24
+    max_search_steps: int = 50_000
     max_suggestions: int = 3
 
     @classmethod
-    def from_overrides(cls, overrides: dict | None) -> MatchConfig:
-        if not overrides:
-            return cls()
-        values = {
-            k: (Decimal(str(v)) if k.startswith("fee_tolerance") else v)
-            for k, v in overrides.items()
-            if k in cls.__dataclass_fields__
-        }
-        return cls(**values)
+    def from_overrides(cls, overrides: dict | None, tolerance: Tolerance | None = None) -> MatchConfig:
+        values = {k: v for k, v in (overrides or {}).items() if k in cls.__dataclass_fields__ and k != "tolerance"}
+        return cls(**values, tolerance=tolerance or Tolerance())
 
 
 @dataclass
@@ -65,6 +72,16 @@ class OpenInvoice:
     customer_key: str
     customer_name: str
     customer_iban: str | None = None
+    total: Decimal | None = None  # the invoice total (the base of a percentage tolerance); defaults to due
+
+    def __post_init__(self) -> None:
+        if self.total is None:
+            self.total = self.due
+
+    @property
+    def signed_due(self) -> Decimal:
+        """What the document adds to a payment that settles it: a credit note takes away."""
+        return -self.due if self.kind == "credit_note" else self.due
 
 
 @dataclass(frozen=True)
@@ -83,16 +100,25 @@ class Payment:
 class Allocation:
     invoice_id: str
     amount: Decimal  # money from the payment
-    fee: Decimal = ZERO  # difference written off as a bank fee
+    write_off: Decimal = ZERO  # a shortfall within the tolerance, settled without money
     method: str = ""
     confidence: float = 1.0
     reasons: list[dict] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Part:
+    """One invoice's share of a suggestion."""
+
+    invoice_id: str
+    amount: Decimal
+    write_off: Decimal = ZERO
+
+
 @dataclass
 class Suggestion:
     score: float
-    allocations: list[tuple[str, Decimal]]
+    allocations: list[Part]
     reasons: list[dict]
 
 
@@ -101,11 +127,24 @@ class Outcome:
     payment_id: str
     status: str  # matched | suggested | unmatched
     allocations: list[Allocation] = field(default_factory=list)
+    #: For "suggested": the proposals. For "matched" with money left over: proposals for the remainder.
     suggestions: list[Suggestion] = field(default_factory=list)
+    #: For "matched": what the allocations leave of the payment (it stays on the payment, visibly).
+    remainder: Decimal = ZERO
 
 
 def reason(code: str, message: str) -> dict:
     return {"code": code, "message": message}
+
+
+@dataclass(frozen=True)
+class Payer:
+    """Who the payer is among the customers: by IBAN (known or learned), else by a close name."""
+
+    customers: frozenset[str] = frozenset()
+    reasons: tuple[dict, ...] = ()
+    #: One customer, identified by the account the money came from (a name alone is never certain).
+    certain: bool = False
 
 
 class InvoiceIndex:
@@ -147,27 +186,29 @@ class InvoiceIndex:
     def open(self, inv: OpenInvoice | None) -> OpenInvoice | None:
         return inv if inv is not None and inv.due > 0 else None
 
-    def payer_customers(self, payment: Payment, threshold: float) -> tuple[set[str], list[dict]]:
-        """Customers the payer is: by IBAN (known or learned), else by a close name."""
+    def payer(self, payment: Payment, threshold: float) -> Payer:
         if payment.counterparty_iban and payment.counterparty_iban in self.customers_by_iban:
-            keys = self.customers_by_iban[payment.counterparty_iban]
-            return set(keys), [
-                reason("payer_iban", f"paid from {payment.counterparty_iban}, an account of the customer")
-            ]
+            keys = frozenset(self.customers_by_iban[payment.counterparty_iban])
+            return Payer(
+                keys,
+                (reason("payer_iban", f"paid from {payment.counterparty_iban}, an account of the customer"),),
+                certain=len(keys) == 1,
+            )
         normalized = normalize_name(payment.counterparty_name)
         if not normalized:
-            return set(), []
+            return Payer()
         # Candidates from the rarest word of the payer's name (a name index, not a scan of all customers).
         buckets = [self.customers_by_name[t] for t in set(normalized.split()) if t in self.customers_by_name]
         if not buckets:
-            return set(), []
-        found: set[str] = set()
-        for key in list(min(buckets, key=len))[:200]:
-            if name_similarity(payment.counterparty_name, self.customer_names.get(key)) >= threshold:
-                found.add(key)
-        if found:
-            return found, [reason("payer_name", f"payer name {payment.counterparty_name!r} is the customer's")]
-        return set(), []
+            return Payer()
+        found = frozenset(
+            key
+            for key in list(min(buckets, key=len))[:200]
+            if name_similarity(payment.counterparty_name, self.customer_names.get(key)) >= threshold
+        )
+        if not found:
+            return Payer()
+        return Payer(found, (reason("payer_name", f"payer name {payment.counterparty_name!r} is the customer's"),))
 
 
 @dataclass
@@ -176,6 +217,10 @@ class _Candidate:
     invoices: list[OpenInvoice]
     method: str
     reasons: list[dict]
+
+
+def _numbers(invoices: Sequence[OpenInvoice]) -> str:
+    return ", ".join(i.number for i in invoices)
 
 
 class Matcher:
@@ -188,12 +233,8 @@ class Matcher:
 
     # -- helpers --------------------------------------------------------------------------------------
 
-    def _fee_fits(self, paid: Decimal, due: Decimal) -> bool:
-        short = due - paid
-        return ZERO < short <= self.config.fee_tolerance and short <= due * self.config.fee_tolerance_ratio
-
-    def _amount_agrees(self, paid: Decimal, due: Decimal) -> bool:
-        return paid == due or self._fee_fits(paid, due)
+    def _amount_agrees(self, paid: Decimal, due: Decimal, total: Decimal | None = None) -> bool:
+        return paid == due or self.config.tolerance.allows(due - paid, total if total is not None else due)
 
     def _usable(self, payment: Payment, inv: OpenInvoice | None) -> OpenInvoice | None:
         inv = self.index.open(inv)
@@ -206,12 +247,55 @@ class Matcher:
             return None
         return inv
 
+    def _settles(self, payment: Payment, inv: OpenInvoice) -> bool:
+        """A document a payment of this direction can settle on its own."""
+        return (inv.kind == "credit_note") == (payment.amount < 0)
+
+    def _group(
+        self, payment: Payment, invoices: list[OpenInvoice], method: str, found: dict, score: float
+    ) -> _Candidate:
+        """Several documents named in one payment: matched when their amounts due add up, else a suggestion
+        that says by how much they differ."""
+        paid = abs(payment.amount)
+        together = abs(sum((i.signed_due for i in invoices), ZERO))
+        last = max((i for i in invoices if self._settles(payment, i)), key=lambda i: (i.due_date, i.id))
+        adds_up = together == paid or (
+            paid < together and self.config.tolerance.allows(together - paid, last.total or together)
+        )
+        reasons = [found]
+        if adds_up:
+            reasons.append(reason("amounts_add_up", f"their amounts due come to {format_amount(together)}"))
+            return _Candidate(score, invoices, method, reasons)
+        reasons.append(
+            reason(
+                "amounts_disagree",
+                f"their amounts due come to {format_amount(together)}, the payment is {format_amount(paid)}",
+            )
+        )
+        return _Candidate(min(score, 0.8), invoices, method, reasons)
+
     # -- candidates ------------------------------------------------------------------------------------
 
     def _by_references(self, payment: Payment) -> _Candidate | None:
+        invoices: list[OpenInvoice] = []
+        structured = None
         if payment.structured_reference:
-            inv = self._usable(payment, self.index.by_reference.get(payment.structured_reference))
-            if inv is not None and (inv.kind != "credit_note" or payment.amount < 0):
+            structured = self._usable(payment, self.index.by_reference.get(payment.structured_reference))
+            if structured is not None and self._settles(payment, structured):
+                invoices.append(structured)
+            else:
+                structured = None
+        for ref in find_references(payment.communication):
+            if not ref.valid:
+                continue
+            inv = self._usable(payment, self.index.by_reference.get(ref.value))
+            if inv is not None and inv not in invoices:
+                invoices.append(inv)
+        if not any(self._settles(payment, i) for i in invoices):
+            return None
+        if len(invoices) == 1:
+            [inv] = invoices
+            if structured is not None:
                 return _Candidate(
                     1.0,
                     [inv],
@@ -223,21 +307,15 @@ class Matcher:
                         )
                     ],
                 )
-        found = [r for r in find_references(payment.communication) if r.valid]
-        invoices: list[OpenInvoice] = []
-        for ref in found:
-            inv = self._usable(payment, self.index.by_reference.get(ref.value))
-            if inv is not None and inv not in invoices:
-                invoices.append(inv)
-        if invoices and (payment.amount < 0 or any(i.kind != "credit_note" for i in invoices)):
-            numbers = ", ".join(i.number for i in invoices)
             return _Candidate(
                 0.98,
-                invoices,
+                [inv],
                 "free_text_reference",
-                [reason("free_text_reference", f"the communication names the reference of {numbers}")],
+                [reason("free_text_reference", f"the communication names the reference of {inv.number}")],
             )
-        return None
+        method = "structured_reference" if structured is not None else "free_text_reference"
+        found = reason("several_references", f"the payment names the references of {_numbers(invoices)}")
+        return self._group(payment, invoices, method, found, 0.98)
 
     def _typo_candidates(self, payment: Payment) -> list[OpenInvoice]:
         raw: list[str] = []
@@ -252,15 +330,15 @@ class Matcher:
         for digits in raw:
             for variant in _one_typo_variants(digits):
                 inv = self._usable(payment, self.index.by_reference.get(format_ogm(variant)))
-                if inv is not None and inv not in found:
+                if inv is not None and inv not in found and self._settles(payment, inv):
                     found.append(inv)
         return found
 
-    def _by_typo(self, payment: Payment, payers: set[str], payer_reasons: list[dict]) -> _Candidate | None:
+    def _by_typo(self, payment: Payment, payer: Payer) -> _Candidate | None:
         best: _Candidate | None = None
         for inv in self._typo_candidates(payment):
-            amount_ok = self._amount_agrees(abs(payment.amount), inv.due)
-            payer_ok = inv.customer_key in payers
+            amount_ok = self._amount_agrees(abs(payment.amount), inv.due, inv.total)
+            payer_ok = inv.customer_key in payer.customers
             if not (amount_ok or payer_ok):
                 continue  # a near reference alone is not enough
             score = 0.97 if amount_ok and payer_ok else 0.85
@@ -268,102 +346,211 @@ class Matcher:
             if amount_ok:
                 reasons.append(reason("amount", f"{format_amount(abs(payment.amount))} is the amount due"))
             if payer_ok:
-                reasons += payer_reasons
+                reasons += payer.reasons
             if best is None or score > best.score:
                 best = _Candidate(score, [inv], "reference_typo", reasons)
         return best
 
-    def _by_number(self, payment: Payment, payers: set[str], payer_reasons: list[dict]) -> _Candidate | None:
+    def _by_number(self, payment: Payment, payer: Payer) -> list[_Candidate]:
         fulls, tails = numbers_in_text(payment.communication)
-        scored: dict[str, tuple[float, OpenInvoice, str]] = {}
+        by_full: dict[str, OpenInvoice] = {}
         for key in fulls:
             for inv in self.index.by_full_number.get(key, ()):
                 if self._usable(payment, inv) is not None:
-                    scored[inv.id] = max(scored.get(inv.id, (0, inv, "")), (0.75, inv, "full"), key=lambda t: t[0])
+                    by_full[inv.id] = inv
+        by_tail: dict[str, OpenInvoice] = {}
         for tail in tails:
             for inv in self.index.by_tail.get(tail, ()):
-                if self._usable(payment, inv) is not None and inv.id not in scored:
-                    scored[inv.id] = (0.55, inv, "tail")
-        best: _Candidate | None = None
-        for base, inv, how in scored.values():
-            amount_ok = self._amount_agrees(abs(payment.amount), inv.due)
-            payer_ok = inv.customer_key in payers
-            score = base + (0.15 if amount_ok else 0) + (0.1 if payer_ok else 0)
-            if how == "full" and amount_ok and payer_ok:
-                score = 0.97
-            score = min(score, 0.97 if how == "full" else 0.85)
-            reasons = [reason("invoice_number", f"the communication names invoice {inv.number}")]
-            if amount_ok:
-                reasons.append(reason("amount", f"{format_amount(abs(payment.amount))} is the amount due"))
-            if payer_ok:
-                reasons += payer_reasons
-            if best is None or score > best.score:
-                best = _Candidate(score, [inv], "invoice_number", reasons)
-        return best
-
-    def _by_payer_amount(self, payment: Payment, payers: set[str], payer_reasons: list[dict]) -> list[_Candidate]:
-        if not payers:
-            return []
+                if self._usable(payment, inv) is not None and inv.id not in by_full:
+                    by_tail[inv.id] = inv
+        out: list[_Candidate] = []
         paid = abs(payment.amount)
+        for how, found in (("full", by_full), ("tail", by_tail)):
+            for inv in found.values():
+                if not self._settles(payment, inv):
+                    continue
+                amount_ok = self._amount_agrees(paid, inv.due, inv.total)
+                payer_ok = inv.customer_key in payer.customers
+                if how == "full":
+                    score = 0.97 if amount_ok and payer_ok else 0.75 + 0.15 * amount_ok + 0.1 * payer_ok
+                    score = min(score, 0.97)
+                else:
+                    score = min(0.55 + 0.15 * amount_ok + 0.1 * payer_ok, 0.85)
+                reasons = [reason("invoice_number", f"the communication names invoice {inv.number}")]
+                if amount_ok:
+                    reasons.append(reason("amount", f"{format_amount(paid)} is the amount due"))
+                if payer_ok:
+                    reasons += payer.reasons
+                out.append(_Candidate(score, [inv], "invoice_number", reasons))
+        out += self._number_groups(payment, payer, list(by_full.values()), list(by_tail.values()))
+        return out
+
+    def _number_groups(
+        self, payment: Payment, payer: Payer, fulls: list[OpenInvoice], tails: list[OpenInvoice]
+    ) -> list[_Candidate]:
+        """Several invoice numbers in one communication ("facturen 2026/0012 en 2026/0013")."""
+        out: list[_Candidate] = []
+        for how, found in (("full", fulls), ("tail", fulls + tails)):
+            if len(found) < 2 or len(found) > 8 or not any(self._settles(payment, i) for i in found):
+                continue
+            customers = {i.customer_key for i in found}
+            same_customer = len(customers) == 1
+            payer_ok = customers <= payer.customers
+            if how == "full":
+                score = 0.97 if payer_ok else 0.96 if same_customer else 0.8
+            else:
+                score = 0.85 if payer_ok else 0.7 if same_customer else 0.5
+            found_reason = reason("invoice_numbers", f"the communication names invoices {_numbers(found)}")
+            candidate = self._group(payment, sorted(found, key=lambda i: (i.due_date, i.id)), "invoice_number",
+                                    found_reason, score)  # fmt: skip
+            if payer_ok:
+                candidate.reasons += list(payer.reasons)
+            out.append(candidate)
+        return out
+
+    def _by_payer_amount(
+        self, payment: Payment, payer: Payer, paid: Decimal | None = None, exclude: frozenset[str] = frozenset()
+    ) -> list[_Candidate]:
+        """The payer's open documents whose amounts due make up the payment: one, or a combination."""
+        if not payer.customers:
+            return []
+        paid = abs(payment.amount) if paid is None else paid
         pool = [
-            i for key in payers for i in self.index.by_customer.get(key, ()) if self._usable(payment, i) is not None
+            i
+            for key in sorted(payer.customers)
+            for i in self.index.by_customer.get(key, ())
+            if i.id not in exclude and self._usable(payment, i) is not None
         ]
-        exact = [i for i in pool if self._amount_agrees(paid, i.due) and i.kind != "credit_note"]
-        if exact:
-            score = 0.8 if len(exact) == 1 else 0.45
-            extra = []
-            if len(exact) > 1:
-                extra = [reason("ambiguous", f"{len(exact)} open invoices of this customer are due for this amount")]
+        if not pool:
+            return []
+        exact = [i for i in pool if i.due == paid and self._settles(payment, i)]
+        near = [
+            i for i in pool if i.due != paid and self._settles(payment, i) and self._amount_agrees(paid, i.due, i.total)
+        ]
+        target = paid if payment.amount > 0 else -paid
+        combos, exhaustive = self._combinations(payment, target, pool)
+        # A combined payment from a payer known for certain, whose open documents have exactly one combination
+        # (and no single one) for the amount, is matched. A single amount alone stays a suggestion (policy above).
+        if payer.certain and exhaustive and not exact and len(combos) == 1:
+            [combo] = combos
             return [
                 _Candidate(
-                    score,
-                    [i],
+                    0.95,
+                    list(combo),
+                    "payer_amount_subset",
+                    [
+                        *payer.reasons,
+                        reason("amount_subset", f"{format_amount(paid)} is what {_numbers(combo)} come to together"),
+                        reason("unique", "no other combination of the customer's open invoices comes to this amount"),
+                    ],
+                )
+            ]
+        singles = exact or near
+        out: list[_Candidate] = []
+        for inv in sorted(singles, key=lambda i: (i.due_date, i.id)):
+            extra = []
+            if len(singles) > 1:
+                extra = [reason("ambiguous", f"{len(singles)} open invoices of this customer are due for this amount")]
+            out.append(
+                _Candidate(
+                    0.8 if len(singles) == 1 else 0.45,
+                    [inv],
                     "payer_amount",
                     [
-                        *payer_reasons,
-                        reason("amount", f"{format_amount(paid)} is the amount due of invoice {i.number}"),
+                        *payer.reasons,
+                        reason("amount", f"{format_amount(paid)} is the amount due of invoice {inv.number}"),
                         *extra,
                     ],
                 )
-                for i in sorted(exact, key=lambda i: (i.due_date, i.id))
-            ]
-        subset = self._subset(paid, pool)
-        if subset:
-            numbers = ", ".join(i.number for i in subset)
-            return [
+            )
+        if not exhaustive:
+            combos = self._oldest_combination(payment, target, pool)
+        for combo in combos:
+            extra = []
+            if len(combos) > 1 or singles:
+                extra = [reason("ambiguous", "other open invoices of this customer also come to this amount")]
+            out.append(
                 _Candidate(
-                    0.75,
-                    subset,
+                    0.75 if not extra else 0.45,
+                    list(combo),
                     "payer_amount_subset",
                     [
-                        *payer_reasons,
-                        reason("amount_subset", f"{format_amount(paid)} is what {numbers} come to together"),
+                        *payer.reasons,
+                        reason("amount_subset", f"{format_amount(paid)} is what {_numbers(combo)} come to together"),
+                        *extra,
                     ],
                 )
-            ]
-        return []
+            )
+        return out
 
-    def _subset(self, paid: Decimal, pool: list[OpenInvoice]) -> list[OpenInvoice] | None:
-        """The one combination of a customer's open documents (credit notes count negative) that adds up."""
+    def _combinations(
+        self, payment: Payment, target: Decimal, pool: list[OpenInvoice]
+    ) -> tuple[list[list[OpenInvoice]], bool]:
+        """Combinations of two or more of ``pool`` whose signed amounts due come to ``target`` (at most two are
+        collected: one is unique, two is ambiguous), and whether the search was exhaustive."""
+        if len(pool) > self.config.max_exhaustive_pool:
+            everything = sum((i.signed_due for i in pool), ZERO)
+            # When all amounts have one sign, no smaller combination comes to the sum of all of them.
+            if everything == target and len({i.kind for i in pool}) == 1 and len(pool) >= 2:
+                return [sorted(pool, key=lambda i: (i.due_date, i.id))], True
+            return [], False
+        docs = sorted(pool, key=lambda i: (-abs(i.signed_due), i.id))
+        values = [int(i.signed_due * CENTS) for i in docs]
+        goal = int(target * CENTS)
+        n = len(values)
+        most = [0] * (n + 1)  # most/least that the documents from index i on can still add
+        least = [0] * (n + 1)
+        for i in range(n - 1, -1, -1):
+            most[i] = most[i + 1] + max(values[i], 0)
+            least[i] = least[i + 1] + min(values[i], 0)
+        found: list[list[int]] = []
+        steps = 0
+        budget = self.config.max_search_steps
+        chosen: list[int] = []
+
+        def search(i: int, remaining: int) -> bool:  # False: stop (budget spent or two found)
+            nonlocal steps
+            steps += 1
+            if steps > budget:
+                return False
+            if i == n or not least[i] <= remaining <= most[i]:
+                return True
+            chosen.append(i)
+            left = remaining - values[i]
+            if left == 0 and len(chosen) >= 2 and any(self._settles(payment, docs[j]) for j in chosen):
+                found.append(list(chosen))
+                if len(found) >= 2:
+                    return False
+            if not search(i + 1, left):
+                return False
+            chosen.pop()
+            return search(i + 1, remaining)
+
+        finished = search(0, goal)
+        exhaustive = finished or len(found) >= 2
+        combos = [sorted((docs[j] for j in combo), key=lambda i: (i.due_date, i.id)) for combo in found]
+        return combos, exhaustive and steps <= budget
+
+    def _oldest_combination(
+        self, payment: Payment, target: Decimal, pool: list[OpenInvoice]
+    ) -> list[list[OpenInvoice]]:
+        """For suggestions from a large pool: the one combination among the oldest few that adds up."""
         pool = sorted(pool, key=lambda i: (i.due_date, i.id))[: self.config.max_subset_candidates]
         found: list[list[OpenInvoice]] = []
         for size in range(2, min(self.config.max_subset_size, len(pool)) + 1):
             for combo in combinations(pool, size):
-                if sum((-i.due if i.kind == "credit_note" else i.due for i in combo), ZERO) == paid and any(
-                    i.kind != "credit_note" for i in combo
-                ):
+                if sum((i.signed_due for i in combo), ZERO) == target and any(self._settles(payment, i) for i in combo):
                     found.append(list(combo))
                     if len(found) > 1:
-                        return None  # ambiguous
-        return found[0] if found else None
+                        return []  # ambiguous
+        return found
 
     def _by_amount_only(self, payment: Payment) -> list[_Candidate]:
         paid = abs(payment.amount)
-        kind_ok = (lambda i: i.kind == "credit_note") if payment.amount < 0 else (lambda i: i.kind != "credit_note")
         pool = [
             i
             for i in self.index.by_amount.get(paid, ())
-            if self._usable(payment, i) is not None and i.due == paid and kind_ok(i)
+            if self._usable(payment, i) is not None and i.due == paid and self._settles(payment, i)
         ]
         if not pool:
             return []
@@ -386,17 +573,17 @@ class Matcher:
     def match(self, payment: Payment) -> Outcome:
         if payment.amount == 0:
             return Outcome(payment.id, "unmatched")
-        payers, payer_reasons = self.index.payer_customers(payment, self.config.name_threshold)
+        payer = self.index.payer(payment, self.config.name_threshold)
         candidates: list[_Candidate] = []
         by_ref = self._by_references(payment)
         if by_ref is not None:
             candidates.append(by_ref)
         else:
-            for finder in (self._by_typo, self._by_number):
-                found = finder(payment, payers, payer_reasons)
-                if found is not None:
-                    candidates.append(found)
-            candidates += self._by_payer_amount(payment, payers, payer_reasons)
+            typo = self._by_typo(payment, payer)
+            if typo is not None:
+                candidates.append(typo)
+            candidates += self._by_number(payment, payer)
+            candidates += self._by_payer_amount(payment, payer)
             if not candidates:
                 candidates += self._by_amount_only(payment)
         candidates = self._dedupe(sorted(candidates, key=lambda c: -c.score))
@@ -410,16 +597,39 @@ class Matcher:
         ):
             allocations = self._split(payment, best)
             for a in allocations:
-                self.index.by_id[a.invoice_id].due -= a.amount + a.fee
-            return Outcome(payment.id, "matched", allocations=allocations)
-        suggestions = [
-            Suggestion(
-                round(c.score, 3), [(a.invoice_id, a.amount + a.fee) for a in self._split(payment, c)], c.reasons
-            )
-            for c in candidates[: self.config.max_suggestions]
-            if c.score >= self.config.suggest_threshold
-        ]
+                self.index.by_id[a.invoice_id].due -= a.amount + a.write_off
+            remainder = abs(payment.amount) - abs(sum((self._effect(a) for a in allocations), ZERO))
+            outcome = Outcome(payment.id, "matched", allocations=allocations, remainder=remainder)
+            if remainder > 0:
+                outcome.suggestions = self._for_remainder(payment, payer, remainder, allocations)
+            return outcome
+        suggestions = [self._suggestion(payment, c) for c in candidates[: self.config.max_suggestions]]
+        suggestions = [s for s in suggestions if s.score >= self.config.suggest_threshold]
         return Outcome(payment.id, "suggested" if suggestions else "unmatched", suggestions=suggestions)
+
+    def _effect(self, allocation: Allocation) -> Decimal:
+        inv = self.index.by_id[allocation.invoice_id]
+        return -allocation.amount if inv.kind == "credit_note" else allocation.amount
+
+    def _suggestion(self, payment: Payment, candidate: _Candidate, amount: Decimal | None = None) -> Suggestion:
+        parts = [Part(a.invoice_id, a.amount, a.write_off) for a in self._split(payment, candidate, amount)]
+        return Suggestion(round(candidate.score, 3), parts, candidate.reasons)
+
+    def _for_remainder(
+        self, payment: Payment, payer: Payer, remainder: Decimal, allocations: list[Allocation]
+    ) -> list[Suggestion]:
+        """Money left after the named invoices are settled: maybe it pays more invoices of the same payer."""
+        taken = frozenset(a.invoice_id for a in allocations)
+        candidates = self._by_payer_amount(payment, payer, paid=remainder, exclude=taken)
+        out = []
+        for c in self._dedupe(sorted(candidates, key=lambda c: -c.score))[: self.config.max_suggestions]:
+            c.score = min(c.score, 0.9)  # a person decides what a remainder pays
+            c.reasons = [
+                reason("remainder", f"{format_amount(remainder)} is left after the named invoices"),
+                *c.reasons,
+            ]
+            out.append(self._suggestion(payment, c, remainder))
+        return out
 
     @staticmethod
     def _dedupe(candidates: list[_Candidate]) -> list[_Candidate]:
@@ -432,39 +642,43 @@ class Matcher:
                 out.append(c)
         return out
 
-    def _split(self, payment: Payment, candidate: _Candidate) -> list[Allocation]:
-        """Spread the payment over the candidate's documents: credit notes first (they add money), then
-        invoices oldest first; what is left over goes to the last invoice (an overpayment); a shortfall
-        within the fee tolerance on the last invoice is recorded as a fee."""
-        remaining = abs(payment.amount)
-        docs = sorted(candidate.invoices, key=lambda i: (i.kind != "credit_note", i.due_date, i.id))
+    def _split(self, payment: Payment, candidate: _Candidate, amount: Decimal | None = None) -> list[Allocation]:
+        """Spread the payment over the candidate's documents, never beyond what each has due.
+
+        Documents that add to the payment come first (credit notes netted against a transfer, invoices
+        netted against a refund), then the ones it settles, oldest first. A shortfall on the last one within
+        the tolerance is written off; money beyond everything due stays on the payment as a remainder.
+        """
+        remaining = abs(payment.amount) if amount is None else amount
+        settled = sorted((i for i in candidate.invoices if self._settles(payment, i)), key=lambda i: (i.due_date, i.id))
+        netted = sorted(
+            (i for i in candidate.invoices if not self._settles(payment, i)), key=lambda i: (i.due_date, i.id)
+        )
         out: list[Allocation] = []
-        if payment.amount < 0:  # a refund settles credit notes
-            for inv in docs:
-                part = min(remaining, inv.due) if inv is not docs[-1] else remaining
-                out.append(Allocation(inv.id, part, ZERO, candidate.method, candidate.score, list(candidate.reasons)))
-                remaining -= part
-            return [a for a in out if a.amount > 0]
-        credit_notes = [i for i in docs if i.kind == "credit_note"]
-        invoices = [i for i in docs if i.kind != "credit_note"]
-        for note in credit_notes:
-            out.append(Allocation(note.id, note.due, ZERO, candidate.method, candidate.score, list(candidate.reasons)))
-            remaining += note.due
-        for position, inv in enumerate(invoices):
-            last = position == len(invoices) - 1
-            part = remaining if last else min(remaining, inv.due)
-            fee = ZERO
+        for doc in netted:
+            out.append(Allocation(doc.id, doc.due, ZERO, candidate.method, candidate.score, list(candidate.reasons)))
+            remaining += doc.due
+        for position, inv in enumerate(settled):
+            part = min(remaining, inv.due)
+            write_off = ZERO
             reasons = list(candidate.reasons)
-            if last and part < inv.due and self._fee_fits(part, inv.due):
-                fee = inv.due - part
+            short = inv.due - part
+            if position == len(settled) - 1 and self.config.tolerance.allows(short, inv.total or inv.due):
+                write_off = short
                 reasons.append(
-                    reason("bank_fee", f"{format_amount(fee)} short of the amount due: recorded as a bank fee")
+                    reason(
+                        "payment_difference",
+                        f"{format_amount(short)} short of the amount due, within the payment tolerance: written off",
+                    )
                 )
-            if last and part > inv.due:
-                reasons.append(reason("overpaid", f"{format_amount(part - inv.due)} more than the amount due"))
-            out.append(Allocation(inv.id, part, fee, candidate.method, candidate.score, reasons))
+            if part > 0 or write_off > 0:
+                out.append(Allocation(inv.id, part, write_off, candidate.method, candidate.score, reasons))
             remaining -= part
-        return [a for a in out if a.amount > 0 or a.fee > 0]
+        if remaining > 0 and out:
+            out[-1].reasons.append(
+                reason("remainder", f"{format_amount(remaining)} more than the amount due stays unallocated")
+            )
+        return out
 
 
 def _one_typo_variants(digits: str) -> Iterable[str]:
@@ -505,6 +719,7 @@ __all__ = [
     "Matcher",
     "OpenInvoice",
     "Outcome",
+    "Part",
     "Payment",
     "Suggestion",
     "match_payments",

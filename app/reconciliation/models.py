@@ -1,4 +1,4 @@
-"""Tables for what links money to invoices: allocations, suggestions, and the audit trail of decisions."""
+"""Tables for what links money to invoices: allocations, write-offs, suggestions, and the audit trail."""
 
 from __future__ import annotations
 
@@ -20,12 +20,38 @@ class Allocation(SQLModel, table=True):
     company_id: str = Field(foreign_key="companies.id", index=True, max_length=40)
     transaction_id: str = Field(foreign_key="transactions.id", index=True, max_length=40)
     invoice_id: str = Field(foreign_key="invoices.id", index=True, max_length=40)
+    #: The suggestion a person accepted to make it; undoing it reopens that suggestion.
+    suggestion_id: str | None = Field(default=None, max_length=40)
     amount: Decimal = Field(sa_type=Money)  # money from the transaction that settles the invoice (positive)
-    #: What a bank kept (within the fee tolerance), written off so the invoice counts as paid.
-    fee: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
     method: str = Field(max_length=30)  # structured_reference | free_text_reference | ... | manual
     confidence: float = 1.0
     reasons: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    created_by: str = Field(default="matcher", max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+WRITE_OFF_REASONS = ("payment_difference", "bank_fee", "discount", "manual")
+
+
+class WriteOff(SQLModel, table=True):
+    """Money settled without being received (on an invoice), or received without an invoice (on a transaction).
+
+    With ``invoice_id``: that much of the invoice is settled although nobody paid it (an underpayment within
+    the company's tolerance, a bank fee, a discount); ``transaction_id`` then names the payment it came with.
+    Without ``invoice_id``: that much of the transaction's money is accounted for without an invoice.
+    """
+
+    __tablename__ = "write_offs"
+
+    id: str = Field(primary_key=True, max_length=40)
+    company_id: str = Field(foreign_key="companies.id", index=True, max_length=40)
+    invoice_id: str | None = Field(default=None, foreign_key="invoices.id", index=True, max_length=40)
+    transaction_id: str | None = Field(default=None, foreign_key="transactions.id", index=True, max_length=40)
+    #: The allocation it completes: undoing that allocation undoes this write-off too.
+    allocation_id: str | None = Field(default=None, foreign_key="allocations.id", index=True, max_length=40)
+    amount: Decimal = Field(sa_type=Money)  # positive
+    reason: str = Field(max_length=30)  # one of WRITE_OFF_REASONS
+    note: str | None = Field(default=None, max_length=500)
     created_by: str = Field(default="matcher", max_length=80)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -38,10 +64,12 @@ class Suggestion(SQLModel, table=True):
     company_id: str = Field(foreign_key="companies.id", max_length=40)
     transaction_id: str = Field(foreign_key="transactions.id", index=True, max_length=40)
     score: float
-    #: [{"invoice_id": ..., "amount": "12.00"}]
+    #: [{"invoice_id": ..., "amount": "12.00", "write_off"?: "0.50"}]
     allocations: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     reasons: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     status: str = Field(default="open", max_length=10)  # open | accepted | rejected | superseded
+    #: What superseded it (an allocation or an accepted suggestion): undoing that reopens it.
+    closed_by: str | None = Field(default=None, max_length=40)
     decided_by: str | None = Field(default=None, max_length=80)
     decided_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

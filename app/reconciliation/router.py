@@ -1,4 +1,4 @@
-"""HTTP routes for manual allocations, undo, and suggestion decisions."""
+"""HTTP routes for people's decisions on a transaction: manual allocations, write-offs, suggestions, undo."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from app.reconciliation import decisions
 from app.security import CompanyDep
 from app.statements.models import BankTransaction
 from app.statements.presenter import present_transactions
-from app.statements.schemas import ManualAllocationIn, TransactionPublic
+from app.statements.schemas import ManualAllocationIn, TransactionPublic, TransactionWriteOffIn
 
 router = APIRouter(prefix="/v1/companies/{vat}/transactions/{transaction_id}", tags=["transactions"])
 
@@ -22,20 +22,52 @@ def _present(session: SessionDep, transaction_id: str) -> TransactionPublic:
 
 @router.post("/allocations", status_code=201, response_model=TransactionPublic)
 def allocate(transaction_id: str, data: ManualAllocationIn, ctx: CompanyDep, session: SessionDep) -> TransactionPublic:
-    """Allocate (part of) a transaction to an invoice by hand; returns the transaction."""
-    decisions.allocate_manually(session, ctx.id, transaction_id, data.invoice_id, data.amount, ctx.actor)
+    """Allocate part of a transaction to an invoice by hand (repeat to split it); returns the transaction.
+
+    422 when the amount is more than the transaction's unallocated amount, or more than the invoice has due
+    (unless ``allow_overpayment``). A shortfall within the company's payment tolerance is written off.
+    """
+    decisions.allocate_manually(
+        session,
+        ctx.id,
+        transaction_id,
+        data.invoice_id,
+        data.amount,
+        ctx.actor,
+        allow_overpayment=data.allow_overpayment,
+        apply_tolerance=data.apply_tolerance,
+    )
     return _present(session, transaction_id)
 
 
 @router.delete("/allocations/{allocation_id}", status_code=204)
 def undo(transaction_id: str, allocation_id: str, ctx: CompanyDep, session: SessionDep) -> Response:
-    """Undo an allocation (automatic or manual); the invoice's status follows at once."""
+    """Undo an allocation (automatic or manual) with its write-offs; the invoice's status follows at once,
+    and suggestions it closed are open again."""
     decisions.undo_allocation(session, ctx.id, transaction_id, allocation_id, ctx.actor)
+    return Response(status_code=204)
+
+
+@router.post("/write-offs", status_code=201, response_model=TransactionPublic)
+def write_off(
+    transaction_id: str, data: TransactionWriteOffIn, ctx: CompanyDep, session: SessionDep
+) -> TransactionPublic:
+    """Account for (part of) the transaction's unallocated money without an invoice, with a reason."""
+    decisions.write_off_transaction(
+        session, ctx.id, transaction_id, data.amount, data.reason, ctx.actor, note=data.note
+    )
+    return _present(session, transaction_id)
+
+
+@router.delete("/write-offs/{write_off_id}", status_code=204)
+def undo_write_off(transaction_id: str, write_off_id: str, ctx: CompanyDep, session: SessionDep) -> Response:
+    decisions.undo_write_off(session, ctx.id, write_off_id, ctx.actor, transaction_id=transaction_id)
     return Response(status_code=204)
 
 
 @router.post("/suggestions/{suggestion_id}/accept", response_model=TransactionPublic)
 def accept(transaction_id: str, suggestion_id: str, ctx: CompanyDep, session: SessionDep) -> TransactionPublic:
+    """Accept a suggestion: its allocations (and write-offs) are made. 409 when it was decided already."""
     decisions.accept_suggestion(session, ctx.id, transaction_id, suggestion_id, ctx.actor)
     return _present(session, transaction_id)
 
@@ -44,4 +76,11 @@ def accept(transaction_id: str, suggestion_id: str, ctx: CompanyDep, session: Se
 def reject(transaction_id: str, suggestion_id: str, ctx: CompanyDep, session: SessionDep) -> TransactionPublic:
     """Reject a suggestion; the same proposal is not made again."""
     decisions.reject_suggestion(session, ctx.id, transaction_id, suggestion_id, ctx.actor)
+    return _present(session, transaction_id)
+
+
+@router.post("/suggestions/{suggestion_id}/reopen", response_model=TransactionPublic)
+def reopen(transaction_id: str, suggestion_id: str, ctx: CompanyDep, session: SessionDep) -> TransactionPublic:
+    """Undo a rejection: the suggestion is open again, if what it proposes still fits."""
+    decisions.reopen_suggestion(session, ctx.id, transaction_id, suggestion_id, ctx.actor)
     return _present(session, transaction_id)

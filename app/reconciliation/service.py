@@ -17,11 +17,12 @@ from app.companies.models import Company
 from app.ids import new_id
 from app.invoices.models import Invoice
 from app.money import format_amount
-from app.outbox_models import Event
 from app.reconciliation.ledger import Ledger
-from app.reconciliation.matching import InvoiceIndex, MatchConfig, Matcher, OpenInvoice, Payment
+from app.reconciliation.locks import lock_company_ledger
+from app.reconciliation.matching import InvoiceIndex, MatchConfig, Matcher, OpenInvoice, Part, Payment
 from app.reconciliation.models import Allocation, Suggestion
 from app.reconciliation.names import normalize_name
+from app.reconciliation.tolerance import Tolerance
 from app.statements.models import BankTransaction
 from app.timeutil import utcnow
 
@@ -60,6 +61,7 @@ def _open_invoices(session: Session, company_id: str) -> list[OpenInvoice]:
             _INVOICES.c.kind,
             _INVOICES.c.total_amount,
             _INVOICES.c.amount_paid,
+            _INVOICES.c.write_off_amount,
             _INVOICES.c.issue_date,
             _INVOICES.c.due_date,
             _INVOICES.c.structured_reference,
@@ -73,13 +75,14 @@ def _open_invoices(session: Session, company_id: str) -> list[OpenInvoice]:
             id=r.id,
             number=r.number,
             kind=r.kind,
-            due=r.total_amount - r.amount_paid,
+            due=r.total_amount - r.amount_paid - r.write_off_amount,
             issue_date=r.issue_date,
             due_date=r.due_date,
             reference=r.structured_reference,
             customer_key=customer_key(r.customer_vat, r.customer_name),
             customer_name=r.customer_name,
             customer_iban=r.customer_iban,
+            total=r.total_amount,
         )
         for r in rows
     ]
@@ -117,42 +120,52 @@ def _rejected(session: Session, transaction_ids: Sequence[str]) -> set[tuple[str
     return out
 
 
-def match_transactions(session: Session, company_id: str, transaction_ids: Sequence[str]) -> MatchSummary:
+def match_transactions(
+    session: Session, company_id: str, transaction_ids: Sequence[str], *, fresh: bool = False
+) -> MatchSummary:
     """Run the matching engine over leaf transactions; apply allocations, suggestions and events.
 
-    The invoice index is built once; payments are loaded and settled chunk by chunk (memory stays flat).
+    ``fresh``: the transactions were just stored, so their first status is announced. The invoice index is
+    built once; payments are loaded and settled chunk by chunk (memory stays flat).
     """
     summary = MatchSummary()
     if not transaction_ids:
         return summary
+    ledger = Ledger(session, company_id, "matcher")  # holds the company's ledger while it reads and writes
     company = session.get(Company, company_id)
-    config = MatchConfig.from_overrides(company.match_config if company else None)
+    config = MatchConfig.from_overrides(
+        company.match_config if company else None,
+        Tolerance.from_config(company.payment_tolerance if company else None),
+    )
     index = InvoiceIndex(_open_invoices(session, company_id), _learned_ibans(session, company_id))
     matcher = Matcher(index, config, set())
     for start in range(0, len(transaction_ids), _MATCH_CHUNK):
-        _match_chunk(session, company_id, matcher, transaction_ids[start : start + _MATCH_CHUNK], summary)
+        chunk = transaction_ids[start : start + _MATCH_CHUNK]
+        _match_chunk(session, ledger, matcher, chunk, summary)
+        if fresh:
+            ledger.fresh(chunk)
+        ledger.settle()
     return summary
 
 
 _MATCH_CHUNK = 5000
 
 
-def _match_chunk(
-    session: Session, company_id: str, matcher: Matcher, ids: Sequence[str], summary: MatchSummary
-) -> None:
-    transactions = [t for t in _rows(session, _TX, _TX.c.id, ids) if t.kind != "total" and t.amount != 0]
+def _match_chunk(session: Session, ledger: Ledger, matcher: Matcher, ids: Sequence[str], summary: MatchSummary) -> None:
+    # Only payments nothing was allocated to yet: a person's or an earlier run's decisions stand.
+    transactions = [
+        t
+        for t in _rows(session, _TX, _TX.c.id, ids)
+        if t.kind != "total" and t.amount != 0 and t.status in ("unmatched", "suggested")
+    ]
     if not transactions:
         return
     matcher.rejected = _rejected(session, [t.id for t in transactions])
-    ledger = Ledger(session, company_id, "matcher")
-    # Allocated transactions get their state from the ledger; the others' status is known right here.
-    status_updates: list[dict[str, Any]] = []
     suggestion_rows: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    unmatched_credits: list[Any] = []
     now = utcnow()
     _supersede_open_suggestions(session, [t.id for t in transactions])
     for tx in sorted(transactions, key=lambda t: (t.booking_date, t.id)):
+        ledger.touch(transaction_id=tx.id)
         outcome = matcher.match(
             Payment(
                 id=tx.id,
@@ -169,57 +182,45 @@ def _match_chunk(
             summary.matched += 1
             summary.matched_ids.append(tx.id)
             for a in outcome.allocations:
-                ledger.allocate(
-                    tx.id,
-                    a.invoice_id,
-                    a.amount,
-                    method=a.method,
-                    confidence=a.confidence,
-                    reasons=a.reasons,
-                    fee=a.fee,
+                allocation_id = ledger.allocate(
+                    tx.id, a.invoice_id, a.amount, method=a.method, confidence=a.confidence, reasons=a.reasons
                 )
+                if a.write_off > 0:
+                    ledger.write_off(
+                        a.write_off,
+                        "payment_difference",
+                        invoice_id=a.invoice_id,
+                        transaction_id=tx.id,
+                        allocation_id=allocation_id,
+                    )
         elif outcome.status == "suggested":
             summary.suggested += 1
-            status_updates.append({"id": tx.id, "status": "suggested"})
-            for suggestion in outcome.suggestions:
-                suggestion_id = new_id("sug")
-                suggestion_rows.append(
-                    {
-                        "id": suggestion_id,
-                        "company_id": company_id,
-                        "transaction_id": tx.id,
-                        "score": suggestion.score,
-                        "allocations": [
-                            {"invoice_id": i, "amount": format_amount(amount)} for i, amount in suggestion.allocations
-                        ],
-                        "reasons": suggestion.reasons,
-                        "status": "open",
-                        "created_at": now,
-                    }
-                )
-                events.append(
-                    {
-                        "id": new_id("evt"),
-                        "company_id": company_id,
-                        "type": "suggestion.created",
-                        "subject_id": tx.id,
-                        "payload": {"suggestion_id": suggestion_id, "transaction_id": tx.id, "score": suggestion.score},
-                        "created_at": now,
-                    }
-                )
         else:
             summary.unmatched += 1
-            if tx.status != "unmatched":  # matched again after its suggestions were superseded
-                status_updates.append({"id": tx.id, "status": "unmatched"})
-            if tx.amount > 0:
-                unmatched_credits.append(tx)
+        for suggestion in outcome.suggestions:
+            suggestion_id = new_id("sug")
+            suggestion_rows.append(
+                {
+                    "id": suggestion_id,
+                    "company_id": ledger.company_id,
+                    "transaction_id": tx.id,
+                    "score": suggestion.score,
+                    "allocations": [_part(p) for p in suggestion.allocations],
+                    "reasons": suggestion.reasons,
+                    "status": "open",
+                    "created_at": now,
+                }
+            )
+            ledger.announce("suggestion.created", tx.id, {"suggestion_id": suggestion_id, "score": suggestion.score})
     if suggestion_rows:
         session.execute(insert(Suggestion.__table__), suggestion_rows)  # type: ignore[attr-defined]
-        session.execute(insert(Event.__table__), events)  # type: ignore[attr-defined]
-    ledger.settle()
-    if status_updates:
-        session.execute(update(BankTransaction), status_updates)
-    _record_unmatched(session, company_id, unmatched_credits)
+
+
+def _part(part: Part) -> dict[str, str]:
+    out = {"invoice_id": part.invoice_id, "amount": format_amount(part.amount)}
+    if part.write_off > 0:
+        out["write_off"] = format_amount(part.write_off)
+    return out
 
 
 def _supersede_open_suggestions(session: Session, transaction_ids: Sequence[str]) -> None:
@@ -236,6 +237,9 @@ def _supersede_open_suggestions(session: Session, transaction_ids: Sequence[str]
 
 def rematch_for_new_invoices(session: Session, company_id: str, invoices: list[Any]) -> None:
     """A payment that arrived before its invoice: match it now (by the new invoices' references)."""
+    # Before looking for waiting payments: an upload storing one right now is then either seen here or sees
+    # the new invoices itself (it holds the same lock while it matches).
+    lock_company_ledger(session, company_id)
     refs = [i.structured_reference for i in invoices]
     waiting: list[str] = []
     for start in range(0, len(refs), _CHUNK):
@@ -252,35 +256,3 @@ def rematch_for_new_invoices(session: Session, company_id: str, invoices: list[A
         )
     if waiting:
         match_transactions(session, company_id, waiting)
-
-
-def transaction_snapshot(tx: Any) -> dict[str, Any]:
-    return {
-        "id": tx.id,
-        "statement_id": tx.statement_id,
-        "booking_date": tx.booking_date.isoformat(),
-        "amount": format_amount(tx.amount),
-        "currency": tx.currency,
-        "communication": tx.communication,
-        "structured_reference": tx.structured_reference,
-        "counterparty": {"name": tx.counterparty_name, "iban": tx.counterparty_iban, "bic": tx.counterparty_bic},
-    }
-
-
-def _record_unmatched(session: Session, company_id: str, credits: list[Any]) -> None:
-    """Money in that nothing claimed: a transaction.unmatched event each (debits are not invoices' business)."""
-    if not credits:
-        return
-    now = utcnow()
-    events = [
-        {
-            "id": new_id("evt"),
-            "company_id": company_id,
-            "type": "transaction.unmatched",
-            "subject_id": tx.id,
-            "payload": transaction_snapshot(tx),
-            "created_at": now,
-        }
-        for tx in credits
-    ]
-    session.execute(insert(Event.__table__), events)  # type: ignore[attr-defined]

@@ -9,7 +9,8 @@ It also has defects that must never reach our data, so this module owns all of t
   crashes on a ``000000`` value date, which is legal: it falls back to the entry date);
 - communications: only 101/102 are OGMs (pycoda renders every structured type as ``+++..+++``); free text
   is joined across 2.1/2.2/2.3 without inventing spaces inside words or references (pycoda does);
-- integrity checks, recorded as warnings with line numbers; only unreadable files are refused.
+- integrity checks, recorded as warnings with line numbers; only unreadable or incomplete (cut-off) files
+  are refused.
 """
 
 from __future__ import annotations
@@ -235,6 +236,15 @@ def _blocks(recs: Iterable[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
         closed = kind == "9"
         current.append((number, line))
     if current is not None:
+        if not closed:
+            # A statement always ends with its trailer: without it the file was cut off (a download that
+            # stopped half-way). Storing the part would count its movements twice once the whole file comes.
+            last = current[-1][0]
+            raise CodaError(
+                f"incomplete file: it ends at line {last} before the trailer record (9) of its last statement "
+                "(a cut-off download?); nothing was stored, send the complete file",
+                last,
+            )
         yield _checked(current)
 
 
@@ -287,6 +297,13 @@ def _statement(block: list[tuple[int, str]], file_warnings: list[CodaWarning]) -
     if eight:
         closing = _amount(eight[41], eight[42:57], "new balance", eight_no)
         closing_date = _date(eight[57:63], "new balance date", eight_no)
+    elif groups:
+        last = next(n for n, line in reversed(block) if line[0] != "9")
+        raise CodaError(
+            f"incomplete statement: its movements end at line {last} without the new-balance record (8); "
+            "nothing was stored",
+            last,
+        )
     else:
         # Banks send "empty" statements (records 0, 1, 9): nothing moved, so the balance stands.
         closing, closing_date, eight_no = opening, opening_date, block[-1][0]
@@ -455,11 +472,7 @@ def _integrity(st: ParsedStatement, block: list[tuple[int, str]], eight_no: int,
                 eight_no,
             )
         )
-    trailer = next(((n, line) for n, line in block if line[0] == "9"), None)
-    if trailer is None:
-        warnings.append(CodaWarning("missing_trailer", "the statement has no trailer record (9)", block[-1][0]))
-        return warnings
-    number, line = trailer
+    number, line = next((n, line) for n, line in block if line[0] == "9")  # _blocks refuses a block without
     body = sum(1 for _, r in block if r[0] in "12348")
     count = line[16:22].strip()
     if not count.isdigit() or int(count) != body:

@@ -80,7 +80,10 @@ class BankTransaction(SQLModel, table=True):
     structured_content: str | None = Field(default=None, max_length=200)
     structured_reference: str | None = Field(default=None, max_length=40)
     end_to_end_reference: str | None = Field(default=None, max_length=40)
-    #: matched | suggested | unmatched | ignored (totals, and what a person set aside).
-    status: str = Field(default="unmatched", max_length=12)
+    #: matched | partially_matched | suggested | unmatched | ignored (totals, and what a person set aside).
+    status: str = Field(default="unmatched", max_length=20)
+    #: Signed like ``amount``: what allocations take of it (credit notes count against invoices).
     amount_allocated: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
+    #: Signed like ``amount``: what write-offs without an invoice account for.
+    amount_written_off: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
     created_at: datetime = Field(default_factory=utcnow)

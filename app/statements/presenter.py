@@ -1,4 +1,4 @@
-"""Turn bank-transaction rows (with allocations and open suggestions) into the API resource."""
+"""Turn bank-transaction rows (with allocations, write-offs and open suggestions) into the API resource."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from app.invoices.presenter import allocation_public
-from app.reconciliation.models import Allocation, Suggestion
+from app.invoices.presenter import allocation_public, write_off_public
+from app.reconciliation.models import Allocation, Suggestion, WriteOff
 from app.statements.models import BankTransaction
 from app.statements.schemas import (
     CounterpartyPublic,
@@ -20,12 +20,18 @@ from app.statements.schemas import (
 
 def present_transactions(session: Session, rows: Sequence[BankTransaction]) -> list[TransactionPublic]:
     ids = [r.id for r in rows]
+    settled = [r.id for r in rows if r.status in ("matched", "partially_matched")]  # the others have neither
     allocations: dict[str, list[Allocation]] = defaultdict(list)
+    write_offs: dict[str, list[WriteOff]] = defaultdict(list)
     suggestions: dict[str, list[Suggestion]] = defaultdict(list)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for start in range(0, len(settled), 500):
+        chunk = settled[start : start + 500]
         for a in session.exec(select(Allocation).where(col(Allocation.transaction_id).in_(chunk))):
             allocations[a.transaction_id].append(a)
+        for w in session.exec(select(WriteOff).where(col(WriteOff.transaction_id).in_(chunk))):
+            write_offs[w.transaction_id].append(w)  # type: ignore[index]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
         for s in session.exec(
             select(Suggestion).where(col(Suggestion.transaction_id).in_(chunk), Suggestion.status == "open")
         ):
@@ -48,8 +54,11 @@ def present_transactions(session: Session, rows: Sequence[BankTransaction]) -> l
             transaction_code=t.transaction_code,
             kind=t.kind,
             status=t.status,
-            amount_allocated=t.amount_allocated,
+            allocated_amount=t.amount_allocated,
+            written_off_amount=t.amount_written_off,
+            unallocated_amount=t.amount - t.amount_allocated - t.amount_written_off,
             allocations=[allocation_public(a) for a in sorted(allocations.get(t.id, []), key=lambda a: a.created_at)],
+            write_offs=[write_off_public(w) for w in sorted(write_offs.get(t.id, []), key=lambda w: w.created_at)],
             suggestions=[
                 SuggestionPublic(
                     id=s.id,

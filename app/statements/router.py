@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -17,7 +17,7 @@ from app.security import CompanyDep
 from app.statements import service
 from app.statements.models import BankTransaction
 from app.statements.presenter import present_transactions
-from app.statements.schemas import IngestResponse, TransactionPublic
+from app.statements.schemas import IngestResponse, TransactionPublic, TransactionStatus
 from app.statements.upload import read_coda_upload
 
 router = APIRouter(prefix="/v1/companies/{vat}", tags=["statements"])
@@ -57,9 +57,6 @@ async def upload_statements(request: Request, ctx: CompanyDep, session: SessionD
     data = await read_coda_upload(request)
     result = await run_in_threadpool(service.ingest_coda, session, ctx.id, data)
     return JSONResponse(result.response.model_dump(mode="json"), status_code=201 if result.created else 200)
-
-
-TransactionStatus = Literal["matched", "suggested", "unmatched", "ignored"]
 
 
 @router.get("/transactions", response_model=Page[TransactionPublic], tags=["transactions"])

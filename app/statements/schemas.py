@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.invoices.schemas import AllocationPublic
-from app.schemas import MoneyOut, SignedMoneyIn, StrictInput
+from app.invoices.schemas import AllocationPublic, WriteOffPublic, WriteOffReason
+from app.schemas import MoneyIn, MoneyOut, StrictInput
+
+TransactionStatus = Literal["matched", "partially_matched", "suggested", "unmatched", "ignored"]
 
 
 class CounterpartyPublic(BaseModel):
@@ -20,6 +23,10 @@ class CounterpartyPublic(BaseModel):
 class SuggestedAllocation(BaseModel):
     invoice_id: str
     amount: MoneyOut
+    write_off: MoneyOut = Field(
+        default=Decimal("0.00"),
+        description="What accepting writes off on that invoice (a shortfall within the payment tolerance).",
+    )
 
 
 class SuggestionPublic(BaseModel):
@@ -46,9 +53,14 @@ class TransactionPublic(BaseModel):
     end_to_end_reference: str | None
     transaction_code: str
     kind: str
-    status: str
-    amount_allocated: MoneyOut
+    status: TransactionStatus
+    allocated_amount: MoneyOut = Field(description="Signed like amount: what allocations take of it.")
+    written_off_amount: MoneyOut = Field(description="Signed like amount: what write-offs without an invoice keep.")
+    unallocated_amount: MoneyOut = Field(
+        description="amount - allocated_amount - written_off_amount: money nobody has accounted for yet."
+    )
     allocations: list[AllocationPublic]
+    write_offs: list[WriteOffPublic]
     suggestions: list[SuggestionPublic]
 
 
@@ -88,4 +100,14 @@ class IngestResponse(BaseModel):
 
 class ManualAllocationIn(StrictInput):
     invoice_id: str = Field(min_length=1, max_length=40)
-    amount: SignedMoneyIn
+    amount: MoneyIn = Field(description="Positive: how much of the invoice this transaction settles.")
+    allow_overpayment: bool = Field(default=False, description="Allow more than the invoice's amount due.")
+    apply_tolerance: bool = Field(
+        default=True, description="Write off a shortfall within the company's payment tolerance, settling the invoice."
+    )
+
+
+class TransactionWriteOffIn(StrictInput):
+    amount: MoneyIn = Field(description="Positive, at most the transaction's unallocated amount.")
+    reason: WriteOffReason = "manual"
+    note: str | None = Field(default=None, max_length=500)

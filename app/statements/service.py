@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from app.companies.models import BankAccount
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import new_id
+from app.reconciliation.locks import lock_company_ledger
 from app.reconciliation.service import match_transactions
 from app.statements.models import BankTransaction, CodaFile, Statement
 from app.statements.parsed import CodaError, CodaWarning, MovementKind, ParsedStatement
@@ -46,6 +47,9 @@ def ingest_coda(session: Session, company_id: str, data: bytes, *, source: str =
     """
     from app.statements.coda import CodaReader  # the adapter pulls in pycoda; only ingestion needs it
 
+    # One upload at a time per company: a re-sent file racing its first upload then sees it stored, and
+    # matching sees every invoice registered before it (see reconciliation.locks).
+    lock_company_ledger(session, company_id)
     try:
         reader = CodaReader(data)
         ingest = _Ingest(session, company_id, data, reader.encoding, source)
@@ -67,7 +71,7 @@ def ingest_coda(session: Session, company_id: str, data: bytes, *, source: str =
         return IngestResult(response=response, created=ingest.created)
     ingest.file_row.warnings = [w.as_dict() for w in reader.warnings]
     session.add(ingest.file_row)
-    totals = match_transactions(session, company_id, ingest.new_ids)
+    totals = match_transactions(session, company_id, ingest.new_ids, fresh=True)
     response = IngestResponse(
         statements=ingest.summaries,
         transactions_created=len(ingest.new_ids),
@@ -216,7 +220,8 @@ def _transaction_row(
         "end_to_end_reference": t.end_to_end_reference,
         # Totals are kept for the record but are never payments of their own.
         "status": "ignored" if t.kind is MovementKind.TOTAL else "unmatched",
-        "amount_allocated": t.amount - t.amount,
+        "amount_allocated": t.amount - t.amount,  # zero with the amount's precision
+        "amount_written_off": t.amount - t.amount,
         "created_at": now,
     }
 

@@ -108,7 +108,7 @@ def _queue_next(session: Session, delivery: WebhookDelivery) -> None:
 
 
 def resource_for(session: Session, event: Event) -> dict[str, Any] | None:
-    """The subject as the API returns it now (the event's payload records the change itself)."""
+    """The subject as the API returns it now: only for events recorded before they carried their resource."""
     if event.type.startswith("invoice."):
         from app.invoices.models import Invoice
         from app.invoices.presenter import present_invoice
@@ -126,12 +126,13 @@ def resource_for(session: Session, event: Event) -> dict[str, Any] | None:
 
 
 def message_body(session: Session, event: Event) -> str:
-    body = {
-        "type": event.type,
-        "timestamp": iso(event.created_at),
-        "data": resource_for(session, event),
-        "change": event.payload,
-    }
+    """The resource as it was when the event happened (recorded with it), and what changed."""
+    payload = event.payload
+    if "data" in payload:
+        data, change = payload["data"], payload.get("change", {})
+    else:
+        data, change = resource_for(session, event), payload
+    body = {"type": event.type, "timestamp": iso(event.created_at), "data": data, "change": change}
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 

@@ -18,6 +18,7 @@ EVENT_TYPES = (
     "invoice.delivered",
     "invoice.delivery_failed",
     "transaction.unmatched",
+    "transaction.partially_matched",
     "suggestion.created",
     "webhook.test",
 )

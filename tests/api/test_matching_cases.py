@@ -63,14 +63,41 @@ def test_payment_before_its_invoice_is_matched_when_the_invoice_arrives(client, 
     assert paid["allocations"][0]["method"] == "structured_reference"
 
 
-def test_bank_fee_within_tolerance_settles_with_the_difference_recorded(client, key):
+def test_shortfall_within_the_tolerance_settles_with_a_write_off(client, key):
+    tolerance = client.patch(
+        f"/v1/companies/{VAT}", json={"payment_tolerance": {"amount": "2.00", "percent": "2"}}, headers=key
+    )
+    assert tolerance.status_code == 200, tolerance.text
+    assert tolerance.json()["payment_tolerance"] == {"amount": "2.00", "percent": "2"}
     inv = invoice(client, key, "FEE")
     upload(client, key, ("119.50", REF_A))
     paid = status(client, key, inv)
-    assert (paid["status"], paid["amount_paid"], paid["amount_due"]) == ("paid", "121.00", "0.00")
+    assert (paid["status"], paid["amount_paid"], paid["write_off_amount"], paid["amount_due"]) == (
+        "paid",
+        "119.50",
+        "1.50",
+        "0.00",
+    )
     [allocation] = paid["allocations"]
-    assert (allocation["amount"], allocation["fee"]) == ("119.50", "1.50")
-    assert "bank_fee" in {r["code"] for r in allocation["reasons"]}
+    assert allocation["amount"] == "119.50"
+    [write_off] = paid["write_offs"]
+    assert (write_off["amount"], write_off["reason"], write_off["allocation_id"]) == (
+        "1.50",
+        "payment_difference",
+        allocation["id"],
+    )
+
+
+def test_without_a_tolerance_a_shortfall_leaves_the_invoice_partially_paid(client, key):
+    inv = invoice(client, key, "FEE")
+    upload(client, key, ("119.50", REF_A))
+    paid = status(client, key, inv)
+    assert (paid["status"], paid["amount_paid"], paid["write_off_amount"], paid["amount_due"]) == (
+        "partially_paid",
+        "119.50",
+        "0.00",
+        "1.50",
+    )
 
 
 def test_credit_note_netted_in_one_transfer(client, key):

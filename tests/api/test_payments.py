@@ -65,9 +65,30 @@ def test_two_transfers_partial_then_paid(client, key):
     assert len(paid["allocations"]) == 2
 
 
-def test_overpayment(client, key):
+def test_overpayment_pays_the_invoice_and_leaves_the_excess_visible(client, key):
     invoice = new_invoice(client, key)
     upload(client, key, payment_file(("150.00", OGM)))
+    paid = get_invoice(client, key, invoice["id"])
+    assert (paid["status"], paid["amount_paid"], paid["amount_due"]) == ("paid", "121.00", "0.00")
+    [tx] = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
+    assert (tx["status"], tx["allocated_amount"], tx["unallocated_amount"]) == ("partially_matched", "121.00", "29.00")
+    queue = client.get(f"/v1/companies/{VAT}/transactions", params={"status": "partially_matched"}, headers=key)
+    assert [t["id"] for t in queue.json()["items"]] == [tx["id"]]
+    # Only a person, on purpose, makes an invoice overpaid.
+    refused = client.post(
+        f"/v1/companies/{VAT}/transactions/{tx['id']}/allocations",
+        json={"invoice_id": invoice["id"], "amount": "29.00"},
+        headers=key,
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    forced = client.post(
+        f"/v1/companies/{VAT}/transactions/{tx['id']}/allocations",
+        json={"invoice_id": invoice["id"], "amount": "29.00", "allow_overpayment": True},
+        headers=key,
+    )
+    assert forced.status_code == 201, forced.text
+    assert (forced.json()["status"], forced.json()["unallocated_amount"]) == ("matched", "0.00")
     over = get_invoice(client, key, invoice["id"])
     assert (over["status"], over["amount_paid"], over["amount_due"]) == ("overpaid", "150.00", "0.00")
 
@@ -106,7 +127,7 @@ def test_manual_allocation_and_undo(client, key):
         json={"invoice_id": invoice["id"], "amount": "200.00"},
         headers=key,
     )
-    assert too_much.status_code == 409
+    assert too_much.status_code == 422
     response = client.post(
         f"/v1/companies/{VAT}/transactions/{tx['id']}/allocations",
         json={"invoice_id": invoice["id"], "amount": "121.00"},
@@ -119,7 +140,11 @@ def test_manual_allocation_and_undo(client, key):
     undo = client.delete(f"/v1/companies/{VAT}/transactions/{tx['id']}/allocations/{allocation_id}", headers=key)
     assert undo.status_code == 204
     assert get_invoice(client, key, invoice["id"])["status"] == "open"
-    assert client.get(f"/v1/companies/{VAT}/transactions/{tx['id']}", headers=key).json()["status"] == "unmatched"
+    # Undo restores the state before: the suggestion the allocation had closed is open again.
+    after = client.get(f"/v1/companies/{VAT}/transactions/{tx['id']}", headers=key).json()
+    assert after["status"] == "suggested"
+    assert [s["id"] for s in after["suggestions"]] == [s["id"] for s in tx["suggestions"]]
+    assert (after["allocated_amount"], after["unallocated_amount"]) == ("0.00", "121.00")
 
 
 def test_events_record_status_changes(client, key):
@@ -136,7 +161,9 @@ def test_events_record_status_changes(client, key):
     assert kinds == ["invoice.partially_paid", "transaction.unmatched"]
     partially = next(e for e in events if e.type == "invoice.partially_paid")
     assert partially.subject_id == invoice["id"]
-    assert partially.payload["amount_paid"] == "100.00"
+    assert partially.payload["change"]["amount_paid"] == "100.00"
+    assert partially.payload["data"]["id"] == invoice["id"]
+    assert partially.payload["data"]["amount_due"] == "21.00"
 
 
 def test_amount_only_is_a_suggestion_a_person_accepts(client, key):
@@ -145,7 +172,7 @@ def test_amount_only_is_a_suggestion_a_person_accepts(client, key):
     assert result["matching"] == {"matched": 0, "suggested": 1, "unmatched": 0}
     [tx] = client.get(f"/v1/companies/{VAT}/transactions", params={"status": "suggested"}, headers=key).json()["items"]
     [suggestion] = tx["suggestions"]
-    assert suggestion["allocations"] == [{"invoice_id": invoice["id"], "amount": "121.00"}]
+    assert suggestion["allocations"] == [{"invoice_id": invoice["id"], "amount": "121.00", "write_off": "0.00"}]
     # The payer pays from the customer's known account and the amount fits: likely, but no reference.
     assert {r["code"] for r in suggestion["reasons"]} == {"payer_iban", "amount"}
     assert get_invoice(client, key, invoice["id"])["status"] == "open"

@@ -1,21 +1,33 @@
 """A deterministic, seeded generator of matching scenarios with ground truth: customers, open invoices and
 incoming payments covering the cases the matcher must handle and the mistakes payers make. It also writes
-the payments as a CODA file, for end-to-end tests and benchmarks."""
+the payments as a CODA file, for end-to-end tests and benchmarks, and measures an engine's outcomes against
+the truth, per kind of case (see ``evaluate``).
+
+It shares the engine's assumptions, so its figures are upper bounds for real ledgers: each kind is written
+the way payers were seen to write it, not the way the engine reads it.
+"""
 
 from __future__ import annotations
 
 import random
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from app.reconciliation.matching import OpenInvoice, Payment
+from app.reconciliation.ledger import invoice_status
+from app.reconciliation.matching import MatchConfig, OpenInvoice, Outcome, Payment
+from app.reconciliation.tolerance import Tolerance
 from app.references import format_ogm, ogm_check_digits
 
 LEGAL = ["BV", "NV", "SRL", "BVBA", "SA", "SPRL", ""]
 WORDS = ["Bakkerij", "Garage", "Dakwerken", "Immo", "Transport", "Consult", "Brasserie", "Atelier", "Studio",
          "Tuinen", "Schrijnwerk", "Elektro", "Sanitair", "Apotheek", "Drukkerij", "Logistics", "Verhuur"]  # fmt: skip
 CITIES = ["Gent", "Brugge", "Leuven", "Namur", "Liège", "Hasselt", "Mechelen", "Aalst", "Kortrijk", "Mons"]
+
+#: The payment tolerance of the scenario's company (the "tolerance" kind pays within it).
+TOLERANCE = Tolerance(amount=Decimal("2.00"), percent=Decimal("2"))
+CONFIG = MatchConfig(tolerance=TOLERANCE)
 
 #: case -> weight (share of payments); see docs/matching.md
 CASES = {
@@ -25,7 +37,11 @@ CASES = {
     "invoice_number": 6,
     "partial": 5,
     "several_by_reference": 4,
-    "bank_fee": 3,
+    "several_by_number": 3,
+    "several_not_adding_up": 2,
+    "payer_subset": 3,
+    "customer_total": 2,
+    "tolerance": 3,
     "overpaid": 2,
     "third_party": 2,
     "credit_note_netting": 2,
@@ -43,6 +59,8 @@ class Truth:
     case: str
     invoice_ids: frozenset[str]  # empty: nothing should be matched
     auto_expected: bool
+    #: What each invoice the payment is for should show once it is booked (a person confirming suggestions).
+    statuses: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -120,6 +138,18 @@ def _notation(digits: str, rng: random.Random) -> str:
     ])  # fmt: skip
 
 
+def _number_list(numbers: list[str], rng: random.Random) -> tuple[str, bool]:
+    """Several invoice numbers the way payers type them; and whether they are written in full (a bare
+    last group, "fact. 12 + 13", only ever makes a suggestion)."""
+    short = [n.split("/")[-1].lstrip("0") for n in numbers]
+    text = rng.choice([
+        "Facturen " + " en ".join(numbers), "factures " + ", ".join(numbers[:-1]) + " et " + numbers[-1],
+        "INV " + " + ".join(numbers), " / ".join(numbers), "fact " + ", ".join(numbers) + " dank u",
+        "Betaling facturen " + " & ".join(numbers), "fact. " + " + ".join(short),
+    ])  # fmt: skip
+    return text, not text.startswith("fact. ")
+
+
 def generate(seed: int = 1, invoices: int = 5000, payments: int = 1000) -> Scenario:
     rng = random.Random(seed)
     start = date(2026, 3, 1)
@@ -149,6 +179,9 @@ def generate(seed: int = 1, invoices: int = 5000, payments: int = 1000) -> Scena
     customers_by_key = {c["key"]: c for c in customers}
     available = [i for i in open_invoices if i.kind == "invoice"]
     rng.shuffle(available)
+    by_customer: dict[str, list[OpenInvoice]] = defaultdict(list)
+    for i in open_invoices:
+        by_customer[i.customer_key].append(i)
     credit_notes = [i for i in open_invoices if i.kind == "credit_note"]
     used: set[str] = set()
     out_payments: list[Payment] = []
@@ -162,6 +195,10 @@ def generate(seed: int = 1, invoices: int = 5000, payments: int = 1000) -> Scena
                 return inv
         return None
 
+    def same_customer(inv: OpenInvoice, count: int) -> list[OpenInvoice]:
+        others = [take(lambda i, k=inv.customer_key: i.customer_key == k) for _ in range(count)]
+        return [inv, *(o for o in others if o is not None)]
+
     for n in range(payments):
         case = rng.choices(cases, weights)[0]
         pid = f"pay{n}"
@@ -174,6 +211,12 @@ def generate(seed: int = 1, invoices: int = 5000, payments: int = 1000) -> Scena
         day = inv.issue_date + timedelta(days=rng.randint(1, 45))
         digits = inv.reference.strip("+").replace("/", "")
         amount, comm, structured, ids, auto = inv.due, "", None, {inv.id}, True
+        statuses = {inv.id: "paid"}
+        if case.startswith("several_"):
+            group = same_customer(inv, rng.randint(1, 2))
+            group.sort(key=lambda g: (g.due_date, g.id))
+            if len(group) == 1:  # the customer has nothing else open: an ordinary payment
+                case = "structured"
         if case == "structured":
             structured = digits
         elif case == "free_text_reference":
@@ -189,20 +232,42 @@ def generate(seed: int = 1, invoices: int = 5000, payments: int = 1000) -> Scena
         elif case == "partial":
             amount = (inv.due * Decimal(rng.choice(["0.3", "0.5", "0.6"]))).quantize(Decimal("0.01"))
             structured = digits
-        elif case == "several_by_reference":
-            others = [take(lambda i, k=inv.customer_key: i.customer_key == k) for _ in range(rng.randint(1, 2))]
-            others = [o for o in others if o is not None]
-            group = [inv, *others]
+            statuses = {inv.id: "partially_paid"}
+        elif case.startswith("several_"):
             amount = sum((g.due for g in group), Decimal(0))
-            comm = " ".join(_notation(g.reference.strip("+").replace("/", ""), rng) for g in group)
+            if case == "several_by_number":
+                comm, auto = _number_list([g.number for g in group], rng)
+            else:
+                comm = rng.choice([" ", " + ", ", ", " en "]).join(
+                    _notation(g.reference.strip("+").replace("/", ""), rng) for g in group
+                )
             ids = {g.id for g in group}
-        elif case == "bank_fee":
-            amount = inv.due - Decimal(rng.choice(["0.50", "1.00", "1.50", "2.00"]))
-            if amount <= 0 or inv.due - amount > inv.due * Decimal("0.02"):
-                amount = inv.due
+            statuses = {g.id: "paid" for g in group}
+            if case == "several_not_adding_up":
+                # Short by more than any tolerance: a person decides which invoice is left open.
+                amount -= min(Decimal(rng.randint(500, 5000)) / 100, group[-1].due - Decimal("0.01"))
+                auto = False
+                statuses[group[-1].id] = "partially_paid"
+        elif case in ("payer_subset", "customer_total"):
+            if case == "payer_subset":
+                group = same_customer(inv, rng.randint(1, 2))
+            else:  # everything the customer still has open
+                group = [inv] + [i for i in by_customer[inv.customer_key] if i.id not in used and i.kind == "invoice"]
+                used.update(i.id for i in group)
+            amount = sum((g.due for g in group), Decimal(0))
+            ids = {g.id for g in group}
+            statuses = {g.id: "paid" for g in group}
+            comm = rng.choice(["", "betaling", "paiement factures", "openstaand saldo"])
+            auto = customer["known_iban"] and len(group) > 1
+            if len(group) == 1:
+                case = "payer_amount"
+        elif case == "tolerance":
+            short = Decimal(rng.choice(["0.50", "1.00", "1.50", "2.00"]))
+            if TOLERANCE.allows(short, inv.due):
+                amount = inv.due - short
             structured = digits
         elif case == "overpaid":
-            amount = inv.due + Decimal(rng.randint(1, 5000)) / 100
+            amount = inv.due + Decimal(rng.randint(1, 5000)) / 100  # the excess stays on the payment
             structured = digits
         elif case == "third_party":
             structured = digits
@@ -216,6 +281,7 @@ def generate(seed: int = 1, invoices: int = 5000, payments: int = 1000) -> Scena
                 amount = inv.due - note.due
                 comm = _notation(digits, rng) + " - " + _notation(note.reference.strip("+").replace("/", ""), rng)
                 ids = {inv.id, note.id}
+                statuses = {inv.id: "paid", note.id: "paid"}
         elif case == "amount_only":
             comm, payer_iban, payer_name, auto = "betaling", _iban(rng), "ONBEKENDE BETALER", False
         elif case == "payer_amount":
@@ -230,6 +296,7 @@ def generate(seed: int = 1, invoices: int = 5000, payments: int = 1000) -> Scena
                 set(),
                 False,
             )
+            statuses = {}
         elif case == "refund":
             used.discard(inv.id)
             note = next((c for c in credit_notes if c.id not in used), None)
@@ -238,6 +305,7 @@ def generate(seed: int = 1, invoices: int = 5000, payments: int = 1000) -> Scena
             used.add(note.id)
             amount, structured, ids = -note.due, note.reference.strip("+").replace("/", ""), {note.id}
             payer_iban, payer_name = customers_by_key[note.customer_key]["iban"], ""
+            statuses = {note.id: "paid"}
         elif case == "same_amount_ambiguous":
             twin = OpenInvoice(
                 id=f"twin{n}", number=f"2026/T{n:05d}", kind="invoice", due=inv.due, issue_date=inv.issue_date,
@@ -257,7 +325,7 @@ def generate(seed: int = 1, invoices: int = 5000, payments: int = 1000) -> Scena
                 structured_content=structured, counterparty_name=payer_name, counterparty_iban=payer_iban,
             )
         )  # fmt: skip
-        truth[pid] = Truth(pid, case, frozenset(ids), auto)
+        truth[pid] = Truth(pid, case, frozenset(ids), auto, statuses)
     return Scenario(open_invoices, out_payments, truth)
 
 
@@ -265,3 +333,128 @@ def is_valid(digits: str) -> bool:
     from app.references import is_valid_ogm_digits
 
     return len(digits) == 12 and digits.isdigit() and is_valid_ogm_digits(digits)
+
+
+# -- measuring ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class KindFigures:
+    payments: int = 0
+    automatic: int = 0  # payments with automatic allocations
+    automatic_right: int = 0  # ... to exactly the right invoices
+    with_truth: int = 0  # payments that are for some invoice
+    found_automatically: int = 0
+    found_or_top: int = 0  # settled automatically, or (what is left) proposed first
+    meant_automatic: int = 0  # payments a rule should settle without a person (the truth's auto_expected)
+    meant_automatic_found: int = 0
+    invoices: int = 0
+    status_right: int = 0  # invoice status right after automatic matching
+    status_right_confirmed: int = 0  # ... after a person accepts each first suggestion
+
+    @property
+    def precision(self) -> float | None:
+        return self.automatic_right / self.automatic if self.automatic else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.found_automatically / self.with_truth if self.with_truth else None
+
+    @property
+    def automatic_recall(self) -> float | None:
+        """Of the payments a rule should settle, the share settled rightly without a person."""
+        return self.meant_automatic_found / self.meant_automatic if self.meant_automatic else None
+
+    @property
+    def found(self) -> float | None:
+        return self.found_or_top / self.with_truth if self.with_truth else None
+
+    @property
+    def status_accuracy(self) -> float | None:
+        return self.status_right / self.invoices if self.invoices else None
+
+    @property
+    def confirmed_status_accuracy(self) -> float | None:
+        return self.status_right_confirmed / self.invoices if self.invoices else None
+
+
+@dataclass
+class Evaluation:
+    kinds: dict[str, KindFigures]
+    total: KindFigures
+    wrong: list[tuple[str, str]]  # (case, payment id) of wrong automatic matches
+    misses: Counter[str]
+
+    def table(self) -> str:
+        def pct(v: float | None) -> str:
+            return "   —  " if v is None else f"{v:6.1%}"
+
+        lines = [
+            f"{'kind':24} {'pay':>5} {'precision':>9} {'recall':>7} {'rule':>7} {'found':>7} {'status':>7} "
+            f"{'confirmed':>9}"
+        ]
+        for name, k in [*sorted(self.kinds.items()), ("all", self.total)]:
+            lines.append(
+                f"{name:24} {k.payments:5d} {pct(k.precision):>9} {pct(k.recall):>7} {pct(k.automatic_recall):>7} "
+                f"{pct(k.found):>7} "
+                f"{pct(k.status_accuracy):>7} {pct(k.confirmed_status_accuracy):>9}"
+            )
+        return "\n".join(lines)
+
+
+def evaluate(scenario: Scenario, outcomes: list[Outcome]) -> Evaluation:
+    """Precision, recall and invoice status accuracy per kind of case.
+
+    Precision: automatic matches to exactly the right invoices. Recall: payments settled automatically and
+    rightly ("rule": among those a rule should settle without a person). Found: settled, or what is left proposed first. Status: each invoice the payment is for shows
+    the status the truth says, once the automatic matches are applied (and, "confirmed", once a person
+    accepts each payment's first suggestion); invoices no payment is for must stay open.
+    """
+    totals = {i.id: i.due for i in scenario.invoices}
+    auto_money: dict[str, Decimal] = defaultdict(Decimal)
+    confirmed_money: dict[str, Decimal] = defaultdict(Decimal)
+    kinds: dict[str, KindFigures] = defaultdict(KindFigures)
+    total = KindFigures()
+    wrong: list[tuple[str, str]] = []
+    misses: Counter[str] = Counter()
+    for outcome in outcomes:
+        t = scenario.truth[outcome.payment_id]
+        figures = [kinds[t.case], total]
+        allocated = frozenset(a.invoice_id for a in outcome.allocations)
+        top = outcome.suggestions[0] if outcome.suggestions else None
+        proposed = frozenset(p.invoice_id for p in top.allocations) if top else frozenset()
+        for a in outcome.allocations:
+            auto_money[a.invoice_id] += a.amount + a.write_off
+            confirmed_money[a.invoice_id] += a.amount + a.write_off
+        if top is not None:
+            for part in top.allocations:
+                confirmed_money[part.invoice_id] += part.amount + part.write_off
+        for f in figures:
+            f.payments += 1
+            if allocated:
+                f.automatic += 1
+                f.automatic_right += allocated == t.invoice_ids
+            if t.invoice_ids:
+                f.with_truth += 1
+                f.found_automatically += allocated == t.invoice_ids
+                f.found_or_top += allocated == t.invoice_ids or (allocated | proposed) == t.invoice_ids
+                if t.auto_expected:
+                    f.meant_automatic += 1
+                    f.meant_automatic_found += allocated == t.invoice_ids
+        if allocated and allocated != t.invoice_ids:
+            wrong.append((t.case, outcome.payment_id))
+        if t.invoice_ids and allocated != t.invoice_ids and (allocated | proposed) != t.invoice_ids:
+            misses[t.case] += 1
+    expected: dict[str, tuple[str, str]] = {}  # invoice -> (status, case)
+    for t in scenario.truth.values():
+        for invoice_id, status in t.statuses.items():
+            expected[invoice_id] = (status, t.case)
+    for invoice_id, invoice_total in totals.items():
+        status, case = expected.get(invoice_id, ("open", None))
+        for f in [kinds[case], total] if case else [total]:
+            f.invoices += 1
+            f.status_right += invoice_status(invoice_total, auto_money[invoice_id], Decimal(0), False) == status
+            f.status_right_confirmed += (
+                invoice_status(invoice_total, confirmed_money[invoice_id], Decimal(0), False) == status
+            )
+    return Evaluation(dict(kinds), total, wrong, misses)
