@@ -1,4 +1,4 @@
-"""The ``codarecon`` command: serve, migrate, admin-token, coda parse, and what later work adds."""
+"""The ``codarecon`` command: serve, worker, migrate, admin-token, check, coda parse/example, fake-codabox."""
 
 from __future__ import annotations
 
@@ -61,6 +61,36 @@ def _admin_token(_: argparse.Namespace) -> int:
     from app.security import admin_token
 
     print(admin_token(get_settings()))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from app.db import get_engine, unit_of_work
+    from app.reconciliation.invariants import check
+    from app.security import company_by_vat
+    from app.vat import VatError, normalize_vat
+
+    engine = get_engine()
+    with unit_of_work(read_only=True) as session:
+        company_id = None
+        if args.company:
+            try:
+                company = company_by_vat(session, normalize_vat(args.company))
+            except VatError as exc:
+                print(f"codarecon check: {exc}", file=sys.stderr)
+                return 2
+            if company is None:
+                print(f"codarecon check: no company {args.company}", file=sys.stderr)
+                return 2
+            company_id = company.id
+        violations = check(session, company_id)
+    for violation in violations:
+        print(violation)
+    where = f"{engine.dialect.name} database {engine.url.render_as_string(hide_password=True)}"
+    if violations:
+        print(f"{len(violations)} violation(s) of the money-state invariants in the {where}", file=sys.stderr)
+        return 1
+    print(f"ok: no violation of the money-state invariants in the {where}")
     return 0
 
 
@@ -129,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("admin-token", help="print the admin token (generated under var/ if unset)").set_defaults(
         func=_admin_token
     )
+
+    check = sub.add_parser(
+        "check",
+        help="verify the money-state invariants on the database (CODARECON_DATABASE_URL); exit 1 on a violation",
+    )
+    check.add_argument("--company", help="only this company (its VAT number)")
+    check.set_defaults(func=_check)
 
     coda = sub.add_parser("coda", help="CODA file tools").add_subparsers(dest="coda_command", required=True)
     parse = coda.add_parser("parse", help="print what the service would store for a CODA file")

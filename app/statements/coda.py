@@ -68,17 +68,29 @@ def records(lines: list[str], warnings: list[CodaWarning]) -> Iterator[tuple[int
     end = len(lines)
     if last_trailer is not None:
         tail = [i for i in range(last_trailer + 1, len(lines)) if lines[i].strip()]
-        if tail and not all(_looks_like_record(lines[i]) for i in tail):
+        if tail and not any(_looks_like_record(lines[i]) for i in tail):
             warnings.append(
                 CodaWarning("trailing_garbage", f"{len(tail)} line(s) after the last trailer were ignored", tail[0] + 1)
             )
             end = last_trailer + 1
+    last = next((i for i in range(end - 1, -1, -1) if lines[i].strip()), None)
+    if last is not None and not lines[last].startswith("9") and len(lines[last]) < RECORD_LENGTH:
+        raise CodaError(
+            f"incomplete file: it ends at line {last + 1} in the middle of a record ({len(lines[last])} of "
+            f"{RECORD_LENGTH} characters), before any trailer (a cut-off download?); nothing was stored",
+            last + 1,
+        )
     seen = False
     for index in range(end):
         line = lines[index]
         number = index + 1
         if not line.strip():
             continue
+        control = _CONTROL.search(line)
+        if control is not None:
+            raise CodaError(
+                f"control character 0x{ord(control.group()):02X} at column {control.start() + 1}: not CODA text", number
+            )
         seen = True
         if line[0] not in _RECORD_TYPES:
             raise CodaError(f"not a CODA record (record type {line[:1]!r})", number)
@@ -98,8 +110,28 @@ def records(lines: list[str], warnings: list[CodaWarning]) -> Iterator[tuple[int
         raise CodaError("the file holds no CODA records", 1)
 
 
+# C0 control characters (tabs included) have no place in CODA's fixed-width text; DOS's end-of-file ^Z is
+# dropped before this check.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+# How each record type begins (its fixed fields), position by position, so that even the cut-off start of
+# a record (down to its first character) is recognised.
+_DIGIT = "0123456789"
+_RECORD_STARTS = (
+    ("0", "0", "0", "0", _DIGIT),
+    ("1", "0123", _DIGIT, _DIGIT, _DIGIT),
+    ("2", "123", _DIGIT, _DIGIT, _DIGIT, _DIGIT),
+    ("3", "123", _DIGIT, _DIGIT, _DIGIT, _DIGIT),
+    ("4", " ", _DIGIT, _DIGIT, _DIGIT, _DIGIT),
+    ("8", _DIGIT, _DIGIT, _DIGIT),
+    ("9", *(" " * 15)),
+)
+
+
 def _looks_like_record(line: str) -> bool:
-    return len(line.rstrip()) > 100 and line[0] in _RECORD_TYPES
+    """A record, or what is left of one: lines after the last trailer that look like this are never
+    dropped as garbage (they are the rest of a file cut off before its trailer)."""
+    return any(all(char in allowed for char, allowed in zip(line, start, strict=False)) for start in _RECORD_STARTS)
 
 
 # -- fields ------------------------------------------------------------------------------------------------
@@ -190,6 +222,7 @@ class CodaReader:
         try:
             text, self.encoding, self.warnings = decode(data)
             # Split on line breaks only: str.splitlines() would also break on characters such as U+0085.
+            text = text.rstrip("\x1a")  # DOS end-of-file marker
             self._lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         except Exception as exc:
             raise CodaError(f"unreadable CODA content ({type(exc).__name__}: {exc})") from None

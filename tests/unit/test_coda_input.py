@@ -161,3 +161,27 @@ def test_duplicate_flag_and_several_accounts():
         (ACCOUNT, "EUR", True),
         ("BE67735000000287", "USD", True),
     ]
+
+
+def test_control_characters_are_refused_with_their_line_and_a_dos_end_of_file_is_not():
+    rows = lines(one(MovementSpec(D("1.00"), communication="betaling")))
+    rows[2] = rows[2][:70] + "\x00" + rows[2][71:]
+    with pytest.raises(CodaError) as refused:
+        parse_coda("\n".join(rows).encode())
+    assert refused.value.line == 3
+    assert "0x00" in refused.value.message
+    assert len(parse_coda(one(MovementSpec(D("1.00"))) + b"\x1a").statements) == 1
+
+
+def test_a_file_cut_right_after_a_record_type_is_incomplete_not_garbage():
+    two = write_coda(
+        [
+            StatementSpec("BE80001000000177", date(2026, 11, 20), D(0), [MovementSpec(D("1.00"))], sequence=1),
+            StatementSpec("BE80001000000177", date(2026, 11, 21), D(1), [MovementSpec(D("2.00"))], sequence=2),
+        ]
+    )
+    text = two.decode()
+    second = text.index("\n0") + 1  # the second statement's header
+    for cut in (second + 1, second + 2, second + 140):
+        with pytest.raises(CodaError, match="incomplete"):
+            parse_coda(text[:cut].encode())
