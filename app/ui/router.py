@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
@@ -21,9 +22,10 @@ from app.companies.models import Company
 from app.db import unit_of_work
 from app.errors import AppError, Unauthorized
 from app.invoices.models import Invoice
+from app.invoices.presenter import amount_due
 from app.money import MoneyError, format_amount, parse_amount
 from app.reconciliation import decisions
-from app.reconciliation.models import Suggestion
+from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, Suggestion, WriteOff
 from app.security import Principal, principal_for
 from app.statements.models import BankTransaction
 
@@ -95,7 +97,8 @@ def _page_data(company_id: str) -> dict[str, Any]:
                 "due_date": inv.due_date,
                 "status": inv.status,
                 "structured_reference": inv.structured_reference,
-                "due_text": format_amount(inv.total_amount - inv.amount_paid),
+                "due_text": format_amount(amount_due(inv)),
+                "written_off_text": format_amount(inv.write_off_amount) if inv.write_off_amount else "",
                 "overdue": inv.due_date < today,
             }
             for inv in session.exec(
@@ -105,16 +108,17 @@ def _page_data(company_id: str) -> dict[str, Any]:
                 .limit(200)
             )
         ]
-        unmatched = [
+        # Money in that nobody has fully accounted for: nothing allocated yet, or a remainder left.
+        to_account = [
             _transaction_view(tx)
             for tx in session.exec(
                 select(BankTransaction)
                 .where(
                     BankTransaction.company_id == company_id,
-                    BankTransaction.status == "unmatched",
+                    col(BankTransaction.status).in_(("unmatched", "partially_matched")),
                     col(BankTransaction.amount) > 0,
                 )
-                .order_by(col(BankTransaction.booking_date).desc())
+                .order_by(col(BankTransaction.booking_date).desc(), col(BankTransaction.id))
                 .limit(100)
             )
         ]
@@ -134,23 +138,83 @@ def _page_data(company_id: str) -> dict[str, Any]:
                         "number": inv.number if inv else "?",
                         "customer": inv.customer_name if inv else "",
                         "amount": a["amount"],
+                        "write_off": a.get("write_off"),
                     }
                 )
             suggestions.append(
                 {
                     "id": s.id,
                     "tx": _transaction_view(tx),
-                    "tx_amount": format_amount(tx.amount),
                     "score": s.score,
                     "reasons": s.reasons,
                     "invoices": parts,
                 }
             )
+        history = _history(session, company_id)
         company_view = {"name": company.name, "vat": company.vat} if company else None
-    return {"company": company_view, "invoices": invoices, "unmatched": unmatched, "suggestions": suggestions}
+    return {
+        "company": company_view,
+        "invoices": invoices,
+        "to_account": to_account,
+        "suggestions": suggestions,
+        "history": history,
+        "reasons": WRITE_OFF_REASONS,
+    }
+
+
+def _history(session: Any, company_id: str) -> list[dict[str, Any]]:
+    """The latest allocations and write-offs, newest first, each with what undoes it."""
+    entries: list[dict[str, Any]] = []
+    numbers: dict[str, str] = {}
+
+    def number(invoice_id: str | None) -> str:
+        if invoice_id is None:
+            return "—"
+        if invoice_id not in numbers:
+            inv = session.get(Invoice, invoice_id)
+            numbers[invoice_id] = inv.number if inv else "?"
+        return numbers[invoice_id]
+
+    for a in session.exec(
+        select(Allocation)
+        .where(Allocation.company_id == company_id)
+        .order_by(col(Allocation.created_at).desc())
+        .limit(50)
+    ):
+        entries.append(
+            {
+                "kind": "allocation",
+                "at": a.created_at,
+                "what": f"{format_amount(a.amount)} to {number(a.invoice_id)}",
+                "how": a.method.replace("_", " "),
+                "by": a.created_by,
+                "undo": f"/ui/transactions/{a.transaction_id}/allocations/{a.id}/undo",
+            }
+        )
+    for w in session.exec(
+        select(WriteOff).where(WriteOff.company_id == company_id).order_by(col(WriteOff.created_at).desc()).limit(50)
+    ):
+        what = (
+            f"{format_amount(w.amount)} written off on {number(w.invoice_id)}"
+            if w.invoice_id
+            else f"{format_amount(w.amount)} of a payment kept without an invoice"
+        )
+        entries.append(
+            {
+                "kind": "write-off",
+                "at": w.created_at,
+                "what": what,
+                "how": w.reason.replace("_", " "),
+                "by": w.created_by,
+                "undo": f"/ui/write-offs/{w.id}/undo",
+            }
+        )
+    entries.sort(key=lambda e: e["at"], reverse=True)
+    return entries[:50]
 
 
 def _transaction_view(tx: BankTransaction) -> dict[str, Any]:
+    left = tx.amount - tx.amount_allocated - tx.amount_written_off
     return {
         "id": tx.id,
         "booking_date": tx.booking_date,
@@ -158,6 +222,9 @@ def _transaction_view(tx: BankTransaction) -> dict[str, Any]:
         "counterparty_iban": tx.counterparty_iban,
         "communication": tx.communication,
         "amount_text": format_amount(tx.amount),
+        "status": tx.status,
+        "left_text": format_amount(left),
+        "allocated_text": format_amount(tx.amount_allocated) if tx.amount_allocated else "",
     }
 
 
@@ -184,8 +251,6 @@ async def _act(request: Request, action: Any, done: str) -> Response:
     try:
         await run_in_threadpool(run)
     except AppError as exc:
-        from urllib.parse import quote
-
         return RedirectResponse(f"/ui/?error=1&message={quote(exc.detail)}", status_code=303)
     return RedirectResponse(f"/ui/?message={done.replace(' ', '+')}", status_code=303)
 
@@ -208,16 +273,62 @@ async def reject(request: Request, transaction_id: str, suggestion_id: str) -> R
     )
 
 
+def _amount(text: str) -> Decimal | Response:
+    try:
+        return parse_amount(text)
+    except MoneyError as exc:
+        return RedirectResponse(f"/ui/?error=1&message={quote('Amount ' + str(exc))}", status_code=303)
+
+
 @router.post("/transactions/{transaction_id}/allocate")
 async def allocate(
-    request: Request, transaction_id: str, invoice_id: Annotated[str, Form()], amount: Annotated[str, Form()]
+    request: Request,
+    transaction_id: str,
+    invoice_id: Annotated[str, Form()],
+    amount: Annotated[str, Form()],
+    allow_overpayment: Annotated[bool, Form()] = False,
 ) -> Response:
-    try:
-        value: Decimal = parse_amount(amount)
-    except MoneyError as exc:
-        return RedirectResponse(f"/ui/?error=1&message=Amount+{str(exc).replace(' ', '+')}", status_code=303)
+    value = _amount(amount)
+    if isinstance(value, Response):
+        return value
     return await _act(
         request,
-        lambda s, p: decisions.allocate_manually(s, p.company_id, transaction_id, invoice_id, value, f"ui:{p.key_id}"),
+        lambda s, p: decisions.allocate_manually(
+            s, p.company_id, transaction_id, invoice_id, value, f"ui:{p.key_id}", allow_overpayment=allow_overpayment
+        ),
         "Allocated.",
+    )
+
+
+@router.post("/transactions/{transaction_id}/write-off")
+async def write_off(
+    request: Request, transaction_id: str, amount: Annotated[str, Form()], reason: Annotated[str, Form()]
+) -> Response:
+    value = _amount(amount)
+    if isinstance(value, Response):
+        return value
+    return await _act(
+        request,
+        lambda s, p: decisions.write_off_transaction(
+            s, p.company_id, transaction_id, value, reason, f"ui:{p.key_id}", note=None
+        ),
+        "Written off.",
+    )
+
+
+@router.post("/transactions/{transaction_id}/allocations/{allocation_id}/undo")
+async def undo_allocation(request: Request, transaction_id: str, allocation_id: str) -> Response:
+    return await _act(
+        request,
+        lambda s, p: decisions.undo_allocation(s, p.company_id, transaction_id, allocation_id, f"ui:{p.key_id}"),
+        "Allocation undone.",
+    )
+
+
+@router.post("/write-offs/{write_off_id}/undo")
+async def undo_write_off(request: Request, write_off_id: str) -> Response:
+    return await _act(
+        request,
+        lambda s, p: decisions.undo_write_off(s, p.company_id, write_off_id, f"ui:{p.key_id}"),
+        "Write-off undone.",
     )

@@ -121,3 +121,55 @@ def test_a_wrong_key_is_turned_away(server):
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("status")).to_have_text("That is not a company API key.")
         browser.close()
+
+
+def test_splitting_a_payment_keeping_the_rest_and_undoing_on_the_page(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx.Client(base_url=server, timeout=30) as api:
+        api.post(
+            "/v1/companies", json={"vat": VAT, "name": "Demo BV", "bank_accounts": [IBAN]}, headers=admin
+        ).raise_for_status()
+        key = api.post(f"/v1/companies/{VAT}/api-keys", json={"scope": "write"}, headers=admin).json()["key"]
+        auth = {"Authorization": f"Bearer {key}"}
+        first = api.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("A", total="20.00"), headers=auth).json()
+        second = api.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("B", total="15.00"), headers=auth).json()
+        api.post(f"/v1/companies/{VAT}/statements", content=payment_file(("42.00", None)), headers=auth)
+        [tx] = api.get(f"/v1/companies/{VAT}/transactions", headers=auth).json()["items"]
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
+        page = browser.new_page()
+        page.goto(f"{server}/ui/login")
+        page.get_by_label("API key").fill(key)
+        page.get_by_role("button", name="Sign in").click()
+        row = page.locator(f"#transaction-{tx['id']}")
+        expect(row).to_contain_text("42.00")
+        row.get_by_label("Invoice").select_option(first["id"])
+        row.get_by_label("Amount").fill("20.00")
+        row.get_by_role("button", name="Allocate").click()
+        expect(page.get_by_role("status")).to_have_text("Allocated.")
+        # The remainder stays on the page, to be split further.
+        expect(row.locator("td.num").nth(1)).to_contain_text("22.00")
+        row.get_by_label("Invoice").select_option(second["id"])
+        row.get_by_label("Amount").fill("15.00")
+        row.get_by_role("button", name="Allocate").click()
+        expect(row.locator("td.num").nth(1)).to_contain_text("7.00")
+        row.get_by_role("button", name="Keep 7.00").click()
+        expect(page.get_by_text("All money in is accounted for.")).to_be_visible()
+        page.screenshot(path=str(SCREENSHOT_DIR / "review-split.png"), full_page=True)
+        page.get_by_role("button", name="Undo write-off").first.click()
+        expect(page.get_by_role("status")).to_have_text("Write-off undone.")
+        expect(row).to_contain_text("7.00")
+        browser.close()
+
+    with httpx.Client(base_url=server, timeout=30) as api:
+        statuses = [
+            api.get(f"/v1/companies/{VAT}/invoices/{i['id']}", headers=auth).json()["status"] for i in (first, second)
+        ]
+        after = api.get(f"/v1/companies/{VAT}/transactions/{tx['id']}", headers=auth).json()
+    assert statuses == ["paid", "paid"]
+    assert (after["status"], after["unallocated_amount"]) == ("partially_matched", "7.00")
