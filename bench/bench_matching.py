@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -106,6 +107,15 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        # The money-state invariants on the database the benchmark just filled.
+        url = os.environ.get("CODARECON_BENCH_DATABASE_URL", f"sqlite:///{Path(tmpdir) / 'bench.db'}")
+        check = subprocess.run(
+            [sys.executable, "-m", "app.cli", "check"],
+            env={**os.environ, "CODARECON_DATABASE_URL": url, "CODARECON_ADMIN_TOKEN": ADMIN},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     print(f"invoices registered through the API: {load_seconds:.1f} s")
     print(
         f"end to end (upload of {len(data) / 1e6:.1f} MB to all matched and stored): {e2e_seconds:.2f} s; "
@@ -113,6 +123,7 @@ def main() -> None:
     )
     print(f"pycoda bare parse of the same file: {pycoda_seconds:.2f} s  ({e2e_seconds / pycoda_seconds:.1f}x)")
     print(f"server peak memory: {peak:.0f} MB (before the upload: {before:.0f} MB)")
+    print(f"codarecon check (exit {check.returncode}): {(check.stdout + check.stderr).strip()}")
 
 
 if __name__ == "__main__":

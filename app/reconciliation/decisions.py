@@ -129,7 +129,7 @@ def undo_allocation(session: Session, company_id: str, transaction_id: str, allo
         raise NotFound(f"no allocation {allocation_id}")
     suggestion_id = allocation.suggestion_id
     ledger.undo_allocation(allocation)
-    ledger.settle()  # dues first: what is reopened below must still fit them
+    ledger.settle(announce=False)  # dues first: what is reopened must fit them; events once, at the end
     closers, reopened = [allocation_id], []
     if (
         suggestion_id is not None
@@ -141,9 +141,8 @@ def undo_allocation(session: Session, company_id: str, transaction_id: str, allo
         select(Suggestion.id).where(col(Suggestion.closed_by).in_(closers), Suggestion.status == "superseded")
     ).all()
     reopened += _reopen(session, list(closed), statuses=("superseded",))
-    if reopened:
-        ledger.touch(transaction_id=transaction_id)
-        ledger.settle()
+    ledger.touch(transaction_id=transaction_id)
+    ledger.settle()
 
 
 def _reopen(session: Session, suggestion_ids: list[str], *, statuses: tuple[str, ...]) -> list[str]:

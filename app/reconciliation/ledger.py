@@ -114,6 +114,10 @@ class Ledger:
         self._transactions: set[str] = set()
         self._fresh: set[str] = set()
         self._announcements: list[tuple[str, str, dict[str, Any]]] = []
+        # Rows settled quietly (settle(announce=False)): their state before, for the events of the next settle.
+        self._invoice_baseline: dict[str, tuple[Any, ...]] = {}
+        self._transaction_baseline: dict[str, tuple[Any, ...]] = {}
+        self._announce = True
 
     # -- changes ----------------------------------------------------------------------------------------
 
@@ -253,8 +257,16 @@ class Ledger:
 
     # -- settling ----------------------------------------------------------------------------------------
 
-    def settle(self) -> None:
-        """Write queued rows, recompute derived states, record events; ORM objects loaded before are refreshed."""
+    def settle(self, *, announce: bool = True) -> None:
+        """Write queued rows, recompute derived states, record events; ORM objects loaded before are refreshed.
+
+        ``announce=False`` settles without events, for a decision made of steps (undo, then reopen what the
+        undone allocation had closed): the next settle announces the net change of every row, once.
+        """
+        if announce:  # what a quiet settle changed is announced now
+            self._invoices |= self._invoice_baseline.keys()
+            self._transactions |= self._transaction_baseline.keys()
+        self._announce = announce
         self.session.flush()
         if self._allocations:
             self.session.execute(insert(_ALLOCATIONS), self._allocations)
@@ -264,12 +276,15 @@ class Ledger:
             self.session.execute(insert(_AUDIT), self._audits)
         invoice_changes = self._settle_invoices(sorted(self._invoices))
         transaction_changes = self._settle_transactions(sorted(self._transactions))
-        transaction_changes += [(t, tx_id, change) for t, tx_id, change in self._announcements]
-        events = self._invoice_events(invoice_changes) + self._transaction_events(transaction_changes)
-        if events:
-            self.session.execute(insert(_EVENTS), events)
-        self._allocations, self._write_offs, self._audits, self._announcements = [], [], [], []
-        self._invoices, self._transactions, self._fresh = set(), set(), set()
+        self._allocations, self._write_offs, self._audits = [], [], []
+        self._invoices, self._transactions = set(), set()
+        if announce:
+            transaction_changes += [(t, tx_id, change) for t, tx_id, change in self._announcements]
+            events = self._invoice_events(invoice_changes) + self._transaction_events(transaction_changes)
+            if events:
+                self.session.execute(insert(_EVENTS), events)
+            self._announcements, self._fresh = [], set()
+            self._invoice_baseline, self._transaction_baseline = {}, {}
         self.session.expire_all()  # bulk statements bypassed the identity map
 
     def _settle_invoices(self, ids: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -315,8 +330,28 @@ class Ledger:
                 status = invoice_status(row.total_amount, money, off, row.cancelled_at is not None)
                 days = [d for d in (last_payment, last_write_off) if d is not None]
                 paid_at = max(days) if status in ("paid", "overpaid") and days else None
-                before = (row.status, row.amount_paid, row.write_off_amount)
-                if before == (status, money, off) and row.paid_at == paid_at:
+                stored = (row.status, row.amount_paid, row.write_off_amount)
+                if not self._announce:
+                    self._invoice_baseline.setdefault(row.id, stored)
+                before = self._invoice_baseline.get(row.id, stored)
+                event_type = INVOICE_STATUS_EVENTS.get(status)
+                if self._announce and event_type and before != (status, money, off):
+                    changes.append(
+                        (
+                            event_type,
+                            row.id,
+                            {
+                                "status": status,
+                                "previous_status": before[0],
+                                "amount_paid": format_amount(money),
+                                "write_off_amount": format_amount(off),
+                                "amount_due": format_amount(
+                                    invoice_amount_due(row.total_amount, money, off, row.cancelled_at is not None)
+                                ),
+                            },
+                        )
+                    )
+                if stored == (status, money, off) and row.paid_at == paid_at:
                     continue
                 updates.append(
                     {
@@ -328,23 +363,6 @@ class Ledger:
                         "updated_at": now,
                     }
                 )
-                event_type = INVOICE_STATUS_EVENTS.get(status)
-                if event_type and before != (status, money, off):
-                    changes.append(
-                        (
-                            event_type,
-                            row.id,
-                            {
-                                "status": status,
-                                "previous_status": row.status,
-                                "amount_paid": format_amount(money),
-                                "write_off_amount": format_amount(off),
-                                "amount_due": format_amount(
-                                    invoice_amount_due(row.total_amount, money, off, row.cancelled_at is not None)
-                                ),
-                            },
-                        )
-                    )
         if updates:
             self.session.execute(update(Invoice), updates)
         return changes
@@ -397,13 +415,18 @@ class Ledger:
                     suggested=row.id in suggested,
                     ignored=row.status == "ignored",
                 )
-                if (status, money, off) != (row.status, row.amount_allocated, row.amount_written_off):
+                stored = (row.status, row.amount_allocated, row.amount_written_off)
+                if (status, money, off) != stored:
                     updates.append(
                         {"id": row.id, "status": status, "amount_allocated": money, "amount_written_off": off}
                     )
+                if not self._announce:
+                    self._transaction_baseline.setdefault(row.id, stored)
+                    continue
+                before = self._transaction_baseline.get(row.id, stored)
                 event_type = TRANSACTION_STATUS_EVENTS.get(status)
-                changed = status != row.status or row.id in self._fresh
-                remainder_changed = (money, off) != (row.amount_allocated, row.amount_written_off)
+                changed = status != before[0] or row.id in self._fresh
+                remainder_changed = (money, off) != before[1:]
                 if event_type and row.amount > 0 and (changed or (status == "partially_matched" and remainder_changed)):
                     changes.append(
                         (
@@ -411,7 +434,7 @@ class Ledger:
                             row.id,
                             {
                                 "status": status,
-                                "previous_status": None if row.id in self._fresh else row.status,
+                                "previous_status": None if row.id in self._fresh else before[0],
                                 "unallocated_amount": format_amount(row.amount - money - off),
                             },
                         )

@@ -219,6 +219,11 @@ class _Candidate:
     reasons: list[dict]
 
 
+def _age(inv: OpenInvoice) -> tuple:
+    """Oldest first, in an order that does not depend on (random) ids when dates tie."""
+    return (inv.due_date, inv.issue_date, inv.number, inv.id)
+
+
 def _numbers(invoices: Sequence[OpenInvoice]) -> str:
     return ", ".join(i.number for i in invoices)
 
@@ -258,7 +263,7 @@ class Matcher:
         that says by how much they differ."""
         paid = abs(payment.amount)
         together = abs(sum((i.signed_due for i in invoices), ZERO))
-        last = max((i for i in invoices if self._settles(payment, i)), key=lambda i: (i.due_date, i.id))
+        last = max((i for i in invoices if self._settles(payment, i)), key=_age)
         adds_up = together == paid or (
             paid < together and self.config.tolerance.allows(together - paid, last.total or together)
         )
@@ -401,7 +406,7 @@ class Matcher:
             else:
                 score = 0.85 if payer_ok else 0.7 if same_customer else 0.5
             found_reason = reason("invoice_numbers", f"the communication names invoices {_numbers(found)}")
-            candidate = self._group(payment, sorted(found, key=lambda i: (i.due_date, i.id)), "invoice_number",
+            candidate = self._group(payment, sorted(found, key=_age), "invoice_number",
                                     found_reason, score)  # fmt: skip
             if payer_ok:
                 candidate.reasons += list(payer.reasons)
@@ -447,7 +452,7 @@ class Matcher:
             ]
         singles = exact or near
         out: list[_Candidate] = []
-        for inv in sorted(singles, key=lambda i: (i.due_date, i.id)):
+        for inv in sorted(singles, key=_age):
             extra = []
             if len(singles) > 1:
                 extra = [reason("ambiguous", f"{len(singles)} open invoices of this customer are due for this amount")]
@@ -492,9 +497,9 @@ class Matcher:
             everything = sum((i.signed_due for i in pool), ZERO)
             # When all amounts have one sign, no smaller combination comes to the sum of all of them.
             if everything == target and len({i.kind for i in pool}) == 1 and len(pool) >= 2:
-                return [sorted(pool, key=lambda i: (i.due_date, i.id))], True
+                return [sorted(pool, key=_age)], True
             return [], False
-        docs = sorted(pool, key=lambda i: (-abs(i.signed_due), i.id))
+        docs = sorted(pool, key=lambda i: (-abs(i.signed_due), _age(i)))
         values = [int(i.signed_due * CENTS) for i in docs]
         goal = int(target * CENTS)
         n = len(values)
@@ -528,14 +533,14 @@ class Matcher:
 
         finished = search(0, goal)
         exhaustive = finished or len(found) >= 2
-        combos = [sorted((docs[j] for j in combo), key=lambda i: (i.due_date, i.id)) for combo in found]
+        combos = [sorted((docs[j] for j in combo), key=_age) for combo in found]
         return combos, exhaustive and steps <= budget
 
     def _oldest_combination(
         self, payment: Payment, target: Decimal, pool: list[OpenInvoice]
     ) -> list[list[OpenInvoice]]:
         """For suggestions from a large pool: the one combination among the oldest few that adds up."""
-        pool = sorted(pool, key=lambda i: (i.due_date, i.id))[: self.config.max_subset_candidates]
+        pool = sorted(pool, key=_age)[: self.config.max_subset_candidates]
         found: list[list[OpenInvoice]] = []
         for size in range(2, min(self.config.max_subset_size, len(pool)) + 1):
             for combo in combinations(pool, size):
@@ -556,7 +561,7 @@ class Matcher:
             return []
         score = 0.5 if len(pool) == 1 else 0.3
         out = []
-        for inv in sorted(pool, key=lambda i: (i.due_date, i.id)):
+        for inv in sorted(pool, key=_age):
             reasons = [
                 reason(
                     "amount_equals_due",
@@ -650,10 +655,8 @@ class Matcher:
         the tolerance is written off; money beyond everything due stays on the payment as a remainder.
         """
         remaining = abs(payment.amount) if amount is None else amount
-        settled = sorted((i for i in candidate.invoices if self._settles(payment, i)), key=lambda i: (i.due_date, i.id))
-        netted = sorted(
-            (i for i in candidate.invoices if not self._settles(payment, i)), key=lambda i: (i.due_date, i.id)
-        )
+        settled = sorted((i for i in candidate.invoices if self._settles(payment, i)), key=_age)
+        netted = sorted((i for i in candidate.invoices if not self._settles(payment, i)), key=_age)
         out: list[Allocation] = []
         for doc in netted:
             out.append(Allocation(doc.id, doc.due, ZERO, candidate.method, candidate.score, list(candidate.reasons)))

@@ -164,7 +164,8 @@ def _match_chunk(session: Session, ledger: Ledger, matcher: Matcher, ids: Sequen
     suggestion_rows: list[dict[str, Any]] = []
     now = utcnow()
     _supersede_open_suggestions(session, [t.id for t in transactions])
-    for tx in sorted(transactions, key=lambda t: (t.booking_date, t.id)):
+    # In booking order, then as the bank listed them (ids are random: they must not decide who pays first).
+    for tx in sorted(transactions, key=lambda t: (t.booking_date, t.line, t.detail, t.id)):
         ledger.touch(transaction_id=tx.id)
         outcome = matcher.match(
             Payment(
