@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-FAULT_KINDS = ("503", "timeout", "lost")
+FAULT_KINDS = ("503", "timeout", "lost", "truncate")  # truncate: a download cut off half-way
 ROUTES = ("token", "credentials", "pod_client", "feed", "download", "commit", "upload")
 _ID = re.compile(rb"<cbc:ID>([^<]+)</cbc:ID>")
 
@@ -209,7 +209,10 @@ def create_fake_codabox_app(state: FakeCodaboxState | None = None) -> FastAPI:
             return early
         if fmt != "cod":
             return _error(400, "Unsupported format")
-        return done(fault, _download(request, feed_index))
+        response = _download(request, feed_index)
+        if fault == "truncate" and response.status_code == 200:
+            return Response(response.body[: len(response.body) // 2], media_type="application/octet-stream")
+        return done(fault, response)
 
     @app.get("/v2/delivery/redownload-feed/{feed_id}/")
     async def redownload_feed(feed_id: str, request: Request) -> Response:

@@ -302,6 +302,9 @@ def sync_company(job: Job) -> None:
     except CodaboxError as exc:
         _note_sync(company_id, str(exc))
         raise RetryableJobError(str(exc)) from None
+    except RetryableJobError as exc:
+        _note_sync(company_id, str(exc))
+        raise
     _note_sync(company_id, None)
 
 
@@ -322,15 +325,43 @@ def _ingest_entry(cb: CodaboxClient, creds: Credentials, company_id: str, feed_i
             entry.status, entry.ingested_at, entry.attempts = "ingested", utcnow(), entry.attempts + 1
             entry.coda_file_id = result.response.file_id
             session.add(entry)
-    except (ValidationFailed, Conflict) as exc:
-        # The file can never be stored as it is: keep it aside for a person and move on.
-        log.warning("CodaBox entry %s for company %s refused: %s", feed_index, company_id, exc.detail)
-        with unit_of_work() as session:
-            entry = session.get(CodaboxFeedEntry, feed_index) or CodaboxFeedEntry(
-                feed_index=feed_index, company_id=company_id, feed_id=feed_id
-            )
-            entry.status, entry.last_error, entry.attempts = "failed", exc.detail, entry.attempts + 1
-            session.add(entry)
+    except ValidationFailed as exc:
+        if not exc.extra.get("incomplete"):
+            _set_aside(company_id, feed_id, feed_index, exc)
+            return
+        # Cut off on the way: download it again on the next sync, before the offset moves past it.
+        attempts = _note_attempt(company_id, feed_id, feed_index, exc.detail)
+        if attempts >= INCOMPLETE_DOWNLOAD_ATTEMPTS:
+            _set_aside(company_id, feed_id, feed_index, exc)
+            return
+        raise RetryableJobError(f"feed entry {feed_index} arrived incomplete: {exc.detail}") from None
+    except Conflict as exc:
+        _set_aside(company_id, feed_id, feed_index, exc)
+
+
+#: How often a feed entry that arrives cut off is downloaded again before it is set aside as failed.
+INCOMPLETE_DOWNLOAD_ATTEMPTS = 5
+
+
+def _note_attempt(company_id: str, feed_id: str, feed_index: str, error: str) -> int:
+    with unit_of_work() as session:
+        entry = session.get(CodaboxFeedEntry, feed_index) or CodaboxFeedEntry(
+            feed_index=feed_index, company_id=company_id, feed_id=feed_id
+        )
+        entry.attempts, entry.last_error = entry.attempts + 1, error
+        session.add(entry)
+        return entry.attempts
+
+
+def _set_aside(company_id: str, feed_id: str, feed_index: str, exc: AppError) -> None:
+    """The file can never be stored as it is: keep it aside for a person and move on."""
+    log.warning("CodaBox entry %s for company %s refused: %s", feed_index, company_id, exc.detail)
+    with unit_of_work() as session:
+        entry = session.get(CodaboxFeedEntry, feed_index) or CodaboxFeedEntry(
+            feed_index=feed_index, company_id=company_id, feed_id=feed_id, attempts=1
+        )
+        entry.status, entry.last_error = "failed", exc.detail
+        session.add(entry)
 
 
 def _note_sync(company_id: str, error: str | None) -> None:

@@ -79,6 +79,7 @@ def records(lines: list[str], warnings: list[CodaWarning]) -> Iterator[tuple[int
             f"incomplete file: it ends at line {last + 1} in the middle of a record ({len(lines[last])} of "
             f"{RECORD_LENGTH} characters), before any trailer (a cut-off download?); nothing was stored",
             last + 1,
+            incomplete=True,
         )
     seen = False
     for index in range(end):
@@ -277,6 +278,7 @@ def _blocks(recs: Iterable[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
                 f"incomplete file: it ends at line {last} before the trailer record (9) of its last statement "
                 "(a cut-off download?); nothing was stored, send the complete file",
                 last,
+                incomplete=True,
             )
         yield _checked(current)
 
@@ -336,6 +338,7 @@ def _statement(block: list[tuple[int, str]], file_warnings: list[CodaWarning]) -
             f"incomplete statement: its movements end at line {last} without the new-balance record (8); "
             "nothing was stored",
             last,
+            incomplete=True,
         )
     else:
         # Banks send "empty" statements (records 0, 1, 9): nothing moved, so the balance stands.

@@ -37,10 +37,12 @@ class CodaWarning:
 class CodaError(ValueError):
     """The file cannot be read as CODA at all; nothing of it may be stored."""
 
-    def __init__(self, message: str, line: int | None = None) -> None:
+    def __init__(self, message: str, line: int | None = None, *, incomplete: bool = False) -> None:
         super().__init__(message if line is None else f"line {line}: {message}")
         self.message = message
         self.line = line
+        #: The file ends before it should (a cut-off download): the whole file may well come later.
+        self.incomplete = incomplete
 
 
 @dataclass(slots=True)

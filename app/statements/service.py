@@ -32,6 +32,8 @@ def refuse(exc: CodaError) -> ValidationFailed:
     if exc.line is not None:
         error["line"] = exc.line
     where = f" (line {exc.line})" if exc.line is not None else ""
+    if exc.incomplete:
+        return ValidationFailed(f"incomplete CODA file{where}: {exc.message}", errors=[error], incomplete=True)
     return ValidationFailed(f"not a readable CODA file{where}: {exc.message}", errors=[error])
 
 

@@ -201,6 +201,23 @@ def test_offset_does_not_move_past_what_was_not_stored(client, codabox):
     assert statement_count() == 2
 
 
+def test_a_download_cut_off_half_way_is_fetched_again_not_stored_in_part(client, codabox):
+    key = connect(client, codabox)
+    run_jobs()
+    indexes = seed(codabox, 2)
+    codabox.inject("download", "truncate", 2)
+    client.post(f"/v1/companies/{VAT}/codabox/sync", headers=key)
+    outbox.run_due_jobs(owner="test", base_delay=0.0)
+    assert statement_count() == 0 and codabox.clients[VAT].offset is None  # nothing stored, nothing skipped
+    assert "incomplete" in client.get(f"/v1/companies/{VAT}/codabox", headers=key).json()["last_error"]
+    run_jobs(10)
+    assert statement_count() == 2
+    assert codabox.clients[VAT].offset == indexes[-1]
+    with unit_of_work() as session:
+        entries = sorted((e.status, e.attempts) for e in session.exec(select(CodaboxFeedEntry)))
+    assert entries == [("ingested", 1), ("ingested", 3)]  # the first one took three downloads
+
+
 def test_a_run_that_stops_half_way_loses_nothing(client, codabox):
     """Stored but not committed (the commit keeps failing, as if the worker died right after storing):
     the next run sees the entry as stored, commits, and goes on; nothing is stored twice."""
