@@ -21,12 +21,11 @@ never from comparing every payment with every invoice.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from itertools import combinations
 
 from app.money import format_amount
 from app.reconciliation.invoice_numbers import full_keys, numbers_in_text, tail_key
@@ -160,8 +159,16 @@ class InvoiceIndex:
         self.customers_by_iban: dict[str, set[str]] = defaultdict(set)
         self.customers_by_name: dict[str, set[str]] = defaultdict(set)
         self.customer_names: dict[str, str] = {}
+        # Per customer, kept current as the run allocates: so a customer with thousands of open invoices
+        # costs a payment a few lookups, not a pass over all of them.
+        self.by_customer_due: dict[tuple[str, Decimal], list[OpenInvoice]] = defaultdict(list)
+        self.open_count: dict[str, int] = defaultdict(int)
+        self.due_sum: dict[str, Decimal] = defaultdict(Decimal)
+        self.open_kinds: dict[str, Counter[str]] = defaultdict(Counter)
         for inv in invoices:
             self.add(inv)
+        for docs in self.by_customer.values():
+            docs.sort(key=_age)
         for iban, keys in (learned_ibans or {}).items():
             self.customers_by_iban[iban] |= keys
 
@@ -175,6 +182,11 @@ class InvoiceIndex:
             self.by_tail[tail].append(inv)
         self.by_customer[inv.customer_key].append(inv)
         self.by_amount[inv.due].append(inv)
+        if inv.due > 0:
+            self.by_customer_due[(inv.customer_key, inv.due)].append(inv)
+            self.open_count[inv.customer_key] += 1
+            self.due_sum[inv.customer_key] += inv.signed_due
+            self.open_kinds[inv.customer_key][inv.kind] += 1
         if inv.customer_iban:
             self.customers_by_iban[inv.customer_iban].add(inv.customer_key)
         normalized = normalize_name(inv.customer_name)
@@ -185,6 +197,32 @@ class InvoiceIndex:
 
     def open(self, inv: OpenInvoice | None) -> OpenInvoice | None:
         return inv if inv is not None and inv.due > 0 else None
+
+    def settle(self, inv: OpenInvoice, amount: Decimal) -> None:
+        """``amount`` of what ``inv`` has due is settled: every index that knows it by its due follows."""
+        key = inv.customer_key
+        self.due_sum[key] -= inv.signed_due
+        inv.due -= amount
+        if inv.due > 0:
+            self.due_sum[key] += inv.signed_due
+            self.by_amount[inv.due].append(inv)  # under the old amount it is skipped (due no longer equal)
+            self.by_customer_due[(key, inv.due)].append(inv)
+        else:
+            self.open_count[key] -= 1
+            self.open_kinds[key][inv.kind] -= 1
+
+    def open_documents(self, customer: str, limit: int | None = None) -> list[OpenInvoice]:
+        """The customer's open documents, oldest first (at most ``limit``)."""
+        docs = self.by_customer.get(customer, [])
+        while docs and docs[0].due <= 0:  # settled ones leave from the front as they are met
+            docs.pop(0)
+        out = []
+        for inv in docs:
+            if inv.due > 0:
+                out.append(inv)
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
 
     def payer(self, payment: Payment, threshold: float) -> Payer:
         if payment.counterparty_iban and payment.counterparty_iban in self.customers_by_iban:
@@ -420,20 +458,40 @@ class Matcher:
         if not payer.customers:
             return []
         paid = abs(payment.amount) if paid is None else paid
-        pool = [
-            i
-            for key in sorted(payer.customers)
-            for i in self.index.by_customer.get(key, ())
-            if i.id not in exclude and self._usable(payment, i) is not None
-        ]
-        if not pool:
+        customers = sorted(payer.customers)
+        size = sum(self.index.open_count.get(key, 0) for key in customers)
+        if size <= self.config.max_exhaustive_pool:
+            pool = [
+                i
+                for key in customers
+                for i in self.index.open_documents(key)
+                if i.id not in exclude and self._usable(payment, i) is not None
+            ]
+            exact = [i for i in pool if i.due == paid and self._settles(payment, i)]
+            near = [
+                i
+                for i in pool
+                if i.due != paid and self._settles(payment, i) and self._amount_agrees(paid, i.due, i.total)
+            ]
+        else:  # a large customer: look up what has this amount due, and reason on its totals
+            pool = []
+            exact = list(
+                {
+                    i.id: i
+                    for key in customers
+                    for i in self.index.by_customer_due.get((key, paid), ())
+                    if i.due == paid and i.id not in exclude and self._usable(payment, i) is not None
+                    and self._settles(payment, i)
+                }.values()
+            )  # fmt: skip
+            near = []
+        if not pool and not exact and size == 0:
             return []
-        exact = [i for i in pool if i.due == paid and self._settles(payment, i)]
-        near = [
-            i for i in pool if i.due != paid and self._settles(payment, i) and self._amount_agrees(paid, i.due, i.total)
-        ]
         target = paid if payment.amount > 0 else -paid
-        combos, exhaustive = self._combinations(payment, target, pool)
+        if pool or size <= self.config.max_exhaustive_pool:
+            combos, exhaustive = self._combinations(payment, target, pool)
+        else:
+            combos, exhaustive = self._everything(payment, target, customers, exclude)
         # A combined payment from a payer known for certain, whose open documents have exactly one combination
         # (and no single one) for the amount, is matched. A single amount alone stays a suggestion (policy above).
         if payer.certain and exhaustive and not exact and len(combos) == 1:
@@ -469,7 +527,13 @@ class Matcher:
                 )
             )
         if not exhaustive:
-            combos = self._oldest_combination(payment, target, pool)
+            oldest = [
+                i
+                for key in customers
+                for i in self.index.open_documents(key, self.config.max_subset_candidates)
+                if i.id not in exclude and self._usable(payment, i) is not None
+            ]
+            combos = self._oldest_combination(payment, target, oldest)
         for combo in combos:
             extra = []
             if len(combos) > 1 or singles:
@@ -488,17 +552,26 @@ class Matcher:
             )
         return out
 
-    def _combinations(
-        self, payment: Payment, target: Decimal, pool: list[OpenInvoice]
+    def _everything(
+        self, payment: Payment, target: Decimal, customers: list[str], exclude: frozenset[str]
     ) -> tuple[list[list[OpenInvoice]], bool]:
-        """Combinations of two or more of ``pool`` whose signed amounts due come to ``target`` (at most two are
-        collected: one is unique, two is ambiguous), and whether the search was exhaustive."""
-        if len(pool) > self.config.max_exhaustive_pool:
-            everything = sum((i.signed_due for i in pool), ZERO)
-            # When all amounts have one sign, no smaller combination comes to the sum of all of them.
-            if everything == target and len({i.kind for i in pool}) == 1 and len(pool) >= 2:
-                return [sorted(pool, key=_age)], True
+        """For customers with many open documents: all of them together, when that is the amount. When all
+        have one sign no smaller combination comes to their sum, so it is the unique one."""
+        total = sum((self.index.due_sum.get(key, ZERO) for key in customers), ZERO)
+        kinds = {kind for key in customers for kind, n in self.index.open_kinds.get(key, {}).items() if n > 0}
+        if total != target or len(kinds) != 1:
             return [], False
+        docs = [i for key in customers for i in self.index.open_documents(key)]
+        if any(i.id in exclude or self._usable(payment, i) is None for i in docs):
+            return [], False
+        return [sorted(docs, key=_age)], True
+
+    def _combinations(
+        self, payment: Payment, target: Decimal, pool: list[OpenInvoice], max_size: int | None = None
+    ) -> tuple[list[list[OpenInvoice]], bool]:
+        """Combinations of two or more (at most ``max_size``) of ``pool`` whose signed amounts due come to
+        ``target`` (at most two are collected: one is unique, two is ambiguous), and whether the search was
+        exhaustive. A depth-first search that prunes what can no longer reach the target."""
         docs = sorted(pool, key=lambda i: (-abs(i.signed_due), _age(i)))
         values = [int(i.signed_due * CENTS) for i in docs]
         goal = int(target * CENTS)
@@ -520,6 +593,8 @@ class Matcher:
                 return False
             if i == n or not least[i] <= remaining <= most[i]:
                 return True
+            if max_size is not None and len(chosen) >= max_size:
+                return True
             chosen.append(i)
             left = remaining - values[i]
             if left == 0 and len(chosen) >= 2 and any(self._settles(payment, docs[j]) for j in chosen):
@@ -539,16 +614,10 @@ class Matcher:
     def _oldest_combination(
         self, payment: Payment, target: Decimal, pool: list[OpenInvoice]
     ) -> list[list[OpenInvoice]]:
-        """For suggestions from a large pool: the one combination among the oldest few that adds up."""
+        """For suggestions from a large pool: the one small combination among the oldest few that adds up."""
         pool = sorted(pool, key=_age)[: self.config.max_subset_candidates]
-        found: list[list[OpenInvoice]] = []
-        for size in range(2, min(self.config.max_subset_size, len(pool)) + 1):
-            for combo in combinations(pool, size):
-                if sum((i.signed_due for i in combo), ZERO) == target and any(self._settles(payment, i) for i in combo):
-                    found.append(list(combo))
-                    if len(found) > 1:
-                        return []  # ambiguous
-        return found
+        combos, _ = self._combinations(payment, target, pool, max_size=self.config.max_subset_size)
+        return combos if len(combos) == 1 else []  # two: ambiguous
 
     def _by_amount_only(self, payment: Payment) -> list[_Candidate]:
         paid = abs(payment.amount)
@@ -602,7 +671,7 @@ class Matcher:
         ):
             allocations = self._split(payment, best)
             for a in allocations:
-                self.index.by_id[a.invoice_id].due -= a.amount + a.write_off
+                self.index.settle(self.index.by_id[a.invoice_id], a.amount + a.write_off)
             remainder = abs(payment.amount) - abs(sum((self._effect(a) for a in allocations), ZERO))
             outcome = Outcome(payment.id, "matched", allocations=allocations, remainder=remainder)
             if remainder > 0:
