@@ -188,15 +188,26 @@ def generate(seed: int = 1, invoices: int = 5000, payments: int = 1000) -> Scena
     truth: dict[str, Truth] = {}
     cases, weights = zip(*CASES.items(), strict=True)
 
-    def take(predicate=lambda i: True) -> OpenInvoice | None:
-        for inv in available:
-            if inv.id not in used and predicate(inv):
-                used.add(inv.id)
-                return inv
-        return None
+    # The first unused invoice, in the shuffled order (overall, or of one customer). Positions only move past
+    # used ones, so an invoice given back (used.discard) is found again: linear, not quadratic, in size.
+    available_of: dict[str | None, list[OpenInvoice]] = defaultdict(list)
+    for inv in available:
+        available_of[None].append(inv)
+        available_of[inv.customer_key].append(inv)
+    position: dict[str | None, int] = defaultdict(int)
+
+    def take(customer: str | None = None) -> OpenInvoice | None:
+        pool = available_of[customer]
+        while position[customer] < len(pool) and pool[position[customer]].id in used:
+            position[customer] += 1
+        if position[customer] == len(pool):
+            return None
+        inv = pool[position[customer]]
+        used.add(inv.id)
+        return inv
 
     def same_customer(inv: OpenInvoice, count: int) -> list[OpenInvoice]:
-        others = [take(lambda i, k=inv.customer_key: i.customer_key == k) for _ in range(count)]
+        others = [take(inv.customer_key) for _ in range(count)]
         return [inv, *(o for o in others if o is not None)]
 
     for n in range(payments):
