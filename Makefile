@@ -6,8 +6,12 @@ STAMP := $(VENV)/.installed-stamp
 # Tests whose subject is the database; they run a second time on PostgreSQL when it is installed.
 DB_TESTS := tests/api tests/db
 
+# Let Python cache compiled modules (some machines set PYTHONDONTWRITEBYTECODE): every pytest run, and
+# `make mutate` runs thousands, would otherwise compile the whole app and test suite again.
+unexport PYTHONDONTWRITEBYTECODE
+
 .DEFAULT_GOAL := help
-.PHONY: help install run worker test test-sqlite test-postgres lint format openapi bench clean
+.PHONY: help install run worker test test-sqlite test-postgres lint format openapi bench mutate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
@@ -47,5 +51,10 @@ bench: install ## print throughput and memory figures
 	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_matching.py
 
+mutate: install ## mutation testing of the money modules (mutmut; about an hour; not part of `make test`)
+	rm -rf mutants
+	CODARECON_CODA_SAMPLES=$(abspath ../shared/coda-samples) $(VENV)/bin/mutmut run --max-children 2
+	$(PY) scripts/mutation_report.py
+
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache mutants

@@ -117,13 +117,26 @@ def find_references(text: str | None) -> list[FoundReference]:
         seen.add(digits)
         found.append(FoundReference(format_ogm(digits), is_valid_ogm_digits(digits), digits, "ogm"))
     for match in _RF_IN_TEXT.finditer(text):
-        candidate = ("RF" + match.group(1) + match.group(2)).replace(" ", "").upper()
-        # The greedy body may swallow a following word; shrink until the check digits hold.
-        for end in range(len(candidate), 4, -1):
-            if iso11649.is_valid(candidate[:end]):
-                value = candidate[:end]
-                if value not in seen:
-                    seen.add(value)
-                    found.append(FoundReference(value, True, value, "rf"))
-                break
+        value = _rf_in(match.group(1), match.group(2))
+        if value is not None and value not in seen:
+            seen.add(value)
+            found.append(FoundReference(value, True, value, "rf"))
     return found
+
+
+def _rf_in(check: str, body: str) -> str | None:
+    """The RF reference at the start of ``body``, which the greedy pattern may have run into the next words.
+
+    Check digits (mod 97) alone cannot tell: one word in 97 appended keeps them valid ("RF18 5390 0754 7034
+    dank u" is valid whole). So the reference ends at the shortest valid length, and reaches further only
+    over groups with digits in them, as references are printed ("RF18 5390 0754 7034"), never over words.
+    """
+    prefix = "RF" + check
+    groups = body.split()
+    valid = [k for k in range(1, len(groups) + 1) if iso11649.is_valid(prefix + "".join(groups[:k]).upper())]
+    if valid:
+        shortest = valid[0]
+        end = max(k for k in valid if all(any(c.isdigit() for c in g) for g in groups[shortest:k]))
+        return (prefix + "".join(groups[:end])).upper()
+    compact = (prefix + "".join(groups)).upper()  # letters glued to the reference: shrink to what holds
+    return next((compact[:end] for end in range(len(compact), 4, -1) if iso11649.is_valid(compact[:end])), None)

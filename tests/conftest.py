@@ -3,7 +3,10 @@ emptied between tests, and an HTTP client on the real app."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +18,29 @@ ADMIN_TOKEN = "test-admin-token"
 SAMPLES_DIR = Path(
     os.environ.get("CODARECON_CODA_SAMPLES") or Path(__file__).resolve().parents[1].parent / "shared" / "coda-samples"
 )
+
+
+REQUIRE_SAMPLES = os.environ.get("CODARECON_REQUIRE_SAMPLES") == "1"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # CI sets CODARECON_REQUIRE_SAMPLES=1: the real bank files must be there, or the run fails at once
+    # (instead of a dozen tests quietly skipping).
+    if REQUIRE_SAMPLES and not (SAMPLES_DIR / "MANIFEST.md").is_file():
+        raise pytest.UsageError(
+            f"CODARECON_REQUIRE_SAMPLES=1 but {SAMPLES_DIR} holds no MANIFEST.md: put ../shared beside the "
+            "repository or set CODARECON_CODA_SAMPLES"
+        )
+
+
+def sample_path(name: str) -> Path:
+    """A shared CODA sample: skipped when the samples are absent, an error when they are required."""
+    path = SAMPLES_DIR / name
+    if not path.is_file():
+        if REQUIRE_SAMPLES:
+            pytest.fail(f"sample {path} is missing (CODARECON_REQUIRE_SAMPLES=1)")
+        pytest.skip(f"{path} is missing; .ci/run requires it (CODARECON_REQUIRE_SAMPLES=1)")
+    return path
 
 
 def database_url(tmp_dir: Path) -> str:
@@ -47,16 +73,39 @@ def app_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     get_settings.cache_clear()
 
 
+def _schema_template() -> Path:
+    """A migrated, empty SQLite file, made once per version of the migrations and copied by every test
+    session: migrating from nothing takes a second or two, which `make mutate` would pay per mutant."""
+    from app.db import make_engine
+    from app.migrate import upgrade_to_head
+
+    versions = Path(__file__).resolve().parents[1] / "app" / "migrations" / "versions"
+    digest = hashlib.sha256(b"".join(f.read_bytes() for f in sorted(versions.glob("*.py")))).hexdigest()[:16]
+    template = Path(tempfile.gettempdir()) / f"codarecon-test-schema-{digest}.db"
+    if not template.exists():
+        scratch = template.with_suffix(f".{os.getpid()}.tmp")
+        engine = make_engine(f"sqlite:///{scratch}")
+        upgrade_to_head(engine)
+        engine.dispose()  # the last connection to close folds the WAL back into the file
+        scratch.replace(template)  # atomic: parallel sessions never see half a file
+    return template
+
+
 @pytest.fixture(scope="session")
 def migrated(app_settings: dict[str, str]) -> None:
+    from sqlalchemy.engine import make_url
+
     from app.db import get_engine
     from app.migrate import upgrade_to_head
 
+    url = app_settings["CODARECON_DATABASE_URL"]
+    if url.startswith("sqlite"):
+        shutil.copyfile(_schema_template(), make_url(url).database)
     engine = get_engine()
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:  # a reused test database starts from nothing
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    upgrade_to_head(engine)
+    upgrade_to_head(engine)  # a no-op on the copied template
 
 
 def _empty_all_tables() -> None:
@@ -82,13 +131,19 @@ def db(migrated: None) -> Iterator[None]:
     yield
 
 
-@pytest.fixture
-def client(db: None) -> Iterator:
-    from fastapi.testclient import TestClient
-
+@pytest.fixture(scope="session")
+def app(migrated: None):
+    """One app for the session: building FastAPI's routes costs more than most tests."""
     from app.main import create_app
 
-    with TestClient(create_app(), raise_server_exceptions=False) as test_client:
+    return create_app()
+
+
+@pytest.fixture
+def client(db: None, app) -> Iterator:
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as test_client:  # lifespan per test, as in production
         yield test_client
 
 

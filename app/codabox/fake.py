@@ -35,6 +35,10 @@ class FakeClient:
     entries: list[dict[str, Any]] = field(default_factory=list)  # {feed_index, coda, metadata}
     offset: str | None = None  # the last committed feed_index
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)  # document id -> upload
+    #: Every upload that reached it, kept or not ({"id", "status"}): "exactly once" is judged on what was
+    #: sent, not on what the stand-in kept (it refuses duplicates by itself).
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    downloads: list[str] = field(default_factory=list)  # every feed_index downloaded, in order
 
 
 @dataclass
@@ -200,6 +204,8 @@ def create_fake_codabox_app(state: FakeCodaboxState | None = None) -> FastAPI:
         entry = next((e for e in client.entries if e["feed_index"] == feed_index), None)
         if entry is None:
             return _error(404, "Unknown document")
+        with state.lock:
+            client.downloads.append(feed_index)
         return Response(entry["coda"], media_type="application/octet-stream")
 
     @app.get("/v2/delivery/download/{feed_index}/{fmt}/")
@@ -245,7 +251,9 @@ def create_fake_codabox_app(state: FakeCodaboxState | None = None) -> FastAPI:
             return _error(400, "Not a UBL document")
         key = match.group(1).decode()
         with state.lock:
-            if key in client.uploads:
+            duplicate = key in client.uploads
+            client.attempts.append({"id": key, "status": 409 if duplicate else 201, "fault": fault})
+            if duplicate:
                 return _error(409, f"Duplicate: document {key} was already uploaded")
             pdf = form.get("pdf")
             client.uploads[key] = {"xml": xml, "has_pdf": pdf is not None, "at": time.time()}

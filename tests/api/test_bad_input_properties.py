@@ -11,6 +11,9 @@ from hypothesis import strategies as st
 from tests.coda_builders import payment_file
 from tests.helpers import IBAN, VAT, invoice_body, make_company, make_key
 
+# Seconds per run: left out of `make mutate`'s per-mutant runs (see docs/testing.md).
+pytestmark = pytest.mark.slow
+
 json_scalars = st.one_of(
     st.none(),
     st.booleans(),

@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
+from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -120,6 +121,13 @@ def test_every_invoice_is_delivered_exactly_once_in_date_order_despite_faults(cl
     run_jobs(40)
     uploads = codabox.clients[VAT].uploads
     assert sorted(uploads) == sorted(f"2026/D{n}" for n in range(5))
+    # What was sent, not what the stand-in kept: each invoice stored by exactly one upload; an invoice is
+    # sent again only when an answer was lost or came too late (the 503s never reached the stand-in).
+    attempts = codabox.clients[VAT].attempts
+    unanswered = {a["id"] for a in attempts if a["fault"] in ("lost", "timeout")}
+    assert Counter(a["id"] for a in attempts if a["status"] == 201) == Counter(f"2026/D{n}" for n in range(5))
+    sent = Counter(a["id"] for a in attempts)
+    assert all(sent[key] == 1 for key in sent if key not in unanswered), sent
     in_order = [k for k, _ in sorted(uploads.items(), key=lambda item: item[1]["at"])]
     assert in_order == [f"2026/D{n}" for n in sorted(range(5), key=lambda n: days[n])]
     items = client.get(f"/v1/companies/{VAT}/invoices", headers=key).json()["items"]
@@ -177,12 +185,15 @@ def test_feed_is_ingested_exactly_once_and_the_offset_follows_storage(client, co
     with unit_of_work() as session:
         entries = session.exec(select(CodaboxFeedEntry)).all()
     assert sorted((e.status, e.attempts) for e in entries) == [("ingested", 1)] * 3
-    # CodaBox re-delivers everything: nothing new is stored, and the offset moves to the end again.
+    assert Counter(codabox.clients[VAT].downloads) == Counter(indexes)  # each downloaded once (the 503 was not)
+    # CodaBox re-delivers everything: what was ingested is not even downloaded again, and the offset moves
+    # to the end again.
     codabox.clients[VAT].offset = None
     client.post(f"/v1/companies/{VAT}/codabox/sync", headers=key)
     run_jobs(10)
     assert statement_count() == 3
     assert codabox.clients[VAT].offset == indexes[-1]
+    assert Counter(codabox.clients[VAT].downloads) == Counter(indexes)
 
 
 def test_offset_does_not_move_past_what_was_not_stored(client, codabox):
@@ -254,6 +265,7 @@ def test_two_workers_at_once_deliver_each_invoice_once(client, codabox):
     for t in threads:
         t.join()
     assert sorted(codabox.clients[VAT].uploads) == sorted(f"2026/P{n}" for n in range(20))
+    assert sorted(a["id"] for a in codabox.clients[VAT].attempts) == sorted(f"2026/P{n}" for n in range(20))
     delivered = client.get(f"/v1/companies/{VAT}/invoices", params={"limit": 50}, headers=key).json()["items"]
     assert {i["delivery"]["status"] for i in delivered} == {"delivered"}
 

@@ -12,8 +12,11 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
-from tests.conftest import SAMPLES_DIR, _empty_all_tables
+from tests.conftest import _empty_all_tables, sample_path
 from tests.helpers import IBAN, VAT, invoice_body, make_company, make_key
+
+# Seconds per run: left out of `make mutate`'s per-mutant runs (see docs/testing.md).
+pytestmark = pytest.mark.slow
 
 OGM = "+++090/9337/55493+++"
 
@@ -118,8 +121,5 @@ def test_the_last_line_read_is_named(client):
     ],
 )
 def test_real_bank_files_cut_anywhere(client, name, account):
-    path = SAMPLES_DIR / name
-    if not path.exists():
-        pytest.skip(f"{path} is missing (CODARECON_REQUIRE_SAMPLES=1 makes this an error)")
-    refused, _ = check_every_cut(client, path.read_bytes(), account)
+    refused, _ = check_every_cut(client, sample_path(name).read_bytes(), account)
     assert refused > 0

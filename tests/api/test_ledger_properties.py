@@ -27,6 +27,9 @@ from sqlmodel import select
 from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
 from tests.helpers import IBAN, OTHER_VAT, VAT, invoice_body, make_company, make_key
 
+# Seconds per run: left out of `make mutate`'s per-mutant runs (see docs/testing.md).
+pytestmark = pytest.mark.slow
+
 CUSTOMER_IBAN = "BE71096123456769"
 REFERENCES = ["+++090/9337/55493+++", "+++000/0000/00101+++", "+++000/0000/00202+++", "+++000/0000/00303+++"]
 AMOUNTS = st.sampled_from(["10.00", "19.50", "20.00", "25.00", "30.00", "40.00", "59.60", "60.00", "100.00"])

@@ -104,14 +104,23 @@ def test_credit_note_netted_in_one_transfer(client, key):
     inv = invoice(client, key, "INV", total="100.00")
     note = invoice(client, key, "CN", total="20.00", ref=REF_B, kind="credit_note")
     upload_text(client, key, "80.00", "betaling 090/9337/55493 min creditnota 000/0000/00101")
-    assert status(client, key, inv)["status"] == "paid"
-    assert status(client, key, note)["status"] == "paid"
+    paid, netted = status(client, key, inv), status(client, key, note)
+    assert (paid["status"], paid["amount_paid"]) == ("paid", "100.00")
+    assert (netted["status"], netted["amount_paid"]) == ("paid", "20.00")
+    # Against the 80.00 that came in, the credit note counts as money out: 100.00 - 20.00, nothing left.
+    [tx] = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
+    assert (tx["status"], tx["allocated_amount"], tx["unallocated_amount"]) == ("matched", "80.00", "0.00")
+    summary = client.get(f"/v1/companies/{VAT}/summary", headers=key).json()["matching"]
+    assert (summary["allocated_amount"], summary["unallocated_amount"]) == ("80.00", "0.00")
 
 
 def test_refund_settles_a_credit_note(client, key):
     note = invoice(client, key, "CN", total="20.00", ref=REF_B, kind="credit_note")
     upload(client, key, ("-20.00", REF_B))
-    assert status(client, key, note)["status"] == "paid"
+    refunded = status(client, key, note)
+    assert (refunded["status"], refunded["amount_paid"]) == ("paid", "20.00")
+    [tx] = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
+    assert (tx["status"], tx["allocated_amount"], tx["unallocated_amount"]) == ("matched", "-20.00", "0.00")
 
 
 def test_one_typo_in_the_reference_is_recovered_when_amount_and_payer_agree(client, key):

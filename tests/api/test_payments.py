@@ -175,6 +175,16 @@ def test_amount_only_is_a_suggestion_a_person_accepts(client, key):
     assert suggestion["allocations"] == [{"invoice_id": invoice["id"], "amount": "121.00", "write_off": "0.00"}]
     # The payer pays from the customer's known account and the amount fits: likely, but no reference.
     assert {r["code"] for r in suggestion["reasons"]} == {"payer_iban", "amount"}
+    from sqlmodel import select
+
+    from app.db import unit_of_work
+    from app.outbox_models import Event
+
+    with unit_of_work() as session:
+        [created] = session.exec(select(Event).where(Event.type == "suggestion.created")).all()
+        assert session.exec(select(Event).where(Event.type == "transaction.unmatched")).all() == []
+    assert (created.subject_id, created.payload["change"]["suggestion_id"]) == (tx["id"], suggestion["id"])
+    assert [s["id"] for s in created.payload["data"]["suggestions"]] == [suggestion["id"]]
     assert get_invoice(client, key, invoice["id"])["status"] == "open"
     accepted = client.post(
         f"/v1/companies/{VAT}/transactions/{tx['id']}/suggestions/{suggestion['id']}/accept", headers=key

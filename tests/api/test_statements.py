@@ -10,7 +10,7 @@ from sqlmodel import func, select
 from app.db import unit_of_work
 from app.statements.models import BankTransaction, CodaFile, Statement
 from tests.coda_builders import payment_file
-from tests.conftest import SAMPLES_DIR
+from tests.conftest import sample_path
 from tests.helpers import ADMIN, IBAN, OTHER_VAT, VAT, make_company, make_key
 
 OGM = "+++090/9337/55493+++"
@@ -135,9 +135,7 @@ def test_unregistered_account_is_attached_to_the_company(client, key):
 
 
 def test_real_bank_file_with_globalisation_exposes_details_not_totals(client, key):
-    path = SAMPLES_DIR / "coda-demo-spring__bban_type2_total_type6_ogm_details_utf8.txt"
-    if not path.exists():
-        pytest.skip("shared/coda-samples is not beside the repository")
+    path = sample_path("coda-demo-spring__bban_type2_total_type6_ogm_details_utf8.txt")
     response = upload(client, key, path.read_bytes())
     assert response.status_code == 201, response.text
     body = response.json()

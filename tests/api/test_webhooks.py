@@ -157,7 +157,7 @@ def test_deliveries_about_one_invoice_keep_their_order(client, key, receiver):
 def test_endpoint_is_disabled_after_a_long_run_of_failures(client, key, receiver, monkeypatch):
     monkeypatch.setattr(get_settings(), "webhook_max_attempts", 2)
     monkeypatch.setattr(get_settings(), "webhook_max_failures", 2)
-    outbox.KINDS[dispatch.JOB_KIND] = outbox.JobKind(dispatch.deliver, max_attempts=2)
+    monkeypatch.setitem(outbox.KINDS, dispatch.JOB_KIND, outbox.JobKind(dispatch.deliver, max_attempts=2))
     endpoint = subscribe(client, key, events=["transaction.unmatched"])
     receiver.fail_next = 100
     client.post(
@@ -229,3 +229,31 @@ def test_test_ping_and_validation(client, key, receiver):
     disabled = client.patch(f"/v1/webhook-endpoints/{endpoint['id']}", json={"enabled": False}, headers=key)
     assert disabled.json()["enabled"] is False
     assert client.delete(f"/v1/webhook-endpoints/{endpoint['id']}", headers=key).status_code == 204
+
+
+def test_an_endpoint_never_hears_another_companys_events(client, key, receiver):
+    make_company(client, vat=OTHER_VAT, name="Other", accounts=["BE68539007547034"])
+    other_key = make_key(client, vat=OTHER_VAT)
+    urls = {"mine": "https://a.example/h", "theirs": "https://b.example/h", "admin_theirs": "https://c.example/h"}
+    for name, headers, extra in (
+        ("mine", key, {}),
+        ("theirs", other_key, {}),
+        ("admin_theirs", ADMIN, {"company_vat": OTHER_VAT}),
+    ):
+        client.post(
+            "/v1/webhook-endpoints",
+            json={"url": urls[name], "events": ["transaction.unmatched"], **extra},
+            headers=headers,
+        ).raise_for_status()
+    client.post(f"/v1/companies/{VAT}/statements", content=payment_file(("5.00", None)), headers=key)
+    run_worker_rounds()
+    assert sorted(str(r.url) for r in receiver.requests) == [urls["mine"]]
+    receiver.requests.clear()
+    client.post(
+        f"/v1/companies/{OTHER_VAT}/statements",
+        content=payment_file(("6.00", None), account="BE68539007547034"),
+        headers=other_key,
+    )
+    run_worker_rounds()
+    assert sorted(str(r.url) for r in receiver.requests) == sorted([urls["theirs"], urls["admin_theirs"]])
+    assert {json.loads(r.content)["data"]["amount"] for r in receiver.requests} == {"6.00"}

@@ -19,6 +19,9 @@ import app.models  # noqa: F401
 from app.db import make_engine
 from app.migrate import alembic_config, head_revision, is_at_head, upgrade_to_head
 
+# Seconds per run: left out of `make mutate`'s per-mutant runs (see docs/testing.md).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def fresh_url(tmp_path: Path) -> Iterator[str]:

@@ -6,12 +6,16 @@ import contextlib
 from datetime import date
 from decimal import Decimal as D
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.statements.coda import parse_coda
 from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
 from app.statements.parsed import CodaError, ParsedFile
+
+# Seconds per run: left out of `make mutate`'s per-mutant runs (see docs/testing.md).
+pytestmark = pytest.mark.slow
 
 amounts = st.decimals(min_value=D("-99999.99"), max_value=D("99999.99"), places=2).filter(lambda a: a != 0)
 movements = st.builds(

@@ -13,13 +13,15 @@ import pytest
 
 from app.statements.coda import parse_coda
 from app.statements.parsed import CodaError, MovementKind, ParsedFile
-from tests.conftest import SAMPLES_DIR
+from tests.conftest import REQUIRE_SAMPLES, SAMPLES_DIR, sample_path
 
-pytestmark = pytest.mark.skipif(not SAMPLES_DIR.is_dir(), reason="shared/coda-samples is not beside the repository")
+pytestmark = pytest.mark.skipif(
+    not SAMPLES_DIR.is_dir() and not REQUIRE_SAMPLES, reason="shared/coda-samples is not beside the repository"
+)
 
 
 def parse(name: str) -> ParsedFile:
-    return parse_coda((SAMPLES_DIR / name).read_bytes())
+    return parse_coda(sample_path(name).read_bytes())
 
 
 def codes(warnings) -> set[str]:
