@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.codabox.service import queue_delivery
+from app.codabox.delivery import queue_delivery
 from app.invoices.service import after_create_hooks
 from app.reconciliation.service import rematch_for_new_invoices
 

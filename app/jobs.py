@@ -1,6 +1,6 @@
 """Registers every background job kind and periodic task (imported by the worker)."""
 
-from app.codabox.service import poll_connected
+from app.codabox.feed import poll_connected
 from app.codabox.service import register_jobs as register_codabox_jobs
 from app.config import get_settings
 from app.webhooks.dispatch import dispatch_events

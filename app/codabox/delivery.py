@@ -1,0 +1,137 @@
+"""Forwarding invoices to CodaBox exactly once, in date order.
+
+Creating an invoice queues a per-company delivery job in the same transaction (outbox). The job sends the
+company's pending invoices oldest first; a transient failure stops the run (so the order holds) and the job
+retries with backoff; CodaBox's duplicate answer means an earlier attempt did arrive (its response was
+lost), so the invoice counts as delivered: nothing is ever sent twice.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.codabox.client import (
+    CodaboxError,
+    DuplicateDocumentError,
+    RetryableCodaboxError,
+)
+from app.codabox.service import DELIVER, client, credentials
+from app.codabox.ubl import Party, UblInvoice, build_ubl
+from app.companies.models import BankAccount, Company
+from app.config import get_settings
+from app.db import unit_of_work
+from app.events import record_event
+from app.invoices.models import Invoice, InvoiceDocument
+from app.outbox import RetryableJobError, enqueue
+from app.outbox_models import Job
+from app.timeutil import utcnow
+
+
+def queue_delivery(session: Session, company_id: str, invoices: list[Any]) -> None:
+    """after_create hook: one waiting delivery job per company covers every new invoice."""
+    if get_settings().codabox_enabled and any(getattr(i, "delivery_status", None) == "pending" for i in invoices):
+        enqueue(session, DELIVER, {"company_id": company_id}, company_id=company_id, dedupe_key=f"deliver:{company_id}")
+
+
+def _document(session: Session, invoice: Invoice) -> tuple[bytes, bytes | None, str]:
+    """The UBL to send (the client's own, or generated) and the PDF to attach."""
+    docs = list(session.exec(select(InvoiceDocument).where(InvoiceDocument.invoice_id == invoice.id)).all())
+    pdf = next((d for d in docs if "pdf" in d.content_type.lower()), None)
+    ubl = next((d for d in docs if "xml" in d.content_type.lower()), None)
+    filename = f"{invoice.number.replace('/', '-')}.xml"
+    if ubl is not None:
+        return ubl.content, pdf.content if pdf else None, ubl.filename or filename
+    company = session.get(Company, invoice.company_id)
+    iban = session.exec(select(BankAccount.iban).where(BankAccount.company_id == invoice.company_id)).first()
+    document = UblInvoice(
+        number=invoice.number,
+        kind=invoice.kind,
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        currency=invoice.currency,
+        total=invoice.total_amount,
+        seller=Party(name=company.name if company else "", vat=company.vat if company else None),
+        buyer=Party(name=invoice.customer_name, vat=invoice.customer_vat, email=invoice.customer_email),
+        payment_reference=invoice.structured_reference,
+        seller_iban=iban,
+        pdf=pdf.content if pdf else None,
+        pdf_filename=pdf.filename if pdf else "invoice.pdf",
+    )
+    return build_ubl(document), pdf.content if pdf else None, filename
+
+
+def _settle_delivery(invoice_id: str, status: str, error: str | None) -> None:
+    from app.invoices.presenter import present_invoice
+
+    with unit_of_work() as session:
+        invoice = session.get(Invoice, invoice_id)
+        if invoice is None:
+            return
+        invoice.delivery_attempts += 1
+        invoice.delivery_status, invoice.delivery_last_error, invoice.updated_at = status, error, utcnow()
+        session.add(invoice)
+        session.flush()
+        if status in ("delivered", "failed"):
+            kind = "invoice.delivered" if status == "delivered" else "invoice.delivery_failed"
+            resource = present_invoice(session, invoice).model_dump(mode="json")
+            record_event(
+                session,
+                invoice.company_id,
+                kind,
+                invoice.id,
+                {"data": resource, "change": {"delivery": resource["delivery"]}},
+            )
+
+
+def deliver_company(job: Job) -> None:
+    settings = get_settings()
+    company_id = job.payload["company_id"]
+    while True:
+        with unit_of_work(read_only=True) as session:
+            invoice = session.exec(
+                select(Invoice)
+                .where(Invoice.company_id == company_id, Invoice.delivery_status == "pending")
+                .order_by(col(Invoice.issue_date), col(Invoice.created_at), col(Invoice.id))
+            ).first()
+            if invoice is None:
+                return
+            if invoice.issue_date.year != date.today().year:
+                skip = "CodaBox takes sales invoices of the current calendar year only"
+                document = None
+            else:
+                skip = None
+                creds = credentials(session, company_id)
+                if creds is None:
+                    raise RetryableJobError("the company is not connected to CodaBox yet")
+                document = _document(session, invoice)
+            invoice_id = invoice.id
+        if skip:
+            with unit_of_work() as session:
+                row = session.get(Invoice, invoice_id)
+                row.delivery_status, row.delivery_last_error = "disabled", skip  # type: ignore[union-attr]
+                session.add(row)
+            continue
+        if not settings.codabox_sales_invoice_path:
+            raise RetryableJobError("CODARECON_CODABOX_SALES_INVOICE_PATH is not set")
+        ubl, pdf, filename = document  # type: ignore[misc]
+        try:
+            with client() as cb:
+                cb.upload_sales_invoice(
+                    creds, settings.codabox_sales_invoice_path, ubl_xml=ubl, filename=filename, pdf=pdf
+                )
+        except DuplicateDocumentError:
+            pass  # an earlier attempt arrived and only its answer was lost: delivered, exactly once
+        except RetryableCodaboxError as exc:
+            with unit_of_work() as session:
+                row = session.get(Invoice, invoice_id)
+                row.delivery_attempts += 1  # type: ignore[union-attr]
+                row.delivery_last_error = str(exc)  # type: ignore[union-attr]
+                session.add(row)
+            raise RetryableJobError(str(exc)) from None
+        except CodaboxError as exc:
+            _settle_delivery(invoice_id, "failed", str(exc))
+            continue
+        _settle_delivery(invoice_id, "delivered", None)
