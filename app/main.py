@@ -25,6 +25,7 @@ from app.idempotency import IdempotencyMiddleware
 from app.invoices.router import router as invoices_router
 from app.logging_setup import RequestIdMiddleware
 from app.migrate import upgrade_to_head
+from app.reconciliation.audit import router as audit_router
 from app.reconciliation.router import router as reconciliation_router
 from app.security import admin_token
 from app.statements.router import router as statements_router
@@ -82,6 +83,7 @@ def create_app(*, read_fast_path: bool = True) -> FastAPI:
         invoices_router,
         statements_router,
         reconciliation_router,
+        audit_router,
         webhooks_router,
         dashboard_router,
         ui_router,

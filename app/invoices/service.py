@@ -11,10 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.db import insert_rows
 from app.errors import AppError, Conflict, NotFound, ValidationFailed, problem
 from app.ids import new_id
 from app.invoices.models import OPEN_STATUSES, Invoice, InvoiceDocument
@@ -131,9 +131,9 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
     if rows:
         try:
             with session.begin_nested():
-                session.execute(insert(_INVOICE_TABLE), rows)
+                insert_rows(session, Invoice, rows)
                 if documents:
-                    session.execute(insert(InvoiceDocument.__table__), documents)  # type: ignore[attr-defined]
+                    insert_rows(session, InvoiceDocument, documents)
         except IntegrityError:
             # A concurrent request registered one of these first; the client may simply retry.
             raise Conflict("a concurrent request registered the same invoice or reference; retry") from None

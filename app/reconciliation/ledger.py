@@ -26,10 +26,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, type_coerce, update
+from sqlalchemy import delete, func, type_coerce, update
 from sqlmodel import Session, col, select
 
-from app.db import Money
+from app.db import Money, insert_rows
 from app.errors import Conflict
 from app.events import INVOICE_STATUS_EVENTS
 from app.ids import new_id
@@ -45,8 +45,6 @@ ZERO = Decimal("0.00")
 _CHUNK = 500
 _ALLOCATIONS = Allocation.__table__  # type: ignore[attr-defined]
 _WRITE_OFFS = WriteOff.__table__  # type: ignore[attr-defined]
-_AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
-_EVENTS = Event.__table__  # type: ignore[attr-defined]
 _INVOICES = Invoice.__table__  # type: ignore[attr-defined]
 _TX = BankTransaction.__table__  # type: ignore[attr-defined]
 
@@ -268,12 +266,9 @@ class Ledger:
             self._transactions |= self._transaction_baseline.keys()
         self._announce = announce
         self.session.flush()
-        if self._allocations:
-            self.session.execute(insert(_ALLOCATIONS), self._allocations)
-        if self._write_offs:
-            self.session.execute(insert(_WRITE_OFFS), self._write_offs)
-        if self._audits:
-            self.session.execute(insert(_AUDIT), self._audits)
+        insert_rows(self.session, Allocation, self._allocations)
+        insert_rows(self.session, WriteOff, self._write_offs)
+        insert_rows(self.session, AuditEvent, self._audits)
         invoice_changes = self._settle_invoices(sorted(self._invoices))
         transaction_changes = self._settle_transactions(sorted(self._transactions))
         self._allocations, self._write_offs, self._audits = [], [], []
@@ -281,8 +276,7 @@ class Ledger:
         if announce:
             transaction_changes += [(t, tx_id, change) for t, tx_id, change in self._announcements]
             events = self._invoice_events(invoice_changes) + self._transaction_events(transaction_changes)
-            if events:
-                self.session.execute(insert(_EVENTS), events)
+            insert_rows(self.session, Event, events)
             self._announcements, self._fresh = [], set()
             self._invoice_baseline, self._transaction_baseline = {}, {}
         self.session.expire_all()  # bulk statements bypassed the identity map

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.companies.models import Company
+from app.db import insert_rows
 from app.ids import new_id
 from app.invoices.models import Invoice
 from app.money import format_amount
@@ -214,7 +215,7 @@ def _match_chunk(session: Session, ledger: Ledger, matcher: Matcher, ids: Sequen
             )
             ledger.announce("suggestion.created", tx.id, {"suggestion_id": suggestion_id, "score": suggestion.score})
     if suggestion_rows:
-        session.execute(insert(Suggestion.__table__), suggestion_rows)  # type: ignore[attr-defined]
+        insert_rows(session, Suggestion, suggestion_rows)
 
 
 def _part(part: Part) -> dict[str, str]:

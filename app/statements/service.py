@@ -6,10 +6,11 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.companies.models import BankAccount
+from app.db import insert_rows
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import new_id
 from app.reconciliation.locks import lock_company_ledger
@@ -142,8 +143,9 @@ class _Ingest:
                 self.new_ids.append(tx_id)
             rows.append(_transaction_row(tx_id, self.company_id, statement_id, st, t, self.now))
         leaves = sum(1 for t in st.transactions if t.kind is not MovementKind.TOTAL)
-        self.session.execute(
-            insert(Statement.__table__),  # type: ignore[attr-defined]
+        insert_rows(
+            self.session,
+            Statement,
             [
                 {
                     "id": statement_id,
@@ -166,7 +168,7 @@ class _Ingest:
         )
         # Core inserts (executemany): the ORM's bulk path costs several times more per row.
         for start in range(0, len(rows), 5000):
-            self.session.execute(insert(BankTransaction.__table__), rows[start : start + 5000])  # type: ignore[attr-defined]
+            insert_rows(self.session, BankTransaction, rows[start : start + 5000])
         self.summaries.append(
             StatementPublic(
                 id=statement_id,
