@@ -198,13 +198,22 @@ def _finish(delivery_id: str, status: str, status_code: int | None, error: str |
         delivery.next_attempt_at = None
         if status == "delivered":
             delivery.delivered_at = now
-            delivery.history = [*delivery.history, {"at": iso(now), "status_code": status_code, "error": None}]
+            delivery.history = _with_attempt(delivery.history, now, status_code, None)
             endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
             if endpoint is not None and endpoint.consecutive_failures:
                 endpoint.consecutive_failures = 0
                 session.add(endpoint)
         session.add(delivery)
         _queue_next(session, delivery)
+
+
+HISTORY_LENGTH = 20
+
+
+def _with_attempt(history: list[dict[str, Any]], at: datetime, status_code: int | None, error: str | None) -> list:
+    """The delivery's log of attempts, the newest last, at most HISTORY_LENGTH of them."""
+    entry = {"at": iso(at), "status_code": status_code, "error": error}
+    return [*history[-(HISTORY_LENGTH - 1) :], entry]
 
 
 def _record_failure(delivery_id: str, status_code: int | None, error: str, final: bool) -> None:
@@ -217,7 +226,7 @@ def _record_failure(delivery_id: str, status_code: int | None, error: str, final
         delivery.attempts += 1
         delivery.last_status_code = status_code
         delivery.last_error = error
-        delivery.history = [*delivery.history[-19:], {"at": iso(now), "status_code": status_code, "error": error}]
+        delivery.history = _with_attempt(delivery.history, now, status_code, error)
         if final:
             delivery.status = "failed"
             delivery.next_attempt_at = None

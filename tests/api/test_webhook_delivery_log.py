@@ -1,0 +1,182 @@
+"""What a webhook receiver and an integrator reading the deliveries log can rely on: who gets which event,
+the exact body and headers, the order per subject, and what each attempt left in the log."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import httpx
+import pytest
+
+from app.config import get_settings
+from app.webhooks import dispatch
+from tests.api.test_webhooks import OGM, Receiver, pay, run_worker_rounds, subscribe
+from tests.helpers import IBAN, VAT, invoice_body, make_company, make_key
+
+
+@pytest.fixture
+def key(client):
+    make_company(client, accounts=[IBAN])
+    return make_key(client)
+
+
+@pytest.fixture
+def receiver(monkeypatch):
+    rx = Receiver()
+    monkeypatch.setattr(dispatch, "transport", httpx.MockTransport(rx))
+    from app.worker import load_job_kinds
+
+    load_job_kinds()
+    return rx
+
+
+def deliveries(client, key, endpoint):
+    response = client.get(f"/v1/webhook-endpoints/{endpoint['id']}/deliveries", headers=key)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+def test_the_body_is_compact_utf8_json_with_its_timestamp_and_the_headers_say_so(client, key, receiver):
+    endpoint = subscribe(client, key, events=["invoice.paid"])
+    body = invoice_body(structured_reference=OGM, customer={"name": "Élise Ñandú BV"})
+    client.post(f"/v1/companies/{VAT}/invoices", json=body, headers=key)
+    pay(client, key)
+    run_worker_rounds()
+    [request] = receiver.requests
+    assert "Élise Ñandú BV".encode() in request.content  # UTF-8 as is, not \u escapes
+    assert b'": ' not in request.content and b'", "' not in request.content  # compact separators
+    message = json.loads(request.content)
+    assert list(message) == ["type", "timestamp", "data", "change"]
+    assert datetime.fromisoformat(message["timestamp"].replace("Z", "+00:00")).date() == date.today()
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["user-agent"] == "codarecon-webhooks/1"
+    assert abs(int(request.headers["webhook-timestamp"]) - int(datetime.now(UTC).timestamp())) < 60
+    [delivery] = deliveries(client, key, endpoint)
+    assert delivery["id"].startswith("whd_")
+    assert delivery["event_id"] == request.headers["webhook-id"]
+    assert (delivery["status"], delivery["attempts"], delivery["last_status_code"], delivery["last_error"]) == (
+        "delivered",
+        1,
+        204,
+        None,
+    )
+    assert delivery["delivered_at"] is not None
+    assert [(h["status_code"], h["error"]) for h in delivery["history"]] == [(204, None)]
+    assert all(h["at"] for h in delivery["history"])
+
+
+def test_a_disabled_endpoint_and_other_endpoints_hear_no_test_ping(client, key, receiver):
+    pinged = subscribe(client, key, events=["*"])
+    bystander = subscribe(client, key, events=["*"])
+    disabled = subscribe(client, key, events=["*"])
+    client.patch(f"/v1/webhook-endpoints/{disabled['id']}", json={"enabled": False}, headers=key)
+    client.post(f"/v1/webhook-endpoints/{pinged['id']}/test", headers=key)
+    client.post(f"/v1/companies/{VAT}/statements", content=_unmatched_file(), headers=key)
+    run_worker_rounds()
+    types = sorted(json.loads(r.content)["type"] for r in receiver.requests)
+    assert types == ["transaction.unmatched", "transaction.unmatched", "webhook.test"]  # 2 live endpoints
+    assert [d["event_type"] for d in deliveries(client, key, bystander)] == ["transaction.unmatched"]
+    assert deliveries(client, key, disabled) == []
+
+
+def _unmatched_file():
+    from tests.coda_builders import payment_file
+
+    return payment_file(("5.00", None))
+
+
+def test_a_later_event_about_a_delivered_subject_goes_out_too(client, key, receiver):
+    endpoint = subscribe(client, key, events=["invoice.partially_paid", "invoice.paid"])
+    client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body(structured_reference=OGM), headers=key)
+    pay(client, key, amount="100.00")
+    run_worker_rounds()
+    pay(client, key, amount="21.00", sequence=2, day=date(2026, 11, 21), opening="100")
+    run_worker_rounds()
+    assert [json.loads(r.content)["type"] for r in receiver.requests] == ["invoice.partially_paid", "invoice.paid"]
+    assert [d["status"] for d in deliveries(client, key, endpoint)] == ["delivered", "delivered"]
+
+
+def test_events_of_one_subject_fanned_out_together_keep_their_order(client, key, receiver):
+    subscribe(client, key, events=["invoice.partially_paid", "invoice.paid"])
+    client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body(structured_reference=OGM), headers=key)
+    pay(client, key, amount="100.00")
+    pay(client, key, amount="21.00", sequence=2, day=date(2026, 11, 21), opening="100")
+    assert dispatch.dispatch_events(limit=1) == 1  # one at a time when asked: the rest waits its turn
+    run_worker_rounds()
+    assert [json.loads(r.content)["type"] for r in receiver.requests] == ["invoice.partially_paid", "invoice.paid"]
+    assert dispatch.dispatch_events() == 0
+
+
+def test_failures_are_logged_and_a_success_resets_the_endpoints_count(client, key, receiver):
+    endpoint = subscribe(client, key, events=["invoice.paid"])
+    client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body(structured_reference=OGM), headers=key)
+    receiver.fail_next = 1
+    pay(client, key)
+    run_worker_rounds(1)
+    [failing] = deliveries(client, key, endpoint)
+    assert (failing["status"], failing["attempts"], failing["last_status_code"], failing["last_error"]) == (
+        "pending",
+        1,
+        503,
+        "HTTP 503",
+    )
+    assert [(h["status_code"], h["error"]) for h in failing["history"]] == [(503, "HTTP 503")]
+    run_worker_rounds(3)
+    [done] = deliveries(client, key, endpoint)
+    assert (done["status"], done["attempts"], done["last_status_code"], done["last_error"]) == (
+        "delivered",
+        2,
+        204,
+        None,
+    )
+    state = client.get(f"/v1/webhook-endpoints/{endpoint['id']}", headers=key).json()
+    assert state["consecutive_failures"] == 0
+
+
+def test_an_unreachable_receiver_is_logged_with_the_kind_of_failure(client, key, monkeypatch):
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    monkeypatch.setattr(dispatch, "transport", httpx.MockTransport(refuse))
+    monkeypatch.setattr(get_settings(), "webhook_max_attempts", 1)
+    from app import outbox
+    from app.worker import load_job_kinds
+
+    load_job_kinds()
+    monkeypatch.setitem(outbox.KINDS, dispatch.JOB_KIND, outbox.JobKind(dispatch.deliver, max_attempts=1))
+    endpoint = subscribe(client, key, events=["transaction.unmatched"])
+    client.post(f"/v1/companies/{VAT}/statements", content=_unmatched_file(), headers=key)
+    run_worker_rounds(3)
+    [delivery] = deliveries(client, key, endpoint)
+    assert delivery["status"] == "failed"
+    assert delivery["last_error"].startswith("ConnectError: connection refused")
+    assert delivery["last_status_code"] is None
+    state = client.get(f"/v1/webhook-endpoints/{endpoint['id']}", headers=key).json()
+    assert state["consecutive_failures"] == 1
+
+
+def test_a_skipped_delivery_says_why_and_counts_no_attempt(client, key, receiver):
+    endpoint = subscribe(client, key, events=["transaction.unmatched"])
+    client.post(f"/v1/companies/{VAT}/statements", content=_unmatched_file(), headers=key)
+    dispatch.dispatch_events()
+    client.patch(f"/v1/webhook-endpoints/{endpoint['id']}", json={"enabled": False}, headers=key)
+    run_worker_rounds()
+    [delivery] = deliveries(client, key, endpoint)
+    assert (delivery["status"], delivery["attempts"], delivery["last_error"]) == ("skipped", 0, "endpoint disabled")
+    assert receiver.requests == []
+
+
+def test_the_history_keeps_the_last_twenty_attempts(client, key, receiver, monkeypatch):
+    from app import outbox
+
+    monkeypatch.setitem(outbox.KINDS, dispatch.JOB_KIND, outbox.JobKind(dispatch.deliver, max_attempts=25))
+    monkeypatch.setattr(get_settings(), "webhook_max_attempts", 25)
+    endpoint = subscribe(client, key, events=["transaction.unmatched"])
+    receiver.fail_next = 22
+    client.post(f"/v1/companies/{VAT}/statements", content=_unmatched_file(), headers=key)
+    run_worker_rounds(30)
+    [delivery] = deliveries(client, key, endpoint)
+    assert (delivery["status"], delivery["attempts"]) == ("delivered", 23)
+    assert len(delivery["history"]) == 20
+    assert delivery["history"][-1]["status_code"] == 204
