@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR_DIR = Path("var")
@@ -36,7 +37,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50 * 1024 * 1024
     #: An endpoint is disabled after this many deliveries in a row that gave up.
     webhook_max_failures: int = 20
+    #: One deadline per webhook delivery: connect, TLS, request and response together.
     webhook_timeout_seconds: float = 10.0
+    #: Allow plain-http webhook URLs (development only; production receivers use https).
+    webhook_allow_http: bool = False
+    #: Comma-separated CIDRs that webhooks may reach although private or loopback (internal receivers).
+    webhook_allowed_networks: str = ""
     #: Attempts per webhook delivery before it is marked failed.
     webhook_max_attempts: int = 10
     #: Run background workers inside the API process (embedded mode, the default for `make run`).
@@ -44,6 +50,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     #: Thread-pool size for blocking work (database calls) in each API process.
     threads: int = 8
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            ipaddress.ip_network(part, strict=False)  # a bad CIDR stops the process at start, not at delivery
+        return value
 
 
 @lru_cache

@@ -150,3 +150,29 @@ def client(db: None, app) -> Iterator:
 @pytest.fixture
 def admin_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+#: What the test resolver answers for names under the reserved .example and .test domains: a public address
+#: (example.com's), so that tests stay offline and webhook URLs such as https://app.example/hook are accepted.
+PUBLIC_TEST_ADDRESS = "93.184.215.14"
+
+
+@pytest.fixture(autouse=True)
+def offline_resolver(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """Webhook hosts resolve offline: names in the returned table first, *.example/*.test to a public address,
+    everything else (numeric spellings, localhost) through the system resolver, as in production."""
+    import ipaddress
+
+    from app.webhooks import network
+
+    table: dict[str, list[str]] = {}
+
+    def resolve(host: str, port: int):
+        if host in table:
+            return [ipaddress.ip_address(a) for a in table[host]]
+        if host.endswith((".example", ".test")):
+            return [ipaddress.ip_address(PUBLIC_TEST_ADDRESS)]
+        return network._system_resolve(host, port)
+
+    monkeypatch.setattr(network, "resolve", resolve)
+    return table

@@ -27,6 +27,7 @@ from app.outbox import PermanentJobError, RetryableJobError, enqueue, register
 from app.outbox_models import Event, Job
 from app.timeutil import iso, utcnow
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
+from app.webhooks.network import UNREACHABLE, GuardedTransport, Policy, TargetRefused, check_syntax
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +148,30 @@ def signed_headers(secret: str, message_id: str, body: str, when: datetime | Non
     }
 
 
-#: Tests swap the transport to reach in-process receivers; production uses the network.
+#: Tests swap the transport to reach in-process receivers; production uses the guarded network transport.
 transport: httpx.BaseTransport | None = None
+
+
+def _post(url: str, body: str, headers: dict[str, str]) -> tuple[int | None, str | None]:
+    """Send one delivery; the status code and, on failure, an error fit for the tenant to read."""
+    settings = get_settings()
+    deadline = settings.webhook_timeout_seconds
+    policy = Policy.from_settings(settings)
+    via = transport or GuardedTransport(policy, deadline)
+    try:
+        check_syntax(url, policy)  # the settings may have changed since it was stored
+        with httpx.Client(timeout=deadline, transport=via, follow_redirects=False) as client:
+            response = client.post(url, content=body.encode(), headers=headers)
+    except TargetRefused as exc:
+        return None, str(exc)
+    except httpx.TimeoutException:
+        return None, f"the endpoint did not answer within {deadline:g} s"
+    except httpx.HTTPError as exc:
+        # The details (refused, reset, TLS) stay in our log: shown to a tenant they would map internal ports.
+        log.info("webhook delivery to %s failed: %s: %s", url, type(exc).__name__, exc)
+        refused = via.refused if isinstance(via, GuardedTransport) else None
+        return None, refused or UNREACHABLE
+    return response.status_code, None if response.is_success else f"HTTP {response.status_code}"
 
 
 def deliver(job: Job) -> None:
@@ -166,15 +189,7 @@ def deliver(job: Job) -> None:
             return
         body = message_body(session, event)
         url, secret = endpoint.url, decrypt(endpoint.secret_encrypted)
-    headers = signed_headers(secret, event.id, body)
-    status_code: int | None = None
-    try:
-        with httpx.Client(timeout=settings.webhook_timeout_seconds, transport=transport) as client:
-            response = client.post(url, content=body.encode(), headers=headers)
-        status_code = response.status_code
-        error = None if response.is_success else f"HTTP {response.status_code}"
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"[:500]
+    status_code, error = _post(url, body, signed_headers(secret, event.id, body))
     if error is None:
         _finish(delivery.id, "delivered", status_code, None)
         return

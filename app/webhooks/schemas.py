@@ -7,7 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from app.config import get_settings
 from app.schemas import StrictInput
+from app.webhooks.network import Policy, TargetRefused, check_syntax
 
 EVENT_TYPES = (
     "invoice.paid",
@@ -31,14 +33,21 @@ class EndpointCreate(StrictInput):
 
     @field_validator("url")
     @classmethod
-    def _url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("must be an http(s) URL")
+    def _url(cls, value: str | None) -> str:
+        if value is None:  # only an explicit null gets here: PATCH leaves out what it does not change
+            raise ValueError("must be a URL, not null")
+        # The form only; where the host resolves to is checked when the endpoint is stored.
+        try:
+            check_syntax(value, Policy.from_settings(get_settings()))
+        except TargetRefused as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("events")
     @classmethod
-    def _events(cls, value: list[str]) -> list[str]:
+    def _events(cls, value: list[str] | None) -> list[str]:
+        if value is None:
+            raise ValueError("must be a list of event types, not null")
         unknown = [e for e in value if e != "*" and e not in EVENT_TYPES]
         if unknown:
             raise ValueError(f"unknown event types {unknown}; known: {', '.join(EVENT_TYPES)}")
@@ -50,7 +59,7 @@ class EndpointCreate(StrictInput):
 class EndpointUpdate(StrictInput):
     enabled: bool | None = None
     events: list[str] | None = None
-    url: str | None = None
+    url: str | None = Field(default=None, min_length=8, max_length=2000)
 
     _url = field_validator("url")(EndpointCreate._url.__func__)  # type: ignore[attr-defined]
     _events = field_validator("events")(EndpointCreate._events.__func__)  # type: ignore[attr-defined]

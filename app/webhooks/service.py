@@ -15,6 +15,7 @@ from app.outbox_models import Event, Job
 from app.security import Principal, company_by_vat, path_vat
 from app.webhooks.dispatch import add_delivery
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
+from app.webhooks.network import TargetRefused, check_url
 from app.webhooks.schemas import DeliveryPublic, EndpointCreate, EndpointPublic, EndpointUpdate
 
 
@@ -44,8 +45,17 @@ def _require_write(principal: Principal) -> None:
         raise Forbidden("this API key has scope 'read'; this operation needs 'write'")
 
 
+def _reachable(url: str) -> str:
+    try:
+        check_url(url)
+    except TargetRefused as exc:
+        raise ValidationFailed(str(exc), errors=[{"loc": "body.url", "message": str(exc)}]) from None
+    return url
+
+
 def create(session: Session, principal: Principal, data: EndpointCreate) -> tuple[WebhookEndpoint, str]:
     _require_write(principal)
+    _reachable(data.url)
     secret = new_secret()
     endpoint = WebhookEndpoint(
         id=new_id("whe"),
@@ -77,7 +87,7 @@ def update(session: Session, principal: Principal, endpoint_id: str, data: Endpo
     _require_write(principal)
     endpoint = get(session, principal, endpoint_id)
     if data.url is not None:
-        endpoint.url = data.url
+        endpoint.url = _reachable(data.url)
     if data.events is not None:
         endpoint.events = data.events
     if data.enabled is not None:
