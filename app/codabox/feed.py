@@ -3,7 +3,9 @@
 A sync job lists each feed, downloads each CODA entry, ingests it through the same path as uploads, and only
 then commits the feed offset past it. A failed download stops the sync (retried later); an entry ingested
 before (re-delivery) is not downloaded again, and the offset still moves. A file that can never be stored
-is set aside as failed; one that arrives cut off is downloaded again first.
+is set aside as failed; one that arrives cut off is downloaded again first; one whose storing keeps failing
+for another reason (a database error, a bug) is tried a bounded number of times, then set aside as failed
+with its error, so that it never blocks the entries after it.
 """
 
 from __future__ import annotations
@@ -82,10 +84,29 @@ def _ingest_entry(cb: CodaboxClient, creds: Credentials, company_id: str, feed_i
         raise RetryableJobError(f"feed entry {feed_index} arrived incomplete: {exc.detail}") from None
     except Conflict as exc:
         _set_aside(company_id, feed_id, feed_index, exc)
+    except Exception as exc:  # not the file's fault as far as we can tell: try again, but not forever
+        error = _describe(exc)
+        log.exception("CodaBox entry %s for company %s could not be stored", feed_index, company_id)
+        attempts = _note_attempt(company_id, feed_id, feed_index, error)
+        if attempts >= STORE_ATTEMPTS:
+            _set_aside(company_id, feed_id, feed_index, AppError(f"gave up after {attempts} attempts: {error}"))
+            return
+        raise RetryableJobError(f"feed entry {feed_index} could not be stored: {error}") from None
 
 
 #: How often a feed entry that arrives cut off is downloaded again before it is set aside as failed.
 INCOMPLETE_DOWNLOAD_ATTEMPTS = 5
+#: How often storing an entry may fail for any other reason before it is set aside as failed.
+STORE_ATTEMPTS = 5
+
+
+def _describe(exc: Exception) -> str:
+    """One line about an unexpected error, without SQL or its parameters (they carry IBANs and names)."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError):
+        return f"database error ({type(exc.orig).__name__})"
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 def _note_attempt(company_id: str, feed_id: str, feed_index: str, error: str) -> int:

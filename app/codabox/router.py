@@ -19,6 +19,12 @@ class TokenIn(StrictInput):
     token: str = Field(min_length=4, max_length=200, description="The one-time token CodaBox e-mailed the company.")
 
 
+class FailedEntry(BaseModel):
+    feed_index: str
+    attempts: int
+    last_error: str | None
+
+
 class CodaboxStatus(BaseModel):
     enabled: bool
     state: str = Field(description="not_connected | token_requested | connected")
@@ -29,6 +35,9 @@ class CodaboxStatus(BaseModel):
     failed_deliveries: int
     statements_ingested: int
     statements_failed: int
+    failed_entries: list[FailedEntry] = Field(
+        description="The newest feed entries set aside as failed (at most 20), with why; later entries went on."
+    )
 
 
 @router.get("", response_model=CodaboxStatus)

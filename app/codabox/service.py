@@ -154,7 +154,20 @@ def status(session: Session, company: Company) -> dict[str, Any]:
         "failed_deliveries": counts.get("failed", 0),
         "statements_ingested": entries.get("ingested", 0),
         "statements_failed": entries.get("failed", 0),
+        "failed_entries": [
+            {"feed_index": e.feed_index, "attempts": e.attempts, "last_error": e.last_error}
+            for e in session.exec(
+                select(CodaboxFeedEntry)
+                .where(CodaboxFeedEntry.company_id == company.id, CodaboxFeedEntry.status == "failed")
+                .order_by(col(CodaboxFeedEntry.created_at).desc())
+                .limit(FAILED_ENTRIES_SHOWN)
+            )
+        ],
     }
+
+
+#: The status lists the newest feed entries that were set aside, for a person to look at.
+FAILED_ENTRIES_SHOWN = 20
 
 
 def register_jobs() -> None:

@@ -310,3 +310,112 @@ def test_inbound_webhooks(client, codabox):
         client.post("/v1/webhooks/inbound", content=cancel, headers=signed(cancel, secret, "msg_5")).json()["status"]
         == "cancelled"
     )
+
+
+def feed_entries() -> list[CodaboxFeedEntry]:
+    with unit_of_work() as session:
+        return list(session.exec(select(CodaboxFeedEntry).order_by(CodaboxFeedEntry.feed_index)))
+
+
+def test_an_entry_whose_storing_keeps_failing_is_set_aside_and_the_feed_goes_on(client, codabox, monkeypatch):
+    """A poison entry (here: storing it raises a database error) is tried a bounded number of times, then
+    marked failed with its error, visible in the status; the entries after it are ingested."""
+    from sqlalchemy.exc import OperationalError
+
+    from app.codabox import feed
+    from app.statements import service as statements
+
+    key = connect(client, codabox)
+    run_jobs()
+    indexes = seed(codabox, 3)
+    poison = indexes[1]
+    poison_bytes = next(e["coda"] for e in codabox.clients[VAT].entries if e["feed_index"] == poison)
+    real_ingest = statements.ingest_coda
+
+    def ingest(session, company_id, data, **kw):
+        if data == poison_bytes:
+            raise OperationalError("INSERT INTO statements VALUES (%(iban)s)", {"iban": IBAN}, Exception("disk I/O"))
+        return real_ingest(session, company_id, data, **kw)
+
+    monkeypatch.setattr(statements, "ingest_coda", ingest)
+    client.post(f"/v1/companies/{VAT}/codabox/sync", headers=key)
+    outbox.run_due_jobs(owner="test", base_delay=0.0)
+    status = client.get(f"/v1/companies/{VAT}/codabox", headers=key).json()
+    assert "could not be stored: database error" in status["last_error"]  # said at once, not null
+    assert IBAN not in status["last_error"]  # no SQL parameters in what a tenant reads
+    run_jobs(20)
+
+    assert statement_count() == 2
+    assert codabox.clients[VAT].offset == indexes[-1]
+    assert Counter(codabox.clients[VAT].downloads)[poison] == feed.STORE_ATTEMPTS
+    entries = {e.feed_index: e for e in feed_entries()}
+    assert (entries[poison].status, entries[poison].attempts, entries[poison].feed_id) == (
+        "failed",
+        feed.STORE_ATTEMPTS,
+        codabox.clients[VAT].feed_id,
+    )
+    assert entries[poison].company_id == codabox_company_id()
+    status = client.get(f"/v1/companies/{VAT}/codabox", headers=key).json()
+    assert (status["statements_ingested"], status["statements_failed"], status["last_error"]) == (2, 1, None)
+    assert status["failed_entries"] == [
+        {
+            "feed_index": poison,
+            "attempts": feed.STORE_ATTEMPTS,
+            "last_error": f"gave up after {feed.STORE_ATTEMPTS} attempts: database error (Exception)",
+        }
+    ]
+    # What was set aside is not downloaded again when CodaBox re-delivers the feed.
+    codabox.clients[VAT].offset = None
+    client.post(f"/v1/companies/{VAT}/codabox/sync", headers=key)
+    run_jobs(10)
+    assert Counter(codabox.clients[VAT].downloads)[poison] == feed.STORE_ATTEMPTS
+    assert statement_count() == 2
+
+
+def codabox_company_id() -> str:
+    with unit_of_work() as session:
+        return session.exec(select(CodaboxConnection.company_id)).one()
+
+
+def test_a_feed_entry_keeps_its_file_and_source(client, codabox):
+    from app.statements.models import CodaFile
+
+    key = connect(client, codabox)
+    run_jobs()
+    [index] = seed(codabox, 1)
+    client.post(f"/v1/companies/{VAT}/codabox/sync", headers=key)
+    run_jobs(10)
+    [entry] = feed_entries()
+    with unit_of_work() as session:
+        [coda_file] = session.exec(select(CodaFile)).all()
+    assert (entry.feed_index, entry.status, entry.coda_file_id) == (index, "ingested", coda_file.id)
+    assert coda_file.source == "codabox"
+
+
+def test_an_unreadable_feed_entry_is_set_aside_with_the_parsers_reason(client, codabox):
+    key = connect(client, codabox)
+    run_jobs()
+    bad = codabox.add_coda(VAT, b"0" * 128 + b"\n")
+    [good] = seed(codabox, 1)
+    client.post(f"/v1/companies/{VAT}/codabox/sync", headers=key)
+    run_jobs(10)
+    entries = {e.feed_index: e for e in feed_entries()}
+    assert (entries[bad].status, entries[bad].attempts, entries[bad].company_id) == ("failed", 1, codabox_company_id())
+    assert entries[bad].feed_id == codabox.clients[VAT].feed_id
+    assert entries[bad].last_error and "line" in entries[bad].last_error
+    assert entries[good].status == "ingested"
+    assert client.get(f"/v1/companies/{VAT}/codabox", headers=key).json()["failed_entries"][0]["feed_index"] == bad
+
+
+def test_the_periodic_poll_queues_one_sync_per_connected_company(client, codabox):
+    from app.codabox.feed import poll_connected
+    from app.codabox.service import SYNC
+
+    connect(client, codabox)
+    run_jobs()
+    make_company(client, vat="BE0417497106", name="Not connected")
+    poll_connected()
+    poll_connected()  # at most one waiting per company
+    with unit_of_work() as session:
+        jobs = session.exec(select(Job).where(Job.kind == SYNC, Job.status == "pending")).all()
+    assert [j.payload["company_id"] for j in jobs] == [codabox_company_id()]
