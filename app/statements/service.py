@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.companies.models import BankAccount
 from app.db import insert_rows
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import Conflict, ValidationFailed
 from app.ids import new_id
 from app.reconciliation.locks import lock_company_ledger
 from app.reconciliation.service import match_transactions
@@ -103,7 +103,8 @@ class _Ingest:
         )
         self.file_stored = False
         self.accounts: dict[str, BankAccount] = {}
-        self.seen: set[tuple[str, str, int, Any]] = set()
+        #: identity -> id of the statement stored from this file (a file may repeat a statement)
+        self.seen: dict[tuple[str, str, int, Any], str] = {}
         self.summaries: list[StatementPublic] = []
         self.new_ids: list[str] = []
         self.duplicates = 0
@@ -118,12 +119,11 @@ class _Ingest:
         self.count += 1
         account = self._account(st.account_iban)
         identity = _identity(st)
-        existing = None if identity in self.seen else _stored_identity(self.session, identity)
-        if identity in self.seen or existing is not None:
+        existing = self.seen.get(identity) or _stored_identity(self.session, identity)
+        if existing is not None:
             self.duplicates += 1
             self.summaries.append(_duplicate_summary(st, existing))
             return
-        self.seen.add(identity)
         if not self.file_stored:
             # The file row goes first: statements point at it. Its content is the bytes as received.
             self.session.add(self.file_row)
@@ -136,6 +136,7 @@ class _Ingest:
             self.accounts[st.account_iban] = account
         warnings = st.warnings + _sequence_warnings(self.session, st)
         statement_id = new_id("st")
+        self.seen[identity] = statement_id
         rows: list[dict[str, Any]] = []
         for t in st.transactions:
             tx_id = new_id("tx")
@@ -242,9 +243,9 @@ def _stored_identity(session: Session, identity: tuple[str, str, int, Any]) -> s
     ).first()
 
 
-def _duplicate_summary(st: ParsedStatement, existing_id: str | None) -> StatementPublic:
+def _duplicate_summary(st: ParsedStatement, existing_id: str) -> StatementPublic:
     return StatementPublic(
-        id=existing_id or "",
+        id=existing_id,
         account_iban=st.account_iban,
         currency=st.currency,
         sequence=st.sequence,
@@ -276,10 +277,3 @@ def _sequence_warnings(session: Session, st: ParsedStatement) -> list[CodaWarnin
             st.line,
         )
     ]
-
-
-def get_statement(session: Session, company_id: str, statement_id: str) -> Statement:
-    statement = session.get(Statement, statement_id)
-    if statement is None or statement.company_id != company_id:
-        raise NotFound(f"no statement {statement_id}")
-    return statement

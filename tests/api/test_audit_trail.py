@@ -107,3 +107,37 @@ def test_the_matcher_is_the_actor_of_what_it_did(client, key):
     assert (allocation["created_by"], allocation["confidence"]) == ("matcher", 1.0)
     read = make_key(client, scope="read")
     assert client.get(f"/v1/companies/{VAT}/audit-events", headers=read).status_code == 200
+
+
+def test_undoing_records_what_was_undone(client, key):
+    client.patch(f"/v1/companies/{VAT}", json={"payment_tolerance": {"amount": "1.00"}}, headers=key).raise_for_status()
+    inv = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("U", total="50.00"), headers=key).json()
+    client.post(f"/v1/companies/{VAT}/statements", content=payment_file(("49.50", None)), headers=key)
+    [tx] = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
+    base = f"/v1/companies/{VAT}/transactions/{tx['id']}"
+    body = client.post(f"{base}/allocations", json={"invoice_id": inv["id"], "amount": "49.50"}, headers=key).json()
+    [allocation] = body["allocations"]
+    [tolerated] = client.get(f"/v1/companies/{VAT}/invoices/{inv['id']}", headers=key).json()["write_offs"]
+    client.delete(f"{base}/allocations/{allocation['id']}", headers=key).raise_for_status()
+
+    [undone] = trail(client, key, action="allocation.undone")
+    assert (undone["subject_id"], undone["details"]) == (
+        allocation["id"],
+        {"transaction_id": tx["id"], "invoice_id": inv["id"], "amount": "49.50", "method": "manual"},
+    )
+    # The tolerated difference went with the allocation it completed.
+    [gone] = trail(client, key, action="write_off.undone")
+    assert (gone["subject_id"], gone["details"]) == (
+        tolerated["id"],
+        {"invoice_id": inv["id"], "transaction_id": tx["id"]},
+    )
+
+    kept = client.post(f"{base}/write-offs", json={"amount": "9.50", "reason": "bank_fee"}, headers=key).json()
+    [write_off] = kept["write_offs"]
+    client.delete(f"{base}/write-offs/{write_off['id']}", headers=key).raise_for_status()
+    undone_write_offs = trail(client, key, action="write_off.undone")
+    assert [(e["subject_id"], e["details"]) for e in undone_write_offs][-1] == (
+        write_off["id"],
+        {"invoice_id": None, "transaction_id": tx["id"]},
+    )
+    assert all(e["id"].startswith("aud_") for e in trail(client, key))

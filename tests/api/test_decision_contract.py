@@ -343,3 +343,18 @@ def test_transaction_write_offs_count_the_earlier_ones(client, key):
     assert problem(refused)[0] == 422
     assert "6.00" in refused.json()["detail"]
     assert client.post(path, json={"amount": "6.00", "reason": "manual"}, headers=key).json()["status"] == "matched"
+
+
+@pytest.mark.parametrize(
+    ("amount", "owner"),
+    [("0", {"invoice_id": "inv_x"}), ("-1", {"transaction_id": "tx_x"}), ("1.00", {})],
+)
+def test_the_ledger_refuses_a_write_off_that_is_not_positive_or_belongs_to_nothing(client, key, amount, owner):
+    from app.db import unit_of_work
+    from app.reconciliation.ledger import Ledger
+    from app.security import company_by_vat
+
+    with unit_of_work() as session:
+        ledger = Ledger(session, company_by_vat(session, VAT).id, "test")
+        with pytest.raises(ValueError, match="a write-off is positive and belongs to an invoice or a transaction"):
+            ledger.write_off(Decimal(amount), "manual", **owner)
