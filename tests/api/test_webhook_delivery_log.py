@@ -181,3 +181,83 @@ def test_the_history_keeps_the_last_twenty_attempts(client, key, receiver, monke
     assert (delivery["status"], delivery["attempts"]) == ("delivered", 23)
     assert len(delivery["history"]) == 20
     assert delivery["history"][-1]["status_code"] == 204
+
+
+def _insert_legacy_event(company_vat: str, type_: str, subject_id: str, payload: dict) -> str:
+    """An event as recorded before events carried their resource (payload without "data")."""
+    from app.db import unit_of_work
+    from app.ids import new_id
+    from app.outbox_models import Event
+    from app.security import company_by_vat
+
+    with unit_of_work() as session:
+        event = Event(
+            id=new_id("evt"),
+            company_id=company_by_vat(session, company_vat).id,
+            type=type_,
+            subject_id=subject_id,
+            payload=payload,
+        )
+        session.add(event)
+        return event.id
+
+
+def test_an_event_recorded_without_its_resource_carries_the_resource_as_it_is_now(client, key, receiver):
+    subscribe(client, key, events=["invoice.paid", "transaction.unmatched"])
+    inv = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("OLD"), headers=key).json()
+    client.post(f"/v1/companies/{VAT}/statements", content=_unmatched_file(), headers=key)
+    [tx] = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
+    run_worker_rounds()
+    receiver.requests.clear()
+    _insert_legacy_event(VAT, "invoice.paid", inv["id"], {"status": "paid"})
+    _insert_legacy_event(VAT, "transaction.unmatched", "sub", {"transaction_id": tx["id"]})
+    _insert_legacy_event(VAT, "invoice.paid", "inv_gone", {"status": "paid"})
+    run_worker_rounds()
+    bodies = {b["data"]["id"] if b["data"] else None: b for b in receiver.bodies()}
+    assert bodies[inv["id"]]["data"]["number"] == inv["number"]
+    assert bodies[inv["id"]]["change"] == {"status": "paid"}
+    assert bodies[tx["id"]]["data"]["amount"] == tx["amount"]
+    assert bodies[None]["data"] is None  # the invoice is gone: the event still goes out, without it
+
+
+def test_a_success_after_a_failed_delivery_resets_the_endpoints_failure_count(client, key, receiver, monkeypatch):
+    from app import outbox
+
+    monkeypatch.setitem(outbox.KINDS, dispatch.JOB_KIND, outbox.JobKind(dispatch.deliver, max_attempts=1))
+    monkeypatch.setattr(get_settings(), "webhook_max_attempts", 1)
+    endpoint = subscribe(client, key, events=["transaction.unmatched"])
+    receiver.fail_next = 1
+    client.post(f"/v1/companies/{VAT}/statements", content=_unmatched_file(), headers=key)
+    run_worker_rounds()
+    state = client.get(f"/v1/webhook-endpoints/{endpoint['id']}", headers=key).json()
+    assert state["consecutive_failures"] == 1
+    from tests.coda_builders import payment_file
+
+    client.post(f"/v1/companies/{VAT}/statements", content=payment_file(("6.00", None), sequence=2), headers=key)
+    run_worker_rounds()
+    state = client.get(f"/v1/webhook-endpoints/{endpoint['id']}", headers=key).json()
+    assert state["consecutive_failures"] == 0
+    assert sorted(d["status"] for d in deliveries(client, key, endpoint)) == ["delivered", "failed"]
+    for delivery in deliveries(client, key, endpoint):
+        assert all(datetime.fromisoformat(h["at"].replace("Z", "+00:00")) for h in delivery["history"])
+
+
+def test_a_delivery_job_run_again_after_it_was_delivered_sends_nothing(client, key, receiver):
+    from sqlmodel import select
+
+    from app import outbox
+    from app.db import unit_of_work
+    from app.outbox_models import Job
+
+    subscribe(client, key, events=["transaction.unmatched"])
+    client.post(f"/v1/companies/{VAT}/statements", content=_unmatched_file(), headers=key)
+    dispatch.dispatch_events()
+    with unit_of_work(read_only=True) as session:
+        [job] = session.exec(select(Job).where(Job.kind == dispatch.JOB_KIND)).all()
+        company_id = session.exec(select(Job.company_id).where(Job.id == job.id)).one()
+    assert company_id is not None  # the job knows its tenant (fair scheduling, the audit of who waits)
+    dispatch.deliver(job)
+    dispatch.deliver(job)  # as if a second worker had claimed it after its lease ran out
+    assert len(receiver.requests) == 1
+    outbox.run_due_jobs(owner="test-worker", base_delay=0.0)
+    assert len(receiver.requests) == 1
