@@ -61,3 +61,50 @@ def test_an_unreadable_file_is_refused_with_its_line(client, key):
     assert error["line"] == 3
     assert problem["detail"] == f"not a readable CODA file (line 3): {error['message']}"
     assert "incomplete" not in problem
+
+
+def warnings_of(response) -> list[dict]:
+    return [w for s in response.json()["statements"] for w in s["warnings"] if w["code"] == "sequence_gap"]
+
+
+def test_a_gap_in_the_statement_sequence_is_a_warning_that_counts_what_is_missing(client, key):
+    from datetime import date
+
+    first = upload(client, key, payment_file(("1.00", None), sequence=1, day=date(2026, 3, 1)))
+    assert warnings_of(first) == []
+    gap = upload(client, key, payment_file(("2.00", None), sequence=4, day=date(2026, 3, 10), opening="1"))
+    [warning] = warnings_of(gap)
+    assert warning["message"] == "statement 4 follows stored statement 1: 2 missing"
+    assert warning["line"] == 2  # the old-balance record (1), which carries the sequence number
+    # The next one in order, an earlier one sent late, another account, and a new year: no gap.
+    assert warnings_of(upload(client, key, payment_file(("3.00", None), sequence=5, day=date(2026, 3, 11)))) == []
+    assert warnings_of(upload(client, key, payment_file(("4.00", None), sequence=2, day=date(2026, 3, 5)))) == []
+    other_account = "BE68539007547034"
+    client.patch(f"/v1/companies/{VAT}", json={"bank_accounts": [IBAN, other_account]}, headers=key)
+    theirs = payment_file(("5.00", None), sequence=7, day=date(2026, 3, 12), account=other_account)
+    assert warnings_of(upload(client, key, theirs)) == []
+    assert warnings_of(upload(client, key, payment_file(("6.00", None), sequence=3, day=date(2027, 1, 2)))) == []
+
+
+def test_every_repeated_statement_is_counted_and_nothing_is_matched_again(client, key):
+    from datetime import date
+
+    two = payment_file(("7.00", None), sequence=1) + payment_file(("8.00", None), sequence=2, day=date(2026, 11, 21))
+    first = upload(client, key, two)
+    assert first.json()["file_id"].startswith("cf_")
+    again = upload(client, key, two).json()
+    assert (again["duplicates"], again["transactions_created"]) == (2, 0)
+    assert again["matching"] == {"matched": 0, "suggested": 0, "unmatched": 0}
+
+
+def test_an_account_of_another_company_is_refused_by_name(client, key):
+    make_company(client, vat="BE0417497106", name="Other", accounts=["BE68539007547034"])
+    response = upload(client, key, payment_file(("9.00", None), account="BE68539007547034"))
+    assert response.status_code == 409
+    assert (
+        response.json()["detail"]
+        == "bank account BE68539007547034 is registered to another company; nothing was stored"
+    )
+    assert response.json()["errors"] == [
+        {"loc": "statements.account_iban", "message": "BE68539007547034 belongs to another company"}
+    ]
