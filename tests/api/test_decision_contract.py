@@ -188,7 +188,17 @@ def test_accepting_a_suggestion_with_a_tolerated_difference_writes_it_off_and_un
     upload(client, key, ("120.40", None))  # no reference: a suggestion, 0.60 short
     tx = only_transaction(client, key)
     [suggestion] = tx["suggestions"]
-    assert suggestion["allocations"][0]["invoice_id"] == inv["id"]
+    assert suggestion["id"].startswith("sug_")
+    assert suggestion["allocations"] == [{"invoice_id": inv["id"], "amount": "120.40", "write_off": "0.60"}]
+    from app.db import unit_of_work
+    from app.outbox_models import Event
+
+    with unit_of_work(read_only=True) as session:
+        [created] = session.exec(select(Event).where(Event.type == "suggestion.created")).all()
+    assert (created.subject_id, created.payload["change"]) == (
+        tx["id"],
+        {"suggestion_id": suggestion["id"], "score": suggestion["score"]},
+    )
     accepted = client.post(tx_path(tx, f"/suggestions/{suggestion['id']}/accept"), headers=key)
     assert accepted.status_code == 200, accepted.text
 
@@ -332,6 +342,18 @@ def test_invoice_write_offs_are_bounded_by_what_is_due_and_keep_their_payment_an
     wrong_owner = f"/v1/companies/{VAT}/invoices/{second['id']}/write-offs/{write_off['id']}"
     assert problem(client.delete(wrong_owner, headers=key)) == (404, f"no write-off {write_off['id']}", None)
     assert invoice(client, key, inv)["status"] == "paid"
+
+
+def test_the_matcher_writes_off_a_tolerated_difference_against_the_payment(client, key):
+    client.patch(f"/v1/companies/{VAT}", json={"payment_tolerance": {"amount": "2.00"}}, headers=key).raise_for_status()
+    inv = create(client, key, "AUTO", "100.00", ref="+++090/9337/55493+++")
+    upload(client, key, ("98.50", "+++090/9337/55493+++"))
+    tx = only_transaction(client, key)
+    paid = invoice(client, key, inv)
+    assert (paid["status"], tx["status"]) == ("paid", "matched")
+    assert [(w["amount"], w["reason"], w["transaction_id"], w["created_by"]) for w in paid["write_offs"]] == [
+        ("1.50", "payment_difference", tx["id"], "matcher")
+    ]
 
 
 def test_transaction_write_offs_count_the_earlier_ones(client, key):
