@@ -1,0 +1,66 @@
+"""Payments that arrive before their invoices: matched when the invoices come, what was proposed before is
+replaced (and says by whom), and batches larger than one database round trip's chunk lose nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
+from tests.helpers import IBAN, VAT, invoice_body, make_company, make_key
+
+
+@pytest.fixture
+def key(client):
+    make_company(client, accounts=[IBAN])
+    return make_key(client)
+
+
+def ogm(n: int) -> str:
+    base = 100_000_000 + n
+    check = base % 97 or 97
+    digits = f"{base:010d}{check:02d}"
+    return f"+++{digits[:3]}/{digits[3:7]}/{digits[7:]}+++"
+
+
+def test_a_late_invoice_takes_its_payment_and_the_earlier_suggestion_is_superseded_by_the_matcher(client, key):
+    from app.db import unit_of_work
+    from app.reconciliation.models import Suggestion
+
+    client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("GUESS", total="75.00"), headers=key)
+    data = write_coda(
+        [StatementSpec(IBAN, date(2026, 11, 20), Decimal(0), [MovementSpec(Decimal("75.00"), ogm=ogm(1)[3:-3])])]
+    )
+    client.post(f"/v1/companies/{VAT}/statements", content=data, headers=key).raise_for_status()
+    [tx] = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
+    [guess] = tx["suggestions"]  # same amount, another invoice: only a suggestion
+
+    late = invoice_body("LATE", total="75.00", structured_reference=ogm(1))
+    created = client.post(f"/v1/companies/{VAT}/invoices", json=late, headers=key).json()
+
+    assert client.get(f"/v1/companies/{VAT}/invoices/{created['id']}", headers=key).json()["status"] == "paid"
+    after = client.get(f"/v1/companies/{VAT}/transactions/{tx['id']}", headers=key).json()
+    assert (after["status"], after["suggestions"]) == ("matched", [])
+    with unit_of_work(read_only=True) as session:
+        old = session.get(Suggestion, guess["id"])
+        assert (old.status, old.decided_by) == ("superseded", "matcher")
+        assert old.decided_at is not None
+
+
+def test_more_late_invoices_than_one_chunk_all_find_their_payments(client, key):
+    count = 501  # one more than a chunk of ids per query
+    movements = [MovementSpec(Decimal(f"{10 + n}.00"), ogm=ogm(n)[3:-3]) for n in range(count)]
+    data = write_coda([StatementSpec(IBAN, date(2026, 11, 20), Decimal(0), movements)])
+    assert client.post(f"/v1/companies/{VAT}/statements", content=data, headers=key).json()["matching"]["matched"] == 0
+    invoices = [invoice_body(f"B{n}", total=f"{10 + n}.00", structured_reference=ogm(n)) for n in range(count)]
+    response = client.post(f"/v1/companies/{VAT}/invoices/batch", json={"invoices": invoices}, headers=key)
+    assert response.status_code in (200, 201), response.text
+    paid = client.get(f"/v1/companies/{VAT}/invoices", params={"status": "paid", "limit": 500}, headers=key).json()
+    rest = client.get(
+        f"/v1/companies/{VAT}/invoices",
+        params={"status": "paid", "limit": 500, "cursor": paid["next_cursor"]},
+        headers=key,
+    ).json()
+    assert len(paid["items"]) + len(rest["items"]) == count
