@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema, model_validator
 
 from app.money import MoneyError, format_amount, parse_amount
 
@@ -47,10 +48,43 @@ MoneyOut = Annotated[
 ]
 
 
+#: NUL and the other C0 controls (tab, newline and carriage return aside) and DEL: no legitimate field holds
+#: them, PostgreSQL refuses NUL in text outright, and in names, e-mails and URLs they are an injection.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _control_characters(value: Any, path: str) -> str | None:
+    """The path of the first string under ``value`` holding a control character, if any."""
+    if isinstance(value, str):
+        return path if _CONTROL.search(value) else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if isinstance(key, str) and _CONTROL.search(key):
+            return f"{path}.{key!r}"
+        found = _control_characters(item, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
 class StrictInput(BaseModel):
-    """Request bodies: unknown fields are refused so that typos do not pass silently."""
+    """Request bodies: unknown fields are refused so that typos do not pass silently, and no string may hold
+    control characters."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_characters(cls, data: Any) -> Any:
+        found = _control_characters(data, "")
+        if found:
+            raise ValueError(f"{found} may not contain control characters (such as NUL)")
+        return data
 
 
 T = TypeVar("T")
