@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -57,6 +58,29 @@ class Settings(BaseSettings):
         for part in filter(None, (p.strip() for p in value.split(","))):
             ipaddress.ip_network(part, strict=False)  # a bad CIDR stops the process at start, not at delivery
         return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < MIN_ADMIN_TOKEN_LENGTH:
+            raise ValueError(f"CODARECON_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters")
+        return value
+
+
+#: The admin token reaches every company: short ones are guessable.
+MIN_ADMIN_TOKEN_LENGTH = 32
+
+
+def create_private_file(path: Path, content: str) -> bool:
+    """Write a secret file readable by its owner only (0600 from the first byte); False if it already exists."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content)
+    return True
 
 
 @lru_cache

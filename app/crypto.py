@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from app.config import get_settings
+from app.config import create_private_file, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -18,15 +18,9 @@ def _key() -> bytes:
     if settings.secret_key:
         return settings.secret_key.encode()
     path = settings.var_dir / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with path.open("x") as handle:
-                handle.write(Fernet.generate_key().decode() + "\n")
-            path.chmod(0o600)
-            log.warning("CODARECON_SECRET_KEY is not set: generated one in %s", path.resolve())
-        except FileExistsError:
-            pass
+    # Created exclusively, so two processes starting at once agree on one key.
+    if not path.exists() and create_private_file(path, Fernet.generate_key().decode() + "\n"):
+        log.warning("CODARECON_SECRET_KEY is not set: generated one in %s", path.resolve())
     return path.read_text().strip().encode()
 
 

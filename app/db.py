@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -68,11 +69,15 @@ def make_engine(url: str) -> Engine:
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _private_database_file(Path(database))
         # One connection per thread-pool worker (40): SQLite connections are cheap, and a smaller pool
         # makes requests queue for a connection and reconnect (re-running the pragmas) under load.
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=40, max_overflow=10
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=40,
+            max_overflow=10,
+            hide_parameters=True,  # logged errors would carry IBANs and names
         )
         event.listen(engine, "connect", _sqlite_pragmas)
 
@@ -82,7 +87,16 @@ def make_engine(url: str) -> Engine:
 
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
+
+
+def _private_database_file(path: Path) -> None:
+    """The SQLite file holds every company's ledger: readable by its owner only (its WAL and shared-memory
+    files inherit the mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
 
 
 def insert_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:

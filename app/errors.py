@@ -8,12 +8,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://codarecon.dev/problems/"
+#: What a 503 asks clients to wait before retrying.
+RETRY_AFTER_SECONDS = 5
 
 
 class AppError(Exception):
@@ -114,6 +117,21 @@ def install_error_handlers(app: FastAPI) -> None:
             titles.get(exc.status_code, detail),
             detail,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The database is down, restarting or (SQLite) busy past its timeout: the request can be retried as it
+        # is. The SQL and its parameters stay out of the log (IBANs, names); the driver's class says enough.
+        orig = getattr(exc, "orig", None)
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path, type(orig or exc).__name__)
+        return problem(
+            503,
+            "Service unavailable",
+            "the database is not reachable right now; retry shortly",
+            slug="unavailable",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
     @app.exception_handler(Exception)

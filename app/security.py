@@ -21,7 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, select
 
 from app.companies.models import ApiKey, Company
-from app.config import Settings, get_settings
+from app.config import Settings, create_private_file, get_settings
 from app.db import unit_of_work
 from app.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from app.ids import new_id
@@ -64,16 +64,11 @@ def admin_token(settings: Settings) -> str:
     path = settings.var_dir / "admin_token"
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
     token = "adm_" + secrets.token_urlsafe(32)
-    # Create exclusively so two processes starting at once agree on one token.
-    try:
-        with path.open("x") as handle:
-            handle.write(token + "\n")
-        path.chmod(0o600)
-        log.warning("CODARECON_ADMIN_TOKEN is not set: generated an admin token in %s", path.resolve())
-    except FileExistsError:
+    # Created exclusively so two processes starting at once agree on one token.
+    if not create_private_file(path, token + "\n"):
         return path.read_text().strip()
+    log.warning("CODARECON_ADMIN_TOKEN is not set: generated an admin token in %s", path.resolve())
     return token
 
 

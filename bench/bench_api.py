@@ -20,7 +20,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import run_load
 
-ADMIN = "bench-admin-token"
+ADMIN = "bench-admin-token-0123456789abcdef0"
 VAT = "BE0403200393"
 BATCHES = int(os.environ.get("BENCH_BATCHES", "20"))
 LOAD_SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-ADMIN_TOKEN = "test-admin-token"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef01"
 SAMPLES_DIR = Path(
     os.environ.get("CODARECON_CODA_SAMPLES") or Path(__file__).resolve().parents[1].parent / "shared" / "coda-samples"
 )

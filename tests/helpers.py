@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-ADMIN = {"Authorization": "Bearer test-admin-token"}
+ADMIN = {"Authorization": "Bearer test-admin-token-0123456789abcdef01"}
 VAT = "BE0403200393"
 OTHER_VAT = "BE0417497106"
 IBAN = "BE80001000000177"

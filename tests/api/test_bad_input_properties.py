@@ -65,7 +65,9 @@ def test_invoice_fields_with_any_value(client, key, field, value):
 def test_any_json_body(client, key, body):
     assert_problem(post_json(client, f"/v1/companies/{VAT}/invoices", body, key))
     assert_problem(post_json(client, f"/v1/companies/{VAT}/invoices/batch", body, key))
-    assert_problem(post_json(client, "/v1/companies", body, {"Authorization": "Bearer test-admin-token"}))
+    assert_problem(
+        post_json(client, "/v1/companies", body, {"Authorization": "Bearer test-admin-token-0123456789abcdef01"})
+    )
 
 
 @SETTINGS

@@ -40,3 +40,26 @@ def test_healthz_and_readyz(client):
 def test_request_id_is_echoed(client):
     response = client.get("/healthz", headers={"X-Request-ID": "abc123"})
     assert response.headers["x-request-id"] == "abc123"
+
+
+def test_a_database_outage_is_a_503_with_retry_after_and_no_sql_in_the_answer(client, monkeypatch, tmp_path):
+    from sqlmodel import Session
+
+    from app import db
+    from app.security import company_cache
+    from tests.helpers import ADMIN, VAT
+
+    unreachable = db.make_engine(f"sqlite:///{tmp_path}/gone/x.db")
+    (tmp_path / "gone" / "x.db").unlink()
+    (tmp_path / "gone").rmdir()  # the file and its directory vanish: every connection fails
+    unreachable.dispose()
+    monkeypatch.setattr(db, "new_session", lambda read_only=False: Session(unreachable))
+    company_cache.clear()
+    response = client.get(f"/v1/companies/{VAT}/invoices", headers=ADMIN)
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "5"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/unavailable")
+    assert "SELECT" not in response.text
+    # The same keep-alive connection answers the next request normally.
+    assert client.get("/healthz").status_code == 200

@@ -18,7 +18,7 @@ from tests.coda_builders import payment_file
 from tests.helpers import IBAN, VAT, invoice_body
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ADMIN_TOKEN = "e2e-admin-token"
+ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef0123"
 SCREENSHOT_DIR = Path(os.environ.get("CODARECON_SCREENSHOT_DIR", "var/screenshots"))
 
 if not CHROMIUM and os.environ.get("CODARECON_REQUIRE_BROWSER") != "1":

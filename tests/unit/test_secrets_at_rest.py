@@ -1,0 +1,68 @@
+"""Secrets and the ledger on disk are readable by their owner only; the admin token is long enough."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from app.config import Settings
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_generated_keys_and_the_sqlite_file_are_owner_only(tmp_path, monkeypatch):
+    from app import crypto, security
+    from app.db import make_engine
+
+    monkeypatch.setenv("CODARECON_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("CODARECON_SECRET_KEY", raising=False)
+    from app.config import get_settings
+
+    get_settings.cache_clear()
+    try:
+        crypto.encrypt("whsec_x")
+        token = security.admin_token(Settings(var_dir=tmp_path / "var", admin_token=None))
+    finally:
+        get_settings.cache_clear()
+    assert len(token) >= 32
+    assert mode(tmp_path / "var" / "secret_key") == 0o600
+    assert mode(tmp_path / "var" / "admin_token") == 0o600
+    assert mode(tmp_path / "var") == 0o700
+
+    loose = tmp_path / "data" / "old.db"
+    loose.parent.mkdir()
+    loose.write_bytes(b"")
+    loose.chmod(0o644)  # as an older version left it
+    engine = make_engine(f"sqlite:///{loose}")
+    with engine.connect():
+        pass
+    engine.dispose()
+    assert mode(loose) == 0o600
+    fresh = tmp_path / "data" / "new.db"
+    make_engine(f"sqlite:///{fresh}").dispose()
+    assert mode(fresh) == 0o600
+
+
+def test_a_short_admin_token_stops_the_process_at_start():
+    with pytest.raises(ValueError, match="at least 32 characters"):
+        Settings(admin_token="short-token")
+    assert Settings(admin_token="x" * 32).admin_token == "x" * 32
+
+
+def test_database_errors_are_logged_without_their_parameters(tmp_path):
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from app.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (iban TEXT UNIQUE)"))
+        conn.execute(text("INSERT INTO t VALUES (:iban)"), {"iban": "BE71096123456769"})
+    with pytest.raises(IntegrityError) as failed, engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (:iban)"), {"iban": "BE71096123456769"})
+    engine.dispose()
+    assert "BE71096123456769" not in str(failed.value)
