@@ -261,3 +261,65 @@ def test_a_delivery_job_run_again_after_it_was_delivered_sends_nothing(client, k
     assert len(receiver.requests) == 1
     outbox.run_due_jobs(owner="test-worker", base_delay=0.0)
     assert len(receiver.requests) == 1
+
+
+def test_three_events_about_one_invoice_go_out_in_order_each_once(client, key, receiver):
+    from sqlmodel import select
+
+    from app.db import unit_of_work
+    from app.outbox_models import Event
+
+    subscribe(client, key, events=["*"])
+    inv = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body(structured_reference=OGM), headers=key).json()
+    pay(client, key, amount="100.00")
+    pay(client, key, amount="21.00", sequence=2, day=date(2026, 11, 21), opening="100")
+    paid = client.get(f"/v1/companies/{VAT}/invoices/{inv['id']}", headers=key).json()
+    last = paid["allocations"][-1]
+    client.delete(
+        f"/v1/companies/{VAT}/transactions/{last['transaction_id']}/allocations/{last['id']}", headers=key
+    ).raise_for_status()
+    run_worker_rounds(8)
+    with unit_of_work(read_only=True) as session:
+        recorded = session.exec(
+            select(Event.id).where(Event.subject_id == inv["id"]).order_by(Event.created_at, Event.id)
+        ).all()
+    about_invoice = [r.headers["webhook-id"] for r in receiver.requests if r.headers["webhook-id"] in recorded]
+    assert len(recorded) >= 3
+    assert about_invoice == list(recorded)
+
+
+def test_wants_only_enabled_endpoints_of_the_company_and_never_test_pings():
+    from app.outbox_models import Event
+    from app.webhooks.models import WebhookEndpoint
+
+    endpoint = WebhookEndpoint(
+        id="whe_1", company_id="co_1", url="https://a.example", events=["*"], secret_encrypted=""
+    )
+    paid = Event(id="evt_1", company_id="co_1", type="invoice.paid", subject_id="inv_1", payload={})
+    assert dispatch.wants(endpoint, paid)
+    assert not dispatch.wants(
+        endpoint, Event(id="e", company_id="co_1", type="webhook.test", subject_id="x", payload={})
+    )
+    assert not dispatch.wants(
+        endpoint, Event(id="e", company_id="co_2", type="invoice.paid", subject_id="x", payload={})
+    )
+    endpoint.enabled = False
+    assert not dispatch.wants(endpoint, paid)
+
+
+def test_a_delivery_that_gives_up_leaves_its_reason_on_the_job(client, key, receiver, monkeypatch):
+    from sqlmodel import select
+
+    from app import outbox
+    from app.db import unit_of_work
+    from app.outbox_models import Job
+
+    monkeypatch.setitem(outbox.KINDS, dispatch.JOB_KIND, outbox.JobKind(dispatch.deliver, max_attempts=3))
+    monkeypatch.setattr(get_settings(), "webhook_max_attempts", 2)
+    subscribe(client, key, events=["transaction.unmatched"])
+    receiver.fail_next = 5
+    client.post(f"/v1/companies/{VAT}/statements", content=_unmatched_file(), headers=key)
+    run_worker_rounds(4)
+    with unit_of_work(read_only=True) as session:
+        [job] = session.exec(select(Job).where(Job.kind == dispatch.JOB_KIND)).all()
+    assert (job.status, job.last_error) == ("failed", "HTTP 503")

@@ -198,3 +198,10 @@ def test_null_fields_in_a_patch_are_a_422_not_a_500(client, key):
     for body in ({"events": None}, {"url": None}):
         response = client.patch(f"/v1/webhook-endpoints/{endpoint['id']}", json=body, headers=key)
         assert response.status_code == 422, response.text
+
+
+def test_a_url_that_the_settings_no_longer_allow_is_refused_at_delivery(client, key, monkeypatch):
+    endpoint = create(client, key, "http://app.example/hook").json()  # allowed while http was
+    monkeypatch.setattr(get_settings(), "webhook_allow_http", False)
+    delivery = ping(client, key, endpoint["id"])
+    assert delivery["last_error"] == "must be an https URL (http is not allowed)"
