@@ -3,28 +3,49 @@
 The first request under a key is run and its response kept; the same key with the same request replays
 that response; the same key with another body is 422; while the first is still running, 409. Keys are
 scoped by credential, so two tenants never share a key space. 5xx responses are not kept: retry freely.
+
+Nothing is read or recorded before the credential is checked: an unknown or revoked key gets its 401 and
+leaves no record (and a revoked key's old answers are never replayed). Records expire after 24 hours. A
+route whose answer carries a secret (a new API key, a webhook signing secret) names those fields in
+``request.state.idempotency_secret_fields``: the record keeps the answer without them, so a replay shows the
+resource and the secret is handed out once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from datetime import timedelta
 from typing import Any
 
 import anyio
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.asgi import replay_body
 from app.config import get_settings
 from app.db import unit_of_work
-from app.errors import problem
+from app.errors import Unauthorized, problem
 from app.ids import new_id
 from app.outbox_models import IdempotencyRecord
+from app.security import principal_for
+from app.timeutil import utcnow
 
 HEADER = b"idempotency-key"
-#: Answers that say "try again later" or depend on the credential are not replayed.
-_NOT_KEPT = {401, 403, 409, 429}
+#: Answers that say "try again later", depend on the credential, or come from routing (no route produced
+#: them) are not replayed.
+_NOT_KEPT = {401, 403, 404, 405, 409, 413, 429}
+#: How long a key is remembered; after that the same key starts a new request.
+EXPIRY = timedelta(hours=24)
+#: The ``request.state`` entry in which a route names the fields of its answer that hold a secret.
+SECRET_FIELDS = "idempotency_secret_fields"
+
+
+def _bearer(scope: Scope) -> str:
+    scheme, _, credential = (_header(scope, b"authorization") or "").partition(" ")
+    return credential.strip() if scheme.lower() == "bearer" else ""
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -43,6 +64,12 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         key = _header(scope, HEADER) or ""
+        credential = _bearer(scope)
+        try:
+            await principal_for(credential)
+        except Unauthorized:
+            await self.app(scope, receive, send)  # the route answers 401 itself; nothing is recorded
+            return
         if not 1 <= len(key) <= 255:
             await problem(422, "Invalid input", "Idempotency-Key must be 1 to 255 characters")(scope, receive, send)
             return
@@ -52,7 +79,6 @@ class IdempotencyMiddleware:
                 scope, receive, send
             )
             return
-        credential = _header(scope, b"authorization") or ""
         scope_key = hashlib.sha256(f"{credential}\0{key}".encode()).hexdigest()
         request_hash = hashlib.sha256(scope["method"].encode() + scope["path"].encode() + b"\0" + body).hexdigest()
 
@@ -74,7 +100,8 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_body(body), capture)
         finally:
-            await anyio.to_thread.run_sync(_finish, scope_key, captured)
+            secret_fields = scope.get("state", {}).get(SECRET_FIELDS, ())
+            await anyio.to_thread.run_sync(_finish, scope_key, captured, tuple(secret_fields))
 
     async def _answer_existing(
         self, record: IdempotencyRecord, request_hash: str, scope: Scope, receive: Receive, send: Send
@@ -127,25 +154,32 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
 
 
 def _claim(scope_key: str, request_hash: str, scope: Scope) -> IdempotencyRecord | None:
-    """Insert an in-flight record; return the existing one when the key was seen before."""
-    try:
-        with unit_of_work() as session:
-            session.add(
-                IdempotencyRecord(
-                    id=new_id("idem"),
-                    scope_key=scope_key,
-                    request_hash=request_hash,
-                    method=scope["method"],
-                    path=scope["path"][:500],
+    """Insert an in-flight record; return the existing one when the key was seen (and has not expired)."""
+    for _ in range(2):
+        try:
+            with unit_of_work() as session:
+                session.add(
+                    IdempotencyRecord(
+                        id=new_id("idem"),
+                        scope_key=scope_key,
+                        request_hash=request_hash,
+                        method=scope["method"],
+                        path=scope["path"][:500],
+                    )
                 )
-            )
-        return None
-    except IntegrityError:
-        with unit_of_work(read_only=True) as session:
-            return session.exec(select(IdempotencyRecord).where(IdempotencyRecord.scope_key == scope_key)).one()
+            return None
+        except IntegrityError:
+            with unit_of_work() as session:
+                record = session.exec(select(IdempotencyRecord).where(IdempotencyRecord.scope_key == scope_key)).first()
+                if record is None:
+                    continue  # finished and forgotten meanwhile: claim again
+                if record.created_at > utcnow() - EXPIRY:
+                    return record
+                session.delete(record)  # expired: this key starts afresh
+    raise RuntimeError("could not claim an idempotency key")  # pragma: no cover (two expiries in a row)
 
 
-def _finish(scope_key: str, captured: dict[str, Any]) -> None:
+def _finish(scope_key: str, captured: dict[str, Any], secret_fields: tuple[str, ...] = ()) -> None:
     status = captured["status"]
     with unit_of_work() as session:
         record = session.exec(select(IdempotencyRecord).where(IdempotencyRecord.scope_key == scope_key)).one()
@@ -153,7 +187,26 @@ def _finish(scope_key: str, captured: dict[str, Any]) -> None:
             session.delete(record)
             return
         content_type = next((v.decode("latin-1") for k, v in captured["headers"] if k.lower() == b"content-type"), None)
+        body = b"".join(captured["body"])
+        if secret_fields:
+            body = _without(body, secret_fields)
         record.status_code = status
-        record.response_body = b"".join(captured["body"])
+        record.response_body = body
         record.content_type = content_type
         session.add(record)
+
+
+def _without(body: bytes, fields: tuple[str, ...]) -> bytes:
+    """The answer with its secrets set to null: a replay names the resource, the secret was shown once."""
+    document = json.loads(body)
+    for name in fields:
+        if name in document:
+            document[name] = None
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def purge_expired() -> int:
+    """Periodic: forget the records older than EXPIRY; returns how many."""
+    with unit_of_work() as session:
+        result = session.execute(delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < utcnow() - EXPIRY))
+        return result.rowcount or 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from sqlmodel import col, select
 
 from app.companies import service
@@ -17,6 +17,7 @@ from app.companies.schemas import (
 )
 from app.db import SessionDep
 from app.errors import NotFound
+from app.idempotency import SECRET_FIELDS
 from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
 from app.schemas import Page
 from app.security import AdminDep, CompanyDep, company_by_vat, issue_api_key, path_vat
@@ -56,7 +57,9 @@ def update_company(data: CompanyUpdate, ctx: CompanyDep, session: SessionDep) ->
 
 
 @router.post("/{vat}/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
-def create_api_key(vat: str, data: ApiKeyCreate, session: SessionDep, _: AdminDep) -> ApiKeyCreated:
+def create_api_key(vat: str, data: ApiKeyCreate, request: Request, session: SessionDep, _: AdminDep) -> ApiKeyCreated:
+    """Issue a company key; the key is in this answer only (a replay under the same Idempotency-Key omits it)."""
+    setattr(request.state, SECRET_FIELDS, ("key",))
     company = company_by_vat(session, path_vat(vat))
     if company is None:
         raise NotFound(f"no company {path_vat(vat)}")

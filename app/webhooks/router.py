@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from app.db import SessionDep
+from app.idempotency import SECRET_FIELDS
 from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
 from app.schemas import Page
 from app.security import PrincipalDep
@@ -15,8 +16,12 @@ router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
 
 
 @router.post("", status_code=201, response_model=EndpointCreated)
-def create_endpoint(data: EndpointCreate, principal: PrincipalDep, session: SessionDep) -> EndpointCreated:
-    """Subscribe a URL to events; the signing secret is returned once."""
+def create_endpoint(
+    data: EndpointCreate, request: Request, principal: PrincipalDep, session: SessionDep
+) -> EndpointCreated:
+    """Subscribe a URL to events; the signing secret is returned once (a replay under the same
+    Idempotency-Key omits it)."""
+    setattr(request.state, SECRET_FIELDS, ("secret",))
     endpoint, secret = service.create(session, principal, data)
     return EndpointCreated(**service.present(session, endpoint).model_dump(), secret=secret)
 
