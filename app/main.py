@@ -23,6 +23,7 @@ from app.health import router as health_router
 from app.hooks import install_hooks
 from app.idempotency import IdempotencyMiddleware
 from app.invoices.router import router as invoices_router
+from app.limits import RequestLimits
 from app.logging_setup import RequestIdMiddleware
 from app.migrate import upgrade_to_head
 from app.reconciliation.audit import router as audit_router
@@ -76,6 +77,7 @@ def create_app(*, read_fast_path: bool = True) -> FastAPI:
     if read_fast_path:
         app.add_middleware(InvoiceReadFastPath)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(RequestLimits)  # before the idempotency record reads the body
     app.add_middleware(RequestIdMiddleware)
     for router in (
         health_router,

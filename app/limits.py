@@ -1,0 +1,117 @@
+"""Limits that hold before any route runs: the credential is checked before a byte of the body is read, and
+bodies are capped per route before they are parsed.
+
+A 300 MiB JSON body would otherwise be read into memory (and parsed) before the route's dependencies find
+out that the caller has no key. Here an API request without a valid credential gets its 401 at once, a body
+announced larger than the route's cap gets 413 at once, and one that turns out larger while streaming is cut
+off at the cap and answered 413, whatever the route was doing with it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.config import get_settings
+from app.errors import Unauthorized, problem
+from app.security import principal_for
+
+#: JSON routes that carry no documents.
+JSON_LIMIT = 1024 * 1024
+#: Inbound CodaBox notifications are small; checked before their signature is verified.
+INBOUND_LIMIT = 64 * 1024
+INBOUND_PATH = "/v1/webhooks/inbound"
+#: Routes that carry documents: CODA uploads, and invoices with their PDF or UBL (also in batches).
+_DOCUMENT_ROUTES = re.compile(r"^/v1/companies/[^/]+/(statements|invoices(/batch)?)$")
+_WITH_BODY = {"POST", "PUT", "PATCH"}
+
+
+def body_limit(path: str) -> int:
+    if path == INBOUND_PATH:
+        return INBOUND_LIMIT
+    if _DOCUMENT_ROUTES.match(path):
+        return get_settings().max_upload_bytes + 64 * 1024  # multipart framing around the file
+    return JSON_LIMIT
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _too_large(limit: int) -> Any:
+    return problem(
+        413,
+        "Payload too large",
+        f"the request body is larger than this route's limit of {limit} bytes",
+        slug="too-large",
+    )
+
+
+class RequestLimits:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _WITH_BODY:
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith("/v1/") and path != INBOUND_PATH:
+            scheme, _, credential = (_header(scope, b"authorization") or "").partition(" ")
+            try:
+                if scheme.lower() != "bearer" or not credential.strip():
+                    raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
+                await principal_for(credential.strip())
+            except Unauthorized as exc:
+                await problem(401, exc.title, exc.detail, slug=exc.slug)(scope, receive, send)
+                return
+        limit = body_limit(path)
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(limit)(scope, receive, send)
+            return
+        await self._capped(scope, receive, send, limit)
+
+    async def _capped(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        received = 0
+        exceeded = False
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    exceeded = True
+                    # Stop the stream here: whatever the route makes of a truncated body, the answer is 413.
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if exceeded:
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await _too_large(limit)(scope, _no_body, send)
+                return  # the route's own answer to a cut-off body is dropped
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not exceeded:
+                raise
+        # The route gave up on the cut-off body (say, with ClientDisconnect) without answering: answer for it.
+        if exceeded and not started:
+            await _too_large(limit)(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
