@@ -29,6 +29,7 @@ from app.migrate import upgrade_to_head
 from app.reconciliation.audit import router as audit_router
 from app.reconciliation.router import router as reconciliation_router
 from app.security import admin_token
+from app.sqlite_writers import SqliteWriters
 from app.statements.router import router as statements_router
 from app.ui.router import router as ui_router
 from app.webhooks.router import router as webhooks_router
@@ -77,6 +78,8 @@ def create_app(*, read_fast_path: bool = True) -> FastAPI:
     if read_fast_path:
         app.add_middleware(InvoiceReadFastPath)
     app.add_middleware(IdempotencyMiddleware)
+    # Outside the idempotency records (they write too), inside the limits: a request is checked, then queues.
+    app.add_middleware(SqliteWriters)
     app.add_middleware(RequestLimits)  # before the idempotency record reads the body
     app.add_middleware(RequestIdMiddleware)
     for router in (
