@@ -55,6 +55,8 @@ class PodClient:
     fetch_delay: int
     allowed_formats: list[str]
     feed_ids: list[str]
+    #: What CodaBox says identifies each feed client (VAT or enterprise number, and name), as given.
+    feed_client_ids: list[str] = field(default_factory=list)
 
 
 def _detail(response: httpx.Response) -> str:
@@ -131,6 +133,12 @@ class CodaboxClient:
             fetch_delay=int(body.get("fetch_delay", 7200)),
             allowed_formats=list(body.get("allowed_formats", [])),
             feed_ids=[str(f["id"]) for f in body.get("feed_clients", [])],
+            feed_client_ids=[
+                str(f[name])
+                for f in body.get("feed_clients", [])
+                for name in ("vat", "vat_number", "enterprise_number", "company_number", "client_name")
+                if f.get(name)
+            ],
         )
 
     def feed(self, creds: Credentials, feed_id: str) -> list[FeedEntry]:

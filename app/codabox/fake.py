@@ -154,7 +154,7 @@ def create_fake_codabox_app(state: FakeCodaboxState | None = None) -> FastAPI:
             "id": client.username,
             "fetch_delay": state.fetch_delay,
             "allowed_formats": ["cod"],
-            "feed_clients": [{"id": client.feed_id, "client_name": client.vat}],
+            "feed_clients": [{"id": client.feed_id, "client_name": f"Client {client.vat}", "vat": client.vat}],
         }
         return done(fault, JSONResponse(body))
 

@@ -25,6 +25,7 @@ from app.errors import AppError, Conflict, ValidationFailed
 from app.invoices.models import Invoice
 from app.outbox import enqueue, register
 from app.timeutil import utcnow
+from app.vat import VatError, normalize_vat
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,8 @@ def exchange_token(session: Session, company: Company, token: str) -> CodaboxCon
     _require_enabled()
     with client() as cb:
         creds: Credentials = _call(lambda: cb.get_credentials(token))
+        pod = _call(lambda: cb.pod_client(creds))
+    _check_binding(company, pod.feed_client_ids)
     conn = connection(session, company.id)
     conn.username, conn.password_encrypted = creds.username, encrypt(creds.password)
     conn.state, conn.last_error, conn.updated_at = "connected", None, utcnow()
@@ -111,6 +114,22 @@ def exchange_token(session: Session, company: Company, token: str) -> CodaboxCon
         session, SYNC, {"company_id": company.id}, company_id=company.id, dedupe_key=f"sync:{company.id}", expedite=True
     )
     return conn
+
+
+def _check_binding(company: Company, identifiers: list[str]) -> None:
+    """The credentials must be this company's: a token sent to another company must not open its feed."""
+    reported = set()
+    for text in identifiers:
+        try:
+            reported.add(normalize_vat(text))
+        except VatError:
+            continue  # a name, not a number
+    if company.vat not in reported:
+        shown = ", ".join(sorted(reported)) or "no VAT or enterprise number"
+        raise Conflict(
+            f"these CodaBox credentials belong to {shown}, not to {company.vat}; nothing was stored",
+            errors=[{"loc": "body.token", "message": "the token is another company's"}],
+        )
 
 
 def credentials(session: Session, company_id: str) -> Credentials | None:

@@ -419,3 +419,22 @@ def test_the_periodic_poll_queues_one_sync_per_connected_company(client, codabox
     with unit_of_work() as session:
         jobs = session.exec(select(Job).where(Job.kind == SYNC, Job.status == "pending")).all()
     assert [j.payload["company_id"] for j in jobs] == [codabox_company_id()]
+
+
+def test_another_companys_token_opens_nothing(client, codabox):
+    from tests.helpers import OTHER_VAT
+
+    make_company(client, accounts=[IBAN])
+    victim = make_key(client)
+    make_company(client, vat=OTHER_VAT, name="Attacker", accounts=["BE68539007547034"])
+    attacker = make_key(client, vat=OTHER_VAT)
+    client.post(f"/v1/companies/{VAT}/codabox/access-token", headers=victim).raise_for_status()
+    stolen = codabox.last_token[VAT]
+    response = client.post(f"/v1/companies/{OTHER_VAT}/codabox/credentials", json={"token": stolen}, headers=attacker)
+    assert response.status_code == 409, response.text
+    assert VAT in response.json()["detail"] and "nothing was stored" in response.json()["detail"]
+    status = client.get(f"/v1/companies/{OTHER_VAT}/codabox", headers=attacker).json()
+    assert status["state"] != "connected"
+    with unit_of_work() as session:
+        assert session.exec(select(CodaboxConnection).where(CodaboxConnection.username.is_not(None))).all() == []
+        assert session.exec(select(Job).where(Job.kind.like("codabox.%"))).all() == []
