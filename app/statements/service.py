@@ -13,6 +13,7 @@ from app.companies.models import BankAccount
 from app.db import insert_rows
 from app.errors import Conflict, ValidationFailed
 from app.ids import new_id
+from app.outbox_models import Event
 from app.reconciliation.locks import lock_company_ledger
 from app.reconciliation.service import match_transactions
 from app.statements.models import BankTransaction, CodaFile, Statement
@@ -115,6 +116,27 @@ class _Ingest:
     def created(self) -> bool:
         return self.file_stored
 
+    def _add_account(self, st: ParsedStatement, statement_id: str) -> BankAccount:
+        """An account first seen in an upload is attached to the company, never silently: the statement says
+        so and the company gets an ``account.added`` event (a person can check that the account is theirs)."""
+        account = BankAccount(id=new_id("ba"), company_id=self.company_id, iban=st.account_iban)
+        self.session.add(account)
+        self.session.add(
+            Event(
+                id=new_id("evt"),
+                company_id=self.company_id,
+                type="account.added",
+                subject_id=account.id,
+                payload={
+                    "data": {"id": account.id, "iban": st.account_iban, "statement_id": statement_id},
+                    "change": {"account": "added"},
+                },
+            )
+        )
+        self.session.flush()
+        self.accounts[st.account_iban] = account
+        return account
+
     def add(self, st: ParsedStatement) -> None:
         self.count += 1
         account = self._account(st.account_iban)
@@ -129,13 +151,18 @@ class _Ingest:
             self.session.add(self.file_row)
             self.session.flush()
             self.file_stored = True
-        if account is None:
-            account = BankAccount(id=new_id("ba"), company_id=self.company_id, iban=st.account_iban)
-            self.session.add(account)
-            self.session.flush()
-            self.accounts[st.account_iban] = account
-        warnings = st.warnings + _sequence_warnings(self.session, st)
         statement_id = new_id("st")
+        added: list[CodaWarning] = []
+        if account is None:
+            account = self._add_account(st, statement_id)
+            added.append(
+                CodaWarning(
+                    "account_added",
+                    f"account {st.account_iban} was not registered to the company; it is now (check that it is yours)",
+                    st.line,
+                )
+            )
+        warnings = st.warnings + added + _sequence_warnings(self.session, st)
         self.seen[identity] = statement_id
         rows: list[dict[str, Any]] = []
         for t in st.transactions:

@@ -22,6 +22,7 @@ EVENT_TYPES = (
     "transaction.unmatched",
     "transaction.partially_matched",
     "suggestion.created",
+    "account.added",
     "webhook.test",
 )
 

@@ -108,3 +108,24 @@ def test_an_account_of_another_company_is_refused_by_name(client, key):
     assert response.json()["errors"] == [
         {"loc": "statements.account_iban", "message": "BE68539007547034 belongs to another company"}
     ]
+
+
+def test_an_unregistered_account_is_attached_with_a_warning_and_an_event(client):
+    from sqlmodel import select
+
+    from app.db import unit_of_work
+    from app.outbox_models import Event
+
+    make_company(client, accounts=[])
+    key = make_key(client)
+    response = upload(client, key, payment_file(("12.00", None)))
+    assert response.status_code == 201
+    [statement] = response.json()["statements"]
+    [warning] = [w for w in statement["warnings"] if w["code"] == "account_added"]
+    assert IBAN in warning["message"]
+    with unit_of_work(read_only=True) as session:
+        [event] = session.exec(select(Event).where(Event.type == "account.added")).all()
+    assert (event.payload["data"]["iban"], event.payload["data"]["statement_id"]) == (IBAN, statement["id"])
+    # The account is the company's now: the next statement for it carries no such warning.
+    later = upload(client, key, payment_file(("3.00", None), sequence=2, opening="12"))
+    assert [w["code"] for s in later.json()["statements"] for w in s["warnings"]] == []
