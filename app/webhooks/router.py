@@ -27,8 +27,14 @@ def create_endpoint(
 
 
 @router.get("", response_model=Page[EndpointPublic])
-def list_endpoints(principal: PrincipalDep, session: SessionDep) -> Page[EndpointPublic]:
-    return Page(items=[service.present(session, e) for e in service.visible(session, principal)])
+def list_endpoints(
+    principal: PrincipalDep, session: SessionDep, limit: LimitQuery = 100, cursor: CursorQuery = None
+) -> Page[EndpointPublic]:
+    """The endpoints this credential manages, in creation order (paginated)."""
+    rows = service.visible(session, principal, limit=limit + 1, after=decode_cursor(cursor))
+    return Page(
+        items=[service.present(session, e) for e in rows[:limit]], next_cursor=next_cursor([e.id for e in rows], limit)
+    )
 
 
 @router.get("/{endpoint_id}", response_model=EndpointPublic)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 import secrets
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from app.companies.models import Company
 from app.crypto import encrypt
-from app.errors import Forbidden, NotFound, ValidationFailed
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.ids import new_id
 from app.outbox_models import Event, Job
 from app.security import Principal, company_by_vat, path_vat
@@ -56,10 +56,12 @@ def _reachable(url: str) -> str:
 def create(session: Session, principal: Principal, data: EndpointCreate) -> tuple[WebhookEndpoint, str]:
     _require_write(principal)
     _reachable(data.url)
+    company_id = _company_id_for(session, principal, data.company_vat)
+    _check_room(session, company_id)
     secret = new_secret()
     endpoint = WebhookEndpoint(
         id=new_id("whe"),
-        company_id=_company_id_for(session, principal, data.company_vat),
+        company_id=company_id,
         url=data.url,
         events=data.events,
         secret_encrypted=encrypt(secret),
@@ -69,11 +71,32 @@ def create(session: Session, principal: Principal, data: EndpointCreate) -> tupl
     return endpoint, secret
 
 
-def visible(session: Session, principal: Principal) -> list[WebhookEndpoint]:
+def visible(
+    session: Session, principal: Principal, *, limit: int | None = None, after: str | None = None
+) -> list[WebhookEndpoint]:
     query = select(WebhookEndpoint).order_by(col(WebhookEndpoint.id))
     if principal.kind != "admin":
         query = query.where(WebhookEndpoint.company_id == principal.company_id)
+    if after:
+        query = query.where(col(WebhookEndpoint.id) > after)
+    if limit is not None:
+        query = query.limit(limit)
     return list(session.exec(query).all())
+
+
+#: Endpoints per company (and for the admin's all-company endpoints): each event fans out to every one of
+#: them, so a tenant with hundreds would fill the delivery queue that all tenants share.
+MAX_ENDPOINTS = 25
+
+
+def _check_room(session: Session, company_id: str | None) -> None:
+    count = session.exec(
+        select(func.count()).select_from(WebhookEndpoint).where(WebhookEndpoint.company_id == company_id)
+        if company_id is not None
+        else select(func.count()).select_from(WebhookEndpoint).where(col(WebhookEndpoint.company_id).is_(None))
+    ).one()
+    if count >= MAX_ENDPOINTS:
+        raise Conflict(f"at most {MAX_ENDPOINTS} webhook endpoints per company; delete one to add another")
 
 
 def get(session: Session, principal: Principal, endpoint_id: str) -> WebhookEndpoint:

@@ -257,3 +257,28 @@ def test_an_endpoint_never_hears_another_companys_events(client, key, receiver):
     run_worker_rounds()
     assert sorted(str(r.url) for r in receiver.requests) == sorted([urls["theirs"], urls["admin_theirs"]])
     assert {json.loads(r.content)["data"]["amount"] for r in receiver.requests} == {"6.00"}
+
+
+def test_endpoints_per_company_are_capped_and_listed_page_by_page(client, key):
+    from app.webhooks.service import MAX_ENDPOINTS
+
+    for n in range(MAX_ENDPOINTS):
+        created = client.post("/v1/webhook-endpoints", json={"url": f"https://h{n}.example/h"}, headers=key)
+        assert created.status_code == 201, created.text
+    over = client.post("/v1/webhook-endpoints", json={"url": "https://one-more.example/h"}, headers=key)
+    assert over.status_code == 409
+    assert f"at most {MAX_ENDPOINTS}" in over.json()["detail"]
+    seen, cursor = [], None
+    while True:
+        page = client.get(
+            "/v1/webhook-endpoints", params={"limit": 10, **({"cursor": cursor} if cursor else {})}, headers=key
+        ).json()
+        seen += [e["id"] for e in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) == MAX_ENDPOINTS
+    # Another company still has room: the cap is per company.
+    make_company(client, vat=OTHER_VAT, name="Other", accounts=["BE68539007547034"])
+    other = make_key(client, vat=OTHER_VAT)
+    assert client.post("/v1/webhook-endpoints", json={"url": "https://o.example/h"}, headers=other).status_code == 201
