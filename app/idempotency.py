@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.asgi import replay_body
+from app.asgi import bearer, header, replay_body
 from app.config import get_settings
 from app.db import unit_of_work
 from app.errors import Unauthorized, problem
@@ -43,28 +43,16 @@ EXPIRY = timedelta(hours=24)
 SECRET_FIELDS = "idempotency_secret_fields"
 
 
-def _bearer(scope: Scope) -> str:
-    scheme, _, credential = (_header(scope, b"authorization") or "").partition(" ")
-    return credential.strip() if scheme.lower() == "bearer" else ""
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return value.decode("latin-1")
-    return None
-
-
 class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or _header(scope, HEADER) is None:
+        if scope["type"] != "http" or scope["method"] != "POST" or header(scope, HEADER) is None:
             await self.app(scope, receive, send)
             return
-        key = _header(scope, HEADER) or ""
-        credential = _bearer(scope)
+        key = header(scope, HEADER) or ""
+        credential = bearer(scope)
         try:
             await principal_for(credential)
         except Unauthorized:

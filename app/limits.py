@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.asgi import bearer, header
 from app.config import get_settings
 from app.errors import Unauthorized, problem
 from app.security import principal_for
@@ -36,13 +37,6 @@ def body_limit(path: str) -> int:
     return JSON_LIMIT
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return value.decode("latin-1")
-    return None
-
-
 def _too_large(limit: int) -> Any:
     return problem(
         413,
@@ -62,16 +56,16 @@ class RequestLimits:
             return
         path: str = scope["path"]
         if path.startswith("/v1/") and path != INBOUND_PATH:
-            scheme, _, credential = (_header(scope, b"authorization") or "").partition(" ")
+            credential = bearer(scope)
             try:
-                if scheme.lower() != "bearer" or not credential.strip():
+                if not credential:
                     raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
-                await principal_for(credential.strip())
+                await principal_for(credential)
             except Unauthorized as exc:
                 await problem(401, exc.title, exc.detail, slug=exc.slug)(scope, receive, send)
                 return
         limit = body_limit(path)
-        declared = _header(scope, b"content-length")
+        declared = header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(limit)(scope, receive, send)
             return
