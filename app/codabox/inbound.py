@@ -49,7 +49,17 @@ def _verify(body: bytes, headers: dict[str, str]) -> None:
 def _process(message_id: str, event: dict[str, Any]) -> dict[str, Any]:
     kind = event.get("type")
     data = event.get("data") or {}
-    if kind not in TYPES:
+    if not isinstance(data, dict) or not isinstance(data.get("invoice") or {}, dict):
+        raise ValidationFailed(
+            "data (and data.invoice) must be JSON objects",
+            errors=[{"loc": "body.data", "message": "must be an object"}],
+        )
+    if not isinstance(data.get("company_vat", ""), str):
+        raise ValidationFailed(
+            "data.company_vat must be a string",
+            errors=[{"loc": "body.data.company_vat", "message": "must be a string"}],
+        )
+    if not isinstance(kind, str) or kind not in TYPES:
         raise ValidationFailed(
             f"unknown webhook type {kind!r}", errors=[{"loc": "body.type", "message": f"one of {TYPES}"}]
         )

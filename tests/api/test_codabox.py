@@ -438,3 +438,24 @@ def test_another_companys_token_opens_nothing(client, codabox):
     with unit_of_work() as session:
         assert session.exec(select(CodaboxConnection).where(CodaboxConnection.username.is_not(None))).all() == []
         assert session.exec(select(Job).where(Job.kind.like("codabox.%"))).all() == []
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "invoice.created", "data": [1, 2]},
+        {"type": "invoice.created", "data": {"company_vat": VAT, "invoice": [1]}},
+        {"type": "invoice.created", "data": {"company_vat": 417497106, "invoice": {}}},
+        {"type": ["invoice.created"], "data": {}},
+        {"type": "invoice.created", "data": "text"},
+    ],
+)
+def test_inbound_webhooks_of_the_wrong_shape_are_422(client, codabox, event):
+    import json
+
+    make_company(client, accounts=[IBAN])
+    body = json.dumps(event).encode()
+    response = client.post(
+        "/v1/webhooks/inbound", content=body, headers=signed(body, get_settings().inbound_webhook_secret, "msg_x")
+    )
+    assert response.status_code == 422, response.text
