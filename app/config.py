@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     inbound_webhook_tolerance_seconds: int = 300
 
     max_upload_bytes: int = 50 * 1024 * 1024
+    #: Requests per second per API key (per process); 0 turns the limit off.
+    rate_limit: float = Field(default=100.0, ge=0)
     #: An endpoint is disabled after this many deliveries in a row that gave up.
     webhook_max_failures: int = 20
     #: One deadline per webhook delivery: connect, TLS, request and response together.

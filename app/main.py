@@ -26,6 +26,7 @@ from app.invoices.router import router as invoices_router
 from app.limits import RequestLimits
 from app.logging_setup import RequestIdMiddleware
 from app.migrate import upgrade_to_head
+from app.rate_limit import RateLimits
 from app.reconciliation.audit import router as audit_router
 from app.reconciliation.router import router as reconciliation_router
 from app.security import admin_token
@@ -81,6 +82,7 @@ def create_app(*, read_fast_path: bool = True) -> FastAPI:
     # Outside the idempotency records (they write too), inside the limits: a request is checked, then queues.
     app.add_middleware(SqliteWriters)
     app.add_middleware(RequestLimits)  # before the idempotency record reads the body
+    app.add_middleware(RateLimits)  # before anything reads a body or the database
     app.add_middleware(RequestIdMiddleware)
     for router in (
         health_router,

@@ -37,6 +37,7 @@ def start_server(tmp: Path, port: int) -> subprocess.Popen:
         **os.environ,
         "CODARECON_DATABASE_URL": os.environ.get("CODARECON_BENCH_DATABASE_URL", f"sqlite:///{tmp / 'bench.db'}"),
         "CODARECON_ADMIN_TOKEN": ADMIN,
+        "CODARECON_RATE_LIMIT": "0",  # throughput is measured without the per-key limit
         "CODARECON_VAR_DIR": str(tmp / "var"),
         "CODARECON_LOG_LEVEL": "WARNING",
     }

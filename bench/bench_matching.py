@@ -123,7 +123,12 @@ def main() -> None:
         url = os.environ.get("CODARECON_BENCH_DATABASE_URL", f"sqlite:///{Path(tmpdir) / 'bench.db'}")
         check = subprocess.run(
             [sys.executable, "-m", "app.cli", "check"],
-            env={**os.environ, "CODARECON_DATABASE_URL": url, "CODARECON_ADMIN_TOKEN": ADMIN},
+            env={
+                **os.environ,
+                "CODARECON_DATABASE_URL": url,
+                "CODARECON_ADMIN_TOKEN": ADMIN,
+                "CODARECON_RATE_LIMIT": "0",
+            },
             capture_output=True,
             text=True,
             check=False,

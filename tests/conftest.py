@@ -55,6 +55,7 @@ def app_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         "CODARECON_ADMIN_TOKEN": ADMIN_TOKEN,
         "CODARECON_VAR_DIR": str(tmp / "var"),
         "CODARECON_EMBEDDED_WORKERS": "false",
+        "CODARECON_RATE_LIMIT": "0",  # the suite is one client firing fast; tests/api/test_rate_limit.py turns it on
     }
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
