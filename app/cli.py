@@ -13,15 +13,14 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.config import get_settings
-    from app.logging_setup import configure_logging
+    from app.logging_setup import logging_config
 
-    configure_logging(get_settings().log_level)
     uvicorn.run(
         "app.main:app",
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_config=None,
+        log_config=logging_config(get_settings().log_level),
         proxy_headers=True,
         access_log=False,
     )
@@ -30,20 +29,20 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     import signal
-    import threading
 
     from app.config import get_settings
     from app.db import get_engine
     from app.logging_setup import configure_logging
     from app.migrate import upgrade_to_head
-    from app.worker import run_worker
+    from app.worker import Worker
 
     configure_logging(get_settings().log_level)
     upgrade_to_head(get_engine())
-    stop = threading.Event()
+    worker = Worker()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    run_worker(stop)
+        signal.signal(sig, lambda *_: worker.stop.set())
+    worker.start()
+    worker.wait()
     return 0
 
 

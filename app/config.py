@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     webhook_allowed_networks: str = ""
     #: Attempts per webhook delivery before it is marked failed.
     webhook_max_attempts: int = 10
+    #: Threads per worker process that only deliver webhooks, so slow receivers never hold up other jobs.
+    webhook_delivery_threads: int = Field(default=4, ge=1, le=64)
     #: Run background workers inside the API process (embedded mode, the default for `make run`).
     embedded_workers: bool = True
     log_level: str = "INFO"

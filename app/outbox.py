@@ -2,8 +2,12 @@
 retry with backoff, and never run one job in two places at once.
 
 Claiming takes a lease: on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so that several workers share the
-queue without waiting on each other; on SQLite writers are serialised by ``BEGIN IMMEDIATE``. A worker that
-dies leaves its jobs to be claimed again when the lease runs out (at-least-once: handlers are idempotent).
+queue without waiting on each other; on SQLite writers are serialised by ``BEGIN IMMEDIATE``. A running job's
+lease is renewed while it runs, so a slow job is never claimed a second time; a worker that dies leaves its
+jobs to be claimed again when the lease runs out (at-least-once: handlers are idempotent).
+
+Claims are fair between companies: each company's oldest due job comes before any company's second, so one
+tenant's flood of deliveries queues behind itself, not in front of everyone else.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ import logging
 import os
 import random
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -103,29 +109,92 @@ def backoff_delay(
     return (rng or random).uniform(0, ceiling)
 
 
-def claim(session: Session, *, owner: str, limit: int = 10, kinds: list[str] | None = None) -> list[Job]:
-    """Lease up to ``limit`` due jobs to ``owner``; expired leases are claimable again."""
+def _due(kinds: list[str] | None, exclude_kinds: list[str] | None):  # type: ignore[no-untyped-def]
     now = utcnow()
     due = or_(
         (col(Job.status) == "pending") & (col(Job.run_at) <= now),
         (col(Job.status) == "running") & (col(Job.locked_until) < now),
     )
-    query = select(Job).where(due).order_by(col(Job.run_at), col(Job.id)).limit(limit)
     if kinds:
-        query = query.where(col(Job.kind).in_(kinds))
+        due = due & col(Job.kind).in_(kinds)
+    if exclude_kinds:
+        due = due & col(Job.kind).not_in(exclude_kinds)
+    return due
+
+
+def any_due(*, kinds: list[str] | None = None, exclude_kinds: list[str] | None = None) -> bool:
+    """A read-only look first: an idle worker polling the queue never takes SQLite's write lock."""
+    with unit_of_work(read_only=True) as session:
+        return session.exec(select(col(Job.id)).where(_due(kinds, exclude_kinds)).limit(1)).first() is not None
+
+
+def claim(
+    session: Session,
+    *,
+    owner: str,
+    limit: int = 10,
+    kinds: list[str] | None = None,
+    exclude_kinds: list[str] | None = None,
+) -> list[Job]:
+    """Lease up to ``limit`` due jobs to ``owner``, round-robin over companies; expired leases are claimable again."""
+    now = utcnow()
+    due = _due(kinds, exclude_kinds)
+    # Rank each company's due jobs by age; taking rank 1 of every company before rank 2 of any is the fairness.
+    turn = func.row_number().over(partition_by=col(Job.company_id), order_by=(col(Job.run_at), col(Job.id)))
+    ranked = select(col(Job.id), col(Job.run_at), turn.label("turn")).where(due).subquery()
+    chosen = select(ranked.c.id).order_by(ranked.c.turn, ranked.c.run_at, ranked.c.id).limit(limit)
+    query = select(Job).where(col(Job.id).in_(chosen), due).order_by(col(Job.run_at), col(Job.id))
     if session.get_bind().dialect.name == "postgresql":
+        # Re-checked under the row lock: a job another worker claimed meanwhile is skipped or no longer due.
         query = query.with_for_update(skip_locked=True)
     jobs = list(session.exec(query).all())
     for job in jobs:
-        lease = KINDS[job.kind].lease_seconds if job.kind in KINDS else 120
         job.status = "running"
         job.locked_by = owner
-        job.locked_until = now + timedelta(seconds=lease)
+        job.locked_until = now + timedelta(seconds=lease_seconds(job.kind))
         job.attempts += 1
         job.updated_at = now
         session.add(job)
     session.flush()
     return jobs
+
+
+def lease_seconds(kind: str) -> int:
+    return KINDS[kind].lease_seconds if kind in KINDS else 120
+
+
+def renew_lease(job_id: str, owner: str, seconds: float) -> bool:
+    """Extend a running job's lease; False when the owner no longer holds it."""
+    with unit_of_work() as session:
+        result = session.execute(
+            update(Job)
+            .where(col(Job.id) == job_id, col(Job.locked_by) == owner, col(Job.status) == "running")
+            .values(locked_until=utcnow() + timedelta(seconds=seconds))
+        )
+        return bool(result.rowcount)
+
+
+@contextmanager
+def lease_kept(job: Job, owner: str) -> Iterator[None]:
+    """Renew the job's lease every third of its length while the body runs (a heartbeat thread)."""
+    seconds = lease_seconds(job.kind)
+    done = threading.Event()
+
+    def heartbeat() -> None:
+        while not done.wait(seconds / 3):
+            try:
+                if not renew_lease(job.id, owner, seconds):
+                    return
+            except Exception:  # a missed beat is retried at the next; the lease still has two thirds left
+                log.warning("could not renew the lease of job %s", job.id, exc_info=True)
+
+    beat = threading.Thread(target=heartbeat, name=f"lease-{job.id}", daemon=True)
+    beat.start()
+    try:
+        yield
+    finally:
+        done.set()
+        beat.join(timeout=5)
 
 
 def _finish(job_id: str, owner: str, **values: Any) -> None:
@@ -143,7 +212,8 @@ def run_job(job: Job, owner: str, *, base_delay: float) -> str:
         _finish(job.id, owner, status="failed", last_error=f"no handler for job kind {job.kind}", dedupe_key=None)
         return "failed"
     try:
-        kind.handler(job)
+        with lease_kept(job, owner):
+            kind.handler(job)
     except PermanentJobError as exc:
         log.warning("job %s (%s) failed permanently: %s", job.id, job.kind, exc)
         _finish(job.id, owner, status="failed", last_error=str(exc)[:2000], locked_until=None, dedupe_key=None)
@@ -172,12 +242,19 @@ def run_job(job: Job, owner: str, *, base_delay: float) -> str:
 
 
 def run_due_jobs(
-    *, owner: str | None = None, limit: int = 10, base_delay: float = 30.0, kinds: list[str] | None = None
+    *,
+    owner: str | None = None,
+    limit: int = 10,
+    base_delay: float = 30.0,
+    kinds: list[str] | None = None,
+    exclude_kinds: list[str] | None = None,
 ) -> int:
     """Claim and run one round of due jobs; returns how many ran."""
     owner = owner or worker_id()
+    if not any_due(kinds=kinds, exclude_kinds=exclude_kinds):
+        return 0
     with unit_of_work() as session:
-        jobs = claim(session, owner=owner, limit=limit, kinds=kinds)
+        jobs = claim(session, owner=owner, limit=limit, kinds=kinds, exclude_kinds=exclude_kinds)
     for job in jobs:
         run_job(job, owner, base_delay=base_delay)
     return len(jobs)

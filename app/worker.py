@@ -1,5 +1,9 @@
-"""The background worker loop: runs due outbox jobs and periodic tasks, embedded in the API process
-(default, for `make run`) or as separate `codarecon worker` processes in production."""
+"""The background worker: runs due outbox jobs and periodic tasks, embedded in the API process (default, for
+`make run`) or as separate `codarecon worker` processes in production.
+
+A worker is one main loop (CodaBox jobs, periodic tasks) and a pool of threads that only deliver webhooks:
+a receiver that answers slowly holds a delivery thread up to its deadline, never the other work.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ log = logging.getLogger(__name__)
 #: Periodic tasks: (name, interval seconds getter, function); features add theirs at import time.
 PERIODIC: list[tuple[str, Callable[[], float], Callable[[], None]]] = []
 
+#: Job kinds that run on the delivery pool instead of the main loop.
+DELIVERY_KINDS = ["webhook.deliver"]
+
 
 def register_periodic(name: str, interval: Callable[[], float], func: Callable[[], None]) -> None:
     PERIODIC.append((name, interval, func))
@@ -26,7 +33,16 @@ def load_job_kinds() -> None:
     import app.jobs  # noqa: F401  (registers on first import only)
 
 
-def run_worker(stop: threading.Event, *, idle_sleep: float = 0.5, owner: str | None = None) -> None:
+def run_worker(
+    stop: threading.Event,
+    *,
+    idle_sleep: float = 0.5,
+    owner: str | None = None,
+    kinds: list[str] | None = None,
+    exclude_kinds: list[str] | None = None,
+    periodic: bool = True,
+) -> None:
+    """One worker loop until ``stop``: claim and run due jobs (of ``kinds``, or all but ``exclude_kinds``)."""
     load_job_kinds()
     owner = owner or worker_id()
     settings = get_settings()
@@ -35,9 +51,16 @@ def run_worker(stop: threading.Event, *, idle_sleep: float = 0.5, owner: str | N
     while not stop.is_set():
         ran = 0
         try:
-            ran = run_due_jobs(owner=owner, base_delay=settings.delivery_retry_seconds)
+            # One job per claim on the delivery pool: a thread holds only what it is about to run.
+            ran = run_due_jobs(
+                owner=owner,
+                base_delay=settings.delivery_retry_seconds,
+                kinds=kinds,
+                exclude_kinds=exclude_kinds,
+                limit=1 if kinds else 10,
+            )
             now = time.monotonic()
-            for name, interval, func in PERIODIC:
+            for name, interval, func in PERIODIC if periodic else ():
                 if now >= next_run[name]:
                     next_run[name] = now + interval()
                     func()
@@ -49,16 +72,48 @@ def run_worker(stop: threading.Event, *, idle_sleep: float = 0.5, owner: str | N
     log.info("worker %s stopped", owner)
 
 
-class EmbeddedWorker:
-    """Runs the worker loop in a daemon thread of the API process."""
+class Worker:
+    """The main loop and the delivery pool, each in a daemon thread with an owner id of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, delivery_threads: int | None = None) -> None:
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=run_worker, args=(self.stop,), name="codarecon-worker", daemon=True)
+        pool = delivery_threads or get_settings().webhook_delivery_threads
+        base = worker_id()
+        self.threads = [
+            threading.Thread(
+                target=run_worker,
+                args=(self.stop,),
+                kwargs={"owner": f"{base}:main", "exclude_kinds": DELIVERY_KINDS},
+                name="codarecon-worker",
+                daemon=True,
+            )
+        ]
+        self.threads += [
+            threading.Thread(
+                target=run_worker,
+                args=(self.stop,),
+                kwargs={"owner": f"{base}:deliver-{n}", "kinds": DELIVERY_KINDS, "periodic": False},
+                name=f"codarecon-deliver-{n}",
+                daemon=True,
+            )
+            for n in range(pool)
+        ]
 
     def start(self) -> None:
-        self.thread.start()
+        for thread in self.threads:
+            thread.start()
 
     def close(self) -> None:
         self.stop.set()
-        self.thread.join(timeout=10)
+        for thread in self.threads:
+            thread.join(timeout=15)
+
+    def wait(self) -> None:
+        """Block until ``stop`` is set (the `codarecon worker` process)."""
+        while not self.stop.wait(1.0):
+            pass
+        self.close()
+
+
+#: The API process runs the same worker in its own threads.
+EmbeddedWorker = Worker

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -143,3 +144,105 @@ def test_expedite_brings_a_waiting_job_forward(db):
     with unit_of_work() as session:
         outbox.enqueue(session, "k", {}, dedupe_key="sync:1", expedite=True)
     assert jobs()[0].run_at <= utcnow()
+
+
+def test_claims_take_turns_between_companies(db, kinds):
+    """One company's flood of due jobs queues behind itself: the next claim serves every company once."""
+    with unit_of_work() as session:
+        for n in range(50):
+            outbox.enqueue(session, "k", {"n": n}, company_id="co_flood", run_at=utcnow() - timedelta(minutes=10))
+        outbox.enqueue(session, "k", {"n": "quiet"}, company_id="co_quiet")
+        outbox.enqueue(session, "k", {"n": "system"})  # no company: a tenant of its own
+    with unit_of_work() as session:
+        claimed = outbox.claim(session, owner="w1", limit=3)
+    assert sorted(str(job.company_id) for job in claimed) == ["None", "co_flood", "co_quiet"]
+    # Within one company the oldest comes first.
+    [flood] = [job for job in claimed if job.company_id == "co_flood"]
+    assert flood.payload == {"n": 0}
+
+
+def test_kinds_can_be_claimed_apart(db, kinds):
+    with unit_of_work() as session:
+        outbox.enqueue(session, "webhook.deliver", {})
+        outbox.enqueue(session, "codabox.sync", {})
+    with unit_of_work() as session:
+        [other] = outbox.claim(session, owner="main", exclude_kinds=["webhook.deliver"])
+        [delivery] = outbox.claim(session, owner="pool", kinds=["webhook.deliver"])
+    assert (other.kind, delivery.kind) == ("codabox.sync", "webhook.deliver")
+
+
+def test_a_running_job_keeps_its_lease_and_never_runs_twice(db, kinds):
+    """A job that runs longer than its lease has it renewed, so no other worker claims it meanwhile."""
+    started = threading.Event()
+    release = threading.Event()
+    runs: list[str] = []
+
+    def slow(job):
+        runs.append(job.locked_by)
+        started.set()
+        release.wait(10)
+
+    outbox.register("slow", slow, lease_seconds=1)  # renewed every third of a second
+    with unit_of_work() as session:
+        outbox.enqueue(session, "slow", {})
+    first = threading.Thread(target=outbox.run_due_jobs, kwargs={"owner": "w1"})
+    first.start()
+    assert started.wait(10)
+    deadline = time.monotonic() + 2.5  # two and a half lease lengths
+    while time.monotonic() < deadline:
+        assert outbox.run_due_jobs(owner="w2") == 0
+        time.sleep(0.1)
+    release.set()
+    first.join(10)
+    assert runs == ["w1"]
+    [job] = jobs()
+    assert (job.status, job.attempts) == ("done", 1)
+
+
+def test_a_lost_lease_is_not_renewed(db, kinds):
+    with unit_of_work() as session:
+        outbox.enqueue(session, "k", {})
+        [job] = outbox.claim(session, owner="w1")
+    assert outbox.renew_lease(job.id, "w1", 60)
+    assert not outbox.renew_lease(job.id, "someone-else", 60)
+    [stored] = jobs()
+    assert stored.locked_until > utcnow() + timedelta(seconds=50)
+
+
+def test_a_slow_receiver_holds_one_delivery_thread_not_the_other_work(db, kinds):
+    """Deliveries run on their own pool: while one hangs, other tenants' deliveries and other jobs go on."""
+    from app.worker import Worker, load_job_kinds
+
+    load_job_kinds()
+    hanging = threading.Event()
+    release = threading.Event()
+    done: list[str] = []
+
+    def deliver(job):
+        if job.payload["to"] == "slow":
+            hanging.set()
+            release.wait(20)
+        done.append(job.payload["to"])
+
+    outbox.register("webhook.deliver", deliver)
+    outbox.register("other", lambda job: done.append("other"))
+    with unit_of_work() as session:
+        outbox.enqueue(session, "webhook.deliver", {"to": "slow"}, company_id="co_a")
+    worker = Worker(delivery_threads=2)
+    worker.start()
+    try:
+        assert hanging.wait(10)
+        with unit_of_work() as session:
+            outbox.enqueue(session, "webhook.deliver", {"to": "fast"}, company_id="co_b")
+            outbox.enqueue(session, "other", {})
+        deadline = time.monotonic() + 10
+        while len(done) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sorted(done) == ["fast", "other"]  # both done while the slow one still hangs
+        release.set()
+        while len(done) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert done[-1] == "slow"
+    finally:
+        release.set()
+        worker.close()
