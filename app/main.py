@@ -17,6 +17,7 @@ from app.companies.router import router as companies_router
 from app.config import get_settings
 from app.dashboard.router import router as dashboard_router
 from app.db import get_engine
+from app.error_boundary import KeepConnectionOnError
 from app.errors import install_error_handlers
 from app.fastpath import InvoiceReadFastPath
 from app.health import router as health_router
@@ -66,8 +67,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await run_in_threadpool(worker.close)
 
 
+class CodareconAPI(FastAPI):
+    def build_middleware_stack(self):  # type: ignore[no-untyped-def]
+        return KeepConnectionOnError(super().build_middleware_stack())
+
+
 def create_app(*, read_fast_path: bool = True) -> FastAPI:
-    app = FastAPI(
+    app = CodareconAPI(
         title="codarecon",
         version=__version__,
         description=DESCRIPTION,
