@@ -30,7 +30,8 @@ from app.vat import VatError, normalize_vat
 log = logging.getLogger(__name__)
 
 SCOPES = ("read", "write")
-_KEY_CACHE_SECONDS = 10.0
+#: How long a process trusts a key it has checked: a revoked key stops working on every process within it.
+KEY_CACHE_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,7 @@ class _KeyCache:
         with self._lock:
             if len(self._entries) > 10_000:
                 self._entries.clear()
-            self._entries[key_id] = (time.monotonic() + _KEY_CACHE_SECONDS, company_id, scope, secret_hash)
+            self._entries[key_id] = (time.monotonic() + KEY_CACHE_SECONDS, company_id, scope, secret_hash)
 
     def forget(self, key_id: str) -> None:
         with self._lock:

@@ -103,3 +103,25 @@ def test_keys_are_stored_hashed(client):
         stored = session.exec(select(ApiKey)).one()
     assert secret not in stored.secret_hash
     assert len(stored.secret_hash) == 64
+
+
+def test_a_key_revoked_by_another_process_stops_working_here_within_a_second(client):
+    """Each process caches checked keys for KEY_CACHE_SECONDS; a revocation elsewhere reaches this one after it."""
+    import time
+
+    from app.companies.models import ApiKey
+    from app.db import unit_of_work
+    from app.security import KEY_CACHE_SECONDS
+    from app.timeutil import utcnow
+
+    assert KEY_CACHE_SECONDS <= 1.0
+    make_company(client)
+    created = client.post(f"/v1/companies/{VAT}/api-keys", json={"scope": "read"}, headers=ADMIN).json()
+    headers = {"Authorization": f"Bearer {created['key']}"}
+    assert client.get(f"/v1/companies/{VAT}", headers=headers).status_code == 200  # now cached here
+    with unit_of_work() as session:  # what another API process's DELETE writes; this cache is not told
+        key = session.get(ApiKey, created["id"])
+        key.revoked_at = utcnow()
+        session.add(key)
+    time.sleep(KEY_CACHE_SECONDS + 0.1)
+    assert client.get(f"/v1/companies/{VAT}", headers=headers).status_code == 401
