@@ -13,6 +13,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import BigInteger, Engine, create_engine, event, insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
@@ -109,6 +111,31 @@ def insert_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) ->
     if unknown:
         raise KeyError(f"{table.name} has no column {', '.join(sorted(unknown))}")
     session.execute(insert(table), rows)
+
+
+def _dialect_insert(session: Session, table: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(table)
+    return sqlite_insert(table)
+
+
+def insert_missing_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Bulk insert that leaves rows whose key is already stored as they are (ON CONFLICT DO NOTHING)."""
+    if rows:
+        table = model.__table__
+        session.execute(_dialect_insert(session, table).on_conflict_do_nothing(), rows)
+
+
+def add_to_counters(session: Session, model: Any, counter: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Per row, add its ``counter`` value to the stored row with the same key (inserting it when missing)."""
+    if rows:
+        table = model.__table__
+        keys = [c.name for c in table.primary_key.columns]
+        statement = _dialect_insert(session, table)
+        statement = statement.on_conflict_do_update(
+            index_elements=keys, set_={counter: table.c[counter] + statement.excluded[counter]}
+        )
+        session.execute(statement, rows)
 
 
 @lru_cache

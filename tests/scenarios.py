@@ -72,7 +72,7 @@ class Scenario:
     start: date = date(2026, 3, 1)
     notes: list[str] = field(default_factory=list)
 
-    def to_coda(self, per_statement: int = 1000) -> bytes:
+    def to_coda(self, per_statement: int = 1000, first_sequence: int = 1) -> bytes:
         from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
 
         statements, balance = [], Decimal(0)
@@ -94,7 +94,7 @@ class Scenario:
                 max(p.booking_date for p in chunk),
                 balance,
                 movements,
-                sequence=n // per_statement + 1,
+                sequence=n // per_statement + first_sequence,
             )
             balance = st.closing_balance
             statements.append(st)

@@ -21,6 +21,13 @@ class Invoice(SQLModel, table=True):
         UniqueConstraint("company_id", "structured_reference", name="uq_invoices_company_reference"),
         Index("ix_invoices_company_status_due", "company_id", "status", "due_date"),
         Index("ix_invoices_company_id_order", "company_id", "id"),
+        # What matching looks candidates up by (app/reconciliation/candidates.py): never a scan of the ledger.
+        Index("ix_invoices_company_outstanding", "company_id", "outstanding"),
+        Index("ix_invoices_company_customer", "company_id", "customer_key"),
+        Index("ix_invoices_company_customer_iban", "company_id", "customer_iban"),
+        Index("ix_invoices_company_number_key", "company_id", "number_key"),
+        Index("ix_invoices_company_number_digits_key", "company_id", "number_digits_key"),
+        Index("ix_invoices_company_number_tail", "company_id", "number_tail"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -41,6 +48,13 @@ class Invoice(SQLModel, table=True):
     status: str = Field(default="open", max_length=20)
     amount_paid: Decimal = Field(default=Decimal("0.00"), sa_type=Money)  # money received (allocations)
     write_off_amount: Decimal = Field(default=Decimal("0.00"), sa_type=Money)  # settled without money
+    #: total - paid - written off (negative when overpaid), kept by the Ledger: matching looks amounts up by it.
+    outstanding: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
+    #: Lookup keys (app/reconciliation/keys.py), derived from number and customer when the invoice is registered.
+    customer_key: str = Field(default="", max_length=240)
+    number_key: str | None = Field(default=None, max_length=100)
+    number_digits_key: str | None = Field(default=None, max_length=100)
+    number_tail: str | None = Field(default=None, max_length=100)
     paid_at: date | None = None  # booking date of the payment that settled it
     cancelled_at: datetime | None = None
     #: SHA-256 of the canonical request content, to tell an idempotent re-send from a conflicting one.
@@ -64,3 +78,14 @@ class InvoiceDocument(SQLModel, table=True):
     size: int
     sha256: str = Field(max_length=64)
     content: bytes = Field(sa_type=LargeBinary)
+
+
+class CustomerNameToken(SQLModel, table=True):
+    """A word of a customer's name: the blocking key of the fuzzy name step (one row per word and customer)."""
+
+    __tablename__ = "customer_name_tokens"
+
+    company_id: str = Field(foreign_key="companies.id", primary_key=True, max_length=40)
+    token: str = Field(primary_key=True, max_length=200)
+    customer_key: str = Field(primary_key=True, max_length=240)
+    customer_name: str = Field(max_length=200)

@@ -14,11 +14,12 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.db import insert_rows
+from app.db import insert_missing_rows, insert_rows
 from app.errors import AppError, Conflict, NotFound, ValidationFailed, problem
 from app.ids import new_id
-from app.invoices.models import OPEN_STATUSES, Invoice, InvoiceDocument
+from app.invoices.models import OPEN_STATUSES, CustomerNameToken, Invoice, InvoiceDocument
 from app.invoices.schemas import InvoiceCreate
+from app.reconciliation.keys import invoice_key_columns, name_tokens
 from app.references import generate_ogm
 from app.timeutil import utcnow
 
@@ -54,6 +55,8 @@ def _row(
         "structured_reference": reference,
         "status": "open",
         "amount_paid": Decimal("0.00"),
+        "outstanding": data.total_amount,
+        **invoice_key_columns(data.number, data.customer.vat, data.customer.name),
         "content_hash": digest,
         "document_count": len(data.documents),
         "delivery_status": delivery_status,
@@ -132,6 +135,7 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
         try:
             with session.begin_nested():
                 insert_rows(session, Invoice, rows)
+                insert_missing_rows(session, CustomerNameToken, _name_token_rows(company_id, rows))
                 if documents:
                     insert_rows(session, InvoiceDocument, documents)
         except IntegrityError:
@@ -146,6 +150,18 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
         for hook in after_create_hooks:
             hook(session, company_id, created)
     return outcomes
+
+
+def _name_token_rows(company_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The blocking keys of the fuzzy name step, once per word and customer."""
+    tokens: dict[tuple[str, str], str] = {}
+    for row in rows:
+        for token in name_tokens(row["customer_name"]):
+            tokens.setdefault((token, row["customer_key"]), row["customer_name"])
+    return [
+        {"company_id": company_id, "token": token, "customer_key": key, "customer_name": name}
+        for (token, key), name in tokens.items()
+    ]
 
 
 def _replay(earlier_digest: str, digest: str, external_id: str, invoice_id: str) -> Outcome:

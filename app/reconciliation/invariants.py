@@ -4,7 +4,8 @@ stateful property tests. Each violation names the rows it is about.
 - A transaction's allocations plus write-offs never exceed its amount (in its direction), its stored
   figures equal what its allocations and write-offs add up to, and its status follows from them.
 - An invoice's ``amount_paid`` equals its allocations, its ``write_off_amount`` its write-offs, and its
-  status follows from both.
+  status and ``outstanding`` follow from both.
+- The accounts customers paid from (``learned_payers``) count exactly the allocations that link them.
 - Allocations and write-offs stay within one company, are positive, and never touch a globalisation total.
 - Every money change of an invoice was announced: its latest money event records the state it is in now.
 
@@ -27,7 +28,7 @@ from app.invoices.models import Invoice
 from app.money import format_amount
 from app.outbox_models import Event
 from app.reconciliation.ledger import fits, invoice_status, signed_effect, transaction_status
-from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, Suggestion, WriteOff
+from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, LearnedPayer, Suggestion, WriteOff
 from app.statements.models import BankTransaction
 
 ZERO = Decimal("0.00")
@@ -50,6 +51,7 @@ def check(session: Session, company_id: str | None = None) -> list[Violation]:
     return [
         *_transactions(session, company_id),
         *_invoices(session, company_id),
+        *_learned_payers(session, company_id),
         *_links(session, company_id),
         *_events(session, company_id),
     ]
@@ -163,6 +165,37 @@ def _invoices(session: Session, company_id: str | None) -> Iterator[Violation]:
                 yield Violation("invoice.status", inv.id, f"status {inv.status}, but its money says {expected}")
             if inv.cancelled_at is not None and (money or off):
                 yield Violation("invoice.cancelled_paid", inv.id, "cancelled, yet money is allocated or written off")
+            if inv.outstanding != inv.total_amount - money - off:
+                yield Violation(
+                    "invoice.outstanding",
+                    inv.id,
+                    f"outstanding {format_amount(inv.outstanding)}, but its total less its allocations and "
+                    f"write-offs is {format_amount(inv.total_amount - money - off)}",
+                )
+
+
+def _learned_payers(session: Session, company_id: str | None) -> Iterator[Violation]:
+    """The accounts customers paid from, as kept by the Ledger, against a count over every allocation."""
+    counted = select(Allocation.company_id, BankTransaction.counterparty_iban, Invoice.customer_key, func.count()).join(
+        BankTransaction, col(BankTransaction.id) == col(Allocation.transaction_id)
+    )
+    counted = counted.join(Invoice, col(Invoice.id) == col(Allocation.invoice_id)).where(
+        col(BankTransaction.counterparty_iban).is_not(None)
+    )
+    kept = select(LearnedPayer.company_id, LearnedPayer.iban, LearnedPayer.customer_key, LearnedPayer.allocations)
+    if company_id is not None:
+        counted = counted.where(Allocation.company_id == company_id)
+        kept = kept.where(LearnedPayer.company_id == company_id)
+    counted = counted.group_by(Allocation.company_id, BankTransaction.counterparty_iban, Invoice.customer_key)
+    expected = {(c, i, k): n for c, i, k, n in session.execute(counted)}
+    stored = {(c, i, k): n for c, i, k, n in session.execute(kept)}
+    for key in sorted(expected.keys() | stored.keys()):
+        if expected.get(key, 0) != stored.get(key, 0):
+            yield Violation(
+                "learned_payer.count",
+                f"{key[1]} -> {key[2]}",
+                f"kept as {stored.get(key, 0)} allocations, the allocations count {expected.get(key, 0)}",
+            )
 
 
 def _links(session: Session, company_id: str | None) -> Iterator[Violation]:

@@ -21,8 +21,13 @@ _CONTEXT = re.compile(
 _LIST_ITEM = re.compile(_NUMBER)
 
 
+def normalized_number(number: str) -> str:
+    """Letters and digits only, upper-case: "fa-2026/0001" -> "FA20260001"."""
+    return _KEEP.sub("", number.upper())
+
+
 def full_keys(number: str) -> set[str]:
-    key = _KEEP.sub("", number.upper())
+    key = normalized_number(number)
     keys = {key} if len(key) >= 3 else set()
     stripped = key.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     if len(stripped) >= 4:

@@ -20,7 +20,7 @@ thousand rows, not several per payment. Constructing a Ledger takes the company'
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import delete, func, type_coerce, update
 from sqlmodel import Session, col, select
 
-from app.db import Money, insert_rows
+from app.db import Money, add_to_counters, insert_rows
 from app.errors import Conflict
 from app.events import INVOICE_STATUS_EVENTS
 from app.ids import new_id
@@ -37,7 +37,7 @@ from app.invoices.models import Invoice
 from app.money import format_amount
 from app.outbox_models import Event
 from app.reconciliation.locks import lock_company_ledger
-from app.reconciliation.models import Allocation, AuditEvent, Suggestion, WriteOff
+from app.reconciliation.models import Allocation, AuditEvent, LearnedPayer, Suggestion, WriteOff
 from app.statements.models import BankTransaction
 from app.timeutil import utcnow
 
@@ -224,8 +224,42 @@ class Ledger:
             },
         )
         self.session.execute(delete(_ALLOCATIONS).where(_ALLOCATIONS.c.id == allocation.id))
+        self._learn_payers([{"transaction_id": allocation.transaction_id, "invoice_id": allocation.invoice_id}], -1)
         self.touch(allocation.transaction_id, allocation.invoice_id)
         return [w.id for w in linked]
+
+    def _learn_payers(self, allocations: Sequence[dict[str, Any]], step: int) -> None:
+        """Keep ``learned_payers`` in step with allocations: which accounts each customer paid from."""
+        if not allocations:
+            return
+        ibans: dict[str, str | None] = {}
+        customers: dict[str, str] = {}
+        for chunk in _chunks(sorted({a["transaction_id"] for a in allocations})):
+            ibans.update(
+                self.session.execute(select(_TX.c.id, _TX.c.counterparty_iban).where(_TX.c.id.in_(chunk))).all()
+            )
+        for chunk in _chunks(sorted({a["invoice_id"] for a in allocations})):
+            customers.update(
+                self.session.execute(
+                    select(_INVOICES.c.id, _INVOICES.c.customer_key).where(_INVOICES.c.id.in_(chunk))
+                ).all()
+            )
+        counts: Counter[tuple[str, str]] = Counter()
+        for a in allocations:
+            iban = ibans.get(a["transaction_id"])
+            if iban:
+                counts[(iban, customers[a["invoice_id"]])] += step
+        rows = [
+            {"company_id": self.company_id, "iban": iban, "customer_key": key, "allocations": n}
+            for (iban, key), n in sorted(counts.items())
+        ]
+        add_to_counters(self.session, LearnedPayer, "allocations", rows)
+        if step < 0:
+            self.session.execute(
+                delete(LearnedPayer).where(
+                    col(LearnedPayer.company_id) == self.company_id, col(LearnedPayer.allocations) <= 0
+                )
+            )
 
     def undo_write_off(self, write_off: Any) -> None:
         self._forget_write_off(write_off, "write_off.undone")
@@ -266,6 +300,7 @@ class Ledger:
             self._transactions |= self._transaction_baseline.keys()
         self._announce = announce
         self.session.flush()
+        self._learn_payers(self._allocations, +1)
         insert_rows(self.session, Allocation, self._allocations)
         insert_rows(self.session, WriteOff, self._write_offs)
         insert_rows(self.session, AuditEvent, self._audits)
@@ -352,6 +387,7 @@ class Ledger:
                         "id": row.id,
                         "amount_paid": money,
                         "write_off_amount": off,
+                        "outstanding": row.total_amount - money - off,
                         "status": status,
                         "paid_at": paid_at,
                         "updated_at": now,

@@ -29,6 +29,7 @@ from decimal import Decimal
 
 from app.money import format_amount
 from app.reconciliation.invoice_numbers import full_keys, numbers_in_text, tail_key
+from app.reconciliation.keys import name_tokens
 from app.reconciliation.names import name_similarity, normalize_name
 from app.reconciliation.tolerance import Tolerance
 from app.references import FoundReference, find_references, format_ogm, is_valid_ogm_digits, ogm_digits
@@ -198,6 +199,39 @@ class InvoiceIndex:
     def open(self, inv: OpenInvoice | None) -> OpenInvoice | None:
         return inv if inv is not None and inv.due > 0 else None
 
+    # -- lookups (what the Matcher asks; a stored index loads what it lacks before answering) ---------------
+
+    def reference(self, ref: str) -> OpenInvoice | None:
+        return self.by_reference.get(ref)
+
+    def with_full_number(self, key: str) -> list[OpenInvoice]:
+        return self.by_full_number.get(key, [])
+
+    def with_tail(self, tail: int) -> list[OpenInvoice]:
+        return self.by_tail.get(tail, [])
+
+    def with_amount(self, amount: Decimal) -> list[OpenInvoice]:
+        return self.by_amount.get(amount, [])
+
+    def customer_size(self, customer: str) -> int:
+        return self.open_count.get(customer, 0)
+
+    def customer_with_due(self, customer: str, amount: Decimal) -> list[OpenInvoice]:
+        return self.by_customer_due.get((customer, amount), [])
+
+    def customer_due_sum(self, customer: str) -> Decimal:
+        return self.due_sum.get(customer, ZERO)
+
+    def customer_kinds(self, customer: str) -> set[str]:
+        return {kind for kind, n in self.open_kinds.get(customer, {}).items() if n > 0}
+
+    def name_candidates(self, tokens: set[str]) -> list[tuple[str, str | None]]:
+        """Customers sharing the rarest word of a name (a name index, not a scan of all customers)."""
+        buckets = [self.customers_by_name[t] for t in tokens if t in self.customers_by_name]
+        if not buckets:
+            return []
+        return [(key, self.customer_names.get(key)) for key in list(min(buckets, key=len))[:200]]
+
     def settle(self, inv: OpenInvoice, amount: Decimal) -> None:
         """``amount`` of what ``inv`` has due is settled: every index that knows it by its due follows."""
         key = inv.customer_key
@@ -210,6 +244,9 @@ class InvoiceIndex:
         else:
             self.open_count[key] -= 1
             self.open_kinds[key][inv.kind] -= 1
+
+    def customer_iban_keys(self, iban: str) -> set[str] | None:
+        return self.customers_by_iban.get(iban)
 
     def open_documents(self, customer: str, limit: int | None = None) -> list[OpenInvoice]:
         """The customer's open documents, oldest first (at most ``limit``)."""
@@ -225,24 +262,21 @@ class InvoiceIndex:
         return out
 
     def payer(self, payment: Payment, threshold: float) -> Payer:
-        if payment.counterparty_iban and payment.counterparty_iban in self.customers_by_iban:
-            keys = frozenset(self.customers_by_iban[payment.counterparty_iban])
+        known = self.customer_iban_keys(payment.counterparty_iban) if payment.counterparty_iban else None
+        if known:
+            keys = frozenset(known)
             return Payer(
                 keys,
                 (reason("payer_iban", f"paid from {payment.counterparty_iban}, an account of the customer"),),
                 certain=len(keys) == 1,
             )
-        normalized = normalize_name(payment.counterparty_name)
-        if not normalized:
-            return Payer()
-        # Candidates from the rarest word of the payer's name (a name index, not a scan of all customers).
-        buckets = [self.customers_by_name[t] for t in set(normalized.split()) if t in self.customers_by_name]
-        if not buckets:
+        tokens = name_tokens(payment.counterparty_name)
+        if not tokens:
             return Payer()
         found = frozenset(
             key
-            for key in list(min(buckets, key=len))[:200]
-            if name_similarity(payment.counterparty_name, self.customer_names.get(key)) >= threshold
+            for key, name in self.name_candidates(tokens)
+            if name_similarity(payment.counterparty_name, name) >= threshold
         )
         if not found:
             return Payer()
@@ -323,7 +357,7 @@ class Matcher:
         invoices: list[OpenInvoice] = []
         structured = None
         if payment.structured_reference:
-            structured = self._usable(payment, self.index.by_reference.get(payment.structured_reference))
+            structured = self._usable(payment, self.index.reference(payment.structured_reference))
             if structured is not None and self._settles(payment, structured):
                 invoices.append(structured)
             else:
@@ -331,7 +365,7 @@ class Matcher:
         for ref in find_references(payment.communication):
             if not ref.valid:
                 continue
-            inv = self._usable(payment, self.index.by_reference.get(ref.value))
+            inv = self._usable(payment, self.index.reference(ref.value))
             if inv is not None and inv not in invoices:
                 invoices.append(inv)
         if not any(self._settles(payment, i) for i in invoices):
@@ -364,15 +398,15 @@ class Matcher:
         raw: list[str] = []
         if payment.structured_content and payment.structured_content[:12].isdigit():
             digits = payment.structured_content[:12]
-            if not is_valid_ogm_digits(digits) or format_ogm(digits) not in self.index.by_reference:
+            if not is_valid_ogm_digits(digits) or self.index.reference(format_ogm(digits)) is None:
                 raw.append(digits)
         for ref in find_references(payment.communication):
-            if ref.kind == "ogm" and (not ref.valid or ref.value not in self.index.by_reference):
+            if ref.kind == "ogm" and (not ref.valid or self.index.reference(ref.value) is None):
                 raw.append(ref.raw)
         found: list[OpenInvoice] = []
         for digits in raw:
             for variant in _one_typo_variants(digits):
-                inv = self._usable(payment, self.index.by_reference.get(format_ogm(variant)))
+                inv = self._usable(payment, self.index.reference(format_ogm(variant)))
                 if inv is not None and inv not in found and self._settles(payment, inv):
                     found.append(inv)
         return found
@@ -398,12 +432,12 @@ class Matcher:
         fulls, tails = numbers_in_text(payment.communication)
         by_full: dict[str, OpenInvoice] = {}
         for key in fulls:
-            for inv in self.index.by_full_number.get(key, ()):
+            for inv in self.index.with_full_number(key):
                 if self._usable(payment, inv) is not None:
                     by_full[inv.id] = inv
         by_tail: dict[str, OpenInvoice] = {}
         for tail in tails:
-            for inv in self.index.by_tail.get(tail, ()):
+            for inv in self.index.with_tail(tail):
                 if self._usable(payment, inv) is not None and inv.id not in by_full:
                     by_tail[inv.id] = inv
         out: list[_Candidate] = []
@@ -459,7 +493,7 @@ class Matcher:
             return []
         paid = abs(payment.amount) if paid is None else paid
         customers = sorted(payer.customers)
-        size = sum(self.index.open_count.get(key, 0) for key in customers)
+        size = sum(self.index.customer_size(key) for key in customers)
         if size <= self.config.max_exhaustive_pool:
             pool = [
                 i
@@ -479,7 +513,7 @@ class Matcher:
                 {
                     i.id: i
                     for key in customers
-                    for i in self.index.by_customer_due.get((key, paid), ())
+                    for i in self.index.customer_with_due(key, paid)
                     if i.due == paid and i.id not in exclude and self._usable(payment, i) is not None
                     and self._settles(payment, i)
                 }.values()
@@ -557,8 +591,8 @@ class Matcher:
     ) -> tuple[list[list[OpenInvoice]], bool]:
         """For customers with many open documents: all of them together, when that is the amount. When all
         have one sign no smaller combination comes to their sum, so it is the unique one."""
-        total = sum((self.index.due_sum.get(key, ZERO) for key in customers), ZERO)
-        kinds = {kind for key in customers for kind, n in self.index.open_kinds.get(key, {}).items() if n > 0}
+        total = sum((self.index.customer_due_sum(key) for key in customers), ZERO)
+        kinds = {kind for key in customers for kind in self.index.customer_kinds(key)}
         if total != target or len(kinds) != 1:
             return [], False
         docs = [i for key in customers for i in self.index.open_documents(key)]
@@ -623,7 +657,7 @@ class Matcher:
         paid = abs(payment.amount)
         pool = [
             i
-            for i in self.index.by_amount.get(paid, ())
+            for i in self.index.with_amount(paid)
             if self._usable(payment, i) is not None and i.due == paid and self._settles(payment, i)
         ]
         if not pool:

@@ -85,3 +85,15 @@ class AuditEvent(SQLModel, table=True):
     subject_id: str = Field(max_length=40)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     at: datetime = Field(default_factory=utcnow)
+
+
+class LearnedPayer(SQLModel, table=True):
+    """An account a customer has paid from: how many allocations link payments from ``iban`` to invoices of
+    ``customer_key``. Kept by the Ledger as allocations are made and undone; a row at zero is removed."""
+
+    __tablename__ = "learned_payers"
+
+    company_id: str = Field(foreign_key="companies.id", primary_key=True, max_length=40)
+    iban: str = Field(primary_key=True, max_length=40)
+    customer_key: str = Field(primary_key=True, max_length=240)
+    allocations: int = 0

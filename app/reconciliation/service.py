@@ -18,11 +18,11 @@ from app.db import insert_rows
 from app.ids import new_id
 from app.invoices.models import Invoice
 from app.money import format_amount
+from app.reconciliation.candidates import SqlCandidates, StoredInvoiceIndex
 from app.reconciliation.ledger import Ledger
 from app.reconciliation.locks import lock_company_ledger
-from app.reconciliation.matching import InvoiceIndex, MatchConfig, Matcher, OpenInvoice, Part, Payment
-from app.reconciliation.models import Allocation, Suggestion
-from app.reconciliation.names import normalize_name
+from app.reconciliation.matching import MatchConfig, Matcher, Part, Payment
+from app.reconciliation.models import Suggestion
 from app.reconciliation.tolerance import Tolerance
 from app.statements.models import BankTransaction
 from app.timeutil import utcnow
@@ -52,60 +52,6 @@ def _rows(session: Session, table: Any, column: Any, values: Sequence[Any], *whe
     for start in range(0, len(values), _CHUNK):
         out.extend(session.execute(table.select().where(column.in_(values[start : start + _CHUNK]), *where)).all())
     return out
-
-
-def _open_invoices(session: Session, company_id: str) -> list[OpenInvoice]:
-    rows = session.execute(
-        select(
-            _INVOICES.c.id,
-            _INVOICES.c.number,
-            _INVOICES.c.kind,
-            _INVOICES.c.total_amount,
-            _INVOICES.c.amount_paid,
-            _INVOICES.c.write_off_amount,
-            _INVOICES.c.issue_date,
-            _INVOICES.c.due_date,
-            _INVOICES.c.structured_reference,
-            _INVOICES.c.customer_vat,
-            _INVOICES.c.customer_name,
-            _INVOICES.c.customer_iban,
-        ).where(_INVOICES.c.company_id == company_id, _INVOICES.c.status.in_(("open", "partially_paid")))
-    )
-    return [
-        OpenInvoice(
-            id=r.id,
-            number=r.number,
-            kind=r.kind,
-            due=r.total_amount - r.amount_paid - r.write_off_amount,
-            issue_date=r.issue_date,
-            due_date=r.due_date,
-            reference=r.structured_reference,
-            customer_key=customer_key(r.customer_vat, r.customer_name),
-            customer_name=r.customer_name,
-            customer_iban=r.customer_iban,
-            total=r.total_amount,
-        )
-        for r in rows
-    ]
-
-
-def customer_key(vat: str | None, name: str) -> str:
-    return f"vat:{vat}" if vat else f"name:{normalize_name(name)}"
-
-
-def _learned_ibans(session: Session, company_id: str) -> dict[str, set[str]]:
-    """Accounts customers paid from before (any settled allocation teaches the payer's IBAN)."""
-    rows = session.execute(
-        select(BankTransaction.counterparty_iban, Invoice.customer_vat, Invoice.customer_name)
-        .join(Allocation, col(Allocation.transaction_id) == col(BankTransaction.id))
-        .join(Invoice, col(Invoice.id) == col(Allocation.invoice_id))
-        .where(Allocation.company_id == company_id, col(BankTransaction.counterparty_iban).is_not(None))
-        .distinct()
-    )
-    learned: dict[str, set[str]] = {}
-    for iban, vat, name in rows:
-        learned.setdefault(iban, set()).add(customer_key(vat, name))
-    return learned
 
 
 def _rejected(session: Session, transaction_ids: Sequence[str]) -> set[tuple[str, str]]:
@@ -138,8 +84,8 @@ def match_transactions(
         company.match_config if company else None,
         Tolerance.from_config(company.payment_tolerance if company else None),
     )
-    index = InvoiceIndex(_open_invoices(session, company_id), _learned_ibans(session, company_id))
-    matcher = Matcher(index, config, set())
+    # Candidates are looked up by index as the payments ask for them: the cost follows the payments.
+    matcher = Matcher(StoredInvoiceIndex(SqlCandidates(session, company_id)), config, set())
     for start in range(0, len(transaction_ids), _MATCH_CHUNK):
         chunk = transaction_ids[start : start + _MATCH_CHUNK]
         _match_chunk(session, ledger, matcher, chunk, summary)
@@ -166,20 +112,12 @@ def _match_chunk(session: Session, ledger: Ledger, matcher: Matcher, ids: Sequen
     now = utcnow()
     _supersede_open_suggestions(session, [t.id for t in transactions])
     # In booking order, then as the bank listed them (ids are random: they must not decide who pays first).
-    for tx in sorted(transactions, key=lambda t: (t.booking_date, t.line, t.detail, t.id)):
+    ordered = sorted(transactions, key=lambda t: (t.booking_date, t.line, t.detail, t.id))
+    payments = [_payment(tx) for tx in ordered]
+    matcher.index.prefetch(payments, matcher.config)
+    for tx, payment in zip(ordered, payments, strict=True):
         ledger.touch(transaction_id=tx.id)
-        outcome = matcher.match(
-            Payment(
-                id=tx.id,
-                amount=tx.amount,
-                booking_date=tx.booking_date,
-                communication=tx.communication or "",
-                structured_reference=tx.structured_reference,
-                structured_content=tx.structured_content if tx.structured_type in ("101", "102") else None,
-                counterparty_name=tx.counterparty_name,
-                counterparty_iban=tx.counterparty_iban,
-            )
-        )
+        outcome = matcher.match(payment)
         if outcome.status == "matched":
             summary.matched += 1
             summary.matched_ids.append(tx.id)
@@ -216,6 +154,19 @@ def _match_chunk(session: Session, ledger: Ledger, matcher: Matcher, ids: Sequen
             ledger.announce("suggestion.created", tx.id, {"suggestion_id": suggestion_id, "score": suggestion.score})
     if suggestion_rows:
         insert_rows(session, Suggestion, suggestion_rows)
+
+
+def _payment(tx: Any) -> Payment:
+    return Payment(
+        id=tx.id,
+        amount=tx.amount,
+        booking_date=tx.booking_date,
+        communication=tx.communication or "",
+        structured_reference=tx.structured_reference,
+        structured_content=tx.structured_content if tx.structured_type in ("101", "102") else None,
+        counterparty_name=tx.counterparty_name,
+        counterparty_iban=tx.counterparty_iban,
+    )
 
 
 def _part(part: Part) -> dict[str, str]:

@@ -1,0 +1,287 @@
+"""Open invoices looked up by what the payments point at, never by loading the company's ledger.
+
+``StoredInvoiceIndex`` is the pure engine's ``InvoiceIndex`` filled on demand: before it answers a lookup
+(a reference, an invoice number, an amount due, a customer, an account, a word of a name) it loads every open
+invoice with that key from the database, once per key. ``prefetch`` loads the keys a whole chunk of payments
+will ask for in a handful of queries, so a statement costs a few indexed queries per chunk of movements
+whatever the size of the company's ledger; a lookup the prefetch did not foresee is still answered exactly.
+
+The answers are the same as the full in-memory index would give: every lookup sees all open invoices with
+its key, and invoices already in memory keep the amounts the run has settled on them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select
+from sqlmodel import Session
+
+from app.invoices.models import OPEN_STATUSES, CustomerNameToken, Invoice
+from app.reconciliation.invoice_numbers import numbers_in_text
+from app.reconciliation.keys import name_tokens
+from app.reconciliation.matching import InvoiceIndex, MatchConfig, OpenInvoice, Payment, _one_typo_variants
+from app.reconciliation.models import LearnedPayer
+from app.references import find_references, format_ogm
+
+_INVOICES = Invoice.__table__  # type: ignore[attr-defined]
+_TOKENS = CustomerNameToken.__table__  # type: ignore[attr-defined]
+_LEARNED = LearnedPayer.__table__  # type: ignore[attr-defined]
+_CHUNK = 500
+#: At most this many customers per word of a name are compared with the payer's name (as the pure index).
+NAME_BUCKET = 200
+
+_COLUMNS = (
+    _INVOICES.c.id,
+    _INVOICES.c.number,
+    _INVOICES.c.kind,
+    _INVOICES.c.outstanding,
+    _INVOICES.c.total_amount,
+    _INVOICES.c.issue_date,
+    _INVOICES.c.due_date,
+    _INVOICES.c.structured_reference,
+    _INVOICES.c.customer_key,
+    _INVOICES.c.customer_name,
+    _INVOICES.c.customer_iban,
+)
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield list(values[start : start + _CHUNK])
+
+
+class SqlCandidates:
+    """The queries behind a StoredInvoiceIndex: one company's open invoices by indexed keys."""
+
+    def __init__(self, session: Session, company_id: str) -> None:
+        self.session = session
+        self.company_id = company_id
+        self.queries = 0
+
+    def _open(self) -> Any:
+        return and_(_INVOICES.c.company_id == self.company_id, _INVOICES.c.status.in_(OPEN_STATUSES))
+
+    def invoices(self, column: Any, values: Sequence[Any]) -> list[OpenInvoice]:
+        out = []
+        for chunk in _chunks(values):
+            self.queries += 1
+            rows = self.session.execute(select(*_COLUMNS).where(self._open(), column.in_(chunk)))
+            out += [
+                OpenInvoice(
+                    id=r.id,
+                    number=r.number,
+                    kind=r.kind,
+                    due=r.outstanding,
+                    issue_date=r.issue_date,
+                    due_date=r.due_date,
+                    reference=r.structured_reference,
+                    customer_key=r.customer_key,
+                    customer_name=r.customer_name,
+                    customer_iban=r.customer_iban,
+                    total=r.total_amount,
+                )
+                for r in rows
+            ]
+        return out
+
+    def customers_by_iban(self, ibans: Sequence[str]) -> dict[str, set[str]]:
+        """Per account: the customers with open invoices naming it, and those that paid from it before."""
+        out: dict[str, set[str]] = defaultdict(set)
+        for chunk in _chunks(ibans):
+            self.queries += 2
+            for iban, key in self.session.execute(
+                select(_INVOICES.c.customer_iban, _INVOICES.c.customer_key)
+                .where(self._open(), _INVOICES.c.customer_iban.in_(chunk))
+                .distinct()
+            ):
+                out[iban].add(key)
+            for iban, key in self.session.execute(
+                select(_LEARNED.c.iban, _LEARNED.c.customer_key).where(
+                    _LEARNED.c.company_id == self.company_id, _LEARNED.c.iban.in_(chunk)
+                )
+            ):
+                out[iban].add(key)
+        return out
+
+    def name_buckets(self, tokens: Sequence[str]) -> dict[str, tuple[int, dict[str, str]]]:
+        """Per word: how many customers have it in their name, and up to NAME_BUCKET of them that have open
+        invoices (key -> name). The count decides which word of a payer's name is the rarest."""
+        counts: dict[str, int] = {}
+        for chunk in _chunks(tokens):
+            self.queries += 1
+            counts.update(
+                self.session.execute(
+                    select(_TOKENS.c.token, func.count())
+                    .where(_TOKENS.c.company_id == self.company_id, _TOKENS.c.token.in_(chunk))
+                    .group_by(_TOKENS.c.token)
+                ).all()
+            )
+        has_open = exists().where(
+            _INVOICES.c.company_id == self.company_id,
+            _INVOICES.c.customer_key == _TOKENS.c.customer_key,
+            _INVOICES.c.status.in_(OPEN_STATUSES),
+        )
+        out: dict[str, tuple[int, dict[str, str]]] = {}
+        for token, count in counts.items():
+            self.queries += 1
+            members = self.session.execute(
+                select(_TOKENS.c.customer_key, _TOKENS.c.customer_name)
+                .where(_TOKENS.c.company_id == self.company_id, _TOKENS.c.token == token, has_open)
+                .order_by(_TOKENS.c.customer_key)
+                .limit(NAME_BUCKET)
+            ).all()
+            out[token] = (count, dict(members))
+        return out
+
+
+class StoredInvoiceIndex(InvoiceIndex):
+    """An InvoiceIndex that loads what it is asked about (see the module's docstring)."""
+
+    def __init__(self, source: SqlCandidates) -> None:
+        super().__init__([])
+        self.source = source
+        self._loaded: dict[str, set[Any]] = defaultdict(set)
+        self._ibans: dict[str, set[str]] = {}
+        self._names: dict[str, tuple[int, dict[str, str]]] = {}
+
+    # -- loading -------------------------------------------------------------------------------------------
+
+    def _missing(self, kind: str, keys: Iterable[Any]) -> list[Any]:
+        loaded = self._loaded[kind]
+        missing = sorted({k for k in keys if k is not None and k not in loaded})
+        loaded.update(missing)
+        return missing
+
+    def _take(self, invoices: Iterable[OpenInvoice]) -> None:
+        for inv in invoices:
+            if inv.id not in self.by_id:  # in memory, the run's own settlements stand
+                self.add(inv)
+
+    def load_references(self, refs: Iterable[str]) -> None:
+        missing = self._missing("reference", refs)
+        if missing:
+            self._take(self.source.invoices(_INVOICES.c.structured_reference, missing))
+
+    def load_numbers(self, keys: Iterable[str]) -> None:
+        missing = self._missing("number", keys)
+        if missing:
+            self._take(self.source.invoices(_INVOICES.c.number_key, missing))
+            self._take(self.source.invoices(_INVOICES.c.number_digits_key, missing))
+
+    def load_tails(self, tails: Iterable[int]) -> None:
+        missing = self._missing("tail", tails)
+        if missing:
+            self._take(self.source.invoices(_INVOICES.c.number_tail, [str(t) for t in missing]))
+
+    def load_amounts(self, amounts: Iterable[Decimal]) -> None:
+        missing = self._missing("amount", amounts)
+        if missing:
+            self._take(self.source.invoices(_INVOICES.c.outstanding, missing))
+
+    def load_customers(self, customers: Iterable[str]) -> None:
+        missing = self._missing("customer", customers)
+        if missing:
+            self._take(self.source.invoices(_INVOICES.c.customer_key, missing))
+            for key in missing:  # complete now: in the order open_documents() relies on
+                self.by_customer[key].sort(key=lambda inv: (inv.due_date, inv.issue_date, inv.number, inv.id))
+
+    def load_ibans(self, ibans: Iterable[str]) -> None:
+        missing = self._missing("iban", ibans)
+        if missing:
+            found = self.source.customers_by_iban(missing)
+            for iban in missing:
+                self._ibans[iban] = found.get(iban, set())
+
+    def load_names(self, tokens: Iterable[str]) -> None:
+        missing = self._missing("name", tokens)
+        if missing:
+            found = self.source.name_buckets(missing)
+            for token in missing:
+                self._names[token] = found.get(token, (0, {}))
+
+    def prefetch(self, payments: Sequence[Payment], config: MatchConfig) -> None:
+        """Load, in bulk, what matching these payments will look up: references (and their one-typo
+        neighbours), invoice numbers, amounts, payer accounts and names, then the payers' open invoices."""
+        refs: set[str] = set()
+        numbers: set[str] = set()
+        tails: set[int] = set()
+        for p in payments:
+            if p.structured_reference:
+                refs.add(p.structured_reference)
+            raw = []
+            if p.structured_content and p.structured_content[:12].isdigit():
+                raw.append(p.structured_content[:12])
+            for ref in find_references(p.communication):
+                if ref.valid:
+                    refs.add(ref.value)
+                if ref.kind == "ogm":
+                    raw.append(ref.raw)
+            for digits in raw:
+                refs.update(format_ogm(variant) for variant in _one_typo_variants(digits))
+            full, tail = numbers_in_text(p.communication)
+            numbers |= full
+            tails |= tail
+        self.load_references(refs)
+        self.load_numbers(numbers)
+        self.load_tails(tails)
+        self.load_amounts(abs(p.amount) for p in payments)
+        self.load_ibans(p.counterparty_iban for p in payments if p.counterparty_iban)
+        self.load_names(token for p in payments for token in name_tokens(p.counterparty_name))
+        payers: set[str] = set()
+        for p in payments:
+            payers |= self.payer(p, config.name_threshold).customers
+        self.load_customers(payers)
+
+    # -- lookups: load first, then answer as the in-memory index ------------------------------------------
+
+    def reference(self, ref: str) -> OpenInvoice | None:
+        self.load_references([ref])
+        return super().reference(ref)
+
+    def with_full_number(self, key: str) -> list[OpenInvoice]:
+        self.load_numbers([key])
+        return super().with_full_number(key)
+
+    def with_tail(self, tail: int) -> list[OpenInvoice]:
+        self.load_tails([tail])
+        return super().with_tail(tail)
+
+    def with_amount(self, amount: Decimal) -> list[OpenInvoice]:
+        self.load_amounts([amount])
+        return super().with_amount(amount)
+
+    def customer_size(self, customer: str) -> int:
+        self.load_customers([customer])
+        return super().customer_size(customer)
+
+    def customer_with_due(self, customer: str, amount: Decimal) -> list[OpenInvoice]:
+        self.load_customers([customer])
+        return super().customer_with_due(customer, amount)
+
+    def customer_due_sum(self, customer: str) -> Decimal:
+        self.load_customers([customer])
+        return super().customer_due_sum(customer)
+
+    def customer_kinds(self, customer: str) -> set[str]:
+        self.load_customers([customer])
+        return super().customer_kinds(customer)
+
+    def open_documents(self, customer: str, limit: int | None = None) -> list[OpenInvoice]:
+        self.load_customers([customer])
+        return super().open_documents(customer, limit)
+
+    def customer_iban_keys(self, iban: str) -> set[str] | None:
+        self.load_ibans([iban])
+        return self._ibans.get(iban) or None
+
+    def name_candidates(self, tokens: set[str]) -> list[tuple[str, str | None]]:
+        self.load_names(tokens)
+        buckets = [self._names[t] for t in sorted(tokens) if self._names[t][0] > 0]
+        if not buckets:
+            return []
+        _, members = min(buckets, key=lambda bucket: bucket[0])
+        return list(members.items())
