@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import pytest
 import uvicorn
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 from standardwebhooks import Webhook
 
 from app import outbox
@@ -459,3 +459,98 @@ def test_inbound_webhooks_of_the_wrong_shape_are_422(client, codabox, event):
         "/v1/webhooks/inbound", content=body, headers=signed(body, get_settings().inbound_webhook_secret, "msg_x")
     )
     assert response.status_code == 422, response.text
+
+
+def test_an_entry_that_always_arrives_cut_off_is_set_aside_after_the_last_download(client, codabox):
+    from app.codabox import feed
+
+    key = connect(client, codabox)
+    run_jobs()
+    indexes = seed(codabox, 2)
+    codabox.inject("download", "truncate", feed.INCOMPLETE_DOWNLOAD_ATTEMPTS)  # the first entry, every time
+    client.post(f"/v1/companies/{VAT}/codabox/sync", headers=key)
+    run_jobs(20)
+    downloads = Counter(codabox.clients[VAT].downloads)
+    assert downloads[indexes[0]] == feed.INCOMPLETE_DOWNLOAD_ATTEMPTS  # not one download more
+    entries = {e.feed_index: e for e in feed_entries()}
+    first = entries[indexes[0]]
+    assert (first.status, first.attempts, first.company_id, first.feed_id) == (
+        "failed",
+        feed.INCOMPLETE_DOWNLOAD_ATTEMPTS,
+        codabox_company_id(),
+        codabox.clients[VAT].feed_id,
+    )
+    assert first.last_error.startswith("incomplete CODA file")
+    assert entries[indexes[1]].status == "ingested"
+    assert statement_count() == 1 and codabox.clients[VAT].offset == indexes[-1]
+
+
+def test_an_entry_for_another_companys_account_is_set_aside_and_the_feed_goes_on(client, codabox):
+    from tests.helpers import OTHER_VAT
+
+    key = connect(client, codabox)
+    run_jobs()
+    other_iban = "BE68539007547034"
+    make_company(client, vat=OTHER_VAT, name="Other", accounts=[other_iban])
+    foreign = codabox.add_coda(VAT, payment_file(("10.00", None), account=other_iban))
+    [good] = seed(codabox, 1)
+    client.post(f"/v1/companies/{VAT}/codabox/sync", headers=key)
+    run_jobs(10)
+    entries = {e.feed_index: e for e in feed_entries()}
+    refused = entries[foreign]
+    assert (refused.status, refused.attempts, refused.company_id, refused.feed_id) == (
+        "failed",
+        1,
+        codabox_company_id(),
+        codabox.clients[VAT].feed_id,
+    )
+    assert "registered to another company" in refused.last_error
+    assert entries[good].status == "ingested"
+    assert codabox.clients[VAT].offset == good
+
+
+def test_a_bug_while_storing_is_described_in_one_bounded_line(client, codabox, monkeypatch):
+    from app.codabox import feed
+    from app.statements import service as statements
+
+    key = connect(client, codabox)
+    run_jobs()
+    [index] = seed(codabox, 1)
+
+    def broken(*_, **__):
+        raise RuntimeError("x" * 300)
+
+    monkeypatch.setattr(statements, "ingest_coda", broken)
+    client.post(f"/v1/companies/{VAT}/codabox/sync", headers=key)
+    run_jobs(20)
+    [entry] = feed_entries()
+    assert (entry.feed_index, entry.status) == (index, "failed")
+    assert entry.last_error == f"gave up after {feed.STORE_ATTEMPTS} attempts: RuntimeError: {'x' * 200}"
+
+
+def test_a_failed_sync_job_keeps_codaboxs_answer(client, codabox):
+    from app.codabox.service import SYNC
+
+    key = connect(client, codabox)
+    run_jobs()
+    seed(codabox, 1)
+    codabox.inject("download", "503", 100)
+    client.post(f"/v1/companies/{VAT}/codabox/sync", headers=key)
+    outbox.run_due_jobs(owner="test", base_delay=0.0)
+    with unit_of_work() as session:
+        [job] = session.exec(select(Job).where(Job.kind == SYNC, col(Job.last_error).is_not(None))).all()
+    status = client.get(f"/v1/companies/{VAT}/codabox", headers=key).json()
+    assert job.status == "pending" and "503" in job.last_error
+    assert job.last_error == status["last_error"]
+
+
+def test_the_periodic_poll_queues_its_jobs_under_their_company(client, codabox):
+    from app.codabox.feed import poll_connected
+    from app.codabox.service import SYNC
+
+    connect(client, codabox)
+    run_jobs()
+    poll_connected()
+    with unit_of_work() as session:
+        [job] = session.exec(select(Job).where(Job.kind == SYNC, Job.status == "pending")).all()
+    assert job.company_id == codabox_company_id()  # claims take turns by company
