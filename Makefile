@@ -46,10 +46,12 @@ format: install
 openapi: install ## regenerate openapi/openapi.json from the app
 	$(PY) -m app.openapi_export openapi/openapi.json
 
-bench: install ## print throughput and memory figures
-	$(PY) bench/bench_api.py
-	$(PY) bench/bench_ingest.py
-	$(PY) bench/bench_matching.py
+BENCHES := bench/bench_api.py bench/bench_small_statement.py bench/bench_ingest.py bench/bench_matching.py
+
+bench: install ## print throughput and memory figures, on SQLite and then on PostgreSQL (each on a fresh database)
+	@for b in $(BENCHES); do echo "== SQLite: $$b"; $(PY) $$b || exit 1; done
+	@for b in $(BENCHES); do echo "== PostgreSQL: $$b"; \
+	  scripts/with-postgres sh -c 'CODARECON_BENCH_DATABASE_URL=$$CODARECON_TEST_DATABASE_URL exec "$$0" "$$1"' $(PY) $$b || exit 1; done
 
 mutate: install ## mutation testing of the money modules (mutmut; about an hour; not part of `make test`)
 	rm -rf mutants
