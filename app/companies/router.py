@@ -7,16 +7,20 @@ from sqlmodel import col, select
 
 from app.companies import service
 from app.companies.models import Company
+from app.companies.moves import move_bank_account
 from app.companies.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
+    BankAccountMove,
+    BankAccountMoved,
     CompanyCreate,
     CompanyPublic,
     CompanyUpdate,
     MatchingConfigIn,
 )
 from app.db import SessionDep
-from app.errors import NotFound
+from app.errors import NotFound, ValidationFailed
+from app.iban import IbanError, normalize_iban
 from app.idempotency import SECRET_FIELDS
 from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
 from app.schemas import Page
@@ -89,3 +93,19 @@ def set_matching_config(vat: str, data: MatchingConfigIn, session: SessionDep, _
     company.match_config = overrides or None
     session.add(company)
     return overrides
+
+
+@router.post("/{vat}/bank-accounts/{iban}/move", response_model=BankAccountMoved)
+def move_account(vat: str, iban: str, data: BankAccountMove, session: SessionDep, _: AdminDep) -> BankAccountMoved:
+    """Move a bank account, with its statements, to the company that really holds it (admin). 409 while any
+    of its money is allocated or written off at the current company; open suggestions there are withdrawn."""
+    source = company_by_vat(session, path_vat(vat))
+    target = company_by_vat(session, data.to)
+    if source is None or target is None:
+        raise NotFound(f"no company {path_vat(vat) if source is None else data.to}")
+    try:
+        account_iban = normalize_iban(iban)
+    except IbanError as exc:
+        raise ValidationFailed(str(exc), errors=[{"loc": "path.iban", "message": str(exc)}]) from None
+    account, moved = move_bank_account(session, source, account_iban, target, "admin")
+    return BankAccountMoved(iban=account.iban, company_vat=target.vat, transactions=moved)

@@ -106,3 +106,23 @@ class MatchingConfigIn(StrictInput):
     auto_threshold: float | None = Field(default=None, ge=0.5, le=1.0)
     suggest_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     name_threshold: float | None = Field(default=None, ge=50, le=100)
+
+
+class BankAccountMove(StrictInput):
+    """Where a bank account goes (admin): the company that really holds it."""
+
+    to: str = Field(description="VAT number of the company the account moves to.", examples=["BE0417497106"])
+
+    @field_validator("to")
+    @classmethod
+    def _vat(cls, value: str) -> str:
+        try:
+            return normalize_vat(value)
+        except VatError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class BankAccountMoved(BaseModel):
+    iban: str
+    company_vat: str = Field(description="The company that holds the account now.")
+    transactions: int = Field(description="Movements of its statements that moved with it (and were matched there).")

@@ -125,3 +125,56 @@ def test_a_key_revoked_by_another_process_stops_working_here_within_a_second(cli
         session.add(key)
     time.sleep(KEY_CACHE_SECONDS + 0.1)
     assert client.get(f"/v1/companies/{VAT}", headers=headers).status_code == 401
+
+
+def test_an_admin_moves_an_account_claimed_by_the_wrong_company_with_its_statements(client):
+    """Company A uploaded a file of B's account (attached to A, with a warning); B is refused. The admin moves
+    the account to B: its movements meet B's invoices there, and B's own upload is then a duplicate."""
+    from tests.coda_builders import payment_file
+    from tests.helpers import OTHER_VAT, invoice_body, make_key
+
+    iban = "BE68539007547034"
+    make_company(client)
+    make_company(client, vat=OTHER_VAT, name="Real Owner")
+    a, b = make_key(client), make_key(client, vat=OTHER_VAT)
+    invoice = client.post(
+        f"/v1/companies/{OTHER_VAT}/invoices",
+        json=invoice_body(structured_reference="+++090/9337/55493+++"),
+        headers=b,
+    ).json()
+    data = payment_file(("121.00", "090933755493"), account=iban)
+    claimed = client.post(f"/v1/companies/{VAT}/statements", content=data, headers=a)
+    assert claimed.status_code == 201
+    assert claimed.json()["statements"][0]["warnings"][0]["code"] == "account_added"
+    assert client.post(f"/v1/companies/{OTHER_VAT}/statements", content=data, headers=b).status_code == 409
+
+    path = f"/v1/companies/{VAT}/bank-accounts/{iban}/move"
+    assert client.post(path, json={"to": OTHER_VAT}, headers=a).status_code == 403  # admins only
+    moved = client.post(path, json={"to": OTHER_VAT}, headers=ADMIN)
+    assert moved.status_code == 200, moved.text
+    assert moved.json() == {"iban": iban, "company_vat": OTHER_VAT, "transactions": 1}
+    paid = client.get(f"/v1/companies/{OTHER_VAT}/invoices/{invoice['id']}", headers=b).json()
+    assert paid["status"] == "paid"
+    again = client.post(f"/v1/companies/{OTHER_VAT}/statements", content=data, headers=b)
+    assert again.status_code == 200 and again.json()["duplicates"] == 1
+    assert client.get(f"/v1/companies/{VAT}/transactions", headers=a).json()["items"] == []
+    assert client.post(path, json={"to": OTHER_VAT}, headers=ADMIN).status_code == 404  # A has it no more
+
+
+def test_an_account_whose_money_is_reconciled_is_not_moved(client):
+    from tests.coda_builders import payment_file
+    from tests.helpers import OTHER_VAT, invoice_body, make_key
+
+    iban = "BE68539007547034"
+    make_company(client, accounts=[iban])
+    make_company(client, vat=OTHER_VAT, name="Other")
+    a = make_key(client)
+    client.post(
+        f"/v1/companies/{VAT}/invoices", json=invoice_body(structured_reference="+++090/9337/55493+++"), headers=a
+    )
+    client.post(
+        f"/v1/companies/{VAT}/statements", content=payment_file(("121.00", "090933755493"), account=iban), headers=a
+    )
+    refused = client.post(f"/v1/companies/{VAT}/bank-accounts/{iban}/move", json={"to": OTHER_VAT}, headers=ADMIN)
+    assert refused.status_code == 409
+    assert "1 allocations or write-offs" in refused.json()["detail"]

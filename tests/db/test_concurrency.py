@@ -146,3 +146,18 @@ def test_the_same_file_uploaded_in_parallel_is_stored_once(client):
     outcomes = race(lambda session, n: ingest_coda(session, company_id, data).created)
     assert outcomes == Counter({True: 1, False: THREADS - 1})
     assert len(client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]) == 2
+
+
+def test_the_same_file_uploaded_ten_times_at_once_is_stored_once_and_no_upload_fails(client):
+    """Racing uploads of one file: one stores it, the nine others answer with duplicates (200), never 500."""
+    from app.statements.service import ingest_coda
+
+    make_company(client, accounts=[IBAN])
+    key = make_key(client)
+    company_id = client.get(f"/v1/companies/{VAT}", headers=key).json()["id"]
+    data = payment_file(("121.00", None), ("50.00", None))
+    outcomes = race(lambda session, n: ingest_coda(session, company_id, data).created)
+    assert outcomes == Counter({True: 1, False: 9})
+    transactions = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
+    assert len(transactions) == 2
+    no_violations()
