@@ -43,6 +43,8 @@ def is_valid_ogm_digits(digits: str) -> bool:
 
 
 def format_ogm(digits: str) -> str:
+    if len(digits) == 12 and digits.isascii() and digits.isdigit():  # the usual case, without stdnum's cleaning
+        return f"+++{digits[:3]}/{digits[3:7]}/{digits[7:]}+++"
     return f"+++{ogm_vcs.format(digits)}+++"
 
 

@@ -23,9 +23,9 @@ from sqlmodel import Session
 from app.invoices.models import OPEN_STATUSES, CustomerNameToken, Invoice
 from app.reconciliation.invoice_numbers import numbers_in_text
 from app.reconciliation.keys import name_tokens
-from app.reconciliation.matching import InvoiceIndex, MatchConfig, OpenInvoice, Payment, _one_typo_variants
+from app.reconciliation.matching import InvoiceIndex, MatchConfig, OpenInvoice, Payment, one_typo_variants
 from app.reconciliation.models import LearnedPayer
-from app.references import find_references, format_ogm
+from app.references import find_references, format_ogm, is_valid_ogm_digits
 
 _INVOICES = Invoice.__table__  # type: ignore[attr-defined]
 _TOKENS = CustomerNameToken.__table__  # type: ignore[attr-defined]
@@ -209,10 +209,10 @@ class StoredInvoiceIndex(InvoiceIndex):
         refs: set[str] = set()
         numbers: set[str] = set()
         tails: set[int] = set()
+        raw: list[str] = []  # OGM-like digits that may be one typo away from a reference
         for p in payments:
             if p.structured_reference:
                 refs.add(p.structured_reference)
-            raw = []
             if p.structured_content and p.structured_content[:12].isdigit():
                 raw.append(p.structured_content[:12])
             for ref in find_references(p.communication):
@@ -220,12 +220,17 @@ class StoredInvoiceIndex(InvoiceIndex):
                     refs.add(ref.value)
                 if ref.kind == "ogm":
                     raw.append(ref.raw)
-            for digits in raw:
-                refs.update(format_ogm(variant) for variant in _one_typo_variants(digits))
             full, tail = numbers_in_text(p.communication)
             numbers |= full
             tails |= tail
         self.load_references(refs)
+        # Neighbours only of what names no open invoice as it is (as the engine looks for typos).
+        self.load_references(
+            format_ogm(variant)
+            for digits in raw
+            if not is_valid_ogm_digits(digits) or format_ogm(digits) not in self.by_reference
+            for variant in one_typo_variants(digits)
+        )
         self.load_numbers(numbers)
         self.load_tails(tails)
         self.load_amounts(abs(p.amount) for p in payments)
@@ -239,43 +244,53 @@ class StoredInvoiceIndex(InvoiceIndex):
     # -- lookups: load first, then answer as the in-memory index ------------------------------------------
 
     def reference(self, ref: str) -> OpenInvoice | None:
-        self.load_references([ref])
+        if ref not in self._loaded["reference"]:  # the common case first: asked before, or prefetched
+            self.load_references([ref])
         return super().reference(ref)
 
     def with_full_number(self, key: str) -> list[OpenInvoice]:
-        self.load_numbers([key])
+        if key not in self._loaded["number"]:
+            self.load_numbers([key])
         return super().with_full_number(key)
 
     def with_tail(self, tail: int) -> list[OpenInvoice]:
-        self.load_tails([tail])
+        if tail not in self._loaded["tail"]:
+            self.load_tails([tail])
         return super().with_tail(tail)
 
     def with_amount(self, amount: Decimal) -> list[OpenInvoice]:
-        self.load_amounts([amount])
+        if amount not in self._loaded["amount"]:
+            self.load_amounts([amount])
         return super().with_amount(amount)
 
     def customer_size(self, customer: str) -> int:
-        self.load_customers([customer])
+        if customer not in self._loaded["customer"]:
+            self.load_customers([customer])
         return super().customer_size(customer)
 
     def customer_with_due(self, customer: str, amount: Decimal) -> list[OpenInvoice]:
-        self.load_customers([customer])
+        if customer not in self._loaded["customer"]:
+            self.load_customers([customer])
         return super().customer_with_due(customer, amount)
 
     def customer_due_sum(self, customer: str) -> Decimal:
-        self.load_customers([customer])
+        if customer not in self._loaded["customer"]:
+            self.load_customers([customer])
         return super().customer_due_sum(customer)
 
     def customer_kinds(self, customer: str) -> set[str]:
-        self.load_customers([customer])
+        if customer not in self._loaded["customer"]:
+            self.load_customers([customer])
         return super().customer_kinds(customer)
 
     def open_documents(self, customer: str, limit: int | None = None) -> list[OpenInvoice]:
-        self.load_customers([customer])
+        if customer not in self._loaded["customer"]:
+            self.load_customers([customer])
         return super().open_documents(customer, limit)
 
     def customer_iban_keys(self, iban: str) -> set[str] | None:
-        self.load_ibans([iban])
+        if iban not in self._ibans:
+            self.load_ibans([iban])
         return self._ibans.get(iban) or None
 
     def name_candidates(self, tokens: set[str]) -> list[tuple[str, str | None]]:

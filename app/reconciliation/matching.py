@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from app.money import format_amount
 from app.reconciliation.invoice_numbers import full_keys, numbers_in_text, tail_key
@@ -405,7 +406,7 @@ class Matcher:
                 raw.append(ref.raw)
         found: list[OpenInvoice] = []
         for digits in raw:
-            for variant in _one_typo_variants(digits):
+            for variant in one_typo_variants(digits):
                 inv = self._usable(payment, self.index.reference(format_ogm(variant)))
                 if inv is not None and inv not in found and self._settles(payment, inv):
                     found.append(inv)
@@ -787,22 +788,55 @@ class Matcher:
         return out
 
 
+@lru_cache(maxsize=8192)
+def one_typo_variants(digits: str) -> tuple[str, ...]:
+    """The neighbours of ``digits`` (see _one_typo_variants), remembered: prefetch and matching both ask."""
+    return tuple(_one_typo_variants(digits))
+
+
 def _one_typo_variants(digits: str) -> Iterable[str]:
-    """Valid OGMs one changed digit or one swap of neighbours away from ``digits``."""
+    """Valid OGMs one changed digit or one swap of neighbours away from ``digits``.
+
+    Checked by arithmetic on the base and its check digits (a changed digit shifts the base by a known
+    amount), so the 119 neighbours cost no string work until one of them is valid.
+    """
+    if len(digits) != 12 or not (digits.isascii() and digits.isdigit()):
+        return
+    base, check = int(digits[:10]), int(digits[10:])
+    values = [int(ch) for ch in digits]
+
+    def valid(b: int, c: int) -> bool:
+        return ((b % 97) or 97) == c
+
     seen: set[str] = set()
+
+    def emit(variant: str) -> Iterable[str]:
+        if variant not in seen:
+            seen.add(variant)
+            yield variant
+
     for i in range(12):
-        for d in "0123456789":
-            if d != digits[i]:
-                variant = digits[:i] + d + digits[i + 1 :]
-                if variant not in seen and is_valid_ogm_digits(variant):
-                    seen.add(variant)
-                    yield variant
+        for d in range(10):
+            if d == values[i]:
+                continue
+            if i < 10:
+                ok = valid(base + (d - values[i]) * 10 ** (9 - i), check)
+            else:
+                ok = valid(base, check + (d - values[i]) * 10 ** (11 - i))
+            if ok:
+                yield from emit(digits[:i] + str(d) + digits[i + 1 :])
     for i in range(11):
-        if digits[i] != digits[i + 1]:
-            variant = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
-            if variant not in seen and is_valid_ogm_digits(variant):
-                seen.add(variant)
-                yield variant
+        a, b = values[i], values[i + 1]
+        if a == b:
+            continue
+        if i < 9:
+            ok = valid(base + (b - a) * 10 ** (9 - i) + (a - b) * 10 ** (8 - i), check)
+        elif i == 9:
+            ok = valid(base + (b - a), check + (a - b) * 10)
+        else:
+            ok = valid(base, check + (b - a) * 10 + (a - b))
+        if ok:
+            yield from emit(digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :])
 
 
 def match_payments(
