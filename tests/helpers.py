@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 ADMIN = {"Authorization": "Bearer test-admin-token-0123456789abcdef01"}
@@ -36,3 +38,27 @@ def invoice_body(external_id: str = "INV-1", total: str = "121.00", **overrides:
     }
     body.update(overrides)
     return body
+
+
+@contextmanager
+def serving(app: Any, log_level: str = "error") -> Iterator[int]:
+    """The app under a real uvicorn server on a free loopback port (in a thread); yields the port."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

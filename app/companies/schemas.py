@@ -13,6 +13,13 @@ from app.schemas import MoneyIn, MoneyOut, StrictInput
 from app.vat import VatError, normalize_vat
 
 
+def _vat(value: str) -> str:
+    try:
+        return normalize_vat(value)
+    except VatError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def _ibans(values: list[str]) -> list[str]:
     try:
         return list(dict.fromkeys(normalize_iban(v) for v in values))
@@ -50,10 +57,7 @@ class CompanyCreate(StrictInput):
     @field_validator("vat")
     @classmethod
     def _vat(cls, value: str) -> str:
-        try:
-            return normalize_vat(value)
-        except VatError as exc:
-            raise ValueError(str(exc)) from None
+        return _vat(value)
 
     @field_validator("bank_accounts")
     @classmethod
@@ -115,11 +119,8 @@ class BankAccountMove(StrictInput):
 
     @field_validator("to")
     @classmethod
-    def _vat(cls, value: str) -> str:
-        try:
-            return normalize_vat(value)
-        except VatError as exc:
-            raise ValueError(str(exc)) from None
+    def _to(cls, value: str) -> str:
+        return _vat(value)
 
 
 class BankAccountMoved(BaseModel):

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
-import threading
-import time
 
 import pytest
-import uvicorn
 
 from app.main import create_app
+from tests.helpers import serving
 
 
 @pytest.fixture
@@ -22,17 +19,8 @@ def server(db):
         raise RuntimeError("a bug")
 
     app.add_api_route("/boom", boom)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield port
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, log_level="critical") as port:
+        yield port
 
 
 def test_one_connection_survives_every_kind_of_error_answer(server):

@@ -3,18 +3,16 @@ invoice creations against a real server, no 5xx, every invoice stored once."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import uvicorn
 
 from app.config import get_settings
 from app.db import is_sqlite
-from tests.helpers import ADMIN, IBAN, VAT, invoice_body, make_company, make_key
+from tests.helpers import ADMIN, IBAN, VAT, invoice_body, make_company, make_key, serving
 
 WRITERS = 50
 
@@ -23,17 +21,8 @@ WRITERS = 50
 def server(client, app):
     if not is_sqlite(get_settings().database_url):
         pytest.skip("the single-writer queue is for the embedded SQLite default")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_fifty_concurrent_writers_all_succeed(client, server):
