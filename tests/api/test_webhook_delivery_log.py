@@ -323,3 +323,147 @@ def test_a_delivery_that_gives_up_leaves_its_reason_on_the_job(client, key, rece
     with unit_of_work(read_only=True) as session:
         [job] = session.exec(select(Job).where(Job.kind == dispatch.JOB_KIND)).all()
     assert (job.status, job.last_error) == ("failed", "HTTP 503")
+
+
+def test_legacy_events_of_every_kind_find_their_resource(client, key, receiver):
+    """Events recorded without their resource: a paid invoice (with its allocations), a transaction named by
+    its subject or by the payload, a suggestion's transaction; a subject that is gone goes out without data."""
+    subscribe(client, key)
+    inv = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("OLD", structured_reference=OGM), headers=key)
+    inv = inv.json()
+    pay(client, key)
+    from tests.coda_builders import payment_file
+
+    later = payment_file(("5.00", None), sequence=2, opening="121.00")
+    assert client.post(f"/v1/companies/{VAT}/statements", content=later, headers=key).status_code == 201
+    txs = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
+    unmatched = next(t for t in txs if t["status"] == "unmatched")
+    run_worker_rounds()
+    receiver.requests.clear()
+    _insert_legacy_event(VAT, "invoice.paid", inv["id"], {"status": "paid"})
+    _insert_legacy_event(VAT, "transaction.unmatched", unmatched["id"], {"status": "unmatched"})
+    _insert_legacy_event(VAT, "suggestion.created", "sug_old", {"transaction_id": unmatched["id"]})
+    _insert_legacy_event(VAT, "transaction.unmatched", "tx_gone", {"status": "unmatched"})
+    run_worker_rounds()
+    bodies = {(b["type"], b["data"]["id"] if b["data"] else None): b for b in receiver.bodies()}
+    paid = bodies[("invoice.paid", inv["id"])]["data"]
+    assert paid["status"] == "paid" and [a["amount"] for a in paid["allocations"]] == ["121.00"]
+    assert bodies[("transaction.unmatched", unmatched["id"])]["change"] == {"status": "unmatched"}
+    assert bodies[("suggestion.created", unmatched["id"])]["data"]["amount"] == unmatched["amount"]
+    assert ("transaction.unmatched", None) in bodies  # its transaction is gone: it goes out without it
+
+
+def test_an_event_with_its_resource_but_no_change_says_nothing_changed(client, key, receiver):
+    subscribe(client, key, events=["account.added"])
+    _insert_legacy_event(VAT, "account.added", "ba_1", {"data": {"id": "ba_1", "iban": IBAN}})
+    run_worker_rounds()
+    [body] = receiver.bodies()
+    assert body["data"] == {"id": "ba_1", "iban": IBAN}
+    assert body["change"] == {}
+
+
+def test_a_redirect_is_a_failed_delivery_never_followed(client, key, monkeypatch):
+    from app.worker import load_job_kinds
+
+    load_job_kinds()
+    seen: list[str] = []
+
+    def redirecting(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(307, headers={"location": "https://elsewhere.example/hook"})
+
+    monkeypatch.setattr(dispatch, "transport", httpx.MockTransport(redirecting))
+    endpoint = subscribe(client, key, events=["transaction.unmatched"])
+    client.post(f"/v1/companies/{VAT}/statements", content=_unmatched_file(), headers=key)
+    run_worker_rounds(1)
+    assert seen == ["https://app.example/hook"]  # not the place it points to
+    [delivery] = deliveries(client, key, endpoint)
+    assert (delivery["status"], delivery["last_error"]) == ("pending", "HTTP 307")
+
+
+def test_a_failing_delivery_job_keeps_the_reason_for_its_retry(client, key, receiver):
+    from sqlmodel import select
+
+    from app.db import unit_of_work
+    from app.outbox_models import Job
+
+    subscribe(client, key, events=["transaction.unmatched"])
+    receiver.fail_next = 1
+    client.post(f"/v1/companies/{VAT}/statements", content=_unmatched_file(), headers=key)
+    dispatch.dispatch_events()
+    from app import outbox
+
+    outbox.run_due_jobs(owner="test", base_delay=60.0)  # the retry waits: the job is left pending with why
+    with unit_of_work() as session:
+        [job] = session.exec(select(Job).where(Job.kind == dispatch.JOB_KIND)).all()
+    assert (job.status, job.last_error) == ("pending", "HTTP 503")
+
+
+def test_the_next_delivery_gets_one_job_however_often_it_is_queued(client, key, receiver):
+    from sqlmodel import col, select
+
+    from app.db import unit_of_work
+    from app.outbox_models import Job
+    from app.webhooks.models import WebhookDelivery
+
+    endpoint = subscribe(client, key, events=["transaction.unmatched", "transaction.partially_matched"])
+    client.post(f"/v1/companies/{VAT}/statements", content=_unmatched_file(), headers=key)
+    dispatch.dispatch_events()
+    with unit_of_work() as session:
+        [first] = session.exec(select(WebhookDelivery)).all()
+        # A second delivery about the same subject, added while the first still waits: no job of its own yet.
+        from app.outbox_models import Event
+
+        event = session.get(Event, first.event_id)
+        second = dispatch.add_delivery(session, session.get(dispatch.WebhookEndpoint, endpoint["id"]), event)
+        first.status = "delivered"
+        session.add(first)
+        dispatch._queue_next(session, first)
+        dispatch._queue_next(session, first)  # e.g. a delivery that finished twice
+    with unit_of_work() as session:
+        jobs = session.exec(select(Job).where(col(Job.payload).is_not(None), Job.kind == dispatch.JOB_KIND)).all()
+    queued = [j.payload["delivery_id"] for j in jobs]
+    assert queued.count(second.id) == 1
+
+
+def test_each_endpoint_and_each_subject_keeps_its_own_order(client, key, monkeypatch):
+    """A slow endpoint's deliveries wait for each other, not for another endpoint's, and finishing one
+    subject's delivery never lets another subject's later event overtake that subject's first."""
+    from app.worker import load_job_kinds
+
+    load_job_kinds()
+    got: dict[str, list[tuple[str, str]]] = {"fast": [], "slow": []}
+    failing = {"slow": 2}
+
+    def route(request: httpx.Request) -> httpx.Response:
+        name = request.url.host.split(".")[0]
+        if failing.get(name):
+            failing[name] -= 1
+            return httpx.Response(503)
+        body = json.loads(request.content)
+        got[name].append((body["data"]["id"], body["type"]))
+        return httpx.Response(204)
+
+    monkeypatch.setattr(dispatch, "transport", httpx.MockTransport(route))
+    events = ["invoice.partially_paid", "invoice.paid"]
+    for name in ("fast", "slow"):
+        client.post(
+            "/v1/webhook-endpoints", json={"url": f"https://{name}.example/hook", "events": events}, headers=key
+        ).raise_for_status()
+    a = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("A", structured_reference=OGM), headers=key)
+    b = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("B", total="80.00"), headers=key)
+    a, b = a.json(), b.json()
+    pay(client, key, amount="21.00")  # A partially paid
+    from tests.coda_builders import payment_file
+
+    b_ref = b["structured_reference"].strip("+").replace("/", "")
+    client.post(
+        f"/v1/companies/{VAT}/statements",
+        content=payment_file(("100.00", OGM.strip("+").replace("/", "")), ("80.00", b_ref), sequence=2,
+                             opening="21.00"),
+        headers=key,
+    )  # fmt: skip
+    run_worker_rounds(12)
+    for name in ("fast", "slow"):
+        assert [t for i, t in got[name] if i == a["id"]] == ["invoice.partially_paid", "invoice.paid"], name
+        assert [t for i, t in got[name] if i == b["id"]] == ["invoice.paid"], name
