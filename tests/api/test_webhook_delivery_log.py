@@ -411,59 +411,100 @@ def test_the_next_delivery_gets_one_job_however_often_it_is_queued(client, key, 
     dispatch.dispatch_events()
     with unit_of_work() as session:
         [first] = session.exec(select(WebhookDelivery)).all()
-        # A second delivery about the same subject, added while the first still waits: no job of its own yet.
+        # The first is done; a second delivery about the same subject gets its job when it is added ...
         from app.outbox_models import Event
 
-        event = session.get(Event, first.event_id)
-        second = dispatch.add_delivery(session, session.get(dispatch.WebhookEndpoint, endpoint["id"]), event)
         first.status = "delivered"
         session.add(first)
+        session.flush()
+        event = session.get(Event, first.event_id)
+        second = dispatch.add_delivery(session, session.get(dispatch.WebhookEndpoint, endpoint["id"]), event)
+        # ... and finishing the first (twice, as a delivery run twice would) queues it no second time.
         dispatch._queue_next(session, first)
-        dispatch._queue_next(session, first)  # e.g. a delivery that finished twice
+        dispatch._queue_next(session, first)
     with unit_of_work() as session:
         jobs = session.exec(select(Job).where(col(Job.payload).is_not(None), Job.kind == dispatch.JOB_KIND)).all()
     queued = [j.payload["delivery_id"] for j in jobs]
     assert queued.count(second.id) == 1
 
 
-def test_each_endpoint_and_each_subject_keeps_its_own_order(client, key, monkeypatch):
-    """A slow endpoint's deliveries wait for each other, not for another endpoint's, and finishing one
-    subject's delivery never lets another subject's later event overtake that subject's first."""
+def _routing(monkeypatch, failing):
+    """A transport to several receivers by host name; ``failing(name, body)`` says which requests get 503."""
     from app.worker import load_job_kinds
 
     load_job_kinds()
-    got: dict[str, list[tuple[str, str]]] = {"fast": [], "slow": []}
-    failing = {"slow": 2}
+    got: dict[str, list[tuple[str, str]]] = {}
 
     def route(request: httpx.Request) -> httpx.Response:
         name = request.url.host.split(".")[0]
-        if failing.get(name):
-            failing[name] -= 1
-            return httpx.Response(503)
         body = json.loads(request.content)
-        got[name].append((body["data"]["id"], body["type"]))
+        if failing(name, body):
+            return httpx.Response(503)
+        got.setdefault(name, []).append((body["data"]["id"], body["type"]))
         return httpx.Response(204)
 
     monkeypatch.setattr(dispatch, "transport", httpx.MockTransport(route))
-    events = ["invoice.partially_paid", "invoice.paid"]
-    for name in ("fast", "slow"):
-        client.post(
-            "/v1/webhook-endpoints", json={"url": f"https://{name}.example/hook", "events": events}, headers=key
-        ).raise_for_status()
+    from app import outbox
+
+    monkeypatch.setitem(outbox.KINDS, dispatch.JOB_KIND, outbox.JobKind(dispatch.deliver, max_attempts=100))
+    monkeypatch.setattr(get_settings(), "webhook_max_attempts", 100)
+    return got
+
+
+def _pay_in_three_steps(client, key):
+    """A partly paid, then B paid, then A paid: events A.partially_paid, B.paid, A.paid, in that order."""
+    from tests.coda_builders import payment_file
+
     a = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("A", structured_reference=OGM), headers=key)
     b = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("B", total="80.00"), headers=key)
     a, b = a.json(), b.json()
-    pay(client, key, amount="21.00")  # A partially paid
-    from tests.coda_builders import payment_file
+    ogm = OGM.strip("+").replace("/", "")
+    b_ogm = b["structured_reference"].strip("+").replace("/", "")
+    for n, (amount, ref, opening) in enumerate(
+        [("21.00", ogm, "0"), ("80.00", b_ogm, "21.00"), ("100.00", ogm, "101.00")]
+    ):
+        day = date(2026, 11, 20 + n)
+        upload = client.post(
+            f"/v1/companies/{VAT}/statements",
+            content=payment_file((amount, ref), sequence=n + 1, day=day, opening=opening),
+            headers=key,
+        )
+        assert upload.status_code == 201, upload.text
+    return a, b
 
-    b_ref = b["structured_reference"].strip("+").replace("/", "")
-    client.post(
-        f"/v1/companies/{VAT}/statements",
-        content=payment_file(("100.00", OGM.strip("+").replace("/", "")), ("80.00", b_ref), sequence=2,
-                             opening="21.00"),
-        headers=key,
-    )  # fmt: skip
-    run_worker_rounds(12)
+
+def test_a_failing_endpoint_holds_up_only_its_own_deliveries(client, key, monkeypatch):
+    broken = {"slow": True}
+    got = _routing(monkeypatch, lambda name, body: broken.get(name, False))
     for name in ("fast", "slow"):
-        assert [t for i, t in got[name] if i == a["id"]] == ["invoice.partially_paid", "invoice.paid"], name
-        assert [t for i, t in got[name] if i == b["id"]] == ["invoice.paid"], name
+        client.post(
+            "/v1/webhook-endpoints",
+            json={"url": f"https://{name}.example/hook", "events": ["invoice.partially_paid", "invoice.paid"]},
+            headers=key,
+        ).raise_for_status()
+    a, b = _pay_in_three_steps(client, key)
+    run_worker_rounds(6)
+    expected = [(a["id"], "invoice.partially_paid"), (b["id"], "invoice.paid"), (a["id"], "invoice.paid")]
+    assert sorted(got["fast"]) == sorted(expected)  # all of it, while the slow one still fails
+    assert "slow" not in got
+    broken["slow"] = False
+    run_worker_rounds(8)
+    slow_a = [t for i, t in got["slow"] if i == a["id"]]
+    assert slow_a == ["invoice.partially_paid", "invoice.paid"]  # in order once it answers
+    assert (b["id"], "invoice.paid") in got["slow"]
+
+
+def test_a_failing_subject_holds_up_only_its_own_deliveries(client, key, monkeypatch):
+    """For one endpoint: deliveries about B keep failing; A's events still go out, in order."""
+    failing_b: dict[str, str] = {}
+    got = _routing(monkeypatch, lambda name, body: body["data"]["id"] == failing_b.get("id"))
+    client.post(
+        "/v1/webhook-endpoints",
+        json={"url": "https://one.example/hook", "events": ["invoice.partially_paid", "invoice.paid"]},
+        headers=key,
+    ).raise_for_status()
+    a, b = _pay_in_three_steps(client, key)
+    failing_b["id"] = b["id"]  # before any delivery: everything about B fails
+    run_worker_rounds(6)
+    assert [t for i, t in got["one"] if i == a["id"]] == ["invoice.partially_paid", "invoice.paid"]
+    assert all(i != b["id"] for i, _ in got["one"])
