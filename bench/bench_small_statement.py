@@ -39,7 +39,7 @@ def invoice(i: int) -> dict:
         "due_date": "2026-12-01",
         "total_amount": f"{100 + i % 900}.{i % 100:02d}",
         "structured_reference": generate_ogm(i + 1),
-        "customer": {"name": f"Customer {i % 5000} NV"},
+        "customer": {"name": f"Customer {i // 20} NV"},  # 20 invoices each, at any ledger size
     }
 
 
@@ -56,7 +56,9 @@ def statement(n: int, account: str, size: int) -> bytes:
         MovementSpec(Decimal(fourth["total_amount"]), communication="zonder referentie", counterparty_name="Onbekend"),
         MovementSpec(Decimal("-2.50"), communication="kosten"),
     ]  # fmt: skip
-    return write_coda([StatementSpec(account, date(2026, 1, 1) + timedelta(days=n), Decimal("0"), movements, sequence=n)])
+    return write_coda(
+        [StatementSpec(account, date(2026, 1, 1) + timedelta(days=n), Decimal("0"), movements, sequence=n)]
+    )
 
 
 def register(client: httpx.Client, vat: str, account: str, size: int) -> float:

@@ -33,6 +33,8 @@ _LEARNED = LearnedPayer.__table__  # type: ignore[attr-defined]
 _CHUNK = 500
 #: At most this many customers per word of a name are compared with the payer's name (as the pure index).
 NAME_BUCKET = 200
+#: A run reads the whole open ledger at once when it holds at most this many open invoices per payment.
+WHOLE_LEDGER_FACTOR = 4
 
 _COLUMNS = (
     _INVOICES.c.id,
@@ -88,6 +90,24 @@ class SqlCandidates:
             ]
         return out
 
+    def open_count_above(self, limit: int) -> bool:
+        """Whether the company has more than ``limit`` open invoices (counting at most limit + 1 of them)."""
+        self.queries += 1
+        some = select(_INVOICES.c.id).where(self._open()).limit(limit + 1).subquery()
+        return self.session.execute(select(func.count()).select_from(some)).scalar_one() > limit
+
+    def all_open(self) -> list[OpenInvoice]:
+        return self.invoices(_INVOICES.c.company_id, [self.company_id])
+
+    def all_learned(self) -> dict[str, set[str]]:
+        self.queries += 1
+        out: dict[str, set[str]] = defaultdict(set)
+        for iban, key in self.session.execute(
+            select(_LEARNED.c.iban, _LEARNED.c.customer_key).where(_LEARNED.c.company_id == self.company_id)
+        ):
+            out[iban].add(key)
+        return out
+
     def customers_by_iban(self, ibans: Sequence[str]) -> dict[str, set[str]]:
         """Per account: the customers with open invoices naming it, and those that paid from it before."""
         out: dict[str, set[str]] = defaultdict(set)
@@ -107,9 +127,9 @@ class SqlCandidates:
                 out[iban].add(key)
         return out
 
-    def name_buckets(self, tokens: Sequence[str]) -> dict[str, tuple[int, dict[str, str]]]:
-        """Per word: how many customers have it in their name, and up to NAME_BUCKET of them that have open
-        invoices (key -> name). The count decides which word of a payer's name is the rarest."""
+    def token_counts(self, tokens: Sequence[str]) -> dict[str, int]:
+        """Per word: how many customers have it in their name (decides which word of a payer's name is the
+        rarest, an index-only count)."""
         counts: dict[str, int] = {}
         for chunk in _chunks(tokens):
             self.queries += 1
@@ -120,21 +140,30 @@ class SqlCandidates:
                     .group_by(_TOKENS.c.token)
                 ).all()
             )
+        return counts
+
+    def token_members(self, tokens: Sequence[str]) -> dict[str, dict[str, str]]:
+        """Per word: up to NAME_BUCKET customers with open invoices that have it in their name (key -> name)."""
         has_open = exists().where(
             _INVOICES.c.company_id == self.company_id,
             _INVOICES.c.customer_key == _TOKENS.c.customer_key,
             _INVOICES.c.status.in_(OPEN_STATUSES),
         )
-        out: dict[str, tuple[int, dict[str, str]]] = {}
-        for token, count in counts.items():
+        out: dict[str, dict[str, str]] = defaultdict(dict)
+        for chunk in _chunks(tokens):
             self.queries += 1
-            members = self.session.execute(
-                select(_TOKENS.c.customer_key, _TOKENS.c.customer_name)
-                .where(_TOKENS.c.company_id == self.company_id, _TOKENS.c.token == token, has_open)
-                .order_by(_TOKENS.c.customer_key)
-                .limit(NAME_BUCKET)
-            ).all()
-            out[token] = (count, dict(members))
+            place = func.row_number().over(partition_by=_TOKENS.c.token, order_by=_TOKENS.c.customer_key)
+            ranked = (
+                select(_TOKENS.c.token, _TOKENS.c.customer_key, _TOKENS.c.customer_name, place.label("place"))
+                .where(_TOKENS.c.company_id == self.company_id, _TOKENS.c.token.in_(chunk), has_open)
+                .subquery()
+            )
+            for token, key, name in self.session.execute(
+                select(ranked.c.token, ranked.c.customer_key, ranked.c.customer_name).where(
+                    ranked.c.place <= NAME_BUCKET
+                )
+            ):
+                out[token][key] = name
         return out
 
 
@@ -146,11 +175,30 @@ class StoredInvoiceIndex(InvoiceIndex):
         self.source = source
         self._loaded: dict[str, set[Any]] = defaultdict(set)
         self._ibans: dict[str, set[str]] = {}
-        self._names: dict[str, tuple[int, dict[str, str]]] = {}
+        self._counts: dict[str, int] = {}
+        self._members: dict[str, dict[str, str]] = {}
+        #: Every open invoice is in memory: lookups answer from it, as the pure engine does.
+        self.complete = False
+
+    def load_everything_if_small(self, payments: int) -> bool:
+        """A run with many payments against a ledger of comparable size (a large file, a small company) is
+        cheaper with one read of the open ledger than with lookups per key; the cost still follows the work,
+        since the ledger read is at most WHOLE_LEDGER_FACTOR times the payments. Returns whether it did."""
+        if self.complete or self.source.open_count_above(WHOLE_LEDGER_FACTOR * payments):
+            return self.complete
+        self._take(self.source.all_open())
+        for docs in self.by_customer.values():
+            docs.sort(key=lambda inv: (inv.due_date, inv.issue_date, inv.number, inv.id))
+        for iban, keys in self.source.all_learned().items():
+            self.customers_by_iban[iban] |= keys
+        self.complete = True
+        return True
 
     # -- loading -------------------------------------------------------------------------------------------
 
     def _missing(self, kind: str, keys: Iterable[Any]) -> list[Any]:
+        if self.complete:
+            return []
         loaded = self._loaded[kind]
         missing = sorted({k for k in keys if k is not None and k not in loaded})
         loaded.update(missing)
@@ -196,16 +244,30 @@ class StoredInvoiceIndex(InvoiceIndex):
             for iban in missing:
                 self._ibans[iban] = found.get(iban, set())
 
-    def load_names(self, tokens: Iterable[str]) -> None:
-        missing = self._missing("name", tokens)
+    def load_token_counts(self, tokens: Iterable[str]) -> None:
+        missing = self._missing("count", tokens)
         if missing:
-            found = self.source.name_buckets(missing)
+            found = self.source.token_counts(missing)
             for token in missing:
-                self._names[token] = found.get(token, (0, {}))
+                self._counts[token] = found.get(token, 0)
+
+    def load_token_members(self, tokens: Iterable[str]) -> None:
+        missing = self._missing("members", tokens)
+        if missing:
+            found = self.source.token_members(missing)
+            for token in missing:
+                self._members[token] = found.get(token, {})
+
+    def rarest(self, tokens: set[str]) -> str | None:
+        """The word of a name that fewest customers share (counts loaded before)."""
+        present = [t for t in sorted(tokens) if self._counts.get(t, 0) > 0]
+        return min(present, key=lambda t: self._counts[t]) if present else None
 
     def prefetch(self, payments: Sequence[Payment], config: MatchConfig) -> None:
         """Load, in bulk, what matching these payments will look up: references (and their one-typo
         neighbours), invoice numbers, amounts, payer accounts and names, then the payers' open invoices."""
+        if self.complete:
+            return
         refs: set[str] = set()
         numbers: set[str] = set()
         tails: set[int] = set()
@@ -235,7 +297,10 @@ class StoredInvoiceIndex(InvoiceIndex):
         self.load_tails(tails)
         self.load_amounts(abs(p.amount) for p in payments)
         self.load_ibans(p.counterparty_iban for p in payments if p.counterparty_iban)
-        self.load_names(token for p in payments for token in name_tokens(p.counterparty_name))
+        self.load_token_counts(token for p in payments for token in name_tokens(p.counterparty_name))
+        self.load_token_members(
+            rarest for p in payments if (rarest := self.rarest(name_tokens(p.counterparty_name))) is not None
+        )
         payers: set[str] = set()
         for p in payments:
             payers |= self.payer(p, config.name_threshold).customers
@@ -289,14 +354,18 @@ class StoredInvoiceIndex(InvoiceIndex):
         return super().open_documents(customer, limit)
 
     def customer_iban_keys(self, iban: str) -> set[str] | None:
+        if self.complete:
+            return super().customer_iban_keys(iban)
         if iban not in self._ibans:
             self.load_ibans([iban])
         return self._ibans.get(iban) or None
 
     def name_candidates(self, tokens: set[str]) -> list[tuple[str, str | None]]:
-        self.load_names(tokens)
-        buckets = [self._names[t] for t in sorted(tokens) if self._names[t][0] > 0]
-        if not buckets:
+        if self.complete:
+            return super().name_candidates(tokens)
+        self.load_token_counts(tokens)
+        token = self.rarest(tokens)
+        if token is None:
             return []
-        _, members = min(buckets, key=lambda bucket: bucket[0])
-        return list(members.items())
+        self.load_token_members([token])
+        return list(self._members[token].items())

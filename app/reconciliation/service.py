@@ -84,8 +84,11 @@ def match_transactions(
         company.match_config if company else None,
         Tolerance.from_config(company.payment_tolerance if company else None),
     )
-    # Candidates are looked up by index as the payments ask for them: the cost follows the payments.
-    matcher = Matcher(StoredInvoiceIndex(SqlCandidates(session, company_id)), config, set())
+    # Candidates are looked up by index as the payments ask for them (or, for a run as large as the open
+    # ledger, read with it in one go): either way the cost follows the payments.
+    index = StoredInvoiceIndex(SqlCandidates(session, company_id))
+    index.load_everything_if_small(len(transaction_ids))
+    matcher = Matcher(index, config, set())
     for start in range(0, len(transaction_ids), _MATCH_CHUNK):
         chunk = transaction_ids[start : start + _MATCH_CHUNK]
         _match_chunk(session, ledger, matcher, chunk, summary)

@@ -8,6 +8,7 @@ import random
 from collections import defaultdict
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import event, select
 from sqlmodel import col
 
@@ -129,7 +130,13 @@ def _stored(statement_id: str) -> tuple[dict, dict]:
     return allocations, {tx: sorted(items) for tx, items in by_tx.items()}
 
 
-def test_indexed_matching_finds_what_the_whole_ledger_in_memory_finds(client):
+@pytest.mark.parametrize("factor", [0, 1_000_000], ids=["by-index", "whole-ledger"])
+def test_indexed_matching_finds_what_the_whole_ledger_in_memory_finds(client, monkeypatch, factor):
+    """By index (a small run against a large ledger) and with the open ledger read at once (a run as large as
+    the ledger): the same outcome as the pure engine over the whole ledger in memory."""
+    from app.reconciliation import candidates
+
+    monkeypatch.setattr(candidates, "WHOLE_LEDGER_FACTOR", factor)
     scenario = generate(seed=5, invoices=3_000, payments=1_200)
     _register(client, scenario)
     half = len(scenario.payments) // 2
