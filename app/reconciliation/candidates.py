@@ -13,7 +13,7 @@ its key, and invoices already in memory keep the amounts the run has settled on 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -23,9 +23,16 @@ from sqlmodel import Session
 from app.invoices.models import OPEN_STATUSES, CustomerNameToken, Invoice
 from app.reconciliation.invoice_numbers import numbers_in_text
 from app.reconciliation.keys import name_tokens
-from app.reconciliation.matching import InvoiceIndex, MatchConfig, OpenInvoice, Payment, one_typo_variants
+from app.reconciliation.matching import (
+    InvoiceIndex,
+    MatchConfig,
+    OpenInvoice,
+    Payment,
+    one_typo_variants,
+    typo_suspects,
+)
 from app.reconciliation.models import LearnedPayer
-from app.references import find_references, format_ogm, is_valid_ogm_digits
+from app.references import find_references, format_ogm
 
 _INVOICES = Invoice.__table__  # type: ignore[attr-defined]
 _TOKENS = CustomerNameToken.__table__  # type: ignore[attr-defined]
@@ -101,30 +108,28 @@ class SqlCandidates:
     def all_open(self) -> list[OpenInvoice]:
         return self.invoices(_INVOICES.c.company_id, [self.company_id])
 
-    def all_learned(self) -> dict[str, set[str]]:
-        self.queries += 1
+    def learned_payers(self, ibans: Sequence[str] | None = None) -> dict[str, set[str]]:
+        """Per account: the customers that paid from it before (of the given accounts, or all)."""
         out: dict[str, set[str]] = defaultdict(set)
-        for iban, key in self.session.execute(
-            select(_LEARNED.c.iban, _LEARNED.c.customer_key).where(_LEARNED.c.company_id == self.company_id)
-        ):
-            out[iban].add(key)
+        chunks = [None] if ibans is None else list(_chunks(ibans))
+        for chunk in chunks:
+            self.queries += 1
+            query = select(_LEARNED.c.iban, _LEARNED.c.customer_key).where(_LEARNED.c.company_id == self.company_id)
+            if chunk is not None:
+                query = query.where(_LEARNED.c.iban.in_(chunk))
+            for iban, key in self.session.execute(query):
+                out[iban].add(key)
         return out
 
     def customers_by_iban(self, ibans: Sequence[str]) -> dict[str, set[str]]:
         """Per account: the customers with open invoices naming it, and those that paid from it before."""
-        out: dict[str, set[str]] = defaultdict(set)
+        out = self.learned_payers(ibans)
         for chunk in _chunks(ibans):
-            self.queries += 2
+            self.queries += 1
             for iban, key in self.session.execute(
                 select(_INVOICES.c.customer_iban, _INVOICES.c.customer_key)
                 .where(self._open(), _INVOICES.c.customer_iban.in_(chunk))
                 .distinct()
-            ):
-                out[iban].add(key)
-            for iban, key in self.session.execute(
-                select(_LEARNED.c.iban, _LEARNED.c.customer_key).where(
-                    _LEARNED.c.company_id == self.company_id, _LEARNED.c.iban.in_(chunk)
-                )
             ):
                 out[iban].add(key)
         return out
@@ -189,9 +194,9 @@ class StoredInvoiceIndex(InvoiceIndex):
         if self.complete or self.source.open_count_above(WHOLE_LEDGER_FACTOR * payments):
             return self.complete
         self._take(self.source.all_open())
-        for docs in self.by_customer.values():
-            docs.sort(key=lambda inv: (inv.due_date, inv.issue_date, inv.number, inv.id))
-        for iban, keys in self.source.all_learned().items():
+        for key in self.by_customer:
+            self.sort_customer(key)
+        for iban, keys in self.source.learned_payers().items():
             self.customers_by_iban[iban] |= keys
         self.complete = True
         return True
@@ -236,8 +241,8 @@ class StoredInvoiceIndex(InvoiceIndex):
         missing = self._missing("customer", customers)
         if missing:
             self._take(self.source.invoices(_INVOICES.c.customer_key, missing))
-            for key in missing:  # complete now: in the order open_documents() relies on
-                self.by_customer[key].sort(key=lambda inv: (inv.due_date, inv.issue_date, inv.number, inv.id))
+            for key in missing:
+                self.sort_customer(key)
 
     def load_ibans(self, ibans: Iterable[str]) -> None:
         missing = self._missing("iban", ibans)
@@ -273,17 +278,13 @@ class StoredInvoiceIndex(InvoiceIndex):
         refs: set[str] = set()
         numbers: set[str] = set()
         tails: set[int] = set()
-        raw: list[str] = []  # OGM-like digits that may be one typo away from a reference
+        texts = []  # per payment: its structured communication and the references typed in its text
         for p in payments:
             if p.structured_reference:
                 refs.add(p.structured_reference)
-            if p.structured_content and p.structured_content[:12].isdigit():
-                raw.append(p.structured_content[:12])
-            for ref in find_references(p.communication):
-                if ref.valid:
-                    refs.add(ref.value)
-                if ref.kind == "ogm":
-                    raw.append(ref.raw)
+            found = find_references(p.communication)
+            refs.update(ref.value for ref in found if ref.valid)
+            texts.append((p.structured_content, found))
             full, tail = numbers_in_text(p.communication)
             numbers |= full
             tails |= tail
@@ -291,8 +292,8 @@ class StoredInvoiceIndex(InvoiceIndex):
         # Neighbours only of what names no open invoice as it is (as the engine looks for typos).
         self.load_references(
             format_ogm(variant)
-            for digits in raw
-            if not is_valid_ogm_digits(digits) or format_ogm(digits) not in self.by_reference
+            for structured, found in texts
+            for digits in typo_suspects(structured, found, lambda ref: self.reference(ref) is not None)
             for variant in one_typo_variants(digits)
         )
         self.load_numbers(numbers)
@@ -310,49 +311,44 @@ class StoredInvoiceIndex(InvoiceIndex):
 
     # -- lookups: load first, then answer as the in-memory index ------------------------------------------
 
+    def _need(self, kind: str, key: Any, load: Callable[[list[Any]], None]) -> None:
+        if not self.complete and key not in self._loaded[kind]:  # the common case: asked before, or prefetched
+            load([key])
+
     def reference(self, ref: str) -> OpenInvoice | None:
-        if ref not in self._loaded["reference"]:  # the common case first: asked before, or prefetched
-            self.load_references([ref])
+        self._need("reference", ref, self.load_references)
         return super().reference(ref)
 
     def with_full_number(self, key: str) -> list[OpenInvoice]:
-        if key not in self._loaded["number"]:
-            self.load_numbers([key])
+        self._need("number", key, self.load_numbers)
         return super().with_full_number(key)
 
     def with_tail(self, tail: int) -> list[OpenInvoice]:
-        if tail not in self._loaded["tail"]:
-            self.load_tails([tail])
+        self._need("tail", tail, self.load_tails)
         return super().with_tail(tail)
 
     def with_amount(self, amount: Decimal) -> list[OpenInvoice]:
-        if amount not in self._loaded["amount"]:
-            self.load_amounts([amount])
+        self._need("amount", amount, self.load_amounts)
         return super().with_amount(amount)
 
     def customer_size(self, customer: str) -> int:
-        if customer not in self._loaded["customer"]:
-            self.load_customers([customer])
+        self._need("customer", customer, self.load_customers)
         return super().customer_size(customer)
 
     def customer_with_due(self, customer: str, amount: Decimal) -> list[OpenInvoice]:
-        if customer not in self._loaded["customer"]:
-            self.load_customers([customer])
+        self._need("customer", customer, self.load_customers)
         return super().customer_with_due(customer, amount)
 
     def customer_due_sum(self, customer: str) -> Decimal:
-        if customer not in self._loaded["customer"]:
-            self.load_customers([customer])
+        self._need("customer", customer, self.load_customers)
         return super().customer_due_sum(customer)
 
     def customer_kinds(self, customer: str) -> set[str]:
-        if customer not in self._loaded["customer"]:
-            self.load_customers([customer])
+        self._need("customer", customer, self.load_customers)
         return super().customer_kinds(customer)
 
     def open_documents(self, customer: str, limit: int | None = None) -> list[OpenInvoice]:
-        if customer not in self._loaded["customer"]:
-            self.load_customers([customer])
+        self._need("customer", customer, self.load_customers)
         return super().open_documents(customer, limit)
 
     def customer_iban_keys(self, iban: str) -> set[str] | None:

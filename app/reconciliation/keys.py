@@ -26,12 +26,11 @@ def number_columns(number: str) -> dict[str, Any]:
     """``number_key`` (letters and digits), ``number_digits_key`` (without a letter prefix), ``number_tail``
     (the last digit group, as text so that no length overflows a column)."""
     key = normalized_number(number)
-    keys = full_keys(number)
-    stripped = key.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    keys = full_keys(number)  # the number as written, and without a letter prefix when that differs
     tail = tail_key(number)
     return {
         "number_key": key if key in keys else None,
-        "number_digits_key": stripped if stripped in keys and stripped != key else None,
+        "number_digits_key": next((k for k in keys if k != key), None),
         "number_tail": str(tail) if tail is not None else None,
     }
 

@@ -22,7 +22,7 @@ never from comparing every payment with every invoice.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -169,8 +169,8 @@ class InvoiceIndex:
         self.open_kinds: dict[str, Counter[str]] = defaultdict(Counter)
         for inv in invoices:
             self.add(inv)
-        for docs in self.by_customer.values():
-            docs.sort(key=_age)
+        for key in self.by_customer:
+            self.sort_customer(key)
         for iban, keys in (learned_ibans or {}).items():
             self.customers_by_iban[iban] |= keys
 
@@ -196,6 +196,10 @@ class InvoiceIndex:
             for token in set(normalized.split()):
                 self.customers_by_name[token].add(inv.customer_key)
             self.customer_names[inv.customer_key] = inv.customer_name
+
+    def sort_customer(self, customer: str) -> None:
+        """Once all of a customer's open documents are in: oldest first, as open_documents() relies on."""
+        self.by_customer[customer].sort(key=_age)
 
     def open(self, inv: OpenInvoice | None) -> OpenInvoice | None:
         return inv if inv is not None and inv.due > 0 else None
@@ -396,14 +400,11 @@ class Matcher:
         return self._group(payment, invoices, method, found, 0.98)
 
     def _typo_candidates(self, payment: Payment) -> list[OpenInvoice]:
-        raw: list[str] = []
-        if payment.structured_content and payment.structured_content[:12].isdigit():
-            digits = payment.structured_content[:12]
-            if not is_valid_ogm_digits(digits) or self.index.reference(format_ogm(digits)) is None:
-                raw.append(digits)
-        for ref in find_references(payment.communication):
-            if ref.kind == "ogm" and (not ref.valid or self.index.reference(ref.value) is None):
-                raw.append(ref.raw)
+        raw = typo_suspects(
+            payment.structured_content,
+            find_references(payment.communication),
+            lambda ref: self.index.reference(ref) is not None,
+        )
         found: list[OpenInvoice] = []
         for digits in raw:
             for variant in one_typo_variants(digits):
@@ -786,6 +787,22 @@ class Matcher:
                 reason("remainder", f"{format_amount(remaining)} more than the amount due stays unallocated")
             )
         return out
+
+
+def typo_suspects(
+    structured_content: str | None, found: Sequence[FoundReference], names_open_invoice: Callable[[str], bool]
+) -> list[str]:
+    """The OGM-like digits of a payment (its structured communication, OGMs typed in its text) that name no
+    open invoice as they stand: each may be one typo away from one that does."""
+    raw: list[str] = []
+    if structured_content and structured_content[:12].isdigit():
+        digits = structured_content[:12]
+        if not is_valid_ogm_digits(digits) or not names_open_invoice(format_ogm(digits)):
+            raw.append(digits)
+    for ref in found:
+        if ref.kind == "ogm" and (not ref.valid or not names_open_invoice(ref.value)):
+            raw.append(ref.raw)
+    return raw
 
 
 @lru_cache(maxsize=8192)
