@@ -56,9 +56,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     admin_token(settings)
     worker = None
     if settings.embedded_workers:
-        from app.worker import EmbeddedWorker
+        from app.worker import Worker
 
-        worker = EmbeddedWorker()
+        worker = Worker()
         worker.start()
     try:
         yield

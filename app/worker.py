@@ -11,9 +11,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from app.config import get_settings
 from app.outbox import run_due_jobs, worker_id
+from app.webhooks.dispatch import JOB_KIND as DELIVER_WEBHOOK
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +23,7 @@ log = logging.getLogger(__name__)
 PERIODIC: list[tuple[str, Callable[[], float], Callable[[], None]]] = []
 
 #: Job kinds that run on the delivery pool instead of the main loop.
-DELIVERY_KINDS = ["webhook.deliver"]
+DELIVERY_KINDS = [DELIVER_WEBHOOK]
 
 
 def register_periodic(name: str, interval: Callable[[], float], func: Callable[[], None]) -> None:
@@ -41,8 +43,10 @@ def run_worker(
     kinds: list[str] | None = None,
     exclude_kinds: list[str] | None = None,
     periodic: bool = True,
+    limit: int = 10,
 ) -> None:
-    """One worker loop until ``stop``: claim and run due jobs (of ``kinds``, or all but ``exclude_kinds``)."""
+    """One worker loop until ``stop``: claim up to ``limit`` due jobs at a time (of ``kinds``, or all but
+    ``exclude_kinds``) and run them; with ``periodic``, the periodic tasks too."""
     load_job_kinds()
     owner = owner or worker_id()
     settings = get_settings()
@@ -51,13 +55,12 @@ def run_worker(
     while not stop.is_set():
         ran = 0
         try:
-            # One job per claim on the delivery pool: a thread holds only what it is about to run.
             ran = run_due_jobs(
                 owner=owner,
                 base_delay=settings.delivery_retry_seconds,
                 kinds=kinds,
                 exclude_kinds=exclude_kinds,
-                limit=1 if kinds else 10,
+                limit=limit,
             )
             now = time.monotonic()
             for name, interval, func in PERIODIC if periodic else ():
@@ -78,26 +81,21 @@ class Worker:
     def __init__(self, delivery_threads: int | None = None) -> None:
         self.stop = threading.Event()
         pool = delivery_threads or get_settings().webhook_delivery_threads
-        base = worker_id()
-        self.threads = [
-            threading.Thread(
-                target=run_worker,
-                args=(self.stop,),
-                kwargs={"owner": f"{base}:main", "exclude_kinds": DELIVERY_KINDS},
-                name="codarecon-worker",
-                daemon=True,
-            )
-        ]
+        self.threads = [self._thread("codarecon-worker", "main", exclude_kinds=DELIVERY_KINDS)]
+        # One job per claim on the delivery pool: a thread holds only what it is about to run.
         self.threads += [
-            threading.Thread(
-                target=run_worker,
-                args=(self.stop,),
-                kwargs={"owner": f"{base}:deliver-{n}", "kinds": DELIVERY_KINDS, "periodic": False},
-                name=f"codarecon-deliver-{n}",
-                daemon=True,
-            )
+            self._thread(f"codarecon-deliver-{n}", f"deliver-{n}", kinds=DELIVERY_KINDS, periodic=False, limit=1)
             for n in range(pool)
         ]
+
+    def _thread(self, name: str, role: str, **loop: Any) -> threading.Thread:
+        return threading.Thread(
+            target=run_worker,
+            args=(self.stop,),
+            kwargs={"owner": f"{worker_id()}:{role}", **loop},
+            name=name,
+            daemon=True,
+        )
 
     def start(self) -> None:
         for thread in self.threads:
@@ -113,7 +111,3 @@ class Worker:
         while not self.stop.wait(1.0):
             pass
         self.close()
-
-
-#: The API process runs the same worker in its own threads.
-EmbeddedWorker = Worker
