@@ -88,13 +88,7 @@ def main() -> None:
                 ).raise_for_status()
                 started = time.perf_counter()
                 for start in range(0, len(scenario.invoices), 1000):
-                    batch = [
-                        {"external_id": i.id, "number": i.number, "kind": i.kind, "issue_date": i.issue_date.isoformat(),
-                         "due_date": i.due_date.isoformat(), "total_amount": str(i.due),
-                         "customer": {"name": i.customer_name, **({"iban": i.customer_iban} if i.customer_iban else {})},
-                         "structured_reference": i.reference}
-                        for i in scenario.invoices[start : start + 1000]
-                    ]  # fmt: skip
+                    batch = [scenario.invoice_body(i) for i in scenario.invoices[start : start + 1000]]
                     client.post(
                         f"/v1/companies/{VAT}/invoices/batch", json={"invoices": batch}, headers=admin
                     ).raise_for_status()

@@ -72,6 +72,20 @@ class Scenario:
     start: date = date(2026, 3, 1)
     notes: list[str] = field(default_factory=list)
 
+    @staticmethod
+    def invoice_body(inv: OpenInvoice) -> dict:
+        """An invoice of the scenario as the API registers it (POST .../invoices or one item of a batch)."""
+        return {
+            "external_id": inv.id,
+            "number": inv.number,
+            "kind": inv.kind,
+            "issue_date": inv.issue_date.isoformat(),
+            "due_date": inv.due_date.isoformat(),
+            "total_amount": str(inv.due),
+            "customer": {"name": inv.customer_name, **({"iban": inv.customer_iban} if inv.customer_iban else {})},
+            "structured_reference": inv.reference,
+        }
+
     def to_coda(self, per_statement: int = 1000, first_sequence: int = 1) -> bytes:
         from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
 

@@ -38,19 +38,7 @@ def _register(client, scenario) -> None:
     # Registered in no particular order (as integrators send them): the index must not rely on the order.
     invoices = random.Random(3).sample(scenario.invoices, len(scenario.invoices))
     for start in range(0, len(invoices), 1000):
-        batch = [
-            {
-                "external_id": i.id,
-                "number": i.number,
-                "kind": i.kind,
-                "issue_date": i.issue_date.isoformat(),
-                "due_date": i.due_date.isoformat(),
-                "total_amount": str(i.due),
-                "customer": {"name": i.customer_name, **({"iban": i.customer_iban} if i.customer_iban else {})},
-                "structured_reference": i.reference,
-            }
-            for i in invoices[start : start + 1000]
-        ]
+        batch = [scenario.invoice_body(i) for i in invoices[start : start + 1000]]
         client.post(f"/v1/companies/{VAT}/invoices/batch", json={"invoices": batch}, headers=ADMIN).raise_for_status()
 
 
