@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers import ADMIN, IBAN, OTHER_VAT, VAT, invoice_body, make_company, make_key
 
 
@@ -105,6 +107,7 @@ def test_keys_are_stored_hashed(client):
     assert len(stored.secret_hash) == 64
 
 
+@pytest.mark.slow
 def test_a_key_revoked_by_another_process_stops_working_here_within_a_second(client):
     """Each process caches checked keys for KEY_CACHE_SECONDS; a revocation elsewhere reaches this one after it."""
     import time

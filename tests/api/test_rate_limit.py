@@ -33,6 +33,7 @@ def test_one_keys_flood_is_429_and_never_throttles_another_key(client, keys, mon
     assert client.get("/healthz").status_code == 200  # not an API route
 
 
+@pytest.mark.slow
 def test_zero_turns_the_limit_off(client, keys, monkeypatch):
     monkeypatch.setattr(get_settings(), "rate_limit", 0.0)
     assert {r.status_code for r in burst(client, keys[0], 150)} == {200}

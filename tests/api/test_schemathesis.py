@@ -19,6 +19,9 @@ from tests.helpers import ADMIN, IBAN, VAT, invoice_body, make_company, make_key
 
 EXAMPLES_PER_OPERATION = 15
 
+# A contract fuzzer, not a money check; its in-process lifespan also hangs in mutmut's forked workers.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def company(client):

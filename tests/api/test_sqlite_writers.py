@@ -25,6 +25,7 @@ def server(client, app):
         yield f"http://127.0.0.1:{port}"
 
 
+@pytest.mark.slow
 def test_fifty_concurrent_writers_all_succeed(client, server):
     make_company(client, accounts=[IBAN])
     key = make_key(client)

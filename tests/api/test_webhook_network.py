@@ -156,6 +156,7 @@ def test_an_allowed_internal_receiver_gets_the_delivery_on_the_checked_address(
     assert server.received[0]["id"] == delivery["event_id"]
 
 
+@pytest.mark.slow
 def test_a_slow_drip_receiver_is_cut_off_at_the_deadline(client, key, serve, monkeypatch):
     allow_loopback(monkeypatch)
     monkeypatch.setattr(get_settings(), "webhook_timeout_seconds", 1.0)

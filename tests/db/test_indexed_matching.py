@@ -118,6 +118,7 @@ def _stored(statement_id: str) -> tuple[dict, dict]:
     return allocations, {tx: sorted(items) for tx, items in by_tx.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("factor", [0, 1_000_000], ids=["by-index", "whole-ledger"])
 def test_indexed_matching_finds_what_the_whole_ledger_in_memory_finds(client, monkeypatch, factor):
     """By index (a small run against a large ledger) and with the open ledger read at once (a run as large as
@@ -198,6 +199,7 @@ def _statements_for_small_upload(client, filler: int) -> tuple[int, dict]:
     return count, response.json()["matching"]
 
 
+@pytest.mark.slow
 def test_a_small_upload_costs_the_same_statements_at_100_and_at_10000_open_invoices(client, monkeypatch):
     """By index, that is. (A run with at most WHOLE_LEDGER_FACTOR open invoices per payment reads the ledger
     in one query instead, which is bounded by the payments by construction.)"""
