@@ -19,7 +19,6 @@ from app.dashboard.router import router as dashboard_router
 from app.db import get_engine
 from app.error_boundary import KeepConnectionOnError
 from app.errors import install_error_handlers
-from app.fastpath import InvoiceReadFastPath
 from app.health import router as health_router
 from app.hooks import install_hooks
 from app.idempotency import IdempotencyMiddleware
@@ -72,7 +71,7 @@ class CodareconAPI(FastAPI):
         return KeepConnectionOnError(super().build_middleware_stack())
 
 
-def create_app(*, read_fast_path: bool = True) -> FastAPI:
+def create_app() -> FastAPI:
     app = CodareconAPI(
         title="codarecon",
         version=__version__,
@@ -82,8 +81,6 @@ def create_app(*, read_fast_path: bool = True) -> FastAPI:
     )
     install_error_handlers(app)
     install_hooks()
-    if read_fast_path:
-        app.add_middleware(InvoiceReadFastPath)
     app.add_middleware(IdempotencyMiddleware)
     # Outside the idempotency records (they write too), inside the limits: a request is checked, then queues.
     app.add_middleware(SqliteWriters)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -24,14 +24,14 @@ from app.reconciliation.models import Allocation, WriteOff
 ZERO = Decimal("0.00")
 
 
-def amount_due(invoice: Invoice) -> Decimal:
+def amount_due(invoice: Invoice | Any) -> Decimal:
     """What is still to be paid: never negative (an overpayment is shown by status and amount_paid)."""
     return invoice_amount_due(
         invoice.total_amount, invoice.amount_paid, invoice.write_off_amount, invoice.status == "cancelled"
     )
 
 
-def write_off_public(w: WriteOff) -> WriteOffPublic:
+def write_off_public(w: WriteOff | Any) -> WriteOffPublic:
     return WriteOffPublic(
         id=w.id,
         amount=w.amount,
@@ -45,7 +45,7 @@ def write_off_public(w: WriteOff) -> WriteOffPublic:
     )
 
 
-def allocation_public(a: Allocation) -> AllocationPublic:
+def allocation_public(a: Allocation | Any) -> AllocationPublic:
     return AllocationPublic(
         id=a.id,
         transaction_id=a.transaction_id,
@@ -93,39 +93,46 @@ def present_invoices(session: Session, invoices: Sequence[Invoice | Any]) -> lis
         for row in session.exec(doc_columns):
             documents[row.invoice_id].append(row)
     return [
-        InvoicePublic(
-            id=inv.id,
-            external_id=inv.external_id,
-            number=inv.number,
-            kind=inv.kind,
-            issue_date=inv.issue_date,
-            due_date=inv.due_date,
-            currency=inv.currency,
-            total_amount=inv.total_amount,
-            customer=CustomerPublic(
-                name=inv.customer_name, vat=inv.customer_vat, iban=inv.customer_iban, email=inv.customer_email
-            ),
-            structured_reference=inv.structured_reference,
-            status=inv.status,
-            amount_paid=inv.amount_paid,
-            write_off_amount=inv.write_off_amount,
-            amount_due=amount_due(inv),
-            paid_at=inv.paid_at,
-            cancelled_at=inv.cancelled_at,
-            allocations=[allocation_public(a) for a in allocations.get(inv.id, [])],
-            write_offs=[write_off_public(w) for w in write_offs.get(inv.id, [])],
-            documents=[
-                DocumentPublic(id=d.id, filename=d.filename, content_type=d.content_type, size=d.size, sha256=d.sha256)
-                for d in documents.get(inv.id, [])
-            ],
-            delivery=DeliveryPublic(
-                status=inv.delivery_status, attempts=inv.delivery_attempts, last_error=inv.delivery_last_error
-            ),
-            created_at=inv.created_at,
-            updated_at=inv.updated_at,
-        )
+        invoice_public(inv, allocations.get(inv.id, ()), write_offs.get(inv.id, ()), documents.get(inv.id, ()))
         for inv in invoices
     ]
+
+
+def invoice_public(
+    inv: Any, allocations: Iterable[Any], write_offs: Iterable[Any], documents: Iterable[Any]
+) -> InvoicePublic:
+    """One invoice row (ORM object or plain row) with its allocation, write-off and document rows."""
+    return InvoicePublic(
+        id=inv.id,
+        external_id=inv.external_id,
+        number=inv.number,
+        kind=inv.kind,
+        issue_date=inv.issue_date,
+        due_date=inv.due_date,
+        currency=inv.currency,
+        total_amount=inv.total_amount,
+        customer=CustomerPublic(
+            name=inv.customer_name, vat=inv.customer_vat, iban=inv.customer_iban, email=inv.customer_email
+        ),
+        structured_reference=inv.structured_reference,
+        status=inv.status,
+        amount_paid=inv.amount_paid,
+        write_off_amount=inv.write_off_amount,
+        amount_due=amount_due(inv),
+        paid_at=inv.paid_at,
+        cancelled_at=inv.cancelled_at,
+        allocations=[allocation_public(a) for a in allocations],
+        write_offs=[write_off_public(w) for w in write_offs],
+        documents=[
+            DocumentPublic(id=d.id, filename=d.filename, content_type=d.content_type, size=d.size, sha256=d.sha256)
+            for d in documents
+        ],
+        delivery=DeliveryPublic(
+            status=inv.delivery_status, attempts=inv.delivery_attempts, last_error=inv.delivery_last_error
+        ),
+        created_at=inv.created_at,
+        updated_at=inv.updated_at,
+    )
 
 
 def present_invoice(session: Session, invoice: Invoice) -> InvoicePublic:

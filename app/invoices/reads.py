@@ -1,0 +1,54 @@
+"""The hot read of invoicing apps and dashboards: one invoice with its allocations, write-offs and documents.
+
+Plain rows from one connection, with statements built once at import: no ORM session, no identity map, no
+expression building per request. The route stays an ordinary FastAPI route (authentication, tenancy and errors
+as everywhere else); only the database work is lean.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam
+
+from app.db import read_connection
+from app.errors import NotFound
+from app.invoices.models import Invoice, InvoiceDocument
+from app.invoices.presenter import invoice_public
+from app.reconciliation.models import Allocation, WriteOff
+
+_INVOICES = Invoice.__table__  # type: ignore[attr-defined]
+_ALLOCATIONS = Allocation.__table__  # type: ignore[attr-defined]
+_WRITE_OFFS = WriteOff.__table__  # type: ignore[attr-defined]
+_DOCUMENTS = InvoiceDocument.__table__  # type: ignore[attr-defined]
+
+_ONE_INVOICE = _INVOICES.select().where(
+    _INVOICES.c.id == bindparam("invoice_id"), _INVOICES.c.company_id == bindparam("company_id")
+)
+_ITS_ALLOCATIONS = (
+    _ALLOCATIONS.select()
+    .where(_ALLOCATIONS.c.invoice_id == bindparam("invoice_id"))
+    .order_by(_ALLOCATIONS.c.created_at)
+)
+_ITS_WRITE_OFFS = (
+    _WRITE_OFFS.select().where(_WRITE_OFFS.c.invoice_id == bindparam("invoice_id")).order_by(_WRITE_OFFS.c.created_at)
+)
+_ITS_DOCUMENTS = (
+    _DOCUMENTS.select()
+    .with_only_columns(
+        _DOCUMENTS.c.id, _DOCUMENTS.c.filename, _DOCUMENTS.c.content_type, _DOCUMENTS.c.size, _DOCUMENTS.c.sha256
+    )
+    .where(_DOCUMENTS.c.invoice_id == bindparam("invoice_id"))
+)
+
+
+def invoice_json(company_id: str, invoice_id: str) -> bytes:
+    """The invoice resource as JSON bytes, or NotFound (also for another company's invoice)."""
+    params = {"invoice_id": invoice_id, "company_id": company_id}
+    with read_connection() as conn:
+        row = conn.execute(_ONE_INVOICE, params).first()
+        if row is None:
+            raise NotFound(f"no invoice {invoice_id}")
+        # Only what the invoice has: a fresh invoice costs one query.
+        allocations = conn.execute(_ITS_ALLOCATIONS, params).all() if row.amount_paid != 0 else ()
+        write_offs = conn.execute(_ITS_WRITE_OFFS, params).all() if row.write_off_amount != 0 else ()
+        documents = conn.execute(_ITS_DOCUMENTS, params).all() if row.document_count else ()
+    return invoice_public(row, allocations, write_offs, documents).model_dump_json().encode()

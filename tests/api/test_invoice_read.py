@@ -1,0 +1,60 @@
+"""The hot read (GET invoice, invoices/reads.py) gives exactly the resource the ORM presenter gives, for invoices
+with and without allocations, write-offs and documents; errors are the ordinary problems."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from app.db import unit_of_work
+from app.invoices.models import Invoice
+from app.invoices.presenter import present_invoice
+from tests.coda_builders import payment_file
+from tests.helpers import OTHER_VAT, VAT, invoice_body, make_company, make_key
+
+
+def presented(invoice_id: str) -> dict:
+    with unit_of_work(read_only=True) as session:
+        return json.loads(present_invoice(session, session.get(Invoice, invoice_id)).model_dump_json())
+
+
+def test_the_hot_read_equals_the_presenter_with_and_without_money(client):
+    make_company(client)
+    key = make_key(client)
+    pdf = {"filename": "a.pdf", "content_type": "application/pdf", "content_base64": base64.b64encode(b"%PDF").decode()}
+    bare = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("A"), headers=key).json()
+    paid = client.post(
+        f"/v1/companies/{VAT}/invoices", json=invoice_body("B", total="100.00", documents=[pdf]), headers=key
+    ).json()
+    client.post(
+        f"/v1/companies/{VAT}/statements", content=payment_file(("98.00", paid["structured_reference"])), headers=key
+    ).raise_for_status()
+    client.post(
+        f"/v1/companies/{VAT}/invoices/{paid['id']}/write-offs",
+        json={"amount": "2.00", "reason": "discount"},
+        headers=key,
+    ).raise_for_status()
+
+    for invoice in (bare, paid):
+        response = client.get(f"/v1/companies/{VAT}/invoices/{invoice['id']}", headers=key)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        assert response.json() == presented(invoice["id"])
+    body = client.get(f"/v1/companies/{VAT}/invoices/{paid['id']}", headers=key).json()
+    assert (body["status"], body["amount_paid"], body["write_off_amount"]) == ("paid", "98.00", "2.00")
+    assert [len(body[k]) for k in ("allocations", "write_offs", "documents")] == [1, 1, 1]
+
+
+def test_errors_are_the_ordinary_problems(client):
+    make_company(client)
+    make_company(client, vat=OTHER_VAT, name="Other")
+    key = make_key(client)
+    other_key = make_key(client, vat=OTHER_VAT)
+    invoice = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body(), headers=key).json()
+    url = f"/v1/companies/{VAT}/invoices/{invoice['id']}"
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers=other_key).status_code == 404  # another company's key: its own VAT only
+    missing = client.get(f"/v1/companies/{VAT}/invoices/inv_{'0' * 28}", headers=key)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["detail"] == f"no invoice inv_{'0' * 28}"
