@@ -53,10 +53,13 @@ MoneyOut = Annotated[
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _control_characters(value: Any, path: str) -> str | None:
-    """The path of the first string under ``value`` holding a control character, if any."""
+def _control_characters(value: Any) -> list[Any] | None:
+    """The keys down to the first string under ``value`` holding a control character, if any.
+
+    The path is built only on the way back from a hit: requests are walked in full, and batches are large.
+    """
     if isinstance(value, str):
-        return path if _CONTROL.search(value) else None
+        return [] if _CONTROL.search(value) else None
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, list | tuple):
@@ -65,10 +68,10 @@ def _control_characters(value: Any, path: str) -> str | None:
         return None
     for key, item in items:
         if isinstance(key, str) and _CONTROL.search(key):
-            return f"{path}.{key!r}"
-        found = _control_characters(item, f"{path}.{key}" if path else str(key))
-        if found:
-            return found
+            return [repr(key)]
+        found = _control_characters(item)
+        if found is not None:
+            return [key, *found]
     return None
 
 
@@ -81,9 +84,10 @@ class StrictInput(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_control_characters(cls, data: Any) -> Any:
-        found = _control_characters(data, "")
-        if found:
-            raise ValueError(f"{found} may not contain control characters (such as NUL)")
+        found = _control_characters(data)
+        if found is not None:
+            where = ".".join(str(key) for key in found) or "the value"
+            raise ValueError(f"{where} may not contain control characters (such as NUL)")
         return data
 
 
