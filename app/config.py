@@ -7,6 +7,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -61,6 +62,20 @@ class Settings(BaseSettings):
     def _networks(cls, value: str) -> str:
         for part in filter(None, (p.strip() for p in value.split(","))):
             ipaddress.ip_network(part, strict=False)  # a bad CIDR stops the process at start, not at delivery
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_key(cls, value: str | None) -> str | None:
+        # A malformed key stops the process at start, not at the first secret stored (as a 500).
+        if value is not None:
+            try:
+                Fernet(value.encode())
+            except ValueError:
+                raise ValueError(
+                    "CODARECON_SECRET_KEY must be a Fernet key (32 url-safe base64 bytes): generate one with "
+                    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+                ) from None
         return value
 
     @field_validator("admin_token")

@@ -52,6 +52,15 @@ def test_a_short_admin_token_stops_the_process_at_start():
     assert Settings(admin_token="x" * 32).admin_token == "x" * 32
 
 
+def test_a_malformed_secret_key_stops_the_process_at_start():
+    from cryptography.fernet import Fernet
+
+    with pytest.raises(ValueError, match="must be a Fernet key"):
+        Settings(secret_key="not-a-fernet-key-but-long-enough-0123456789")
+    key = Fernet.generate_key().decode()
+    assert Settings(secret_key=key).secret_key == key
+
+
 def test_database_errors_are_logged_without_their_parameters(tmp_path):
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
