@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
 
 CENT = Decimal("0.01")
 MILL = Decimal("0.001")
@@ -58,6 +59,7 @@ def to_mills(amount: Decimal) -> int:
     return int(mills)
 
 
+@lru_cache(maxsize=1 << 16)  # every money column of every row read passes here; amounts repeat (Decimal is immutable)
 def from_mills(mills: int) -> Decimal:
     value = Decimal(mills).scaleb(-3)
     return value.quantize(CENT) if mills % 10 == 0 else value.quantize(MILL)
