@@ -95,10 +95,8 @@ def list_invoices(
 
 @router.get("/{invoice_id}", response_model=InvoicePublic)
 async def get_invoice(invoice_id: str, ctx: CompanyDep) -> Response:
-    """The invoice with its paid status; the hot path of invoicing apps and dashboards.
-
-    Async with cached authentication, one thread hop for the database, no ORM session: see invoices/reads.py.
-    """
+    """The invoice with its paid status; the hot path of invoicing apps and dashboards."""
+    # Async with cached authentication, one thread hop for the database, no ORM session (invoices/reads.py).
     body = await run_in_threadpool(reads.invoice_json, ctx.id, invoice_id)
     # Serialised there: the model was built from our own rows, so FastAPI's re-validation adds nothing.
     return Response(body, media_type="application/json")
