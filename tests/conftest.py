@@ -40,11 +40,24 @@ def _under_mutmut() -> bool:
     return "__mutmut_" in os.environ.get("MUTANT_UNDER_TEST", "")
 
 
+#: The tests that judge a module's mutants under `make mutate`, where the tests that merely pass through it are
+#: many: the pure matching engine is judged by its own tests and the matching cases, not by every upload.
+MUTANT_TEST_SCOPE = {
+    "app.reconciliation.matching.": ("tests/unit/test_matching", "tests/api/test_matching_cases.py"),
+}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Under `make mutate` each mutant runs its tests with -x: the first failure ends the run. Running the fastest
     # tests first (durations from mutmut's own stats run) kills most mutants in a fraction of the time.
     if not _under_mutmut():
         return
+    mutant = os.environ["MUTANT_UNDER_TEST"]
+    for module, scope in MUTANT_TEST_SCOPE.items():
+        if mutant.startswith(module):
+            kept = [item for item in items if item.nodeid.startswith(scope)]
+            config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+            items[:] = kept
     stats = Path("mutmut-stats.json")
     if stats.is_file():
         durations = json.loads(stats.read_text()).get("duration_by_test", {})

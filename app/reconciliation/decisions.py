@@ -89,7 +89,7 @@ def allocate_manually(
     amount: Decimal,
     actor: str,
     *,
-    allow_overpayment: bool = False,
+    allow_overpayment: bool,
     apply_tolerance: bool = True,
 ) -> str:
     ledger = Ledger(session, company_id, actor)
@@ -130,19 +130,18 @@ def undo_allocation(session: Session, company_id: str, transaction_id: str, allo
     suggestion_id = allocation.suggestion_id
     ledger.undo_allocation(allocation)
     ledger.settle(announce=False)  # dues first: what is reopened must fit them; events once, at the end
-    closers, reopened = [allocation_id], []
+    closers = [allocation_id]
     if (
         suggestion_id is not None
         and not session.exec(select(Allocation.id).where(Allocation.suggestion_id == suggestion_id)).first()
     ):  # the whole accepted suggestion is undone: it is open again, and so is what it closed
         closers.append(suggestion_id)
-        reopened += _reopen(session, [suggestion_id], statuses=("accepted",))
+        _reopen(session, [suggestion_id], statuses=("accepted",))
     closed = session.exec(
         select(Suggestion.id).where(col(Suggestion.closed_by).in_(closers), Suggestion.status == "superseded")
     ).all()
-    reopened += _reopen(session, list(closed), statuses=("superseded",))
-    ledger.touch(transaction_id=transaction_id)
-    ledger.settle()
+    _reopen(session, list(closed), statuses=("superseded",))
+    ledger.settle()  # the quiet settle's rows are announced here, with the statuses reopening gave them
 
 
 def _reopen(session: Session, suggestion_ids: list[str], *, statuses: tuple[str, ...]) -> list[str]:
@@ -159,9 +158,7 @@ def _reopen(session: Session, suggestion_ids: list[str], *, statuses: tuple[str,
 
 
 def _still_fits(session: Session, suggestion: Suggestion) -> bool:
-    tx = session.get(BankTransaction, suggestion.transaction_id)
-    if tx is None:
-        return False
+    tx = session.get_one(BankTransaction, suggestion.transaction_id)  # a suggestion's transaction is never deleted
     after = tx.amount_allocated
     for part in suggestion.allocations:
         invoice = session.get(Invoice, part["invoice_id"])

@@ -43,10 +43,6 @@ class MatchSummary:
         return {"matched": self.matched, "suggested": self.suggested, "unmatched": self.unmatched}
 
 
-def _reason(code: str, message: str, **data: object) -> dict[str, object]:
-    return {"code": code, "message": message, **data}
-
-
 def _rows(session: Session, table: Any, column: Any, values: Sequence[Any], *where: Any) -> list[Any]:
     out: list[Any] = []
     for start in range(0, len(values), _CHUNK):

@@ -378,5 +378,5 @@ def test_the_ledger_refuses_a_write_off_that_is_not_positive_or_belongs_to_nothi
 
     with unit_of_work() as session:
         ledger = Ledger(session, company_by_vat(session, VAT).id, "test")
-        with pytest.raises(ValueError, match="a write-off is positive and belongs to an invoice or a transaction"):
+        with pytest.raises(ValueError, match=r"^a write-off is positive and belongs to an invoice or a transaction$"):
             ledger.write_off(Decimal(amount), "manual", **owner)

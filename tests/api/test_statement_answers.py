@@ -110,6 +110,50 @@ def test_an_account_of_another_company_is_refused_by_name(client, key):
     ]
 
 
+def test_a_new_account_in_two_statements_of_one_file_is_attached_once_with_one_exact_event(client):
+    from datetime import date
+    from decimal import Decimal
+
+    from sqlmodel import select
+
+    from app.companies.models import BankAccount
+    from app.db import unit_of_work
+    from app.outbox_models import Event
+    from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
+
+    make_company(client, accounts=[])
+    key = make_key(client)
+    data = write_coda(
+        [
+            StatementSpec(IBAN, date(2026, 11, 19), Decimal(0), [MovementSpec(Decimal("5.00"))], sequence=1),
+            StatementSpec(IBAN, date(2026, 11, 20), Decimal("5.00"), [MovementSpec(Decimal("7.00"))], sequence=2),
+        ]
+    )
+    response = upload(client, key, data)
+    assert response.status_code == 201, response.text
+    first, second = response.json()["statements"]
+    assert [w["code"] for w in second["warnings"]] == []  # attached by the first statement already
+    with unit_of_work(read_only=True) as session:
+        [account] = session.exec(select(BankAccount).where(BankAccount.iban == IBAN)).all()
+        [event] = session.exec(select(Event).where(Event.type == "account.added")).all()
+    assert account.id.startswith("ba_") and event.id.startswith("evt_")
+    assert (event.subject_id, event.payload) == (
+        account.id,
+        {"data": {"id": account.id, "iban": IBAN, "statement_id": first["id"]}, "change": {"account": "added"}},
+    )
+
+
+def test_a_refusal_without_a_line_says_so_without_one():
+    from app.statements.parsed import CodaError
+    from app.statements.service import refuse
+
+    refused = refuse(CodaError("unreadable CODA content (KeyError: 'x')"))
+    assert (refused.detail, refused.errors) == (
+        "not a readable CODA file: unreadable CODA content (KeyError: 'x')",
+        [{"message": "unreadable CODA content (KeyError: 'x')"}],
+    )
+
+
 def test_an_unregistered_account_is_attached_with_a_warning_and_an_event(client):
     from sqlmodel import select
 

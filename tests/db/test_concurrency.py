@@ -90,7 +90,9 @@ def test_parallel_manual_allocations_never_exceed_the_payment(client):
     key, company_id, tx, [invoice] = setup(client, "600.00", payment="100.00")
     outcomes = race(
         lambda session, n: (
-            decisions.allocate_manually(session, company_id, tx["id"], invoice["id"], Decimal("60.00"), f"t{n}")
+            decisions.allocate_manually(
+                session, company_id, tx["id"], invoice["id"], Decimal("60.00"), f"t{n}", allow_overpayment=False
+            )
             and "allocated"
         )
     )
@@ -104,7 +106,9 @@ def test_parallel_allocations_to_different_invoices_stop_at_the_payment(client):
     key, company_id, tx, invoices = setup(client, *["30.00"] * THREADS, payment="100.00")
     outcomes = race(
         lambda session, n: (
-            decisions.allocate_manually(session, company_id, tx["id"], invoices[n]["id"], Decimal("30.00"), f"t{n}")
+            decisions.allocate_manually(
+                session, company_id, tx["id"], invoices[n]["id"], Decimal("30.00"), f"t{n}", allow_overpayment=False
+            )
             and "allocated"
         )
     )
