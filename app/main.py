@@ -26,6 +26,7 @@ from app.invoices.router import router as invoices_router
 from app.limits import RequestLimits
 from app.logging_setup import RequestIdMiddleware
 from app.migrate import upgrade_to_head
+from app.peppol.router import router as peppol_router
 from app.rate_limit import RateLimits
 from app.reconciliation.audit import router as audit_router
 from app.reconciliation.router import router as reconciliation_router
@@ -98,6 +99,7 @@ def create_app() -> FastAPI:
         dashboard_router,
         ui_router,
         codabox_router,
+        peppol_router,
         inbound_router,
     ):
         app.include_router(router)

@@ -23,6 +23,8 @@ SAMPLES_DIR = Path(
 
 
 REQUIRE_SAMPLES = os.environ.get("CODARECON_REQUIRE_SAMPLES") == "1"
+#: The Peppol project's own example invoices and credit notes, beside the CODA samples in ../shared.
+PEPPOL_EXAMPLES = SAMPLES_DIR.parent / "peppol-rules" / "examples"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -33,6 +35,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             f"CODARECON_REQUIRE_SAMPLES=1 but {SAMPLES_DIR} holds no MANIFEST.md: put ../shared beside the "
             "repository or set CODARECON_CODA_SAMPLES"
         )
+    if REQUIRE_SAMPLES and not any(PEPPOL_EXAMPLES.glob("*.xml")):
+        raise pytest.UsageError(f"CODARECON_REQUIRE_SAMPLES=1 but {PEPPOL_EXAMPLES} holds no Peppol examples")
 
 
 def _under_mutmut() -> bool:
@@ -95,6 +99,16 @@ def sample_path(name: str) -> Path:
             pytest.fail(f"sample {path} is missing (CODARECON_REQUIRE_SAMPLES=1)")
         pytest.skip(f"{path} is missing; .ci/run requires it (CODARECON_REQUIRE_SAMPLES=1)")
     return path
+
+
+def peppol_examples() -> list[Path]:
+    """The Peppol examples: skipped when absent, an error when the shared samples are required."""
+    found = sorted(PEPPOL_EXAMPLES.glob("*.xml"))
+    if not found:
+        if REQUIRE_SAMPLES:
+            pytest.fail(f"no Peppol examples in {PEPPOL_EXAMPLES} (CODARECON_REQUIRE_SAMPLES=1)")
+        pytest.skip(f"{PEPPOL_EXAMPLES} is missing; .ci/run requires it (CODARECON_REQUIRE_SAMPLES=1)")
+    return found
 
 
 def database_url(tmp_dir: Path) -> str:

@@ -1,0 +1,35 @@
+"""POST /v1/ubl/validate: any UBL document checked against the official EN 16931 and Peppol BIS 3 rules."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+
+from app.config import get_settings
+from app.errors import UnsupportedMediaType
+from app.peppol.schemas import ValidationResult
+from app.peppol.validation import validate_ubl
+from app.security import PrincipalDep
+from app.statements.upload import read_limited_body
+
+router = APIRouter(prefix="/v1/ubl", tags=["peppol"])
+
+XML_TYPES = ("application/xml", "text/xml")
+
+
+@router.post(
+    "/validate",
+    response_model=ValidationResult,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}}}}},
+)
+async def validate(request: Request, principal: PrincipalDep) -> ValidationResult:
+    """Check a UBL Invoice or CreditNote before sending it: every failed rule, with its official id.
+
+    EN 16931 and Peppol BIS Billing 3.0 rules, as published by CEN and OpenPEPPOL. Any key may call this.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in XML_TYPES:
+        raise UnsupportedMediaType(f"send the UBL document as application/xml, not {content_type or 'nothing'}")
+    data = await read_limited_body(request, get_settings().max_upload_bytes)
+    report = await run_in_threadpool(validate_ubl, data)
+    return ValidationResult.model_validate(report.as_dict())
