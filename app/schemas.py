@@ -6,7 +6,16 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from app.money import MoneyError, format_amount, parse_amount
 
@@ -89,6 +98,32 @@ class StrictInput(BaseModel):
             where = ".".join(str(key) for key in found) or "the value"
             raise ValueError(f"{where} may not contain control characters (such as NUL)")
         return data
+
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class AddressIn(StrictInput):
+    street: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=20)
+    country: str = Field(description="ISO 3166-1 alpha-2 code.", examples=["BE"])
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        value = value.upper()
+        if not _COUNTRY.match(value):
+            raise ValueError("must be an ISO 3166-1 alpha-2 country code such as BE")
+        return value
+
+
+class AddressPublic(BaseModel):
+    street: str | None
+    city: str | None
+    postal_code: str | None
+    country: str
 
 
 T = TypeVar("T")

@@ -17,6 +17,9 @@ class Company(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=40)
     vat: str = Field(unique=True, max_length=12)  # normalised BE0123456789
     name: str = Field(max_length=200)
+    #: {street?, city?, postal_code?, country}: the seller's address on generated Peppol invoices.
+    address: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    email: str | None = Field(default=None, max_length=320)
     #: Per-company overrides of the matching thresholds (see docs/matching.md).
     match_config: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     #: {"amount": "1.00", "percent": "0.5"}: how far short a payment may be and still settle an invoice,

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from app.iban import IbanError, normalize_iban
-from app.schemas import MoneyIn, MoneyOut, StrictInput
+from app.schemas import EMAIL, AddressIn, AddressPublic, MoneyIn, MoneyOut, StrictInput
 from app.vat import VatError, normalize_vat
 
 
@@ -18,6 +18,12 @@ def _vat(value: str) -> str:
         return normalize_vat(value)
     except VatError as exc:
         raise ValueError(str(exc)) from None
+
+
+def _checked_email(value: str | None) -> str | None:
+    if value and not EMAIL.match(value):
+        raise ValueError("not an e-mail address")
+    return value or None
 
 
 def _ibans(values: list[str]) -> list[str]:
@@ -53,6 +59,13 @@ class CompanyCreate(StrictInput):
     name: str = Field(min_length=1, max_length=200)
     bank_accounts: list[str] = Field(default_factory=list, max_length=100, description="IBANs of the company.")
     payment_tolerance: PaymentTolerance | None = Field(default=None, description="Default none: payments are exact.")
+    address: AddressIn | None = Field(default=None, description="The seller's address on generated Peppol invoices.")
+    email: str | None = Field(default=None, max_length=320)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return _checked_email(value)
 
     @field_validator("vat")
     @classmethod
@@ -75,6 +88,13 @@ class CompanyUpdate(StrictInput):
     payment_tolerance: PaymentTolerance | None = Field(
         default=None, description="null: payments must be exact (the default)."
     )
+    address: AddressIn | None = Field(default=None, description="The seller's address on generated Peppol invoices.")
+    email: str | None = Field(default=None, max_length=320)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return _checked_email(value)
 
     @field_validator("bank_accounts")
     @classmethod
@@ -86,6 +106,8 @@ class CompanyPublic(BaseModel):
     id: str
     vat: str
     name: str
+    address: AddressPublic | None = None
+    email: str | None = None
     bank_accounts: list[str]
     payment_tolerance: PaymentTolerancePublic | None = Field(
         description="How far short a payment may be and still settle an invoice; null: exact."

@@ -22,7 +22,12 @@ def create_company(session: Session, data: CompanyCreate) -> Company:
     if taken:
         raise Conflict(f"bank account {taken[0]} is registered to another company")
     company = Company(
-        id=new_id("co"), vat=data.vat, name=data.name, payment_tolerance=_tolerance_config(data.payment_tolerance)
+        id=new_id("co"),
+        vat=data.vat,
+        name=data.name,
+        payment_tolerance=_tolerance_config(data.payment_tolerance),
+        address=data.address.model_dump() if data.address else None,
+        email=data.email,
     )
     try:
         session.add(company)
@@ -51,6 +56,8 @@ def to_public(session: Session, company: Company) -> CompanyPublic:
         id=company.id,
         vat=company.vat,
         name=company.name,
+        address=company.address,
+        email=company.email,
         bank_accounts=bank_accounts(session, company.id),
         payment_tolerance=PaymentTolerancePublic(
             amount=tolerance.amount,
@@ -70,6 +77,10 @@ def update_company(session: Session, company_id: str, data: CompanyUpdate, actor
     sent = data.model_fields_set
     if "name" in sent and data.name is not None:
         company.name = data.name
+    if "address" in sent:
+        company.address = data.address.model_dump() if data.address else None
+    if "email" in sent:
+        company.email = data.email
     if "payment_tolerance" in sent:
         from app.reconciliation.ledger import Ledger
 

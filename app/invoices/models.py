@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.db import Money
@@ -43,6 +44,16 @@ class Invoice(SQLModel, table=True):
     customer_vat: str | None = Field(default=None, max_length=20)
     customer_iban: str | None = Field(default=None, max_length=40)
     customer_email: str | None = Field(default=None, max_length=320)
+    customer_address: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    #: The buyer's Peppol participant id ("0208:0417497106"), given or derived from a Belgian VAT number.
+    customer_peppol_id: str | None = Field(default=None, max_length=60)
+    buyer_reference: str | None = Field(default=None, max_length=200)  # BT-10
+    billing_reference: str | None = Field(default=None, max_length=100)  # BT-25: the invoice a credit note corrects
+    #: EN 16931 lines and VAT breakdown (app/peppol/lines.py) when the client sent lines; null otherwise.
+    lines: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
+    vat_breakdown: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
+    tax_exclusive_amount: Decimal | None = Field(default=None, sa_type=Money)
+    tax_amount: Decimal | None = Field(default=None, sa_type=Money)
     structured_reference: str = Field(max_length=40)
     #: Derived from allocations and write-offs by the Ledger; stored for filters and indexes.
     status: str = Field(default="open", max_length=20)

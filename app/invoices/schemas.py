@@ -13,13 +13,75 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from app.iban import IbanError, normalize_iban
 from app.money import CENT
+from app.peppol.lines import Line, Totals, compute_totals
 from app.references import ReferenceError_, normalize_reference
-from app.schemas import MoneyIn, MoneyOut, StrictInput
+from app.schemas import EMAIL, AddressIn, AddressPublic, MoneyIn, MoneyOut, StrictInput
 from app.vat import VatError, normalize_customer_vat
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_UNIT = re.compile(r"^[A-Z0-9]{2,3}$")
+_PEPPOL_ID = re.compile(r"^[0-9]{4}:[A-Za-z0-9][A-Za-z0-9.\-]{0,49}$")
+MAX_LINE_NUMBER = Decimal("1000000000")
+
+
+class LineIn(StrictInput):
+    """One invoice line (EN 16931 BG-25): its net amount is quantity x unit_price, rounded to the cent."""
+
+    description: str = Field(min_length=1, max_length=500)
+    quantity: Decimal = Field(description="Non-zero, at most 4 decimals.", examples=["2"])
+    unit_price: Decimal = Field(ge=0, description="Net price per unit, at most 4 decimals.", examples=["50.00"])
+    unit_code: str = Field(default="C62", description="UN/ECE rec. 20 unit (C62: one, HUR: hour, DAY: day).")
+    vat_category: Literal["S", "Z", "E", "AE", "K", "G", "O"] = Field(
+        default="S",
+        description="S standard, Z zero rated, E exempt, AE reverse charge, K intra-EU supply, G export, O out of scope.",
+    )
+    vat_rate: Decimal | None = Field(
+        default=None, ge=0, le=100, description="In %: 21, 12, 6 for S; 0 (or omitted) for every other category."
+    )
+    vat_exemption_reason: str | None = Field(
+        default=None,
+        max_length=300,
+        description="Why no VAT is charged: text or a VATEX code; required for E, implied for AE, K, G and O.",
+    )
+
+    @field_validator("quantity", "unit_price")
+    @classmethod
+    def _four_decimals(cls, value: Decimal) -> Decimal:
+        if not value.is_finite() or abs(value) > MAX_LINE_NUMBER or value != value.quantize(Decimal("0.0001")):
+            raise ValueError("must be a number with at most 4 decimals")
+        return value
+
+    @field_validator("unit_code")
+    @classmethod
+    def _unit(cls, value: str) -> str:
+        if not _UNIT.match(value):
+            raise ValueError("must be a UN/ECE recommendation 20 code such as C62")
+        return value
+
+    @model_validator(mode="after")
+    def _category_rules(self) -> LineIn:
+        if self.quantity == 0:
+            raise ValueError("quantity must not be zero")
+        if self.vat_category == "S":
+            if self.vat_rate is None or self.vat_rate <= 0:
+                raise ValueError("a standard-rated line (S) needs its vat_rate, above 0")
+        elif self.vat_rate not in (None, 0):
+            raise ValueError(f"category {self.vat_category} has no VAT: vat_rate must be 0 or omitted")
+        if self.vat_category == "E" and not self.vat_exemption_reason:
+            raise ValueError("an exempt line (E) needs its vat_exemption_reason")
+        return self
+
+    def to_line(self) -> Line:
+        return Line(
+            description=self.description,
+            quantity=self.quantity,
+            unit_price=self.unit_price,
+            unit_code=self.unit_code,
+            vat_category=self.vat_category,
+            vat_rate=self.vat_rate or Decimal(0),
+            vat_exemption_reason=self.vat_exemption_reason,
+        )
 
 
 class CustomerIn(StrictInput):
@@ -27,6 +89,27 @@ class CustomerIn(StrictInput):
     vat: str | None = Field(default=None, max_length=20)
     iban: str | None = None
     email: str | None = Field(default=None, max_length=320)
+    address: AddressIn | None = None
+    peppol_id: str | None = Field(
+        default=None,
+        description="Peppol participant id, scheme:identifier; derived as 0208:<enterprise number> from a Belgian VAT.",
+        examples=["0208:0417497106"],
+    )
+
+    @field_validator("peppol_id")
+    @classmethod
+    def _peppol_id(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not _PEPPOL_ID.match(value):
+            raise ValueError("must be scheme:identifier, such as 0208:0417497106")
+        return value
+
+    def derived_peppol_id(self) -> str | None:
+        """The id given, or the Belgian enterprise number's (scheme 0208) when the VAT number is Belgian."""
+        if self.peppol_id:
+            return self.peppol_id
+        return f"0208:{self.vat[2:]}" if self.vat and self.vat.startswith("BE") else None
 
     @field_validator("iban")
     @classmethod
@@ -41,7 +124,7 @@ class CustomerIn(StrictInput):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value and not _EMAIL.match(value):
+        if value and not EMAIL.match(value):
             raise ValueError("not an e-mail address")
         return value or None
 
@@ -83,8 +166,17 @@ class InvoiceCreate(StrictInput):
     issue_date: date
     due_date: date
     currency: str = Field(default="EUR", description="ISO 4217 code.")
-    total_amount: MoneyIn
+    total_amount: MoneyIn | None = Field(
+        default=None, description="Required without lines; with lines, it may be omitted and must equal theirs."
+    )
     customer: CustomerIn
+    lines: list[LineIn] = Field(
+        default_factory=list, max_length=1000, description="EN 16931 lines: totals and VAT are computed from them."
+    )
+    buyer_reference: str | None = Field(default=None, max_length=200, description="BT-10, the buyer's reference.")
+    billing_reference: str | None = Field(
+        default=None, max_length=100, description="For a credit note: the number of the invoice it corrects (BT-25)."
+    )
     structured_reference: str | None = Field(
         default=None,
         description="OGM/VCS in any usual notation or an ISO 11649 RF reference; generated when absent.",
@@ -102,8 +194,8 @@ class InvoiceCreate(StrictInput):
 
     @field_validator("total_amount")
     @classmethod
-    def _positive(cls, value: Decimal) -> Decimal:
-        if value < CENT:
+    def _positive(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value < CENT:
             raise ValueError("must be greater than zero")
         return value
 
@@ -122,6 +214,32 @@ class InvoiceCreate(StrictInput):
         if self.due_date < self.issue_date:
             raise ValueError("due_date must not be before issue_date")
         return self
+
+    @model_validator(mode="after")
+    def _total_from_lines(self) -> InvoiceCreate:
+        if not self.lines:
+            if self.total_amount is None:
+                raise ValueError("total_amount is required for an invoice without lines")
+            return self
+        computed = self.totals().total
+        if computed < CENT:
+            raise ValueError(f"the lines come to {computed}; an invoice's total must be greater than zero")
+        if self.total_amount is None:
+            self.total_amount = computed
+        elif self.total_amount != computed:
+            raise ValueError(
+                f"total_amount {self.total_amount} does not equal the lines' total {computed} "
+                "(line nets, plus VAT per category and rate, each rounded to the cent)"
+            )
+        return self
+
+    def totals(self) -> Totals:
+        return compute_totals([line.to_line() for line in self.lines])
+
+    @property
+    def total(self) -> Decimal:
+        assert self.total_amount is not None  # set by the validator above
+        return self.total_amount
 
 
 class BatchCreate(StrictInput):
@@ -167,10 +285,30 @@ class CustomerPublic(BaseModel):
     vat: str | None
     iban: str | None
     email: str | None
+    address: AddressPublic | None = None
+    peppol_id: str | None = None
+
+
+class LinePublic(BaseModel):
+    description: str
+    quantity: str
+    unit_price: str
+    unit_code: str
+    vat_category: str
+    vat_rate: str
+    vat_exemption_reason: str | None
+    net_amount: str = Field(description="quantity x unit_price, rounded to the cent.")
+
+
+class VatSubtotalPublic(BaseModel):
+    category: str
+    rate: str
+    taxable_amount: str
+    tax_amount: str
 
 
 class DeliveryPublic(BaseModel):
-    status: Literal["pending", "delivered", "failed", "disabled"]
+    status: Literal["pending", "delivered", "failed", "disabled", "needs_document"]
     attempts: int
     last_error: str | None
 
@@ -193,6 +331,12 @@ class InvoicePublic(BaseModel):
     currency: str
     total_amount: MoneyOut
     customer: CustomerPublic
+    lines: list[LinePublic] = Field(default_factory=list, description="Empty for an invoice registered without lines.")
+    vat_breakdown: list[VatSubtotalPublic] = Field(default_factory=list)
+    tax_exclusive_amount: MoneyOut | None = Field(default=None, description="BT-109; with lines only.")
+    tax_amount: MoneyOut | None = Field(default=None, description="BT-110; with lines only.")
+    buyer_reference: str | None = None
+    billing_reference: str | None = None
     structured_reference: str
     status: Literal["open", "partially_paid", "paid", "overpaid", "cancelled"]
     amount_paid: MoneyOut = Field(description="Money received: the sum of the allocations.")

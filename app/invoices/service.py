@@ -19,6 +19,7 @@ from app.errors import AppError, Conflict, NotFound, ValidationFailed, problem
 from app.ids import new_id
 from app.invoices.models import OPEN_STATUSES, CustomerNameToken, Invoice, InvoiceDocument
 from app.invoices.schemas import InvoiceCreate
+from app.peppol.lines import line_dict
 from app.reconciliation.keys import invoice_key_columns, name_tokens
 from app.references import generate_ogm
 from app.timeutil import utcnow
@@ -47,15 +48,20 @@ def _row(
         "issue_date": data.issue_date,
         "due_date": data.due_date,
         "currency": data.currency,
-        "total_amount": data.total_amount,
+        "total_amount": data.total,
         "customer_name": data.customer.name,
         "customer_vat": data.customer.vat,
         "customer_iban": data.customer.iban,
         "customer_email": data.customer.email,
+        "customer_address": data.customer.address.model_dump() if data.customer.address else None,
+        "customer_peppol_id": data.customer.derived_peppol_id(),
+        "buyer_reference": data.buyer_reference,
+        "billing_reference": data.billing_reference,
+        **_line_columns(data),
         "structured_reference": reference,
         "status": "open",
         "amount_paid": Decimal("0.00"),
-        "outstanding": data.total_amount,
+        "outstanding": data.total,
         **invoice_key_columns(data.number, data.customer.vat, data.customer.name),
         "content_hash": digest,
         "document_count": len(data.documents),
@@ -63,6 +69,18 @@ def _row(
         "delivery_attempts": 0,
         "created_at": now,
         "updated_at": now,
+    }
+
+
+def _line_columns(data: InvoiceCreate) -> dict[str, Any]:
+    if not data.lines:
+        return {"lines": None, "vat_breakdown": None, "tax_exclusive_amount": None, "tax_amount": None}
+    totals = data.totals()
+    return {
+        "lines": [line_dict(line) for line in totals.lines],
+        "vat_breakdown": [sub.as_dict() for sub in totals.breakdown],
+        "tax_exclusive_amount": totals.tax_exclusive,
+        "tax_amount": totals.tax,
     }
 
 
