@@ -19,7 +19,7 @@ from app.codabox.client import (
     RetryableCodaboxError,
 )
 from app.codabox.service import DELIVER, client, credentials
-from app.codabox.ubl import Party, UblInvoice, build_ubl
+from app.codabox.ubl import Address, Party, UblInvoice, build_ubl
 from app.companies.models import BankAccount, Company
 from app.config import get_settings
 from app.db import unit_of_work
@@ -27,6 +27,8 @@ from app.events import record_event
 from app.invoices.models import Invoice, InvoiceDocument
 from app.outbox import RetryableJobError, enqueue
 from app.outbox_models import Job
+from app.peppol.lines import line_from_dict
+from app.peppol.validation import Report, validate_ubl
 from app.timeutil import utcnow
 
 
@@ -36,31 +38,54 @@ def queue_delivery(session: Session, company_id: str, invoices: list[Any]) -> No
         enqueue(session, DELIVER, {"company_id": company_id}, company_id=company_id, dedupe_key=f"deliver:{company_id}")
 
 
-def _document(session: Session, invoice: Invoice) -> tuple[bytes, bytes | None, str]:
-    """The UBL to send (the client's own, or generated) and the PDF to attach."""
+def _document(session: Session, invoice: Invoice) -> tuple[bytes, bytes | None, str, bool]:
+    """The UBL to send (the client's own, or generated from the lines), the PDF, a file name, and whether the
+    Peppol BIS rules apply on top of EN 16931 (the client's document, or a buyer with a Peppol id)."""
     docs = list(session.exec(select(InvoiceDocument).where(InvoiceDocument.invoice_id == invoice.id)).all())
     pdf = next((d for d in docs if "pdf" in d.content_type.lower()), None)
     ubl = next((d for d in docs if "xml" in d.content_type.lower()), None)
     filename = f"{invoice.number.replace('/', '-')}.xml"
     if ubl is not None:
-        return ubl.content, pdf.content if pdf else None, ubl.filename or filename
-    company = session.get(Company, invoice.company_id)
-    iban = session.exec(select(BankAccount.iban).where(BankAccount.company_id == invoice.company_id)).first()
+        return ubl.content, pdf.content if pdf else None, ubl.filename or filename, True
+    company = session.get_one(Company, invoice.company_id)
+    iban = session.exec(
+        select(BankAccount.iban).where(BankAccount.company_id == invoice.company_id).order_by(col(BankAccount.iban))
+    ).first()
+    buyer_address = Address(**invoice.customer_address) if invoice.customer_address else None
     document = UblInvoice(
         number=invoice.number,
         kind=invoice.kind,
         issue_date=invoice.issue_date,
         due_date=invoice.due_date,
         currency=invoice.currency,
-        total=invoice.total_amount,
-        seller=Party(name=company.name if company else "", vat=company.vat if company else None),
-        buyer=Party(name=invoice.customer_name, vat=invoice.customer_vat, email=invoice.customer_email),
+        seller=Party(
+            name=company.name,
+            vat=company.vat,
+            endpoint=f"0208:{company.vat[2:]}",
+            address=Address(**company.address) if company.address else None,
+        ),
+        buyer=Party(
+            name=invoice.customer_name,
+            vat=invoice.customer_vat,
+            endpoint=invoice.customer_peppol_id,
+            address=buyer_address,
+        ),
         payment_reference=invoice.structured_reference,
+        lines=tuple(line_from_dict(line) for line in invoice.lines or []),
         seller_iban=iban,
+        buyer_reference=invoice.buyer_reference,
+        billing_reference=invoice.billing_reference,
         pdf=pdf.content if pdf else None,
         pdf_filename=pdf.filename if pdf else "invoice.pdf",
     )
-    return build_ubl(document), pdf.content if pdf else None, filename
+    return build_ubl(document), pdf.content if pdf else None, filename, invoice.customer_peppol_id is not None
+
+
+def refusal(report: Report) -> str:
+    """What the delivery shows for a document that fails the rules: the rule ids, then the first messages."""
+    rules = ", ".join(dict.fromkeys(e.rule for e in report.errors))
+    first = "; ".join(e.message for e in report.errors[:3])
+    return f"not sent: the UBL document fails {rules} ({first})"[:2000]
 
 
 def _settle_delivery(invoice_id: str, status: str, error: str | None) -> None:
@@ -116,7 +141,11 @@ def deliver_company(job: Job) -> None:
             continue
         if not settings.codabox_sales_invoice_path:
             raise RetryableJobError("CODARECON_CODABOX_SALES_INVOICE_PATH is not set")
-        ubl, pdf, filename = document  # type: ignore[misc]
+        ubl, pdf, filename, peppol = document  # type: ignore[misc]
+        report = validate_ubl(ubl, peppol=peppol)
+        if not report.valid:  # never forwarded: the accountant would book a wrong invoice
+            _settle_delivery(invoice_id, "failed", refusal(report))
+            continue
         try:
             with client() as cb:
                 cb.upload_sales_invoice(

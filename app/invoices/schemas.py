@@ -221,6 +221,11 @@ class InvoiceCreate(StrictInput):
             if self.total_amount is None:
                 raise ValueError("total_amount is required for an invoice without lines")
             return self
+        categories = {line.vat_category for line in self.lines}
+        if "O" in categories and len(categories) > 1:
+            raise ValueError("category O (outside the scope of VAT) cannot share an invoice with others (BR-O-11)")
+        if categories & {"AE", "K"} and not self.customer.vat:
+            raise ValueError("reverse charge (AE) and intra-community (K) lines need the customer's VAT number")
         computed = self.totals().total
         if computed < CENT:
             raise ValueError(f"the lines come to {computed}; an invoice's total must be greater than zero")

@@ -37,7 +37,7 @@ def content_hash(data: InvoiceCreate) -> str:
 
 
 def _row(
-    company_id: str, data: InvoiceCreate, reference: str, digest: str, delivery_status: str, now: datetime
+    company_id: str, data: InvoiceCreate, reference: str, digest: str, codabox_enabled: bool, now: datetime
 ) -> dict[str, Any]:
     return {
         "id": new_id("inv"),
@@ -65,7 +65,7 @@ def _row(
         **invoice_key_columns(data.number, data.customer.vat, data.customer.name),
         "content_hash": digest,
         "document_count": len(data.documents),
-        "delivery_status": delivery_status,
+        **dict(zip(("delivery_status", "delivery_last_error"), delivery_state(data, codabox_enabled), strict=True)),
         "delivery_attempts": 0,
         "created_at": now,
         "updated_at": now,
@@ -94,10 +94,20 @@ class Outcome:
     invoice: Any = None  # the stored invoice (an ORM object or a plain row; read it, don't modify it)
 
 
-def default_delivery_status() -> str:
-    from app.config import get_settings
+#: Why an invoice without lines or a UBL document is kept for reconciliation but never forwarded.
+NEEDS_DOCUMENT = (
+    "not forwarded: send lines (with their VAT categories and rates) or the invoice's own UBL document "
+    "(application/xml); without them there is no correct e-invoice to send. It is reconciled all the same."
+)
 
-    return "pending" if get_settings().codabox_enabled else "disabled"
+
+def delivery_state(item: InvoiceCreate, codabox_enabled: bool) -> tuple[str, str | None]:
+    """How an invoice starts out towards CodaBox: pending, disabled, or waiting for a document."""
+    if not codabox_enabled:
+        return "disabled", None
+    if item.lines or any("xml" in doc.content_type.lower() for doc in item.documents):
+        return "pending", None
+    return "needs_document", NEEDS_DOCUMENT
 
 
 def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCreate]) -> list[Outcome]:
@@ -114,7 +124,9 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
     }
     wanted_refs = list({item.structured_reference for item in items if item.structured_reference})
     used_refs = dict(_chunked_pairs(session, wanted_refs, company_id))
-    delivery_status = default_delivery_status()
+    from app.config import get_settings
+
+    codabox_enabled = get_settings().codabox_enabled
     now = utcnow()
     fresh = iter(_fresh_references(session, company_id, sum(1 for i in items if not i.structured_reference), used_refs))
     outcomes: list[Outcome] = []
@@ -144,7 +156,7 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
         if reference is None:
             reference = next(fresh)
         used_refs[reference] = item.external_id
-        row = _row(company_id, item, reference, digest, delivery_status, now)
+        row = _row(company_id, item, reference, digest, codabox_enabled, now)
         rows.append(row)
         batch_by_external[item.external_id] = (digest, row["id"])
         documents.extend(_document_rows(row["id"], item))

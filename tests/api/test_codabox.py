@@ -24,6 +24,7 @@ from app.codabox.models import CodaboxConnection, CodaboxFeedEntry
 from app.config import get_settings
 from app.db import unit_of_work
 from app.outbox_models import Job
+from app.peppol.validation import validate_ubl
 from app.statements.models import Statement
 from tests.coda_builders import payment_file
 from tests.helpers import IBAN, VAT, invoice_body, make_company, make_key
@@ -111,7 +112,7 @@ def test_every_invoice_is_delivered_exactly_once_in_date_order_despite_faults(cl
     days = [5, 1, 4, 2, 3]
     for n, day in enumerate(days):
         issue = (today.replace(day=1) + timedelta(days=day)).isoformat()
-        body = invoice_body(f"D{n}", issue_date=issue, due_date=issue)
+        body = with_lines(invoice_body(f"D{n}", issue_date=issue, due_date=issue))
         assert (
             client.post(f"/v1/companies/{VAT}/invoices", json=body, headers=key).json()["delivery"]["status"]
             == "pending"
@@ -136,13 +137,54 @@ def test_every_invoice_is_delivered_exactly_once_in_date_order_despite_faults(cl
     xml = ET.fromstring(uploads["2026/D0"]["xml"])
     assert xml.find(f"{UBL}CustomizationID").text.endswith("poacc:billing:3.0")
     assert Decimal(xml.find(f".//{UBL}PayableAmount").text) == Decimal("121.00")
+    for upload in uploads.values():  # exactly what reached CodaBox passes EN 16931 and Peppol BIS 3
+        assert validate_ubl(upload["xml"]).errors == []
+
+
+def with_lines(body: dict) -> dict:
+    """The invoice as its lines: 100.00 at 21 % (121.00 to pay)."""
+    body.pop("total_amount")
+    body["lines"] = [{"description": "Werk", "quantity": "1", "unit_price": "100.00", "vat_rate": "21"}]
+    return body
+
+
+def test_an_invoice_without_lines_or_ubl_is_reconciled_but_never_forwarded(client, codabox):
+    key = connect(client, codabox)
+    bare = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("BARE"), headers=key).json()
+    assert bare["delivery"]["status"] == "needs_document"
+    assert "send lines" in bare["delivery"]["last_error"]
+    run_jobs()
+    assert codabox.clients[VAT].attempts == []  # no invented VAT split ever leaves
+
+
+def test_a_document_that_fails_the_rules_is_never_sent_and_the_delivery_names_the_rules(client, codabox):
+    from tests.conftest import peppol_examples
+
+    key = connect(client, codabox)
+    [base] = [p for p in peppol_examples() if p.name == "base-example.xml"]
+    broken = base.read_text().replace(
+        '<cbc:PayableAmount currencyID="EUR">', '<cbc:PayableAmount currencyID="EUR">9', 1
+    )
+    document = {
+        "filename": "inv.xml",
+        "content_type": "application/xml",
+        "content_base64": base64.b64encode(broken.encode()).decode(),
+    }
+    body = invoice_body("BROKEN", issue_date=date.today().isoformat(), due_date=date.today().isoformat())
+    created = client.post(f"/v1/companies/{VAT}/invoices", json={**body, "documents": [document]}, headers=key).json()
+    assert created["delivery"]["status"] == "pending"
+    run_jobs()
+    delivery = client.get(f"/v1/companies/{VAT}/invoices/{created['id']}", headers=key).json()["delivery"]
+    assert delivery["status"] == "failed"
+    assert delivery["last_error"].startswith("not sent: the UBL document fails BR-CO-16")
+    assert codabox.clients[VAT].attempts == []
 
 
 def test_invoices_of_another_year_are_not_sent(client, codabox):
     key = connect(client, codabox)
     old = client.post(
         f"/v1/companies/{VAT}/invoices",
-        json=invoice_body("OLD", issue_date="2020-01-02", due_date="2020-02-01"),
+        json=with_lines(invoice_body("OLD", issue_date="2020-01-02", due_date="2020-02-01")),
         headers=key,
     ).json()
     run_jobs()
@@ -248,7 +290,7 @@ def test_two_workers_at_once_deliver_each_invoice_once(client, codabox):
     key = connect(client, codabox)
     run_jobs()
     for n in range(20):
-        client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body(f"P{n}"), headers=key)
+        client.post(f"/v1/companies/{VAT}/invoices", json=with_lines(invoice_body(f"P{n}")), headers=key)
     codabox.inject("upload", "503", 3)
 
     def work(owner: str) -> None:

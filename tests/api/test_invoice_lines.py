@@ -158,3 +158,10 @@ def test_the_company_carries_its_address_and_email_and_patch_changes_them(client
     assert (renamed["name"], renamed["address"]) == ("Demo NV", address)  # what was not sent stays
     bad = client.patch(f"/v1/companies/{VAT}", json={"email": "nope"}, headers=ADMIN)
     assert bad.status_code == 422
+
+
+def test_categories_that_need_more_than_a_line_say_so(client, key):
+    mixed = post(client, key, with_lines(line(vat_category="O"), line(vat_rate="21")))
+    assert mixed.status_code == 422 and "BR-O-11" in mixed.text
+    no_vat = post(client, key, with_lines(line(vat_category="AE"), customer={"name": "Kunde GmbH"}))
+    assert no_vat.status_code == 422 and "need the customer's VAT number" in no_vat.text
