@@ -9,11 +9,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from app.iban import IbanError, normalize_iban
 from app.money import CENT
 from app.peppol.lines import Line, Totals, compute_totals
+from app.peppol.reading import UblFacts, read_facts
+from app.peppol.validation import Finding
 from app.references import ReferenceError_, normalize_reference
 from app.schemas import EMAIL, AddressIn, AddressPublic, MoneyIn, MoneyOut, StrictInput
 from app.vat import VatError, normalize_customer_vat
@@ -159,17 +161,52 @@ class DocumentIn(StrictInput):
         return base64.b64decode(self.content_base64)
 
 
+def is_xml(content_type: str) -> bool:
+    return content_type.split(";")[0].strip().lower() in ("application/xml", "text/xml")
+
+
+def _date_or_none(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None  # the rules name a malformed date
+
+
+def _normalized_or_none(text: str | None) -> str | None:
+    """A PaymentID that is an OGM or RF reference, normalised; free text is not a structured reference."""
+    try:
+        return normalize_reference(text) if text else None
+    except ReferenceError_:
+        return None
+
+
+def _document_customer(fields: dict[str, Any]) -> CustomerIn | None:
+    """The buyer as the document names it. What our checks refuse (a VAT number failing its check digits, an
+    odd participant id) is left out rather than refusing a document the official rules accept."""
+    if not fields.get("name"):
+        return None
+    for drop in ((), ("vat",), ("vat", "peppol_id"), ("vat", "peppol_id", "address")):
+        try:
+            return CustomerIn.model_validate({k: v for k, v in fields.items() if k not in drop})
+        except ValidationError:
+            continue
+    return None
+
+
 class InvoiceCreate(StrictInput):
     external_id: str = Field(min_length=1, max_length=200, description="The invoicing app's own id; idempotency key.")
-    number: str = Field(min_length=1, max_length=100)
+    number: str | None = Field(
+        default=None, min_length=1, max_length=100, description="Required unless a UBL document gives it."
+    )
     kind: Literal["invoice", "credit_note"] = "invoice"
-    issue_date: date
-    due_date: date
+    issue_date: date | None = Field(default=None, description="Required unless a UBL document gives it.")
+    due_date: date | None = Field(default=None, description="Required unless a UBL document gives it.")
     currency: str = Field(default="EUR", description="ISO 4217 code.")
     total_amount: MoneyIn | None = Field(
-        default=None, description="Required without lines; with lines, it may be omitted and must equal theirs."
+        default=None,
+        description="Required without lines or a UBL document; when given, it must equal what they come to.",
     )
-    customer: CustomerIn
+    customer: CustomerIn | None = Field(default=None, description="Required unless a UBL document gives it.")
     lines: list[LineIn] = Field(
         default_factory=list, max_length=1000, description="EN 16931 lines: totals and VAT are computed from them."
     )
@@ -209,22 +246,97 @@ class InvoiceCreate(StrictInput):
         except ReferenceError_ as exc:
             raise ValueError(str(exc)) from None
 
+    _ubl: UblFacts | None = PrivateAttr(default=None)
+    _ubl_unreadable: Finding | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _from_ubl(self) -> InvoiceCreate:
+        """A UBL document attached (application/xml) is the invoice: what the JSON omits is read from it, and
+        what the JSON gives must agree with it. Its rules and seller are checked by the service."""
+        xml = [doc for doc in self.documents if is_xml(doc.content_type)]
+        if len(xml) > 1:
+            raise ValueError("attach at most one UBL document (application/xml)")
+        if xml:
+            if self.lines:
+                raise ValueError("send lines or a UBL document, not both: the document's lines are the invoice's")
+            facts = read_facts(xml[0].content())
+            if isinstance(facts, Finding):
+                self._ubl_unreadable = facts  # refused by the service, with the rule
+                return self
+            self._ubl = facts
+            conflicts = [c for c in self._take_from(facts) if c]
+            if conflicts:
+                raise ValueError("the UBL document disagrees with the JSON: " + "; ".join(conflicts))
+        missing = [name for name in ("number", "issue_date", "due_date", "customer") if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"{', '.join(missing)} required (or attach the invoice's UBL document)")
+        return self
+
+    def _take_from(self, facts: UblFacts) -> list[str | None]:
+        given = self.model_fields_set
+        document_reference = _normalized_or_none(facts.payment_id)
+        document_customer = _document_customer(facts.customer)
+        return [
+            self._agree("number", facts.number, facts.number),
+            self._agree("issue_date", facts.issue_date, _date_or_none(facts.issue_date)),
+            self._agree(
+                "due_date", facts.due_date or facts.issue_date, _date_or_none(facts.due_date or facts.issue_date)
+            ),
+            self._agree("total_amount", facts.total_amount, facts.total_amount),
+            self._agree("structured_reference", document_reference, document_reference),
+            self._agree("buyer_reference", facts.buyer_reference, facts.buyer_reference),
+            self._agree("billing_reference", facts.billing_reference, facts.billing_reference),
+            self._agree("currency", facts.currency, facts.currency, given=given),
+            self._agree("kind", facts.kind, facts.kind, given=given),
+            self._agree("customer", document_customer, document_customer),
+            self._customer_vat_agrees(document_customer),
+        ]
+
+    def _agree(self, name: str, shown: Any, value: Any, *, given: set[str] | None = None) -> str | None:
+        if value is None:
+            return None
+        mine = getattr(self, name)
+        if mine is None or (given is not None and name not in given):
+            setattr(self, name, value)
+            return None
+        if name == "customer" or mine == value:
+            return None
+        return f"{name} is {mine} in the JSON, {shown} in the document"
+
+    def _customer_vat_agrees(self, document_customer: CustomerIn | None) -> str | None:
+        if self.customer is None or document_customer is None or not self.customer.vat or not document_customer.vat:
+            return None
+        if self.customer.vat == document_customer.vat:
+            return None
+        return f"customer.vat is {self.customer.vat} in the JSON, {document_customer.vat} in the document"
+
+    @property
+    def ubl(self) -> UblFacts | None:
+        return self._ubl
+
+    @property
+    def ubl_unreadable(self) -> Finding | None:
+        return self._ubl_unreadable
+
+    def ubl_document(self) -> bytes | None:
+        return next((doc.content() for doc in self.documents if is_xml(doc.content_type)), None)
+
     @model_validator(mode="after")
     def _dates(self) -> InvoiceCreate:
-        if self.due_date < self.issue_date:
+        if self.due_date is not None and self.issue_date is not None and self.due_date < self.issue_date:
             raise ValueError("due_date must not be before issue_date")
         return self
 
     @model_validator(mode="after")
     def _total_from_lines(self) -> InvoiceCreate:
         if not self.lines:
-            if self.total_amount is None:
-                raise ValueError("total_amount is required for an invoice without lines")
+            if self.total_amount is None and self._ubl_unreadable is None:
+                raise ValueError("total_amount is required for an invoice without lines or a UBL document")
             return self
         categories = {line.vat_category for line in self.lines}
         if "O" in categories and len(categories) > 1:
             raise ValueError("category O (outside the scope of VAT) cannot share an invoice with others (BR-O-11)")
-        if categories & {"AE", "K"} and not self.customer.vat:
+        if categories & {"AE", "K"} and not (self.customer and self.customer.vat):
             raise ValueError("reverse charge (AE) and intra-community (K) lines need the customer's VAT number")
         computed = self.totals().total
         if computed < CENT:

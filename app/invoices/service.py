@@ -14,12 +14,14 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.companies.models import Company
 from app.db import insert_missing_rows, insert_rows
 from app.errors import AppError, Conflict, NotFound, ValidationFailed, problem
 from app.ids import new_id
 from app.invoices.models import OPEN_STATUSES, CustomerNameToken, Invoice, InvoiceDocument
 from app.invoices.schemas import InvoiceCreate
 from app.peppol.lines import line_dict
+from app.peppol.validation import validate_ubl
 from app.reconciliation.keys import invoice_key_columns, name_tokens
 from app.references import generate_ogm
 from app.timeutil import utcnow
@@ -72,7 +74,47 @@ def _row(
     }
 
 
+def company_vat(session: Session, company_id: str) -> str:
+    return session.get_one(Company, company_id).vat
+
+
+def ubl_problem(item: InvoiceCreate, vat: str) -> AppError | None:
+    """The client's own UBL must pass the official rules (EN 16931 and Peppol BIS 3) and be the company's."""
+    if item.ubl_unreadable is not None:
+        finding = item.ubl_unreadable
+        return ValidationFailed(f"the UBL document cannot be read: {finding.message}", errors=[finding.as_dict()])
+    document = item.ubl_document()
+    assert document is not None and item.ubl is not None
+    report = validate_ubl(document)
+    if not report.valid:
+        rules = ", ".join(dict.fromkeys(e.rule for e in report.errors))
+        return ValidationFailed(
+            f"the UBL document fails the official rules: {rules}", errors=[e.as_dict() for e in report.errors]
+        )
+    seller = item.ubl.seller_vat
+    ours = {vat, f"0208:{vat[2:]}", f"9925:{vat}"}
+    if (seller or "").replace(" ", "").upper() not in ours and item.ubl.seller_endpoint not in ours:
+        return ValidationFailed(
+            f"the document's seller is {seller or item.ubl.seller_endpoint or 'not named'}, not this company ({vat})",
+            errors=[
+                {
+                    "rule": "SELLER",
+                    "message": f"the seller's VAT number must be the company's, {vat}",
+                    "location": "AccountingSupplierParty",
+                }
+            ],
+        )
+    return None
+
+
 def _line_columns(data: InvoiceCreate) -> dict[str, Any]:
+    if data.ubl is not None:  # shown as the document states them: its own amounts are the invoice's
+        return {
+            "lines": data.ubl.lines,
+            "vat_breakdown": data.ubl.vat_breakdown,
+            "tax_exclusive_amount": data.ubl.tax_exclusive_amount,
+            "tax_amount": data.ubl.tax_amount,
+        }
     if not data.lines:
         return {"lines": None, "vat_breakdown": None, "tax_exclusive_amount": None, "tax_amount": None}
     totals = data.totals()
@@ -105,7 +147,7 @@ def delivery_state(item: InvoiceCreate, codabox_enabled: bool) -> tuple[str, str
     """How an invoice starts out towards CodaBox: pending, disabled, or waiting for a document."""
     if not codabox_enabled:
         return "disabled", None
-    if item.lines or any("xml" in doc.content_type.lower() for doc in item.documents):
+    if item.lines or item.ubl is not None:
         return "pending", None
     return "needs_document", NEEDS_DOCUMENT
 
@@ -142,6 +184,11 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
             earlier_digest, earlier_id = batch_by_external[item.external_id]
             outcomes.append(_replay(earlier_digest, digest, item.external_id, earlier_id))
             continue
+        if item.ubl is not None or item.ubl_unreadable is not None:
+            refused = ubl_problem(item, company_vat(session, company_id))
+            if refused is not None:
+                outcomes.append(Outcome(refused.status, error=refused))
+                continue
         reference = item.structured_reference
         if reference is not None and reference in used_refs:
             outcomes.append(

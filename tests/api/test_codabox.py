@@ -596,3 +596,16 @@ def test_the_periodic_poll_queues_its_jobs_under_their_company(client, codabox):
     with unit_of_work() as session:
         [job] = session.exec(select(Job).where(Job.kind == SYNC, Job.status == "pending")).all()
     assert job.company_id == codabox_company_id()  # claims take turns by company
+
+
+def test_the_clients_own_ubl_is_forwarded_byte_for_byte(client, codabox):
+    from tests.api.test_client_ubl import body, ubl
+
+    key = connect(client, codabox)
+    today = date.today().isoformat().encode()  # CodaBox takes this year's invoices only
+    document = ubl().replace(b"2026-12-02", today).replace(b"2026-11-02", today)
+    created = client.post(f"/v1/companies/{VAT}/invoices", json=body(document), headers=key)
+    assert created.status_code == 201, created.text
+    assert created.json()["delivery"]["status"] == "pending"
+    run_jobs()
+    assert codabox.clients[VAT].uploads["2026/UBL-1"]["xml"] == document
