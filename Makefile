@@ -49,6 +49,7 @@ openapi: install ## regenerate openapi/openapi.json from the app
 BENCHES := bench/bench_api.py bench/bench_small_statement.py bench/bench_ingest.py bench/bench_matching.py bench/bench_processes.py
 
 bench: install ## print throughput and memory figures, on SQLite and then on PostgreSQL (each on a fresh database)
+	@echo "== no database: bench/bench_peppol.py"; $(PY) bench/bench_peppol.py
 	@for b in $(BENCHES); do echo "== SQLite: $$b"; $(PY) $$b || exit 1; done
 	@for b in $(BENCHES); do echo "== PostgreSQL: $$b"; \
 	  scripts/with-postgres sh -c 'CODARECON_BENCH_DATABASE_URL=$$CODARECON_TEST_DATABASE_URL exec "$$0" "$$1"' $(PY) $$b || exit 1; done
