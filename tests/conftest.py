@@ -25,6 +25,8 @@ SAMPLES_DIR = Path(
 REQUIRE_SAMPLES = os.environ.get("CODARECON_REQUIRE_SAMPLES") == "1"
 #: The Peppol project's own example invoices and credit notes, beside the CODA samples in ../shared.
 PEPPOL_EXAMPLES = SAMPLES_DIR.parent / "peppol-rules" / "examples"
+#: Public camt.053 files with their MANIFEST, beside the CODA samples in ../shared.
+CAMT_SAMPLES = SAMPLES_DIR.parent / "camt-samples"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -35,6 +37,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             f"CODARECON_REQUIRE_SAMPLES=1 but {SAMPLES_DIR} holds no MANIFEST.md: put ../shared beside the "
             "repository or set CODARECON_CODA_SAMPLES"
         )
+    if REQUIRE_SAMPLES and not (CAMT_SAMPLES / "MANIFEST.md").is_file():
+        raise pytest.UsageError(f"CODARECON_REQUIRE_SAMPLES=1 but {CAMT_SAMPLES} holds no MANIFEST.md")
     if REQUIRE_SAMPLES and not any(PEPPOL_EXAMPLES.glob("*.xml")):
         raise pytest.UsageError(f"CODARECON_REQUIRE_SAMPLES=1 but {PEPPOL_EXAMPLES} holds no Peppol examples")
 
@@ -97,6 +101,16 @@ def sample_path(name: str) -> Path:
     if not path.is_file():
         if REQUIRE_SAMPLES:
             pytest.fail(f"sample {path} is missing (CODARECON_REQUIRE_SAMPLES=1)")
+        pytest.skip(f"{path} is missing; .ci/run requires it (CODARECON_REQUIRE_SAMPLES=1)")
+    return path
+
+
+def camt_sample(name: str) -> Path:
+    """A shared camt.053 sample: skipped when the samples are absent, an error when they are required."""
+    path = CAMT_SAMPLES / name
+    if not path.is_file():
+        if REQUIRE_SAMPLES:
+            pytest.fail(f"camt sample {path} is missing (CODARECON_REQUIRE_SAMPLES=1)")
         pytest.skip(f"{path} is missing; .ci/run requires it (CODARECON_REQUIRE_SAMPLES=1)")
     return path
 

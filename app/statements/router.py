@@ -28,6 +28,7 @@ _CODA_BODY = {
         "content": {
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
             "text/plain": {"schema": {"type": "string"}},
+            "application/xml": {"schema": {"type": "string", "description": "An ISO 20022 camt.053 statement."}},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",

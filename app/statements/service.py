@@ -29,14 +29,14 @@ class IngestResult:
     new_transaction_ids: list[str] = field(default_factory=list)
 
 
-def refuse(exc: CodaError) -> ValidationFailed:
+def refuse(exc: CodaError, kind: str = "CODA") -> ValidationFailed:
     error: dict[str, Any] = {"message": exc.message}
     if exc.line is not None:
         error["line"] = exc.line
     where = f" (line {exc.line})" if exc.line is not None else ""
     if exc.incomplete:
-        return ValidationFailed(f"incomplete CODA file{where}: {exc.message}", errors=[error], incomplete=True)
-    return ValidationFailed(f"not a readable CODA file{where}: {exc.message}", errors=[error])
+        return ValidationFailed(f"incomplete {kind} file{where}: {exc.message}", errors=[error], incomplete=True)
+    return ValidationFailed(f"not a readable {kind} file{where}: {exc.message}", errors=[error])
 
 
 def _identity(st: ParsedStatement) -> tuple[str, str, int, Any]:
@@ -49,20 +49,23 @@ def ingest_coda(session: Session, company_id: str, data: bytes, *, source: str =
     Statements are read, checked and written one at a time (memory follows the largest statement, not the
     file), all in the caller's transaction: a refusal anywhere rolls back the whole file.
     """
+    from app.statements.camt import CamtReader, looks_like_xml
     from app.statements.coda import CodaReader  # the adapter pulls in pycoda; only ingestion needs it
 
     # One upload at a time per company: a re-sent file racing its first upload then sees it stored, and
     # matching sees every invoice registered before it (see reconciliation.locks).
     lock_company_ledger(session, company_id)
+    # camt.053 (XML) or CODA, told apart by the content: both give the same parsed statements.
+    kind = "camt.053" if looks_like_xml(data) else "CODA"
     try:
-        reader = CodaReader(data)
+        reader: CamtReader | CodaReader = CamtReader(data) if kind == "camt.053" else CodaReader(data)
         ingest = _Ingest(session, company_id, data, reader.encoding, source)
         for statement in reader.statements():
             ingest.add(statement)
     except CodaError as exc:
-        raise refuse(exc) from None
+        raise refuse(exc, kind) from None
     if ingest.count == 0:
-        raise ValidationFailed("the CODA file holds no statement", errors=[{"message": "no statement"}])
+        raise ValidationFailed(f"the {kind} file holds no statement", errors=[{"message": "no statement"}])
     file_warnings = [WarningPublic(**w.as_dict()) for w in reader.warnings]
     if not ingest.new_ids:
         response = IngestResponse(

@@ -24,6 +24,10 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+#: camt.053 statements (ISO 20022 XML); the content decides the format either way.
+XML_TYPES = ("application/xml", "text/xml")
+
+
 async def read_coda_upload(request: Request) -> bytes:
     limit = get_settings().max_upload_bytes
     content_type = request.headers.get("content-type", "application/octet-stream").split(";")[0].strip().lower()
@@ -41,11 +45,12 @@ async def read_coda_upload(request: Request) -> bytes:
         data = await upload.read()
         if len(data) > limit:
             raise PayloadTooLarge(f"the upload is larger than the limit of {limit} bytes (CODARECON_MAX_UPLOAD_BYTES)")
-    elif content_type in ("application/octet-stream", "text/plain", "application/x-coda", ""):
+    elif content_type in ("application/octet-stream", "text/plain", "application/x-coda", "", *XML_TYPES):
         data = await read_limited_body(request, limit)
     else:
         raise UnsupportedMediaType(
-            f"send the CODA file as application/octet-stream, text/plain or multipart/form-data, not {content_type}"
+            "send the CODA or camt.053 file as application/octet-stream, text/plain, application/xml or "
+            f"multipart/form-data, not {content_type}"
         )
     if not data.strip():
         raise ValidationFailed("the CODA file is empty", errors=[{"line": 1, "message": "empty file"}])
