@@ -93,17 +93,27 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _coda_parse(args: argparse.Namespace) -> int:
+def _statement_parse(args: argparse.Namespace) -> int:
+    """What the service would store from a CODA or camt.053 file (told apart by its content); ``-`` is stdin."""
+    from app.statements.camt import looks_like_xml, parse_camt
     from app.statements.coda import parse_coda
     from app.statements.parsed import CodaError
     from app.statements.report import render_report
 
-    with open(args.file, "rb") as handle:
-        data = handle.read()
     try:
-        parsed = parse_coda(data)
+        if args.file == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(args.file, "rb") as handle:
+                data = handle.read()
+    except OSError as exc:
+        print(f"codarecon: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    kind = "camt.053" if looks_like_xml(data) else "CODA"
+    try:
+        parsed = parse_camt(data) if kind == "camt.053" else parse_coda(data)
     except CodaError as exc:
-        print(f"{args.file}: not a readable CODA file: {exc}", file=sys.stderr)
+        print(f"{args.file}: not a readable {kind} file: {exc}", file=sys.stderr)
         return 2
     print(render_report(parsed, as_json=args.json))
     return 0
@@ -166,11 +176,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--company", help="only this company (its VAT number)")
     check.set_defaults(func=_check)
 
+    statement = sub.add_parser("statement", help="bank statement tools (CODA and camt.053)").add_subparsers(
+        dest="statement_command", required=True
+    )
     coda = sub.add_parser("coda", help="CODA file tools").add_subparsers(dest="coda_command", required=True)
-    parse = coda.add_parser("parse", help="print what the service would store for a CODA file")
-    parse.add_argument("file")
-    parse.add_argument("--json", action="store_true", help="machine-readable output")
-    parse.set_defaults(func=_coda_parse)
+    for group, name in ((statement, "parse"), (coda, "parse")):
+        parse = group.add_parser(
+            name, help="print what the service would store for a CODA or camt.053 file (detected from its content)"
+        )
+        parse.add_argument("file", help="the file, or - for standard input")
+        parse.add_argument("--json", action="store_true", help="machine-readable output")
+        parse.set_defaults(func=_statement_parse)
     example = coda.add_parser("example", help="write a one-payment CODA file to stdout (for trying things out)")
     example.add_argument("--account", required=True, help="the statement's account (IBAN)")
     example.add_argument("--amount", required=True, help="signed amount; positive is money in")

@@ -30,6 +30,7 @@ from app.statements.parsed import (
     CodaWarning,
     Counterparty,
     MovementKind,
+    ParsedFile,
     ParsedStatement,
     ParsedTransaction,
 )
@@ -397,3 +398,9 @@ def _creditor_reference(remittance: Any) -> tuple[str | None, str | None, str | 
                 return "rf", ref, None
         return None, ref, None
     return None, None, None
+
+
+def parse_camt(data: bytes) -> ParsedFile:
+    """A whole camt.053 document as the CODA adapter gives a file; raises CodaError when it cannot be read."""
+    reader = CamtReader(data)
+    return ParsedFile(statements=list(reader.statements()), encoding=reader.encoding, warnings=reader.warnings)

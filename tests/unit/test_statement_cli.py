@@ -1,0 +1,37 @@
+"""`codarecon statement parse` (alias `coda parse`): CODA or camt.053 told apart by content, stdin with `-`,
+and one clear line with exit code 2 for a file that cannot be read."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+from app.cli import main
+from tests.conftest import camt_sample, sample_path
+
+
+def run(argv, capsys, stdin: bytes | None = None, monkeypatch=None) -> tuple[int, str, str]:
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_both_formats_and_stdin(capsys, monkeypatch):
+    camt = camt_sample("oca-bank-statement-import__ch_v04_one_entry_two_txdtls_isr_refs.xml")
+    code, out, _ = run(["statement", "parse", str(camt)], capsys)
+    assert code == 0 and "statement 58 of CH1111000000123456789 (CHF) on 2017-03-23" in out
+    coda = sample_path("MANIFEST.md").parent
+    first_coda = sorted(p for p in coda.iterdir() if p.suffix.lower() in (".cod", ".coda", ".txt"))[0]
+    code, out, _ = run(["coda", "parse", "-"], capsys, first_coda.read_bytes(), monkeypatch)
+    assert code == 0 and "statement" in out
+
+
+def test_unreadable_input_is_one_line_and_exit_2(capsys, tmp_path):
+    code, out, err = run(["statement", "parse", str(tmp_path / "missing.xml")], capsys)
+    assert (code, out) == (2, "")
+    assert err.strip().count("\n") == 0 and "cannot read" in err
+    broken = camt_sample("genkgo-camt__malformed_v02_no_stmt.xml")
+    code, _, err = run(["statement", "parse", str(broken)], capsys)
+    assert code == 2 and "not a readable camt.053 file: line 3" in err
