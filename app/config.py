@@ -6,6 +6,7 @@ import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from cryptography.fernet import Fernet
 from pydantic import Field, field_validator
@@ -29,6 +30,8 @@ class Settings(BaseSettings):
     codabox_software_company: str | None = None
     codabox_sales_invoice_path: str | None = None
     codabox_poll_seconds: int = 7200
+    #: Which download of a bank statement to take when a feed entry offers both: CODA ("cod") or camt.053 ("xml").
+    codabox_statement_format: Literal["cod", "xml"] = "cod"
     codabox_timeout_seconds: float = 30.0
     delivery_retry_seconds: float = 30.0
     #: Standard Webhooks secret (whsec_...) that signs POST /v1/webhooks/inbound.

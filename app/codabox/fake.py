@@ -61,10 +61,14 @@ class FakeCodaboxState:
             )
         return self.clients[vat]
 
-    def add_coda(self, vat: str, coda: bytes, metadata: dict[str, Any] | None = None) -> str:
+    def add_coda(
+        self, vat: str, coda: bytes, metadata: dict[str, Any] | None = None, *, xml: bytes | None = None
+    ) -> str:
+        """A bank file in the feed: its CODA, and (as CodaBox offers for XML-enabled clients) its camt.053."""
         with self.lock:
             index = str(uuid.uuid4())
-            self.client(vat).entries.append({"feed_index": index, "coda": coda, "metadata": metadata or {}})
+            entry = {"feed_index": index, "coda": coda, "xml": xml, "metadata": metadata or {}}
+            self.client(vat).entries.append(entry)
             return index
 
     def inject(self, route: str, kind: str, count: int = 1) -> None:
@@ -153,7 +157,7 @@ def create_fake_codabox_app(state: FakeCodaboxState | None = None) -> FastAPI:
         body = {
             "id": client.username,
             "fetch_delay": state.fetch_delay,
-            "allowed_formats": ["cod"],
+            "allowed_formats": ["cod", "xml"] if any(e.get("xml") for e in client.entries) else ["cod"],
             "feed_clients": [{"id": client.feed_id, "client_name": f"Client {client.vat}", "vat": client.vat}],
         }
         return done(fault, JSONResponse(body))
@@ -197,25 +201,28 @@ def create_fake_codabox_app(state: FakeCodaboxState | None = None) -> FastAPI:
             client.offset = offset
         return done(fault, JSONResponse({"feed_offset": offset}))
 
-    def _download(request: Request, feed_index: str) -> Response:
+    def _download(request: Request, feed_index: str, fmt: str = "cod") -> Response:
         client = authenticated(request)
         if client is None:
             return _error(401, "Invalid credentials")
         entry = next((e for e in client.entries if e["feed_index"] == feed_index), None)
         if entry is None:
             return _error(404, "Unknown document")
+        content = entry["coda"] if fmt == "cod" else entry.get("xml")
+        if content is None:
+            return _error(404, f"No {fmt} document for this entry")
         with state.lock:
             client.downloads.append(feed_index)
-        return Response(entry["coda"], media_type="application/octet-stream")
+        return Response(content, media_type="application/xml" if fmt == "xml" else "application/octet-stream")
 
     @app.get("/v2/delivery/download/{feed_index}/{fmt}/")
     async def download(feed_index: str, fmt: str, request: Request) -> Response:
         fault, early = guard(request, "download")
         if early:
             return early
-        if fmt != "cod":
+        if fmt not in ("cod", "xml"):
             return _error(400, "Unsupported format")
-        response = _download(request, feed_index)
+        response = _download(request, feed_index, fmt)
         if fault == "truncate" and response.status_code == 200:
             return Response(response.body[: len(response.body) // 2], media_type="application/octet-stream")
         return done(fault, response)

@@ -40,10 +40,12 @@ def sync_company(job: Job) -> None:
     try:
         with client() as cb:
             pod = cb.pod_client(creds)
+            preferred = get_settings().codabox_statement_format
+            fmt = preferred if preferred in pod.allowed_formats else "cod"
             for feed_id in pod.feed_ids:
                 for entry in cb.feed(creds, feed_id):
                     if entry.document_model.lower() == "coda":
-                        _ingest_entry(cb, creds, company_id, feed_id, entry.feed_index)
+                        _ingest_entry(cb, creds, company_id, feed_id, entry.feed_index, fmt)
                     # Commit only once the entry is safely stored (or was before, or is set aside as failed).
                     cb.commit_offset(creds, feed_id, entry.feed_index)
     except CodaboxError as exc:
@@ -55,14 +57,16 @@ def sync_company(job: Job) -> None:
     _note_sync(company_id, None)
 
 
-def _ingest_entry(cb: CodaboxClient, creds: Credentials, company_id: str, feed_id: str, feed_index: str) -> None:
+def _ingest_entry(
+    cb: CodaboxClient, creds: Credentials, company_id: str, feed_id: str, feed_index: str, fmt: str = "cod"
+) -> None:
     from app.statements.service import ingest_coda
 
     with unit_of_work(read_only=True) as session:
         seen = session.get(CodaboxFeedEntry, feed_index)
         if seen is not None and seen.status in ("ingested", "failed"):
             return
-    data = cb.download(creds, feed_index)  # a failure here stops the sync before the offset moves
+    data = cb.download(creds, feed_index, fmt)  # a failure here stops the sync before the offset moves
     try:
         with unit_of_work() as session:
             result = ingest_coda(session, company_id, data, source="codabox")

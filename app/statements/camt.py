@@ -125,7 +125,13 @@ class CamtReader:
         try:
             root = etree.fromstring(data, parser)
         except etree.XMLSyntaxError as exc:
-            raise CodaError(f"not well-formed XML: {exc.msg}", exc.lineno or 1) from None
+            # An error on the document's last line, other than content after its end, is a cut-off download:
+            # the whole file may well come later (the CodaBox sync downloads it again).
+            lines = data.rstrip().split(b"\n")
+            line, column = exc.position if exc.position else (exc.lineno or 0, 0)
+            at_the_end = line >= len(lines) and column >= len(lines[-1])
+            cut_off = at_the_end and "Extra content" not in (exc.msg or "")
+            raise CodaError(f"not well-formed XML: {exc.msg}", exc.lineno or 1, incomplete=cut_off) from None
         docinfo = root.getroottree().docinfo
         if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
             raise CodaError("a camt.053 document carries no DOCTYPE (entities are not accepted)", 1)

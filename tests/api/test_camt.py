@@ -182,3 +182,12 @@ def test_the_same_payments_from_either_format_give_the_same_transactions_and_pai
     coda, camt = outcomes
     assert coda == camt
     assert coda["invoices"] == ["paid", "paid"]
+
+
+def test_a_document_cut_off_on_the_way_is_incomplete_not_broken(client, key):
+    whole = write_camt([statement([generate_ogm()])])
+    response = upload(client, key, whole[: len(whole) - 60])
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("incomplete camt.053 file (line ")
+    assert response.json().get("incomplete") is True
+    assert stored_transactions(client, key) == []

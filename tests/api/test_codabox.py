@@ -609,3 +609,26 @@ def test_the_clients_own_ubl_is_forwarded_byte_for_byte(client, codabox):
     assert created.json()["delivery"]["status"] == "pending"
     run_jobs()
     assert codabox.clients[VAT].uploads["2026/UBL-1"]["xml"] == document
+
+
+@pytest.mark.parametrize("preferred", ["cod", "xml"])
+def test_a_feed_entry_offering_xml_is_read_in_the_preferred_format_and_counts_once(
+    client, codabox, monkeypatch, preferred
+):
+    from app.statements.camt_writer import write_camt
+    from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
+    from app.statements.models import CodaFile
+
+    monkeypatch.setattr(get_settings(), "codabox_statement_format", preferred)
+    key = connect(client, codabox)
+    spec = StatementSpec(IBAN, date(2026, 11, 5), Decimal(0), [MovementSpec(Decimal("42.00"), communication="x")])
+    coda, camt = write_coda([spec]), write_camt([spec])
+    index = codabox.add_coda(VAT, coda, xml=camt)
+    run_jobs()
+    with unit_of_work() as session:
+        [stored] = session.exec(select(CodaFile)).all()
+    assert stored.content == (camt if preferred == "xml" else coda)
+    assert codabox.clients[VAT].offset == index  # the offset rules are the format's business no more than before
+    other = camt if preferred == "cod" else coda  # the same statement in the other format: nothing new
+    again = client.post(f"/v1/companies/{VAT}/statements", content=other, headers=key)
+    assert (again.status_code, again.json()["duplicates"]) == (200, 1)
