@@ -86,8 +86,8 @@ class Scenario:
             "structured_reference": inv.reference,
         }
 
-    def to_coda(self, per_statement: int = 1000, first_sequence: int = 1) -> bytes:
-        from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
+    def to_statements(self, per_statement: int = 1000, first_sequence: int = 1) -> list:
+        from app.statements.coda_writer import MovementSpec, StatementSpec
 
         statements, balance = [], Decimal(0)
         for n in range(0, len(self.payments), per_statement):
@@ -112,7 +112,18 @@ class Scenario:
             )
             balance = st.closing_balance
             statements.append(st)
-        return write_coda(statements)
+        return statements
+
+    def to_coda(self, per_statement: int = 1000, first_sequence: int = 1) -> bytes:
+        from app.statements.coda_writer import write_coda
+
+        return write_coda(self.to_statements(per_statement, first_sequence))
+
+    def to_camt(self, per_statement: int = 1000, first_sequence: int = 1) -> bytes:
+        """The same statements as camt.053, laid out as Febelfin's XML guidelines map CODA."""
+        from app.statements.camt_writer import write_camt
+
+        return write_camt(self.to_statements(per_statement, first_sequence))
 
 
 def _iban(rng: random.Random) -> str:

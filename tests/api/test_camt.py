@@ -191,3 +191,43 @@ def test_a_document_cut_off_on_the_way_is_incomplete_not_broken(client, key):
     assert response.json()["detail"].startswith("incomplete camt.053 file (line ")
     assert response.json().get("incomplete") is True
     assert stored_transactions(client, key) == []
+
+
+def test_a_generated_scenario_is_matched_alike_from_coda_and_from_camt(client):
+    """The generator's payers (references, typos, invoice numbers, combined payments, names and amounts),
+    written once as CODA and once as camt.053, to two companies with the same invoices."""
+    import dataclasses
+
+    from tests.helpers import ADMIN
+    from tests.scenarios import generate
+
+    base = generate(seed=11, invoices=400, payments=160)
+    results = []
+    for vat, account, fmt in ((VAT, base.account_iban, "coda"), (OTHER_VAT, "BE68539007547034", "camt")):
+        scenario = dataclasses.replace(base, account_iban=account)
+        client.post(
+            "/v1/companies", json={"vat": vat, "name": fmt, "bank_accounts": [account]}, headers=ADMIN
+        ).raise_for_status()
+        batch = [scenario.invoice_body(i) for i in scenario.invoices]
+        client.post(f"/v1/companies/{vat}/invoices/batch", json={"invoices": batch}, headers=ADMIN).raise_for_status()
+        data, headers = (scenario.to_coda(), {}) if fmt == "coda" else (scenario.to_camt(), XML)
+        response = client.post(f"/v1/companies/{vat}/statements", content=data, headers={**ADMIN, **headers})
+        assert response.status_code == 201, response.text
+        invoices, cursor = [], None
+        while True:
+            page = client.get(
+                f"/v1/companies/{vat}/invoices",
+                params={"limit": 500, **({"cursor": cursor} if cursor else {})},
+                headers=ADMIN,
+            ).json()
+            invoices += [
+                (i["external_id"], i["status"], i["amount_paid"], i["write_off_amount"]) for i in page["items"]
+            ]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        results.append((response.json()["matching"], sorted(invoices)))
+    (coda_counts, coda_invoices), (camt_counts, camt_invoices) = results
+    assert coda_counts == camt_counts
+    assert coda_counts["matched"] > 50  # the scenario really pays invoices
+    assert coda_invoices == camt_invoices
