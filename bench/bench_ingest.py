@@ -30,6 +30,11 @@ ACCOUNT = "BE80001000000177"
 
 
 def generate(count: int, rng: random.Random) -> tuple[bytes, list[str]]:
+    statements, refs = generate_statements(count, rng)
+    return write_coda(statements), refs
+
+
+def generate_statements(count: int, rng: random.Random) -> tuple[list[StatementSpec], list[str]]:
     """Statements of 1,000 movements each; a third of the credits carry an OGM of an invoice."""
     refs: list[str] = []
     statements, balance = [], Decimal(0)
@@ -56,7 +61,7 @@ def generate(count: int, rng: random.Random) -> tuple[bytes, list[str]]:
         balance = st.closing_balance
         day += timedelta(days=1)
         statements.append(st)
-    return write_coda(statements), refs
+    return statements, refs
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -15,6 +15,8 @@ statements the CODA adapter gives, so that storing, matching and everything afte
 
 from __future__ import annotations
 
+import io
+import re
 import zlib
 from collections.abc import Iterator
 from datetime import date
@@ -113,39 +115,64 @@ def _sign(indicator: str | None) -> int:
 
 
 class CamtReader:
-    """The statements of one camt.053 document; raises CodaError (with a line) when it cannot be read."""
+    """The statements of one camt.053 document, read one ``Stmt`` at a time (memory follows the largest
+    statement, not the file); raises CodaError (with a line) when it cannot be read."""
 
     def __init__(self, data: bytes) -> None:
         self.warnings: list[CodaWarning] = []
         if len(data) > MAX_BYTES:
             raise CodaError(f"the camt.053 document is larger than {MAX_BYTES} bytes")
-        parser = etree.XMLParser(
-            resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
-        )
-        try:
-            root = etree.fromstring(data, parser)
-        except etree.XMLSyntaxError as exc:
-            # An error on the document's last line, other than content after its end, is a cut-off download:
-            # the whole file may well come later (the CodaBox sync downloads it again).
-            lines = data.rstrip().split(b"\n")
-            line, column = exc.position if exc.position else (exc.lineno or 0, 0)
-            at_the_end = line >= len(lines) and column >= len(lines[-1])
-            cut_off = at_the_end and "Extra content" not in (exc.msg or "")
-            raise CodaError(f"not well-formed XML: {exc.msg}", exc.lineno or 1, incomplete=cut_off) from None
-        docinfo = root.getroottree().docinfo
-        if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-            raise CodaError("a camt.053 document carries no DOCTYPE (entities are not accepted)", 1)
-        self.encoding = (docinfo.encoding or "UTF-8").lower()
-        report = _find(root, "BkToCstmrStmt")
-        if report is None:
-            raise CodaError("not a camt.053 document: no BkToCstmrStmt (bank-to-customer statement)", _line(root))
-        self._statements = _children(report, "Stmt")
-        if not self._statements:
-            raise CodaError("the camt.053 document holds no Stmt (statement)", _line(report))
+        # Entities (and their expansion bombs, or files they would read) are declared in a DOCTYPE; a bank
+        # statement never has one. Refused before any parsing.
+        head = data[: data.find(b">", data.find(b"<!DOCTYPE")) + 1] if b"<!DOCTYPE" in data else b""
+        if head:
+            raise CodaError("a camt.053 document carries no DOCTYPE (entities are not accepted)", head.count(b"\n") + 1)
+        self._data = data
+        declared = re.match(rb"\s*(?:\xef\xbb\xbf)?<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)", data)
+        self.encoding = declared.group(1).decode().lower() if declared else "utf-8"
+
+    def _fail(self, exc: etree.XMLSyntaxError) -> CodaError:
+        # An error at the very end of the document, other than content after its end, is a cut-off download:
+        # the whole file may well come later (the CodaBox sync downloads it again).
+        lines = self._data.rstrip().split(b"\n")
+        line, column = exc.position if exc.position else (exc.lineno or 0, 0)
+        at_the_end = line >= len(lines) and column >= len(lines[-1])
+        cut_off = at_the_end and "Extra content" not in (exc.msg or "")
+        return CodaError(f"not well-formed XML: {exc.msg}", exc.lineno or 1, incomplete=cut_off)
 
     def statements(self) -> Iterator[ParsedStatement]:
-        for node in self._statements:
-            yield _statement(node)
+        events = etree.iterparse(
+            io.BytesIO(self._data),
+            events=("start", "end"),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_comments=True,
+        )
+        root_line, report_line, count = None, None, 0
+        try:
+            for event, element in events:
+                name = _local(element)
+                if event == "start":
+                    root_line = root_line or _line(element)
+                    if name == "BkToCstmrStmt" and report_line is None:
+                        report_line = _line(element) or 1
+                    continue
+                if name != "Stmt":
+                    continue
+                count += 1
+                yield _statement(element)
+                element.clear()  # done with it: the next statement starts from nothing
+                parent = element.getparent()
+                while parent is not None and element.getprevious() is not None:
+                    del parent[0]
+        except etree.XMLSyntaxError as exc:
+            raise self._fail(exc) from None
+        if report_line is None:
+            raise CodaError("not a camt.053 document: no BkToCstmrStmt (bank-to-customer statement)", root_line or 1)
+        if count == 0:
+            raise CodaError("the camt.053 document holds no Stmt (statement)", report_line)
 
 
 def _account(stmt: Any) -> tuple[str, str, str | None]:
@@ -409,4 +436,5 @@ def _creditor_reference(remittance: Any) -> tuple[str | None, str | None, str | 
 def parse_camt(data: bytes) -> ParsedFile:
     """A whole camt.053 document as the CODA adapter gives a file; raises CodaError when it cannot be read."""
     reader = CamtReader(data)
-    return ParsedFile(statements=list(reader.statements()), encoding=reader.encoding, warnings=reader.warnings)
+    statements = list(reader.statements())
+    return ParsedFile(statements=statements, encoding=reader.encoding, warnings=reader.warnings)

@@ -79,3 +79,56 @@ def test_mutated_coda_uploads(client, key, data):
         original[position] = data.draw(st.integers(min_value=0, max_value=255))
     cut = data.draw(st.integers(min_value=0, max_value=len(original)))
     assert_problem(client.post(f"/v1/companies/{VAT}/statements", content=bytes(original[:cut]), headers=key))
+
+
+def _camt_file() -> bytes:
+    from datetime import date
+    from decimal import Decimal
+
+    from app.statements.camt_writer import write_camt
+    from app.statements.coda_writer import MovementSpec, StatementSpec
+
+    movements = [
+        MovementSpec(Decimal("121.00"), ogm="+++090/9337/55493+++", counterparty_name="KLANT NV"),
+        MovementSpec(Decimal("-5.00"), communication="kosten"),
+        MovementSpec(Decimal("20.00"), details=[MovementSpec(Decimal("12.00")), MovementSpec(Decimal("8.00"))]),
+    ]
+    return write_camt([StatementSpec(IBAN, date(2026, 11, 20), Decimal("1.00"), movements, sequence=3)])
+
+
+CAMT = _camt_file()
+CAMT_PIECES = [
+    b"<",
+    b">",
+    b"</Stmt>",
+    b"<Ntry>",
+    b"CRDT",
+    b"DBIT",
+    b"-",
+    b"&amp;",
+    b"&x;",
+    b"<!DOCTYPE d>",
+    b"\x00",
+    b"\xff",
+]
+
+
+@SETTINGS
+@given(data=st.data())
+def test_mutated_camt_uploads_never_answer_5xx_nor_store_half(client, key, data):
+    from tests.api.test_camt import stored_transactions
+
+    document = bytearray(CAMT)
+    for _ in range(data.draw(st.integers(min_value=1, max_value=4))):
+        position = data.draw(st.integers(min_value=0, max_value=len(document) - 1))
+        if data.draw(st.booleans()):
+            document[position : position + data.draw(st.integers(0, 30))] = data.draw(st.sampled_from(CAMT_PIECES))
+        else:
+            document[position] = data.draw(st.integers(min_value=0, max_value=255))
+    before = len(stored_transactions(client, key))
+    response = client.post(
+        f"/v1/companies/{VAT}/statements", content=bytes(document), headers={**key, "Content-Type": "application/xml"}
+    )
+    assert_problem(response)
+    if response.status_code == 422:
+        assert len(stored_transactions(client, key)) == before  # a file is stored whole or not at all
