@@ -48,10 +48,45 @@ def _under_mutmut() -> bool:
     return "__mutmut_" in os.environ.get("MUTANT_UNDER_TEST", "")
 
 
-#: The tests that judge a module's mutants under `make mutate`, where the tests that merely pass through it are
-#: many: the pure matching engine is judged by its own tests and the matching cases, not by every upload.
+#: The tests that judge each module's mutants under `make mutate`: the tests written about that module, not every
+#: test that merely passes through it (an upload runs matching, the ledger and events; judging a ledger mutant
+#: by all of them would cost minutes per mutant and find nothing the ledger's own tests miss).
+_MONEY_DECISIONS = (
+    "tests/api/test_money_guards.py",
+    "tests/api/test_decision_contract.py",
+    "tests/api/test_decision_edges.py",
+    "tests/api/test_audit_trail.py",
+    "tests/api/test_payments.py",
+)
 MUTANT_TEST_SCOPE = {
     "app.reconciliation.matching.": ("tests/unit/test_matching", "tests/api/test_matching_cases.py"),
+    "app.reconciliation.ledger.": (
+        *_MONEY_DECISIONS,
+        "tests/api/test_late_invoices.py",
+        "tests/api/test_webhooks.py",
+        "tests/db/test_check_cli.py",
+        "tests/db/test_indexed_matching.py",
+    ),
+    "app.reconciliation.decisions.": (*_MONEY_DECISIONS, "tests/db/test_concurrency.py"),
+    "app.reconciliation.service.": (
+        *_MONEY_DECISIONS,
+        "tests/api/test_matching_cases.py",
+        "tests/api/test_late_invoices.py",
+        "tests/db/test_indexed_matching.py",
+    ),
+    "app.statements.service.": (
+        "tests/api/test_statements.py",
+        "tests/api/test_statement_answers.py",
+        "tests/api/test_camt.py",
+        "tests/api/test_auth_and_companies.py",
+        "tests/db/test_concurrency.py",
+    ),
+    "app.codabox.": ("tests/api/test_codabox.py", "tests/unit/test_ubl_generation.py"),
+    "app.webhooks.dispatch.": (
+        "tests/api/test_webhook",
+        "tests/unit/test_webhook_targets.py",
+        "tests/db/test_outbox.py",
+    ),
 }
 
 
