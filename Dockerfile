@@ -15,6 +15,9 @@ RUN pip install . \
  && mkdir -p var && chown codarecon:codarecon var
 
 USER codarecon
+# The embedded SQLite database and generated keys (admin token, CODARECON_SECRET_KEY) live here: mount it.
+# On PostgreSQL set CODARECON_SECRET_KEY (the same for every API and worker container); start-up refuses without.
+VOLUME ["/srv/codarecon/var"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
 # Migrations first (they take an advisory lock on PostgreSQL, so replicas may start together), then the API.

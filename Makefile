@@ -27,6 +27,9 @@ $(STAMP): pyproject.toml
 run: install ## serve the API on 127.0.0.1:8000 (schema migrated on start)
 	$(VENV)/bin/codarecon serve
 
+worker: install ## run background jobs in a process of their own (then serve with CODARECON_EMBEDDED_WORKERS=false)
+	$(VENV)/bin/codarecon worker
+
 test: test-sqlite test-postgres ## run the whole suite on SQLite, then the database tests on PostgreSQL
 
 test-sqlite: install

@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from app import __version__
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -30,13 +32,15 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     import signal
 
-    from app.config import get_settings
+    from app.config import get_settings, require_explicit_secret_key
     from app.db import get_engine
     from app.logging_setup import configure_logging
     from app.migrate import upgrade_to_head
     from app.worker import Worker
 
-    configure_logging(get_settings().log_level)
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    require_explicit_secret_key(settings)
     upgrade_to_head(get_engine())
     worker = Worker()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -153,11 +157,12 @@ def _fake_codabox(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="codarecon", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"codarecon {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP API (uvicorn)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="API processes (stateless; use PostgreSQL for > 1)")
     serve.set_defaults(func=_serve)
 

@@ -89,6 +89,17 @@ class Settings(BaseSettings):
         return value
 
 
+def require_explicit_secret_key(settings: Settings) -> None:
+    """On PostgreSQL (several processes, containers that come and go) the key that encrypts secrets at rest must
+    be given: one generated into a container's var/ differs between API and worker, and is lost with it."""
+    if settings.secret_key is None and not settings.database_url.startswith("sqlite"):
+        raise SystemExit(
+            "CODARECON_SECRET_KEY is required with PostgreSQL: every API and worker process needs the same key "
+            "to read the secrets they store. Generate one with python -c 'from cryptography.fernet import "
+            "Fernet; print(Fernet.generate_key().decode())'"
+        )
+
+
 #: The admin token reaches every company: short ones are guessable.
 MIN_ADMIN_TOKEN_LENGTH = 32
 

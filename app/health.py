@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import text
 
 from app.db import get_engine
 from app.migrate import current_revision, head_revision
 
 router = APIRouter(tags=["health"])
+
+
+@router.get("/", include_in_schema=False)
+async def root() -> RedirectResponse:
+    """People who open the service's address land on its documentation."""
+    return RedirectResponse("/docs")
 
 
 @router.get("/healthz")

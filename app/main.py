@@ -14,7 +14,7 @@ from app import __version__
 from app.codabox.inbound import router as inbound_router
 from app.codabox.router import router as codabox_router
 from app.companies.router import router as companies_router
-from app.config import get_settings
+from app.config import get_settings, require_explicit_secret_key
 from app.dashboard.router import router as dashboard_router
 from app.db import get_engine
 from app.error_boundary import KeepConnectionOnError
@@ -48,6 +48,7 @@ Invoices in, CODA bank statements in, paid status out. Every error is `applicati
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
+    require_explicit_secret_key(settings)
     # Few threads beat many: every database call releases and re-takes the GIL, and 40 threads passing it
     # around cost more than they overlap (measured in bench/bench_api.py).
     anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads

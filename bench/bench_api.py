@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
@@ -44,6 +45,7 @@ def start_server(tmp: Path, port: int) -> subprocess.Popen:
         "CODARECON_DATABASE_URL": os.environ.get("CODARECON_BENCH_DATABASE_URL", f"sqlite:///{tmp / 'bench.db'}"),
         "CODARECON_ADMIN_TOKEN": ADMIN,
         "CODARECON_RATE_LIMIT": "0",  # throughput is measured without the per-key limit
+        "CODARECON_SECRET_KEY": os.environ.get("CODARECON_SECRET_KEY") or Fernet.generate_key().decode(),
         "CODARECON_VAR_DIR": str(tmp / "var"),
         "CODARECON_LOG_LEVEL": "WARNING",
     }

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef01"
+TEST_SECRET_KEY = "ZmFrZS10ZXN0LWtleS0wMTIzNDU2Nzg5YWJjZGVmMDE="  # a Fernet key: 32 bytes, url-safe base64
 SAMPLES_DIR = Path(
     os.environ.get("CODARECON_CODA_SAMPLES") or Path(__file__).resolve().parents[1].parent / "shared" / "coda-samples"
 )
@@ -173,6 +174,8 @@ def app_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         "CODARECON_VAR_DIR": str(tmp / "var"),
         "CODARECON_EMBEDDED_WORKERS": "false",
         "CODARECON_RATE_LIMIT": "0",  # the suite is one client firing fast; tests/api/test_rate_limit.py turns it on
+        # PostgreSQL refuses to start without an explicit key (app.config.require_explicit_secret_key).
+        "CODARECON_SECRET_KEY": TEST_SECRET_KEY,
     }
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
