@@ -63,3 +63,8 @@ def test_a_database_outage_is_a_503_with_retry_after_and_no_sql_in_the_answer(cl
     assert "SELECT" not in response.text
     # The same keep-alive connection answers the next request normally.
     assert client.get("/healthz").status_code == 200
+
+
+def test_the_root_leads_to_the_documentation(client):
+    response = client.get("/", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (307, "/docs")

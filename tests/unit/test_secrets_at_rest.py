@@ -75,3 +75,21 @@ def test_database_errors_are_logged_without_their_parameters(tmp_path):
         conn.execute(text("INSERT INTO t VALUES (:iban)"), {"iban": "BE71096123456769"})
     engine.dispose()
     assert "BE71096123456769" not in str(failed.value)
+
+
+def test_postgresql_needs_an_explicit_secret_key_sqlite_does_not():
+    from app.config import require_explicit_secret_key
+
+    postgres = Settings(database_url="postgresql+psycopg://u:p@db/codarecon", secret_key=None)
+    with pytest.raises(SystemExit, match="CODARECON_SECRET_KEY is required with PostgreSQL"):
+        require_explicit_secret_key(postgres)
+    require_explicit_secret_key(Settings(database_url="sqlite:///var/x.db", secret_key=None))  # generated under var/
+
+
+def test_the_cli_tells_its_version(capsys):
+    from app import __version__
+    from app.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert (done.value.code, capsys.readouterr().out.strip()) == (0, f"codarecon {__version__}")
