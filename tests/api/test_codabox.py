@@ -158,21 +158,22 @@ def test_an_invoice_without_lines_or_ubl_is_reconciled_but_never_forwarded(clien
 
 
 def test_a_document_that_fails_the_rules_is_never_sent_and_the_delivery_names_the_rules(client, codabox):
-    from tests.conftest import peppol_examples
+    """Checked again just before sending: a stored document that no longer passes (the rules were updated, the
+    row was touched) is never forwarded."""
+    from app.invoices.models import InvoiceDocument
+    from tests.api.test_client_ubl import body, ubl
 
     key = connect(client, codabox)
-    [base] = [p for p in peppol_examples() if p.name == "base-example.xml"]
-    broken = base.read_text().replace(
-        '<cbc:PayableAmount currencyID="EUR">', '<cbc:PayableAmount currencyID="EUR">9', 1
-    )
-    document = {
-        "filename": "inv.xml",
-        "content_type": "application/xml",
-        "content_base64": base64.b64encode(broken.encode()).decode(),
-    }
-    body = invoice_body("BROKEN", issue_date=date.today().isoformat(), due_date=date.today().isoformat())
-    created = client.post(f"/v1/companies/{VAT}/invoices", json={**body, "documents": [document]}, headers=key).json()
+    today = date.today().isoformat().encode()
+    document = ubl().replace(b"2026-12-02", today).replace(b"2026-11-02", today)
+    created = client.post(f"/v1/companies/{VAT}/invoices", json=body(document), headers=key).json()
     assert created["delivery"]["status"] == "pending"
+    with unit_of_work() as session:
+        [stored] = session.exec(select(InvoiceDocument).where(InvoiceDocument.invoice_id == created["id"])).all()
+        stored.content = stored.content.replace(
+            b'PayableAmount currencyID="EUR">121.00', b'PayableAmount currencyID="EUR">12.00'
+        )
+        session.add(stored)
     run_jobs()
     delivery = client.get(f"/v1/companies/{VAT}/invoices/{created['id']}", headers=key).json()["delivery"]
     assert delivery["status"] == "failed"
