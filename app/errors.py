@@ -15,6 +15,22 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://codarecon.dev/problems/"
+#: One vocabulary of problem types (README, "Errors"): a status's own type unless a route names a finer one
+#: (idempotency-key-reused, idempotency-in-progress).
+STATUS_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "too-large",
+    415: "unsupported-media-type",
+    422: "validation",
+    429: "rate-limited",
+    500: "internal-error",
+    503: "unavailable",
+}
 #: What a 503 asks clients to wait before retrying.
 RETRY_AFTER_SECONDS = 5
 
@@ -70,7 +86,7 @@ def problem(
     **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {
-        "type": TYPE_BASE + (slug or str(status)),
+        "type": TYPE_BASE + (slug or STATUS_SLUGS.get(status, f"http-{status}")),
         "title": title,
         "status": status,
         "detail": detail,

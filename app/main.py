@@ -26,6 +26,7 @@ from app.invoices.router import router as invoices_router
 from app.limits import RequestLimits
 from app.logging_setup import RequestIdMiddleware
 from app.migrate import upgrade_to_head
+from app.openapi_doc import document
 from app.peppol.router import router as peppol_router
 from app.rate_limit import RateLimits
 from app.reconciliation.audit import router as audit_router
@@ -82,6 +83,7 @@ def create_app() -> FastAPI:
         license_info={"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
     )
     install_error_handlers(app)
+    app.openapi = lambda: document(app)  # type: ignore[method-assign]
     install_hooks()
     app.add_middleware(IdempotencyMiddleware)
     # Outside the idempotency records (they write too), inside the limits: a request is checked, then queues.

@@ -108,6 +108,8 @@ def _process(message_id: str, event: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/v1/webhooks/inbound", responses={401: {"description": "Bad signature or stale timestamp."}})
 async def inbound(request: Request) -> JSONResponse:
+    """CodaBox's notifications (invoice.created/updated/cancelled, codabox.documents_available), signed per
+    Standard Webhooks with CODARECON_INBOUND_WEBHOOK_SECRET; a documents notice queues a sync."""
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
     _verify(body, headers)

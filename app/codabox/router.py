@@ -42,6 +42,7 @@ class CodaboxStatus(BaseModel):
 
 @router.get("", response_model=CodaboxStatus)
 def codabox_status(ctx: CompanyDep, session: SessionDep) -> CodaboxStatus:
+    """The company's CodaBox connection: its state, the last sync and its error, deliveries and feed entries."""
     return CodaboxStatus(**service.status(session, ctx.company))
 
 

@@ -31,11 +31,13 @@ router = APIRouter(prefix="/v1/companies", tags=["companies"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CompanyPublic)
 def create_company(data: CompanyCreate, session: SessionDep, _: AdminDep) -> CompanyPublic:
+    """Register a company by its VAT number, with its bank accounts (admin). 409 when it or an account exists."""
     return service.to_public(session, service.create_company(session, data))
 
 
 @router.get("", response_model=Page[CompanyPublic])
 def list_companies(session: SessionDep, _: AdminDep, limit: LimitQuery = 100, cursor: CursorQuery = None) -> Page:
+    """Every company, oldest first, a page at a time (admin)."""
     query = select(Company).order_by(col(Company.id)).limit(limit + 1)
     after = decode_cursor(cursor)
     if after:
@@ -49,6 +51,7 @@ def list_companies(session: SessionDep, _: AdminDep, limit: LimitQuery = 100, cu
 
 @router.get("/{vat}", response_model=CompanyPublic)
 def get_company(ctx: CompanyDep, session: SessionDep) -> CompanyPublic:
+    """The company: name, address, bank accounts and payment tolerance."""
     company = session.get(Company, ctx.id)  # fresh: the context's copy may be a cached one
     assert company is not None
     return service.to_public(session, company)
@@ -73,6 +76,7 @@ def create_api_key(vat: str, data: ApiKeyCreate, request: Request, session: Sess
 
 @router.delete("/{vat}/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_api_key(vat: str, key_id: str, session: SessionDep, _: AdminDep) -> Response:
+    """Revoke a company key (admin): every API process refuses it within a second."""
     company = company_by_vat(session, path_vat(vat))
     if company is None:
         raise NotFound(f"no company {path_vat(vat)}")

@@ -23,6 +23,7 @@ def _summary(company: Company, figures: dict[str, Any], today: date) -> Summary:
 
 @router.get("/v1/companies/{vat}/summary", response_model=Summary, response_model_by_alias=True)
 def company_summary(ctx: CompanyDep, session: SessionDep) -> Summary:
+    """Open, overdue and paid-this-month amounts and counts, match rates and the review queue, for dashboards."""
     today = date.today()
     figures = summaries(session, [ctx.id], today)[ctx.id]
     return _summary(ctx.company, figures, today)

@@ -30,6 +30,9 @@ InvoiceStatus = Literal["open", "partially_paid", "paid", "overpaid", "cancelled
     responses={200: {"model": InvoicePublic, "description": "The same invoice was registered before (idempotent)."}},
 )
 def create_invoice(data: InvoiceCreate, ctx: CompanyDep, session: SessionDep, response: Response) -> InvoicePublic:
+    """Register a sales invoice (idempotent on external_id: the same content again is a 200, other content a 409).
+
+    Send lines (totals and VAT are computed) or the invoice's own UBL document, or at least a total_amount."""
     outcome = service.create_invoice(session, ctx.id, data)
     response.status_code = outcome.status
     assert outcome.invoice is not None
@@ -67,7 +70,11 @@ def create_batch(data: BatchCreate, ctx: CompanyDep, session: SessionDep) -> JSO
             results[position].status = outcome.error.status
             results[position].problem = service.problem_body(outcome.error)
     all_ok = all(r.status < 300 for r in results)
-    body = BatchResponse(results=results).model_dump(mode="json", exclude_none=True)
+    body = BatchResponse(results=results).model_dump(mode="json")
+    for result in body["results"]:  # each result carries its invoice or its problem, not both as null
+        for name in ("invoice", "problem"):
+            if result[name] is None:
+                del result[name]
     return JSONResponse(body, status_code=200 if all_ok else 207)
 
 
@@ -81,6 +88,7 @@ def list_invoices(
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[InvoicePublic]:
+    """The company's invoices, oldest first, a page at a time; filter by status, external_id or due date."""
     rows = service.list_invoices(
         session,
         ctx.id,

@@ -61,6 +61,7 @@ def write_off(
 
 @router.delete("/write-offs/{write_off_id}", status_code=204)
 def undo_write_off(transaction_id: str, write_off_id: str, ctx: CompanyDep, session: SessionDep) -> Response:
+    """Undo a write-off of this transaction; its money is unallocated again."""
     decisions.undo_write_off(session, ctx.id, write_off_id, ctx.actor, transaction_id=transaction_id)
     return Response(status_code=204)
 

@@ -87,6 +87,7 @@ def list_transactions(
 
 @router.get("/transactions/{transaction_id}", response_model=TransactionPublic, tags=["transactions"])
 def get_transaction(transaction_id: str, ctx: CompanyDep, session: SessionDep) -> TransactionPublic:
+    """One bank transaction with its allocations, write-offs and open suggestions."""
     tx = session.get(BankTransaction, transaction_id)
     if tx is None or tx.company_id != ctx.id or tx.kind == "total":
         raise NotFound(f"no transaction {transaction_id}")

@@ -39,6 +39,7 @@ def list_endpoints(
 
 @router.get("/{endpoint_id}", response_model=EndpointPublic)
 def get_endpoint(endpoint_id: str, principal: PrincipalDep, session: SessionDep) -> EndpointPublic:
+    """One webhook endpoint (its secret is never shown again)."""
     return service.present(session, service.get(session, principal, endpoint_id))
 
 
@@ -52,6 +53,7 @@ def update_endpoint(
 
 @router.delete("/{endpoint_id}", status_code=204)
 def delete_endpoint(endpoint_id: str, principal: PrincipalDep, session: SessionDep) -> Response:
+    """Delete a webhook endpoint and its pending deliveries."""
     service.delete(session, principal, endpoint_id)
     return Response(status_code=204)
 

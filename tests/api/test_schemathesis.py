@@ -13,6 +13,11 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.coda_builders import payment_file
 from tests.helpers import ADMIN, IBAN, VAT, invoice_body, make_company, make_key
@@ -43,7 +48,11 @@ schema = schemathesis.openapi.from_path(Path(__file__).parents[2] / "openapi" / 
     derandomize=True,  # the same cases every run: a failure here is reproducible, never flaky
     suppress_health_check=list(HealthCheck),
 )
-def test_no_operation_answers_a_5xx(case, company, app):
+def test_no_operation_answers_a_5xx_nor_outside_its_document(case, company, app):
     if "vat" in case.path_parameters:
         case.path_parameters["vat"] = VAT
-    case.call_and_validate(app=app, headers=ADMIN, checks=[not_a_server_error])
+    case.call_and_validate(
+        app=app,
+        headers=ADMIN,
+        checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
+    )

@@ -1,0 +1,110 @@
+"""The OpenAPI document as integrators need it, on top of what FastAPI derives from the routes: the bearer
+scheme (an Authorize button in /docs), one ``Problem`` schema (RFC 9457) for every error a route can answer
+instead of FastAPI's own 422 shape, and the ``Idempotency-Key`` header on every POST."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app.errors import STATUS_SLUGS, TYPE_BASE
+
+PROBLEM = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details; `type` is one of the vocabulary in the README (Errors).",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "format": "uri", "examples": [TYPE_BASE + "validation"]},
+        "title": {"type": "string", "examples": ["Invalid input"]},
+        "status": {"type": "integer", "examples": [422]},
+        "detail": {"type": "string", "examples": ["body.total_amount: must be greater than zero"]},
+        "errors": {
+            "type": "array",
+            "description": "What exactly is wrong: {loc, message}, {line, message} for a bank file, or "
+            "{rule, message, location} for a UBL document.",
+            "items": {"type": "object", "additionalProperties": True},
+        },
+    },
+    "additionalProperties": True,
+}
+WHY = {
+    400: "The body cannot be read at all (not well-formed JSON).",
+    401: "No key, or an unknown or revoked one.",
+    403: "The key may not do this (a read key writing, a company key on another company or an admin route).",
+    404: "No such resource for this company.",
+    409: "The request conflicts with what is stored (see detail).",
+    413: "The body is larger than CODARECON_MAX_UPLOAD_BYTES.",
+    415: "Not a content type this route takes.",
+    422: "The request is not valid: `errors` says where.",
+    429: "Over the per-key rate limit: retry after `Retry-After` seconds.",
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any unique string (1-255 characters): the same POST sent again with the same key gets the "
+    "first answer again instead of doing the work twice; the same key with another body is a 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+PUBLIC = ("/healthz", "/readyz", "/v1/webhooks/inbound")
+
+
+def _errors(path: str, method: str, operation: dict[str, Any]) -> list[int]:
+    statuses = [] if path in PUBLIC else [401, 403, 429]
+    if "{" in path:
+        statuses.append(404)
+    if method in ("post", "put", "patch", "delete"):
+        statuses.append(409)
+    if operation.get("requestBody") or operation.get("parameters") or method in ("post", "put", "patch"):
+        statuses.append(422)
+    if "requestBody" in operation:
+        statuses += [400, 413, 415]
+    return statuses
+
+
+def document(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        license_info=app.license_info,
+    )
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    schemas["Problem"] = PROBLEM_SCHEMA
+    components["securitySchemes"] = {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A company key (read or write scope) or the admin token.",
+        }
+    }
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if path not in PUBLIC:
+                operation["security"] = [{"bearer": []}]
+            responses = operation.setdefault("responses", {})
+            for status in _errors(path, method, operation):
+                responses[str(status)] = {
+                    "description": WHY[status],
+                    "content": {"application/problem+json": {"schema": PROBLEM}},
+                }
+            if method == "post" and not any(
+                p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])
+            ):
+                operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+    app.openapi_schema = schema
+    return schema
+
+
+def problem_types() -> list[tuple[str, int]]:
+    """The vocabulary, for the README and its test."""
+    return [(TYPE_BASE + slug, status) for status, slug in STATUS_SLUGS.items()]
