@@ -17,6 +17,7 @@ from app.companies.router import router as companies_router
 from app.config import get_settings, require_explicit_secret_key
 from app.dashboard.router import router as dashboard_router
 from app.db import get_engine
+from app.docs_offline import install_offline_docs
 from app.error_boundary import KeepConnectionOnError
 from app.errors import install_error_handlers
 from app.health import router as health_router
@@ -76,6 +77,8 @@ class CodareconAPI(FastAPI):
 
 def create_app() -> FastAPI:
     app = CodareconAPI(
+        docs_url=None,  # served offline below, with the assets from a package
+        redoc_url=None,
         title="codarecon",
         version=__version__,
         description=DESCRIPTION,
@@ -84,6 +87,7 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     app.openapi = lambda: document(app)  # type: ignore[method-assign]
+    install_offline_docs(app)
     install_hooks()
     app.add_middleware(IdempotencyMiddleware)
     # Outside the idempotency records (they write too), inside the limits: a request is checked, then queues.

@@ -68,3 +68,12 @@ def test_a_database_outage_is_a_503_with_retry_after_and_no_sql_in_the_answer(cl
 def test_the_root_leads_to_the_documentation(client):
     response = client.get("/", follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (307, "/docs")
+
+
+def test_the_documentation_works_without_internet(client):
+    for page, asset in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+        html = client.get(page).text
+        assert f"/docs-assets/{asset}" in html
+        assert "cdn.jsdelivr.net" not in html and "fonts.googleapis.com" not in html
+        served = client.get(f"/docs-assets/{asset}")
+        assert served.status_code == 200 and len(served.content) > 100_000
