@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import NoReturn
 
 from app import __version__
 
@@ -123,23 +126,65 @@ def _statement_parse(args: argparse.Namespace) -> int:
     return 0
 
 
-def _coda_example(args: argparse.Namespace) -> int:
-    from datetime import date
-    from decimal import Decimal
+class OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes as one clear line and exit code 2, never a traceback or a page of usage."""
 
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
+def _amount(text: str) -> Decimal:
+    """A signed amount with at most 2 decimals; a Belgian decimal comma ("12,50") is accepted."""
+    try:
+        value = Decimal(text.strip().replace(",", "."))
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount (like 121.00 or 12,50)") from None
+    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount with at most 2 decimals")
+    return value
+
+
+def _day(text: str) -> date:
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
+        try:
+            return datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)")
+
+
+def _iban(text: str) -> str:
+    from app.iban import IbanError, normalize_iban
+
+    try:
+        return normalize_iban(text)
+    except IbanError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _ogm(text: str) -> str:
+    from app.references import ReferenceError_, normalize_ogm
+
+    try:
+        return normalize_ogm(text)
+    except ReferenceError_ as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _coda_example(args: argparse.Namespace) -> int:
     from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
 
     movement = MovementSpec(
-        amount=Decimal(args.amount),
+        amount=args.amount,
         ogm=args.ogm,
         communication=args.communication or "",
         counterparty_name=args.name,
         counterparty_iban=args.counterparty or "",
     )
     statement = StatementSpec(
-        account_iban=args.account.replace(" ", "").upper(),
-        date=date.fromisoformat(args.date) if args.date else date.today(),
-        opening_balance=Decimal(args.opening),
+        account_iban=args.account,
+        date=args.date or date.today(),
+        opening_balance=args.opening,
         movements=[movement],
         sequence=args.sequence,
     )
@@ -156,9 +201,9 @@ def _fake_codabox(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="codarecon", description=__doc__)
+    parser = OneLineParser(prog="codarecon", description=__doc__)
     parser.add_argument("--version", action="version", version=f"codarecon {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     serve = sub.add_parser("serve", help="run the HTTP API (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
@@ -182,9 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_check)
 
     statement = sub.add_parser("statement", help="bank statement tools (CODA and camt.053)").add_subparsers(
-        dest="statement_command", required=True
+        dest="statement_command", required=True, parser_class=OneLineParser
     )
-    coda = sub.add_parser("coda", help="CODA file tools").add_subparsers(dest="coda_command", required=True)
+    coda = sub.add_parser("coda", help="CODA file tools").add_subparsers(
+        dest="coda_command", required=True, parser_class=OneLineParser
+    )
     for group, name in ((statement, "parse"), (coda, "parse")):
         parse = group.add_parser(
             name, help="print what the service would store for a CODA or camt.053 file (detected from its content)"
@@ -193,14 +240,16 @@ def build_parser() -> argparse.ArgumentParser:
         parse.add_argument("--json", action="store_true", help="machine-readable output")
         parse.set_defaults(func=_statement_parse)
     example = coda.add_parser("example", help="write a one-payment CODA file to stdout (for trying things out)")
-    example.add_argument("--account", required=True, help="the statement's account (IBAN)")
-    example.add_argument("--amount", required=True, help="signed amount; positive is money in")
-    example.add_argument("--ogm", help="structured communication (OGM/VCS) of the payment")
+    example.add_argument("--account", required=True, type=_iban, help="the statement's account (IBAN)")
+    example.add_argument(
+        "--amount", required=True, type=_amount, help="signed amount, at most 2 decimals; positive is money in"
+    )
+    example.add_argument("--ogm", type=_ogm, help="structured communication (OGM/VCS) of the payment")
     example.add_argument("--communication", help="free communication (instead of --ogm)")
     example.add_argument("--name", default="", help="counterparty name")
-    example.add_argument("--counterparty", help="counterparty IBAN")
-    example.add_argument("--date", help="booking date, YYYY-MM-DD (default today)")
-    example.add_argument("--opening", default="0", help="opening balance")
+    example.add_argument("--counterparty", type=_iban, help="counterparty IBAN")
+    example.add_argument("--date", type=_day, help="booking date, YYYY-MM-DD or DD/MM/YYYY (default today)")
+    example.add_argument("--opening", type=_amount, default=Decimal(0), help="opening balance")
     example.add_argument("--sequence", type=int, default=1, help="CODA statement sequence number")
     example.set_defaults(func=_coda_example)
     fake = sub.add_parser("fake-codabox", help="run a local CodaBox stand-in with fault injection")

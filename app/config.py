@@ -12,7 +12,17 @@ from cryptography.fernet import Fernet
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-VAR_DIR = Path("var")
+
+def _default_var_dir() -> Path:
+    """var/ beside the project when running from a checkout (so `codarecon admin-token` finds the same token
+    from any directory), else var/ under the working directory (an installed package, a container's WORKDIR)."""
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "app").is_dir():
+        return checkout / "var"
+    return Path("var").resolve()
+
+
+VAR_DIR = _default_var_dir()
 
 
 class Settings(BaseSettings):

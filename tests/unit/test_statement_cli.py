@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import sys
+from decimal import Decimal
+
+import pytest
 
 from app.cli import main
 from tests.conftest import camt_sample, sample_path
@@ -35,3 +38,30 @@ def test_unreadable_input_is_one_line_and_exit_2(capsys, tmp_path):
     broken = camt_sample("genkgo-camt__malformed_v02_no_stmt.xml")
     code, _, err = run(["statement", "parse", str(broken)], capsys)
     assert code == 2 and "not a readable camt.053 file: line 3" in err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (["--amount", "abc"], "'abc' is not an amount"),
+        (["--amount", "1.005"], "at most 2 decimals"),
+        (["--amount", "1", "--date", "31/02/2026"], "is not a date"),
+        (["--amount", "1", "--ogm", "090933755494"], "check digits (mod 97) are wrong"),
+        (["--amount", "1", "--counterparty", "BE00001000000177"], "is not a valid IBAN"),
+    ],
+)
+def test_example_refuses_what_no_bank_would_write_in_one_line(capsys, arguments, says):
+    with pytest.raises(SystemExit) as done:
+        main(["coda", "example", "--account", "BE80001000000177", *arguments])
+    err = capsys.readouterr().err
+    assert done.value.code == 2
+    assert says in err and err.count("\n") == 1
+
+
+def test_example_takes_a_belgian_decimal_comma_and_date(capsys):
+    from app.statements.coda import parse_coda
+
+    code = main(["coda", "example", "--account", "BE80001000000177", "--amount", "12,50", "--date", "24/11/2026"])
+    assert code == 0
+    [statement] = parse_coda(capsys.readouterr().out.encode()).statements
+    assert (statement.transactions[0].amount, statement.date.isoformat()) == (Decimal("12.50"), "2026-11-24")
