@@ -7,10 +7,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /srv/codarecon
-# Dependencies first, so that code changes do not reinstall them.
-COPY pyproject.toml README.md LICENSE ./
+# Dependencies first, from pyproject.toml alone: a code change rebuilds only the layers below.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+      > /tmp/requirements.txt \
+ && pip install -r /tmp/requirements.txt
+COPY README.md LICENSE ./
 COPY app ./app
-RUN pip install . \
+RUN pip install --no-deps . \
  && useradd --system --uid 10001 --home-dir /srv/codarecon --shell /usr/sbin/nologin codarecon \
  && mkdir -p var && chown codarecon:codarecon var
 

@@ -6,12 +6,14 @@ import contextvars
 import json
 import logging
 import logging.config
+import time
 import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+access_log = logging.getLogger("codarecon.access")
 
 
 class JsonFormatter(logging.Formatter):
@@ -62,9 +64,13 @@ class RequestIdMiddleware:
         incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")[:64]
         rid = incoming or uuid.uuid4().hex
         token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
             await send(message)
@@ -72,4 +78,7 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            if access_log.isEnabledFor(logging.INFO):  # one line per request, with its request id (no query)
+                elapsed = (time.perf_counter() - started) * 1000
+                access_log.info("%s %s %d %.1f ms", scope["method"], scope["path"], status, elapsed)
             request_id.reset(token)

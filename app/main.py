@@ -26,6 +26,7 @@ from app.idempotency import IdempotencyMiddleware
 from app.invoices.router import router as invoices_router
 from app.limits import RequestLimits
 from app.logging_setup import RequestIdMiddleware
+from app.metrics import MetricsMiddleware, metrics_response
 from app.migrate import upgrade_to_head
 from app.openapi_doc import document
 from app.peppol.router import router as peppol_router
@@ -95,6 +96,8 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestLimits)  # before the idempotency record reads the body
     app.add_middleware(RateLimits)  # before anything reads a body or the database
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(MetricsMiddleware)  # outermost: times everything, refusals included
+    app.add_route("/metrics", metrics_response, include_in_schema=False)
     for router in (
         health_router,
         companies_router,

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app import metrics
 from app.companies.models import BankAccount
 from app.db import insert_rows
 from app.errors import Conflict, ValidationFailed
@@ -79,6 +80,10 @@ def ingest_coda(session: Session, company_id: str, data: bytes, *, source: str =
     ingest.file_row.warnings = [w.as_dict() for w in reader.warnings]
     session.add(ingest.file_row)
     totals = match_transactions(session, company_id, ingest.new_ids, fresh=True)
+    metrics.STATEMENTS.labels(kind).inc(sum(1 for summary in ingest.summaries if not summary.duplicate))
+    metrics.TRANSACTIONS.inc(len(ingest.new_ids))
+    for outcome, count in totals.as_dict().items():
+        metrics.MATCHING.labels(outcome).inc(count)
     response = IngestResponse(
         statements=ingest.summaries,
         transactions_created=len(ingest.new_ids),

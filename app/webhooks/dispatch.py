@@ -23,6 +23,7 @@ from app.config import get_settings
 from app.crypto import decrypt
 from app.db import unit_of_work
 from app.ids import new_id
+from app.metrics import WEBHOOK_FAILURES
 from app.outbox import PermanentJobError, RetryableJobError, enqueue, register
 from app.outbox_models import Event, Job
 from app.timeutil import iso, utcnow
@@ -233,6 +234,7 @@ def _with_attempt(history: list[dict[str, Any]], at: datetime, status_code: int 
 
 def _record_failure(delivery_id: str, status_code: int | None, error: str, final: bool) -> None:
     settings = get_settings()
+    WEBHOOK_FAILURES.labels("true" if final else "false").inc()
     with unit_of_work() as session:
         delivery = session.get(WebhookDelivery, delivery_id)
         if delivery is None:

@@ -36,7 +36,12 @@ def test_every_server_process_logs_json(tmp_path):
     try:
         for _ in range(200):
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                if (
+                    httpx.get(
+                        f"http://127.0.0.1:{port}/readyz", timeout=1, headers={"X-Request-ID": "probe-1"}
+                    ).status_code
+                    == 200
+                ):
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
@@ -51,3 +56,6 @@ def test_every_server_process_logs_json(tmp_path):
     started = {entry["pid"] for entry in entries if entry["msg"].startswith("Started server process")}
     assert len(started) == 2, lines
     assert proc.pid not in started
+    # An access line per request, with its request id.
+    access = [e for e in entries if e["logger"] == "codarecon.access" and e.get("request_id") == "probe-1"]
+    assert access and access[-1]["msg"].startswith("GET /readyz 200 "), lines

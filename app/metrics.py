@@ -1,0 +1,114 @@
+"""Prometheus metrics (``GET /metrics``, prometheus-client): request latency by route, statements and
+movements ingested and how matching settled them, webhook delivery failures, and the job queue's depth and the
+age of its oldest due job (read from the database when scraped, so every process reports the same queue).
+
+Counters and histograms are per process: with ``serve --workers N`` scrape each process, or sum them."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+REQUEST_SECONDS = Histogram(
+    "codarecon_http_request_duration_seconds",
+    "HTTP request latency by route template, method and status.",
+    ["route", "method", "status"],
+    registry=REGISTRY,
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+STATEMENTS = Counter(
+    "codarecon_statements_ingested", "Bank statements stored (CODA and camt.053).", ["format"], registry=REGISTRY
+)
+TRANSACTIONS = Counter("codarecon_transactions_ingested", "Bank movements stored.", registry=REGISTRY)
+MATCHING = Counter(
+    "codarecon_matching_outcomes",
+    "Payments matched, suggested or left unmatched by the engine.",
+    ["outcome"],
+    registry=REGISTRY,
+)
+WEBHOOK_FAILURES = Counter(
+    "codarecon_webhook_delivery_failures",
+    "Failed webhook delivery attempts (final or to be retried).",
+    ["final"],
+    registry=REGISTRY,
+)
+
+
+class _QueueCollector:
+    """Job queue depth by kind and status, and the age of the oldest due job, read at scrape time."""
+
+    def collect(self) -> Any:
+        from sqlalchemy import func, select
+
+        from app.db import unit_of_work
+        from app.outbox_models import Job
+        from app.timeutil import utcnow
+
+        depth = GaugeMetricFamily(
+            "codarecon_jobs", "Jobs waiting or running, by kind and status.", labels=["kind", "status"]
+        )
+        age = GaugeMetricFamily("codarecon_oldest_due_job_age_seconds", "How long the oldest due job has waited.")
+        try:
+            with unit_of_work(read_only=True) as session:
+                rows = session.execute(
+                    select(Job.kind, Job.status, func.count())
+                    .where(Job.status.in_(("pending", "running")))  # type: ignore[attr-defined]
+                    .group_by(Job.kind, Job.status)
+                ).all()
+                oldest = session.execute(
+                    select(func.min(Job.run_at)).where(Job.status == "pending", Job.run_at <= utcnow())
+                ).scalar()
+        except Exception:  # a scrape never fails because the database is away; the request metrics still count
+            return
+        for kind, status, count in rows:
+            depth.add_metric([kind, status], count)
+        yield depth
+        if oldest is not None:
+            now = utcnow()
+            age.add_metric([], max((now - oldest.replace(tzinfo=now.tzinfo)).total_seconds(), 0.0))
+        else:
+            age.add_metric([], 0.0)
+        yield age
+
+
+REGISTRY.register(_QueueCollector())
+
+
+def metrics_response(_: Request) -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+class MetricsMiddleware:
+    """Times every HTTP request under its route template (``/v1/companies/{vat}/invoices/{invoice_id}``), so
+    that label values stay few whatever the ids."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def observe(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            REQUEST_SECONDS.labels(template, scope["method"], str(status)).observe(time.perf_counter() - started)
