@@ -6,11 +6,12 @@ services as the API (so tenancy, scopes, audit and events are the same) and redi
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
@@ -45,16 +46,48 @@ async def _principal(request: Request) -> Principal | None:
     return principal if principal.kind == "company" else None
 
 
+NOTICE = "codarecon_notice"
+
+
+def _notice(target: str, message: str, *, error: bool) -> Response:
+    """Go to ``target`` with a one-time notice. The notice travels in a cookie only this site sets, never in
+    the URL: a link from elsewhere cannot put its own words on the page."""
+    response = RedirectResponse(target, status_code=303)
+    value = json.dumps({"message": message[:500], "error": error})
+    response.set_cookie(NOTICE, quote(value), httponly=True, samesite="strict", path="/ui", max_age=60)
+    return response
+
+
+def _take_notice(request: Request) -> tuple[str | None, bool]:
+    raw = request.cookies.get(NOTICE)
+    if not raw:
+        return None, False
+    try:
+        data = json.loads(unquote(raw))
+        return str(data["message"]), bool(data["error"])
+    except (ValueError, KeyError, TypeError):
+        return None, False
+
+
+def _shown(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    message, error = _take_notice(request)
+    response = templates.TemplateResponse(
+        request, template, {**context, "message": message, "error": error}, status_code=status_code
+    )
+    if message is not None:
+        response.delete_cookie(NOTICE, path="/ui")
+    return response
+
+
 def _to_login(message: str | None = None) -> Response:
-    target = "/ui/login" + (f"?message={message}" if message else "")
-    return RedirectResponse(target, status_code=303)
+    if message is None:
+        return RedirectResponse("/ui/login", status_code=303)
+    return _notice("/ui/login", message, error=True)
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request, message: str | None = None) -> Response:
-    return templates.TemplateResponse(
-        request, "login.html", {"company": None, "message": message, "error": bool(message)}
-    )
+async def login_page(request: Request) -> Response:
+    return _shown(request, "login.html", {"company": None})
 
 
 @router.post("/login")
@@ -229,12 +262,12 @@ def _transaction_view(tx: BankTransaction) -> dict[str, Any]:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def review(request: Request, message: str | None = None, error: bool = False) -> Response:
+async def review(request: Request) -> Response:
     principal = await _principal(request)
     if principal is None:
         return _to_login()
     data = await run_in_threadpool(_page_data, principal.company_id)
-    return templates.TemplateResponse(request, "review.html", {**data, "message": message, "error": error})
+    return _shown(request, "review.html", data)
 
 
 async def _act(request: Request, action: Any, done: str) -> Response:
@@ -242,7 +275,7 @@ async def _act(request: Request, action: Any, done: str) -> Response:
     if principal is None:
         return _to_login("Sign in again.")
     if principal.scope != "write":
-        return RedirectResponse("/ui/?error=1&message=This+key+can+only+read.", status_code=303)
+        return _notice("/ui/", "This key can only read.", error=True)
 
     def run() -> None:
         with unit_of_work() as session:
@@ -251,8 +284,8 @@ async def _act(request: Request, action: Any, done: str) -> Response:
     try:
         await run_in_threadpool(run)
     except AppError as exc:
-        return RedirectResponse(f"/ui/?error=1&message={quote(exc.detail)}", status_code=303)
-    return RedirectResponse(f"/ui/?message={done.replace(' ', '+')}", status_code=303)
+        return _notice("/ui/", exc.detail, error=True)
+    return _notice("/ui/", done, error=False)
 
 
 @router.post("/transactions/{transaction_id}/suggestions/{suggestion_id}/accept")
@@ -277,7 +310,7 @@ def _amount(text: str) -> Decimal | Response:
     try:
         return parse_amount(text)
     except MoneyError as exc:
-        return RedirectResponse(f"/ui/?error=1&message={quote('Amount ' + str(exc))}", status_code=303)
+        return _notice("/ui/", f"Amount {exc}", error=True)
 
 
 @router.post("/transactions/{transaction_id}/allocate")
