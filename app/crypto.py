@@ -24,6 +24,11 @@ def _key() -> bytes:
     return path.read_text().strip().encode()
 
 
+def secret_bytes() -> bytes:
+    """The server's secret (CODARECON_SECRET_KEY, or the one generated under var/), for keyed hashes."""
+    return _key()
+
+
 @lru_cache(maxsize=4)
 def _fernet(key: bytes) -> Fernet:
     return Fernet(key)

@@ -6,6 +6,8 @@ services as the API (so tenancy, scopes, audit and events are the same) and redi
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import date
 from decimal import Decimal
@@ -33,6 +35,21 @@ from app.statements.models import BankTransaction
 router = APIRouter(prefix="/ui", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 COOKIE = "codarecon_key"
+
+
+def csrf_token(request: Request) -> str:
+    """Tied to the signed-in key (its cookie) and to this server's secret: a page from elsewhere cannot know it.
+    Every form of the signed-in page carries it, and every action checks it (besides SameSite=Strict)."""
+    from app.crypto import secret_bytes
+
+    key = request.cookies.get(COOKIE, "")
+    return hmac.new(secret_bytes(), f"csrf:{key}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+async def _csrf_ok(request: Request) -> bool:
+    form = await request.form()
+    sent = form.get("csrf")
+    return isinstance(sent, str) and hmac.compare_digest(sent, csrf_token(request))
 
 
 async def _principal(request: Request) -> Principal | None:
@@ -71,8 +88,9 @@ def _take_notice(request: Request) -> tuple[str | None, bool]:
 
 def _shown(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> Response:
     message, error = _take_notice(request)
+    csrf = csrf_token(request) if request.cookies.get(COOKIE) else ""
     response = templates.TemplateResponse(
-        request, template, {**context, "message": message, "error": error}, status_code=status_code
+        request, template, {**context, "message": message, "error": error, "csrf": csrf}, status_code=status_code
     )
     if message is not None:
         response.delete_cookie(NOTICE, path="/ui")
@@ -111,7 +129,9 @@ async def login(request: Request, key: Annotated[str, Form()]) -> Response:
 
 
 @router.post("/logout")
-async def logout() -> Response:
+async def logout(request: Request) -> Response:
+    if not await _csrf_ok(request):
+        return _notice("/ui/", "The page was out of date; nothing was done. Try again.", error=True)
     response = _to_login()
     response.delete_cookie(COOKIE, path="/ui")
     return response
@@ -274,6 +294,8 @@ async def _act(request: Request, action: Any, done: str) -> Response:
     principal = await _principal(request)
     if principal is None:
         return _to_login("Sign in again.")
+    if not await _csrf_ok(request):
+        return _notice("/ui/", "The page was out of date; nothing was done. Try again.", error=True)
     if principal.scope != "write":
         return _notice("/ui/", "This key can only read.", error=True)
 
