@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam
 
-from app.db import read_connection
+from app.db import get_engine, read_connection
 from app.errors import NotFound
 from app.invoices.models import Invoice, InvoiceDocument
 from app.invoices.presenter import invoice_public
@@ -38,6 +38,10 @@ _ITS_DOCUMENTS = (
     )
     .where(_DOCUMENTS.c.invoice_id == bindparam("invoice_id"))
 )
+
+
+def reads_on_the_loop() -> bool:
+    return get_engine().dialect.name == "sqlite"
 
 
 def invoice_json(company_id: str, invoice_id: str) -> bytes:
