@@ -13,6 +13,9 @@ from app.db import Money
 from app.timeutil import utcnow
 
 OPEN_STATUSES = ("open", "partially_paid")
+#: Absent stays SQL NULL (not the JSON text 'null'): nothing to encode on write or decode on read, and most
+#: invoices have no lines or address.
+NULLABLE_JSON = JSON(none_as_null=True)
 
 
 class Invoice(SQLModel, table=True):
@@ -44,14 +47,14 @@ class Invoice(SQLModel, table=True):
     customer_vat: str | None = Field(default=None, max_length=20)
     customer_iban: str | None = Field(default=None, max_length=40)
     customer_email: str | None = Field(default=None, max_length=320)
-    customer_address: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    customer_address: dict[str, Any] | None = Field(default=None, sa_type=NULLABLE_JSON)
     #: The buyer's Peppol participant id ("0208:0417497106"), given or derived from a Belgian VAT number.
     customer_peppol_id: str | None = Field(default=None, max_length=60)
     buyer_reference: str | None = Field(default=None, max_length=200)  # BT-10
     billing_reference: str | None = Field(default=None, max_length=100)  # BT-25: the invoice a credit note corrects
     #: EN 16931 lines and VAT breakdown (app/peppol/lines.py) when the client sent lines; null otherwise.
-    lines: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
-    vat_breakdown: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
+    lines: list[dict[str, Any]] | None = Field(default=None, sa_type=NULLABLE_JSON)
+    vat_breakdown: list[dict[str, Any]] | None = Field(default=None, sa_type=NULLABLE_JSON)
     tax_exclusive_amount: Decimal | None = Field(default=None, sa_type=Money)
     tax_amount: Decimal | None = Field(default=None, sa_type=Money)
     structured_reference: str = Field(max_length=40)

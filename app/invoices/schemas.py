@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from app.iban import IbanError, normalize_iban
 from app.money import CENT
@@ -359,7 +359,12 @@ class InvoiceCreate(StrictInput):
         return self.total_amount
 
 
-class BatchCreate(StrictInput):
+class BatchCreate(BaseModel):
+    """Up to 1000 invoices, each checked on its own as an InvoiceCreate (control characters included), so that
+    one bad invoice is one 422 result, not a refused batch; walking the whole batch first would do it twice."""
+
+    model_config = ConfigDict(extra="forbid")
+
     invoices: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
 
 
