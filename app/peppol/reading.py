@@ -9,6 +9,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from app.peppol.validation import Finding, read_ubl
+from app.xml_names import child as _child
+from app.xml_names import local as _local
+from app.xml_names import text as _text
 
 
 @dataclass
@@ -29,27 +32,6 @@ class UblFacts:
     seller_endpoint: str | None = None
     lines: list[dict[str, Any]] = field(default_factory=list)
     vat_breakdown: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _local(element: Any) -> str:
-    return element.tag.rpartition("}")[2] if isinstance(element.tag, str) else ""
-
-
-def _child(element: Any, *path: str) -> Any:
-    """The first descendant along ``path`` by local names (cac/cbc prefixes differ between writers)."""
-    node = element
-    for name in path:
-        if node is None:
-            return None
-        node = next((c for c in node if _local(c) == name), None)
-    return node
-
-
-def _text(element: Any, *path: str) -> str | None:
-    node = _child(element, *path)
-    if node is None or node.text is None:
-        return None
-    return node.text.strip() or None
 
 
 def _amount(element: Any, *path: str) -> Decimal | None:

@@ -26,7 +26,7 @@ from typing import Any
 from lxml import etree
 
 from app.iban import IbanError, normalize_iban
-from app.references import ReferenceError_, is_valid_ogm_digits, normalize_rf
+from app.references import ReferenceError_, format_ogm, is_valid_ogm_digits, normalize_rf
 from app.statements.parsed import (
     CodaError,
     CodaWarning,
@@ -36,6 +36,10 @@ from app.statements.parsed import (
     ParsedStatement,
     ParsedTransaction,
 )
+from app.xml_names import child as _child
+from app.xml_names import children as _children
+from app.xml_names import local as _local
+from app.xml_names import text as _text
 
 ZERO = Decimal("0.00")
 MAX_BYTES = 200 * 1024 * 1024
@@ -45,44 +49,12 @@ def looks_like_xml(data: bytes) -> bool:
     return data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
-def _local(element: Any) -> str:
-    tag = element.tag
-    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
-
-
-def _children(element: Any, name: str) -> list[Any]:
-    return [c for c in element if _local(c) == name] if element is not None else []
-
-
-def _child(element: Any, *path: str) -> Any:
-    node = element
-    for name in path:
-        if node is None:
-            return None
-        node = next((c for c in node if _local(c) == name), None)
-    return node
-
-
-def _text(element: Any, *path: str) -> str | None:
-    node = _child(element, *path)
-    if node is None or node.text is None:
-        return None
-    return node.text.strip() or None
-
-
 def _first_text(element: Any, *paths: tuple[str, ...]) -> str | None:
     for path in paths:
         found = _text(element, *path)
         if found is not None:
             return found
     return None
-
-
-def _find(element: Any, name: str) -> Any:
-    """The first descendant with this local name, at any depth."""
-    if element is None:
-        return None
-    return next((e for e in element.iter() if _local(e) == name), None)
 
 
 def _line(element: Any) -> int | None:
@@ -422,7 +394,7 @@ def _creditor_reference(remittance: Any) -> tuple[str | None, str | None, str | 
         digits = "".join(ch for ch in ref if ch.isdigit())
         if code == "SCOR" and issuer == "BBA":
             if len(digits) == 12 and is_valid_ogm_digits(digits):
-                return "101", digits, f"+++{digits[:3]}/{digits[3:7]}/{digits[7:]}+++"
+                return "101", digits, format_ogm(digits)
             return "101", ref, None  # a BBA reference that is not a valid OGM: kept, not trusted
         if code == "SCOR":
             try:
