@@ -8,6 +8,7 @@ import logging
 import logging.config
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -52,10 +53,12 @@ def configure_logging(level: str) -> None:
 
 
 class RequestIdMiddleware:
-    """Takes X-Request-ID from the caller (or makes one), logs with it, and echoes it back."""
+    """Takes X-Request-ID from the caller (or makes one), logs with it, and echoes it back. Outermost, it also
+    sees every request whole: one access line each, and ``observe(scope, status, seconds)`` (the metrics)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, observe: Callable[[Scope, int, float], None] | None = None) -> None:
         self.app = app
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,7 +81,9 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            if self.observe is not None:
+                self.observe(scope, status, seconds)
             if access_log.isEnabledFor(logging.INFO):  # one line per request, with its request id (no query)
-                elapsed = (time.perf_counter() - started) * 1000
-                access_log.info("%s %s %d %.1f ms", scope["method"], scope["path"], status, elapsed)
+                access_log.info("%s %s %d %.1f ms", scope["method"], scope["path"], status, seconds * 1000)
             request_id.reset(token)

@@ -26,7 +26,7 @@ from app.idempotency import IdempotencyMiddleware
 from app.invoices.router import router as invoices_router
 from app.limits import RequestLimits
 from app.logging_setup import RequestIdMiddleware
-from app.metrics import MetricsMiddleware, metrics_response
+from app.metrics import metrics_response, observe_request
 from app.migrate import upgrade_to_head
 from app.openapi_doc import document
 from app.peppol.router import router as peppol_router
@@ -95,8 +95,7 @@ def create_app() -> FastAPI:
     app.add_middleware(SqliteWriters)
     app.add_middleware(RequestLimits)  # before the idempotency record reads the body
     app.add_middleware(RateLimits)  # before anything reads a body or the database
-    app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(MetricsMiddleware)  # outermost: times everything, refusals included
+    app.add_middleware(RequestIdMiddleware, observe=observe_request)  # outermost: sees refusals too
     app.add_route("/metrics", metrics_response, include_in_schema=False)
     for router in (
         health_router,

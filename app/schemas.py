@@ -104,6 +104,13 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def checked_email(value: str | None) -> str | None:
+    """An e-mail address as given, or None for empty; anything else is refused."""
+    if value and not EMAIL.match(value):
+        raise ValueError("not an e-mail address")
+    return value or None
+
+
 class AddressIn(StrictInput):
     street: str | None = Field(default=None, max_length=200)
     city: str | None = Field(default=None, max_length=100)

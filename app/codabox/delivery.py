@@ -83,9 +83,8 @@ def _document(session: Session, invoice: Invoice) -> tuple[bytes, bytes | None, 
 
 def refusal(report: Report) -> str:
     """What the delivery shows for a document that fails the rules: the rule ids, then the first messages."""
-    rules = ", ".join(dict.fromkeys(e.rule for e in report.errors))
     first = "; ".join(e.message for e in report.errors[:3])
-    return f"not sent: the UBL document fails {rules} ({first})"[:2000]
+    return f"not sent: the UBL document fails {report.failed_rules} ({first})"[:2000]
 
 
 def _settle_delivery(invoice_id: str, status: str, error: str | None) -> None:

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from app.iban import IbanError, normalize_iban
-from app.schemas import EMAIL, AddressIn, AddressPublic, MoneyIn, MoneyOut, StrictInput
+from app.schemas import AddressIn, AddressPublic, MoneyIn, MoneyOut, StrictInput, checked_email
 from app.vat import VatError, normalize_vat
 
 
@@ -18,12 +18,6 @@ def _vat(value: str) -> str:
         return normalize_vat(value)
     except VatError as exc:
         raise ValueError(str(exc)) from None
-
-
-def _checked_email(value: str | None) -> str | None:
-    if value and not EMAIL.match(value):
-        raise ValueError("not an e-mail address")
-    return value or None
 
 
 def _ibans(values: list[str]) -> list[str]:
@@ -65,7 +59,7 @@ class CompanyCreate(StrictInput):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        return _checked_email(value)
+        return checked_email(value)
 
     @field_validator("vat")
     @classmethod
@@ -94,7 +88,7 @@ class CompanyUpdate(StrictInput):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        return _checked_email(value)
+        return checked_email(value)
 
     @field_validator("bank_accounts")
     @classmethod

@@ -17,7 +17,7 @@ from app.peppol.lines import Line, Totals, compute_totals
 from app.peppol.reading import UblFacts, read_facts
 from app.peppol.validation import Finding
 from app.references import ReferenceError_, normalize_reference
-from app.schemas import EMAIL, AddressIn, AddressPublic, MoneyIn, MoneyOut, StrictInput
+from app.schemas import AddressIn, AddressPublic, MoneyIn, MoneyOut, StrictInput, checked_email
 from app.vat import VatError, normalize_customer_vat
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
@@ -126,9 +126,7 @@ class CustomerIn(StrictInput):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value and not EMAIL.match(value):
-            raise ValueError("not an e-mail address")
-        return value or None
+        return checked_email(value)
 
     @field_validator("vat")
     @classmethod

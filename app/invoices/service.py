@@ -87,9 +87,9 @@ def ubl_problem(item: InvoiceCreate, vat: str) -> AppError | None:
     assert document is not None and item.ubl is not None
     report = validate_ubl(document)
     if not report.valid:
-        rules = ", ".join(dict.fromkeys(e.rule for e in report.errors))
         return ValidationFailed(
-            f"the UBL document fails the official rules: {rules}", errors=[e.as_dict() for e in report.errors]
+            f"the UBL document fails the official rules: {report.failed_rules}",
+            errors=[e.as_dict() for e in report.errors],
         )
     seller = item.ubl.seller_vat
     ours = {vat, f"0208:{vat[2:]}", f"9925:{vat}"}

@@ -49,6 +49,11 @@ class Report:
     def valid(self) -> bool:
         return not self.errors
 
+    @property
+    def failed_rules(self) -> str:
+        """The ids of the failed rules, each once, in order: "BR-CO-16, BR-S-08"."""
+        return ", ".join(dict.fromkeys(e.rule for e in self.errors))
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "valid": self.valid,
