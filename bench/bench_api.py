@@ -51,15 +51,23 @@ def start_server(tmp: Path, port: int) -> subprocess.Popen:
     }
     cmd = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(200):
+    if not wait_ready(port):
+        proc.kill()
+        raise SystemExit(f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+    return proc
+
+
+def wait_ready(port: int, seconds: float = 30) -> bool:
+    """Whether the API on ``port`` answers /readyz within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
+                return True
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+    return False
 
 
 def invoice(i: int) -> dict:

@@ -7,17 +7,14 @@ from __future__ import annotations
 import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import httpx
 from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench_api import ADMIN, VAT, free_port, start_server
-from bench_ingest import ACCOUNT, generate_statements, peak_rss_mb
+from bench_ingest import generate_statements, upload_to_a_fresh_service
 
 from app.statements.camt_writer import write_camt
 
@@ -31,47 +28,7 @@ def main() -> None:
     started = time.perf_counter()
     etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
     lxml_seconds = time.perf_counter() - started
-    with tempfile.TemporaryDirectory() as tmpdir:
-        port = free_port()
-        server = start_server(Path(tmpdir), port)
-        try:
-            admin = {"Authorization": f"Bearer {ADMIN}"}
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
-                client.post(
-                    "/v1/companies", json={"vat": VAT, "name": "Bench", "bank_accounts": [ACCOUNT]}, headers=admin
-                ).raise_for_status()
-                invoices = [
-                    {
-                        "external_id": f"b{i}",
-                        "number": f"B{i}",
-                        "issue_date": "2025-12-01",
-                        "due_date": "2026-01-31",
-                        "total_amount": "10.00",
-                        "customer": {"name": "Klant"},
-                        "structured_reference": ref,
-                    }
-                    for i, ref in enumerate(refs)
-                ]
-                for start in range(0, len(invoices), 1000):
-                    client.post(
-                        f"/v1/companies/{VAT}/invoices/batch",
-                        json={"invoices": invoices[start : start + 1000]},
-                        headers=admin,
-                    ).raise_for_status()
-                before = peak_rss_mb(server.pid)
-                started = time.perf_counter()
-                response = client.post(
-                    f"/v1/companies/{VAT}/statements",
-                    content=data,
-                    headers={**admin, "Content-Type": "application/xml"},
-                )
-                seconds = time.perf_counter() - started
-                response.raise_for_status()
-                body = response.json()
-            peak = peak_rss_mb(server.pid)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    seconds, body, before, peak = upload_to_a_fresh_service(data, refs, "application/xml")
     print(f"lxml bare parse:          {lxml_seconds:7.2f} s")
     print(
         f"codarecon camt.053 ingest: {seconds:6.2f} s  ({seconds / lxml_seconds:.1f}x lxml's parse; goal <= 4x)"

@@ -71,20 +71,11 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def main() -> None:
-    from coda.parser import Parser
+def upload_to_a_fresh_service(data: bytes, refs: list[str], content_type: str) -> tuple[float, dict, float, float]:
+    """Start the service on a fresh database, register one invoice per reference, upload ``data`` once.
 
-    rng = random.Random(42)
-    data, refs = generate(MOVEMENTS, rng)
-    print(f"file: {len(data) / 1e6:.1f} MB, {MOVEMENTS} movements, {len(data.splitlines())} records")
-
-    started = time.perf_counter()
-    Parser().parse(data)
-    pycoda_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    parse_coda(data)
-    adapter_seconds = time.perf_counter() - started
-
+    Returns the upload's seconds, its answer, and the server's peak memory before and after it (MB).
+    """
     with tempfile.TemporaryDirectory() as tmpdir:
         port = free_port()
         server = start_server(Path(tmpdir), port)
@@ -112,20 +103,36 @@ def main() -> None:
                         json={"invoices": invoices[start : start + 1000]},
                         headers=admin,
                     ).raise_for_status()
-                base_rss = peak_rss_mb(server.pid)
+                before = peak_rss_mb(server.pid)
                 started = time.perf_counter()
                 response = client.post(
-                    f"/v1/companies/{VAT}/statements",
-                    content=data,
-                    headers={**admin, "Content-Type": "application/octet-stream"},
+                    f"/v1/companies/{VAT}/statements", content=data, headers={**admin, "Content-Type": content_type}
                 )
-                ingest_seconds = time.perf_counter() - started
+                seconds = time.perf_counter() - started
                 response.raise_for_status()
                 body = response.json()
             peak = peak_rss_mb(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
+    return seconds, body, before, peak
+
+
+def main() -> None:
+    from coda.parser import Parser
+
+    rng = random.Random(42)
+    data, refs = generate(MOVEMENTS, rng)
+    print(f"file: {len(data) / 1e6:.1f} MB, {MOVEMENTS} movements, {len(data.splitlines())} records")
+
+    started = time.perf_counter()
+    Parser().parse(data)
+    pycoda_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    parse_coda(data)
+    adapter_seconds = time.perf_counter() - started
+
+    ingest_seconds, body, base_rss, peak = upload_to_a_fresh_service(data, refs, "application/octet-stream")
 
     print(f"pycoda bare parse:        {pycoda_seconds:7.2f} s")
     print(f"codarecon parse only:     {adapter_seconds:7.2f} s  ({adapter_seconds / pycoda_seconds:.2f}x pycoda)")

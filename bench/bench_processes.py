@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench_api import ADMIN, VAT, free_port
+from bench_api import ADMIN, VAT, free_port, invoice, wait_ready
 
 from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
 
@@ -71,28 +71,6 @@ def start(env: dict[str, str], *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "app.cli", *args], env=env)
 
 
-def wait_ready(port: int) -> None:
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"API on port {port} did not start")
-
-
-def invoice(i: int) -> dict:
-    return {
-        "external_id": f"p{i}",
-        "number": f"2026/{i:06d}",
-        "issue_date": "2026-11-01",
-        "due_date": "2026-12-01",
-        "total_amount": f"{100 + i % 900}.{i % 100:02d}",
-        "customer": {"name": f"Customer {i % 50}"},
-    }
-
-
 def statement(n: int, invoices: list[dict]) -> bytes:
     movements = [
         MovementSpec(Decimal(inv["total_amount"]), ogm=inv["structured_reference"], counterparty_name="KLANT")
@@ -113,7 +91,8 @@ def main() -> None:
         processes = [start(env, "serve", "--port", str(port)) for port in ports] + [start(env, "worker")]
         try:
             for port in ports:
-                wait_ready(port)
+                if not wait_ready(port):
+                    raise SystemExit(f"API on port {port} did not start")
             apis = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) for port in ports]
             admin = {"Authorization": f"Bearer {ADMIN}"}
             apis[0].post(
