@@ -136,9 +136,8 @@ def _wall_clock_limit_under_mutmut() -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def sample_path(name: str) -> Path:
-    """A shared CODA sample: skipped when the samples are absent, an error when they are required."""
-    path = SAMPLES_DIR / name
+def _shared(path: Path) -> Path:
+    """A file from ../shared: skipped when the samples are absent, an error when they are required."""
     if not path.is_file():
         if REQUIRE_SAMPLES:
             pytest.fail(f"sample {path} is missing (CODARECON_REQUIRE_SAMPLES=1)")
@@ -146,14 +145,14 @@ def sample_path(name: str) -> Path:
     return path
 
 
+def sample_path(name: str) -> Path:
+    """A shared CODA sample."""
+    return _shared(SAMPLES_DIR / name)
+
+
 def camt_sample(name: str) -> Path:
-    """A shared camt.053 sample: skipped when the samples are absent, an error when they are required."""
-    path = CAMT_SAMPLES / name
-    if not path.is_file():
-        if REQUIRE_SAMPLES:
-            pytest.fail(f"camt sample {path} is missing (CODARECON_REQUIRE_SAMPLES=1)")
-        pytest.skip(f"{path} is missing; .ci/run requires it (CODARECON_REQUIRE_SAMPLES=1)")
-    return path
+    """A shared camt.053 sample."""
+    return _shared(CAMT_SAMPLES / name)
 
 
 def peppol_examples() -> list[Path]:
