@@ -1,0 +1,427 @@
+"""The matching engine's arithmetic: combined payments, the split of a payment over documents, credit notes
+netted against transfers, the scores each kind of evidence earns, and the running index that later payments
+see. Each test states a payer's situation and the one answer a bookkeeper would give."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal as D
+
+from app.reconciliation.matching import InvoiceIndex, MatchConfig, Matcher, OpenInvoice, Payment, match_payments
+from app.reconciliation.tolerance import Tolerance
+from app.references import format_ogm
+
+DAY = date(2026, 5, 1)
+IBAN = "BE71096123456769"
+
+
+def ogm(n: int) -> str:
+    base = f"{n:010d}"
+    return format_ogm(f"{base}{(int(base) % 97) or 97:02d}")
+
+
+def doc(n, due, customer="c1", kind="invoice", iban=IBAN, age=0, name="Bakkerij Peeters BV", total=None):
+    """Document n: its number and reference follow from n; a higher ``age`` is due earlier (older)."""
+    day = DAY - timedelta(days=age)
+    return OpenInvoice(f"i{n}", f"2026/{n:05d}", kind, D(due), day, day, ogm(n), customer, name, iban,
+                       D(total) if total else None)  # fmt: skip
+
+
+def pay(amount, **kw):
+    return Payment(id="p", amount=D(amount), booking_date=DAY, **kw)
+
+
+def booked(outcome):
+    return [(a.invoice_id, a.amount, a.write_off) for a in outcome.allocations]
+
+
+def parts(suggestion):
+    return sorted((p.invoice_id, p.amount) for p in suggestion.allocations)
+
+
+def codes(reasons):
+    return [r["code"] for r in reasons]
+
+
+def search(pool, target, payment_amount=None, max_size=None, config=None):
+    matcher = Matcher(InvoiceIndex(pool), config)
+    payment = pay(payment_amount if payment_amount is not None else target)
+    combos, exhaustive = matcher._combinations(payment, D(target), pool, max_size=max_size)
+    return [sorted(i.id for i in combo) for combo in combos], exhaustive
+
+
+# -- the combination search ---------------------------------------------------------------------------
+
+
+def test_the_search_finds_the_one_combination_and_knows_it_looked_everywhere():
+    pool = [doc(1, "100.00"), doc(2, "40.00"), doc(3, "7.00")]
+    assert search(pool, "140.00") == ([["i1", "i2"]], True)
+    assert search(pool, "47.00") == ([["i2", "i3"]], True)
+    # All of them together: the target is exactly what the documents still to choose can add (the bound).
+    assert search(pool, "147.00") == ([["i1", "i2", "i3"]], True)
+    assert search(pool, "107.00") == ([["i1", "i3"]], True)
+
+
+def test_one_document_alone_or_no_combination_is_not_a_combination():
+    pool = [doc(1, "100.00"), doc(2, "40.00"), doc(3, "7.00")]
+    assert search(pool, "100.00") == ([], True)
+    assert search(pool, "141.00") == ([], True)
+    assert search(pool, "500.00") == ([], True)
+
+
+def test_two_combinations_stop_the_search_as_ambiguous():
+    pool = [doc(1, "100.00"), doc(2, "40.00"), doc(3, "7.00"), doc(4, "33.00")]
+    combos, exhaustive = search(pool, "140.00")
+    assert sorted(combos) == [["i1", "i2"], ["i1", "i3", "i4"]]
+    assert exhaustive
+
+
+def test_the_size_limit_and_the_step_budget_bound_the_search():
+    pool = [doc(1, "100.00"), doc(2, "40.00"), doc(3, "7.00")]
+    assert search(pool, "147.00", max_size=2) == ([], True)
+    assert search(pool, "147.00", max_size=3) == ([["i1", "i2", "i3"]], True)
+    assert search(pool, "140.00", max_size=2) == ([["i1", "i2"]], True)
+    # Out of steps: whatever was found, the search cannot call it unique.
+    _, exhaustive = search(pool, "147.00", config=MatchConfig(max_search_steps=3))
+    assert not exhaustive
+    found, exhaustive = search(pool, "147.00", config=MatchConfig(max_search_steps=1000))
+    assert (found, exhaustive) == ([["i1", "i2", "i3"]], True)
+
+
+def test_a_credit_note_counts_against_the_invoices_it_is_combined_with():
+    pool = [doc(1, "100.00"), doc(2, "50.00"), doc(3, "30.00", kind="credit_note")]
+    assert search(pool, "70.00") == ([["i1", "i3"]], True)  # 100 - 30
+    assert search(pool, "120.00") == ([["i1", "i2", "i3"]], True)  # 100 + 50 - 30
+    # Credit notes alone never make up money in: a combination must hold a document the payment settles.
+    notes = [doc(1, "10.00", kind="credit_note"), doc(2, "20.00", kind="credit_note"), doc(3, "30.00")]
+    assert search(notes, "-30.00", payment_amount="5.00") == ([], True)
+    # A refund of 30 settles credit notes: two of them, or a credit note less an invoice.
+    assert search(notes, "-30.00", payment_amount="-30.00") == ([["i1", "i2"]], True)
+    netted = [doc(1, "60.00", kind="credit_note"), doc(2, "30.00")]
+    assert search(netted, "-30.00", payment_amount="-30.00") == ([["i1", "i2"]], True)
+
+
+def test_the_oldest_few_are_searched_for_suggestions_and_two_answers_are_none():
+    config = MatchConfig(max_subset_candidates=3, max_subset_size=2)
+    matcher = Matcher(InvoiceIndex([]), config)
+    pool = [doc(1, "10.00", age=9), doc(2, "20.00", age=8), doc(3, "40.00", age=7), doc(4, "5.00", age=1)]
+    found = matcher._oldest_combination(pay("30.00"), D("30.00"), pool)
+    assert [[i.id for i in c] for c in found] == [["i1", "i2"]]
+    # i4 is not among the three oldest, so 15 (10 + 5) is not searched; 70 needs three of them.
+    assert matcher._oldest_combination(pay("15.00"), D("15.00"), pool) == []
+    assert matcher._oldest_combination(pay("70.00"), D("70.00"), pool) == []
+    # 50 = 10 + 40, and 60 = 20 + 40: each unique; add a document making 50 twice and it is no answer.
+    assert [[i.id for i in c] for c in matcher._oldest_combination(pay("50.00"), D("50.00"), pool)] == [["i1", "i3"]]
+    twice = [doc(1, "10.00", age=9), doc(2, "20.00", age=8), doc(3, "30.00", age=7), doc(5, "40.00", age=6)]
+    wide = Matcher(InvoiceIndex([]), MatchConfig(max_subset_candidates=4, max_subset_size=2))
+    assert wide._oldest_combination(pay("50.00"), D("50.00"), twice) == []  # 10 + 40 and 20 + 30
+
+
+# -- a payer's open documents: small and large customers -------------------------------------------------
+
+
+def test_a_certain_payer_paying_one_invoice_gets_a_suggestion_scored_for_one():
+    invoices = [doc(1, "100.00", age=2), doc(2, "40.00", age=1), doc(3, "7.00")]
+    [out] = match_payments([pay("40.00", counterparty_iban=IBAN)], invoices)
+    assert out.status == "suggested"
+    [only] = out.suggestions
+    assert (only.score, parts(only)) == (0.8, [("i2", D("40.00"))])
+    assert codes(only.reasons) == ["payer_iban", "amount"]
+
+
+def test_two_invoices_with_the_amount_make_two_weak_suggestions_oldest_first():
+    invoices = [doc(1, "40.00", age=1), doc(2, "40.00", age=5), doc(3, "7.00")]
+    [out] = match_payments([pay("40.00", counterparty_iban=IBAN)], invoices)
+    assert [(s.score, parts(s)) for s in out.suggestions] == [
+        (0.45, [("i2", D("40.00"))]),
+        (0.45, [("i1", D("40.00"))]),
+    ]
+    assert all(codes(s.reasons)[-1] == "ambiguous" for s in out.suggestions)
+
+
+def test_a_combination_by_name_is_a_suggestion_scored_below_automatic():
+    invoices = [doc(1, "100.00", iban=None), doc(2, "40.00", iban=None), doc(3, "7.00", iban=None)]
+    [out] = match_payments([pay("107.00", counterparty_name="BAKKERIJ PEETERS")], invoices)
+    [top] = out.suggestions
+    assert (top.score, parts(top)) == (0.75, [("i1", D("100.00")), ("i3", D("7.00"))])
+    assert codes(top.reasons) == ["payer_name", "amount_subset"]
+
+
+def test_a_near_amount_within_tolerance_is_proposed_with_its_write_off():
+    config = MatchConfig(tolerance=Tolerance(amount=D("1.00")))
+    invoices = [doc(1, "100.00"), doc(2, "40.00")]
+    [out] = match_payments([pay("99.50", counterparty_iban=IBAN)], invoices, config=config)
+    [top] = out.suggestions
+    assert [(p.invoice_id, p.amount, p.write_off) for p in top.allocations] == [("i1", D("99.50"), D("0.50"))]
+    # Beyond the tolerance, nothing single is near.
+    [far] = match_payments([pay("98.50", counterparty_iban=IBAN)], [doc(1, "100.00"), doc(2, "40.00")], config=config)
+    assert far.status == "unmatched"
+
+
+def large_customer(n=30, start=10):
+    return [doc(k, f"{start + k}.00", age=n - k) for k in range(1, n + 1)]
+
+
+def test_a_large_customer_paying_one_invoice_is_found_through_the_amount_index():
+    invoices = large_customer()  # 30 open documents: more than the exhaustive pool of 24
+    [out] = match_payments([pay("25.00", counterparty_iban=IBAN)], invoices)
+    assert out.status == "suggested"
+    assert (out.suggestions[0].score, parts(out.suggestions[0])) == (0.8, [("i15", D("25.00"))])
+
+
+def test_a_large_customer_paying_its_oldest_two_gets_that_pair_proposed():
+    invoices = large_customer(start=100)
+    # i1 (101) and i2 (102) are the oldest; nothing else comes to 203 (single documents are due 101 to 130).
+    [out] = match_payments([pay("203.00", counterparty_iban=IBAN)], invoices)
+    assert out.status == "suggested"
+    assert [(s.score, parts(s)) for s in out.suggestions] == [(0.75, [("i1", D("101.00")), ("i2", D("102.00"))])]
+    # i1 and i30 also come to 231 = 101 + 130, but i30 is not among the oldest twelve: nothing to propose.
+    [out] = match_payments([pay("261.00", counterparty_iban=IBAN)], large_customer(start=100))
+    assert out.status == "unmatched"
+
+
+def test_a_large_customer_paying_everything_is_matched_and_nothing_less_is():
+    total = sum((i.due for i in large_customer()), D(0))
+    [out] = match_payments([pay(str(total), counterparty_iban=IBAN)], large_customer())
+    assert out.status == "matched"
+    assert len(out.allocations) == 30 and out.remainder == 0
+    assert codes(out.allocations[0].reasons)[-1] == "unique"
+    # With a credit note among them, everything together is not the unique answer.
+    mixed = [*large_customer(), doc(99, "5.00", kind="credit_note")]
+    [out] = match_payments([pay(str(total - 5), counterparty_iban=IBAN)], mixed)
+    assert out.status != "matched"
+    # A payer who is only probably the customer (two customers share the account) is never matched.
+    shared = [*large_customer(), doc(98, "1.00", customer="c2", name="Garage Janssens")]
+    [out] = match_payments([pay(str(total + 1), counterparty_iban=IBAN)], shared)
+    assert out.status != "matched"
+
+
+def test_a_rejected_document_keeps_everything_together_from_being_matched():
+    total = sum((i.due for i in large_customer()), D(0))
+    [out] = match_payments([pay(str(total), counterparty_iban=IBAN)], large_customer(), rejected={("p", "i7")})
+    assert out.status != "matched"
+
+
+# -- references and invoice numbers: scores and groups -----------------------------------------------------
+
+
+def test_scores_of_an_invoice_number_follow_the_evidence_beside_it():
+    def score(amount, iban=None, text="factuur 2026/00001"):
+        invoices = [doc(1, "100.00", iban=IBAN), doc(2, "55.00", customer="c2", name="Garage Janssens", iban=None)]
+        [out] = match_payments([pay(amount, communication=text, counterparty_iban=iban)], invoices)
+        return out.status, (out.suggestions[0].score if out.suggestions else out.allocations[0].confidence)
+
+    assert score("100.00", IBAN) == ("matched", 0.97)  # number, amount and payer
+    assert score("100.00") == ("suggested", 0.9)  # number and amount
+    assert score("60.00", IBAN) == ("suggested", 0.85)  # number and payer
+    assert score("60.00") == ("suggested", 0.75)  # the number alone
+    # A bare number after the word "factuur" is a tail: weaker evidence.
+    assert score("100.00", IBAN, "factuur 1") == ("suggested", 0.8)
+    assert score("100.00", None, "factuur 1") == ("suggested", 0.7)
+    assert score("60.00", IBAN, "factuur 1") == ("suggested", 0.65)
+    assert score("60.00", None, "factuur 1") == ("suggested", 0.55)
+
+
+def test_several_numbers_of_one_customer_score_by_what_is_known_of_the_payer():
+    def top(iban, amount="150.00", second_customer="c1"):
+        invoices = [doc(1, "100.00"), doc(2, "50.00", customer=second_customer, name="Garage Janssens")]
+        [out] = match_payments([pay(amount, communication="facturen 2026/00001 en 2026/00002",
+                                    counterparty_iban=iban)], invoices)  # fmt: skip
+        return out
+
+    matched = top(IBAN)
+    assert matched.status == "matched"
+    assert [(a.invoice_id, a.amount, a.confidence) for a in matched.allocations] == [
+        ("i1", D("100.00"), 0.97), ("i2", D("50.00"), 0.97)
+    ]  # fmt: skip
+    assert top(None).allocations[0].confidence == 0.96  # one customer, payer unknown: still automatic
+    assert top(None, second_customer="c2").suggestions[0].score == 0.8  # two customers: a person decides
+    # Not adding up caps the group's score at a suggestion.
+    short = top(IBAN, amount="120.00")
+    assert [s.score for s in short.suggestions if len(s.allocations) == 2] == [0.8]
+
+
+def test_two_automatic_answers_for_different_invoices_make_a_suggestion():
+    # A reference one typo from i1's and the full number of i2, each confirmed by amount and payer.
+    typo = ogm(1234567).replace("1234", "1243")
+    invoices = [doc(1234567, "100.00", age=2), doc(2, "100.00", age=1)]
+    [out] = match_payments([pay("100.00", communication=f"{typo} factuur 2026/00002", counterparty_iban=IBAN)],
+                           invoices)  # fmt: skip
+    assert out.status == "suggested"
+    assert sorted(parts(s)[0][0] for s in out.suggestions[:2]) == ["i1234567", "i2"]
+    assert [s.score for s in out.suggestions[:2]] == [0.97, 0.97]
+    # Either alone is matched.
+    [one] = match_payments([pay("100.00", communication=typo, counterparty_iban=IBAN)], [doc(1234567, "100.00")])
+    assert one.status == "matched"
+
+
+def test_a_reference_in_the_text_scores_just_below_the_structured_one():
+    [typed] = match_payments([pay("100.00", communication=f"betaling {ogm(1)}")], [doc(1, "100.00")])
+    [structured] = match_payments([pay("100.00", structured_reference=ogm(1))], [doc(1, "100.00")])
+    assert (typed.status, typed.allocations[0].confidence, typed.allocations[0].method) == (
+        "matched", 0.98, "free_text_reference"
+    )  # fmt: skip
+    assert (structured.allocations[0].confidence, structured.allocations[0].method) == (1.0, "structured_reference")
+
+
+def test_amount_alone_scores_by_how_many_invoices_share_it():
+    one = [doc(1, "100.00", iban=None), doc(2, "60.00", iban=None)]
+    [out] = match_payments([pay("100.00", communication="bedankt")], one)
+    assert [(s.score, parts(s)) for s in out.suggestions] == [(0.5, [("i1", D("100.00"))])]
+    two = [doc(1, "100.00", iban=None, age=1), doc(2, "100.00", iban=None, customer="c2", age=3)]
+    [out] = match_payments([pay("100.00", communication="bedankt")], two)
+    assert [(s.score, parts(s)) for s in out.suggestions] == [
+        (0.3, [("i2", D("100.00"))]),
+        (0.3, [("i1", D("100.00"))]),
+    ]
+    assert codes(out.suggestions[0].reasons) == ["amount_equals_due", "ambiguous"]
+    # Below the suggestion threshold, an amount alone is not worth a person's time.
+    [out] = match_payments([pay("100.00")], two, config=MatchConfig(suggest_threshold=0.31))
+    assert out.status == "unmatched"
+
+
+def test_a_typo_in_the_reference_scores_by_what_confirms_it():
+    reference = ogm(1234567)  # +++000/1234/567xx+++
+    typo = reference.replace("1234", "1243")
+    invoices = [doc(1234567, "100.00")]
+    [both] = match_payments([pay("100.00", communication=typo, counterparty_iban=IBAN)], invoices)
+    [payer_only] = match_payments([pay("60.00", communication=typo, counterparty_iban=IBAN)], [doc(1234567, "100.00")])
+    assert (both.status, both.allocations[0].confidence) == ("matched", 0.97)
+    assert (payer_only.status, payer_only.suggestions[0].score) == ("suggested", 0.85)
+    assert codes(payer_only.suggestions[0].reasons) == ["reference_typo", "payer_iban"]
+
+
+# -- the split: what each document receives --------------------------------------------------------------
+
+
+def test_a_transfer_net_of_a_credit_note_settles_both():
+    invoices = [doc(1, "100.00"), doc(2, "30.00", kind="credit_note")]
+    [out] = match_payments([pay("70.00", communication=f"{ogm(1)} min creditnota {ogm(2)}")], invoices)
+    assert out.status == "matched"
+    assert booked(out) == [("i2", D("30.00"), D("0.00")), ("i1", D("100.00"), D("0.00"))]
+    assert out.remainder == 0
+
+
+def test_a_refund_settles_a_credit_note():
+    [out] = match_payments([pay("-30.00", structured_reference=ogm(2))], [doc(2, "30.00", kind="credit_note")])
+    assert (out.status, booked(out), out.remainder) == ("matched", [("i2", D("30.00"), D("0.00"))], 0)
+    # Money out never pays an invoice, and money in never pays a credit note by itself.
+    [out] = match_payments([pay("-100.00", structured_reference=ogm(1))], [doc(1, "100.00")])
+    assert out.status == "unmatched"
+    [out] = match_payments([pay("30.00", structured_reference=ogm(2))], [doc(2, "30.00", kind="credit_note")])
+    assert out.status == "unmatched"
+
+
+def test_a_short_payment_of_two_invoices_writes_off_only_on_the_last():
+    config = MatchConfig(tolerance=Tolerance(amount=D("2.00")))
+    invoices = [doc(1, "100.00", age=3), doc(2, "50.00", age=1)]
+    [out] = match_payments([pay("149.00", communication=f"{ogm(1)} {ogm(2)}")], invoices, config=config)
+    assert out.status == "matched"
+    assert booked(out) == [("i1", D("100.00"), D("0.00")), ("i2", D("49.00"), D("1.00"))]
+    assert codes(out.allocations[1].reasons)[-1] == "payment_difference"
+    assert "payment_difference" not in codes(out.allocations[0].reasons)
+
+
+def test_a_short_payment_beyond_the_tolerance_leaves_the_last_invoice_partly_open():
+    invoices = [doc(1, "100.00", age=3), doc(2, "50.00", age=1)]
+    [out] = match_payments([pay("120.00", structured_reference=ogm(1), communication=ogm(2))], invoices)
+    [top] = out.suggestions
+    assert [(p.invoice_id, p.amount, p.write_off) for p in top.allocations] == [
+        ("i1", D("100.00"), D("0.00")), ("i2", D("20.00"), D("0.00"))
+    ]  # fmt: skip
+
+
+def test_money_beyond_what_is_due_stays_on_the_payment_and_says_so():
+    [out] = match_payments([pay("130.00", structured_reference=ogm(1))], [doc(1, "100.00")])
+    assert (booked(out), out.remainder) == ([("i1", D("100.00"), D("0.00"))], D("30.00"))
+    assert codes(out.allocations[0].reasons) == ["structured_reference", "remainder"]
+    # Exactly what is due: no remainder reason.
+    [out] = match_payments([pay("100.00", structured_reference=ogm(1))], [doc(1, "100.00")])
+    assert codes(out.allocations[0].reasons) == ["structured_reference"]
+
+
+def test_a_remainder_proposal_is_for_the_remainder_and_never_automatic():
+    invoices = [doc(1, "100.00", age=5), doc(2, "30.00", age=1), doc(3, "7.00")]
+    [out] = match_payments([pay("137.00", structured_reference=ogm(1), counterparty_iban=IBAN)], invoices)
+    assert (out.status, out.remainder) == ("matched", D("37.00"))
+    [proposal] = out.suggestions
+    assert parts(proposal) == [("i2", D("30.00")), ("i3", D("7.00"))]
+    assert proposal.score == 0.9  # a unique pair from a certain payer (0.95 alone), capped: a person decides
+    assert codes(proposal.reasons)[0] == "remainder"
+    # The same pair as the whole payment is matched: the cap is what keeps a remainder for a person.
+    [whole] = match_payments([pay("37.00", counterparty_iban=IBAN)], [doc(2, "30.00"), doc(3, "7.00")])
+    assert whole.status == "matched"
+    # A weaker proposal keeps its own score under the cap.
+    by_name = [doc(1, "100.00", iban=None), doc(2, "30.00", iban=None), doc(3, "7.00", iban=None)]
+    [out] = match_payments([pay("137.00", structured_reference=ogm(1), counterparty_name="BAKKERIJ PEETERS")], by_name)
+    assert [s.score for s in out.suggestions] == [0.75]
+
+
+# -- the running index ----------------------------------------------------------------------------------
+
+
+def test_a_partly_paid_invoice_is_found_by_what_it_still_has_due():
+    invoices = [doc(1, "100.00", iban=None)]
+    first, second = (
+        Payment("p1", D("60.00"), DAY, structured_reference=ogm(1)),
+        Payment("p2", D("40.00"), DAY, communication="rest"),
+    )
+    out1, out2 = match_payments([first, second], invoices)
+    assert booked(out1) == [("i1", D("60.00"), D("0.00"))]
+    assert (out2.status, out2.suggestions[0].score, parts(out2.suggestions[0])) == (
+        "suggested",
+        0.5,
+        [("i1", D("40.00"))],
+    )
+
+
+def test_the_index_keeps_each_customer_s_totals_as_documents_are_settled():
+    docs = [doc(1, "100.00", age=3), doc(2, "40.00", age=2), doc(3, "25.00", kind="credit_note", age=1)]
+    index = InvoiceIndex(docs)
+    assert (index.customer_size("c1"), index.customer_due_sum("c1")) == (3, D("115.00"))
+    assert index.customer_kinds("c1") == {"invoice", "credit_note"}
+    index.settle(docs[0], D("60.00"))
+    assert (index.customer_size("c1"), index.customer_due_sum("c1")) == (3, D("55.00"))
+    assert sorted(i.id for i in index.customer_with_due("c1", D("40.00"))) == ["i1", "i2"]
+    index.settle(docs[2], D("25.00"))
+    assert (index.customer_size("c1"), index.customer_due_sum("c1")) == (2, D("80.00"))
+    assert index.customer_kinds("c1") == {"invoice"}
+    index.settle(docs[1], D("40.00"))
+    assert (index.customer_size("c1"), index.customer_due_sum("c1")) == (1, D("40.00"))
+    assert [i.id for i in index.open_documents("c1")] == ["i1"]
+
+
+def test_open_documents_stay_oldest_first_through_bulk_removal_of_settled_ones():
+    docs = [doc(k, "10.00", age=100 - k) for k in range(1, 61)]
+    index = InvoiceIndex(reversed(docs))
+    for d in docs[::2]:
+        index.settle(d, D("10.00"))  # 30 settled: more than a fifth and more than 16
+    assert [i.id for i in index.open_documents("c1", limit=3)] == ["i2", "i4", "i6"]
+    assert [i.id for i in index.open_documents("c1")] == [f"i{k}" for k in range(2, 61, 2)]
+    assert len(index.by_customer["c1"]) == 30  # the settled ones left the list
+    assert index.open_documents("nobody") == []
+
+
+def test_learned_accounts_identify_a_payer_the_invoices_do_not_name():
+    invoices = [doc(1, "100.00", iban=None), doc(2, "40.00", iban=None)]
+    [unknown] = match_payments([pay("140.00", counterparty_iban="BE68539007547034")], invoices)
+    assert unknown.status == "unmatched"
+    learned = {"BE68539007547034": {"c1"}}
+    [known] = match_payments(
+        [pay("140.00", counterparty_iban="BE68539007547034")],
+        [doc(1, "100.00", iban=None), doc(2, "40.00", iban=None)],
+        learned_ibans=learned,
+    )
+    assert known.status == "matched"
+    assert codes(known.allocations[0].reasons)[0] == "payer_iban"
+
+
+def test_a_name_must_be_close_to_count_as_the_payer():
+    invoices = [doc(1, "100.00", iban=None), doc(2, "40.00", iban=None)]
+    [close] = match_payments([pay("140.00", counterparty_name="BAKKERIJ PEETERS BVBA")], invoices)
+    assert close.status == "suggested" and codes(close.suggestions[0].reasons)[0] == "payer_name"
+    [far] = match_payments(
+        [pay("140.00", counterparty_name="PEETERS TRANSPORT")],
+        [doc(1, "100.00", iban=None), doc(2, "40.00", iban=None)],
+    )
+    assert far.status == "unmatched"
