@@ -325,9 +325,8 @@ class Matcher:
         inv = self.index.open(inv)
         if inv is None or (payment.id, inv.id) in self.rejected:
             return None
-        # Money in settles invoices; money out (refunds) settles credit notes.
-        if payment.amount > 0 and inv.kind == "credit_note":
-            return inv  # may still be netted against invoices of the same payment
+        # Money out (a refund) only ever touches credit notes. Money in settles invoices, and a credit note may
+        # still be netted against invoices of the same payment.
         if payment.amount < 0 and inv.kind != "credit_note":
             return None
         return inv
@@ -453,11 +452,9 @@ class Matcher:
                     continue
                 amount_ok = self._amount_agrees(paid, inv.due, inv.total)
                 payer_ok = inv.customer_key in payer.customers
-                if how == "full":
-                    score = 0.97 if amount_ok and payer_ok else 0.75 + 0.15 * amount_ok + 0.1 * payer_ok
-                    score = min(score, 0.97)
-                else:
-                    score = min(0.55 + 0.15 * amount_ok + 0.1 * payer_ok, 0.85)
+                # A full number with amount and payer is automatic (0.97); a bare number never is (at most 0.8).
+                base = 0.75 if how == "full" else 0.55
+                score = min(base + 0.15 * amount_ok + 0.1 * payer_ok, 0.97)
                 reasons = [reason("invoice_number", f"the communication names invoice {inv.number}")]
                 if amount_ok:
                     reasons.append(reason("amount", f"{format_amount(paid)} is the amount due"))
@@ -482,9 +479,9 @@ class Matcher:
                 score = 0.97 if payer_ok else 0.96 if same_customer else 0.8
             else:
                 score = 0.85 if payer_ok else 0.7 if same_customer else 0.5
+            found = sorted(found, key=_age)  # oldest first: the explanation reads the same in every run
             found_reason = reason("invoice_numbers", f"the communication names invoices {_numbers(found)}")
-            candidate = self._group(payment, sorted(found, key=_age), "invoice_number",
-                                    found_reason, score)  # fmt: skip
+            candidate = self._group(payment, found, "invoice_number", found_reason, score)
             if payer_ok:
                 candidate.reasons += list(payer.reasons)
             out.append(candidate)
@@ -498,8 +495,10 @@ class Matcher:
             return []
         paid = abs(payment.amount) if paid is None else paid
         customers = sorted(payer.customers)
-        size = sum(self.index.customer_size(key) for key in customers)
-        if size <= self.config.max_exhaustive_pool:
+        # A payer with few open documents: search all of them. A large one: look up what has this amount due,
+        # and reason on its totals.
+        small = sum(self.index.customer_size(key) for key in customers) <= self.config.max_exhaustive_pool
+        if small:
             pool = [
                 i
                 for key in customers
@@ -512,8 +511,7 @@ class Matcher:
                 for i in pool
                 if i.due != paid and self._settles(payment, i) and self._amount_agrees(paid, i.due, i.total)
             ]
-        else:  # a large customer: look up what has this amount due, and reason on its totals
-            pool = []
+        else:
             exact = list(
                 {
                     i.id: i
@@ -524,10 +522,8 @@ class Matcher:
                 }.values()
             )  # fmt: skip
             near = []
-        if not pool and not exact and size == 0:
-            return []
         target = paid if payment.amount > 0 else -paid
-        if pool or size <= self.config.max_exhaustive_pool:
+        if small:
             combos, exhaustive = self._combinations(payment, target, pool)
         else:
             combos, exhaustive = self._everything(payment, target, customers, exclude)
@@ -798,10 +794,10 @@ def typo_suspects(
     """The OGM-like digits of a payment (its structured communication, OGMs typed in its text) that name no
     open invoice as they stand: each may be one typo away from one that does."""
     raw: list[str] = []
-    if structured_content and structured_content[:12].isdigit():
-        digits = structured_content[:12]
-        if not is_valid_ogm_digits(digits) or not names_open_invoice(format_ogm(digits)):
-            raw.append(digits)
+    digits = (structured_content or "")[:12]
+    names_one = is_valid_ogm_digits(digits) and names_open_invoice(format_ogm(digits))
+    if len(digits) == 12 and digits.isdigit() and not names_one:
+        raw.append(digits)
     for ref in found:
         if ref.kind == "ogm" and (not ref.valid or not names_open_invoice(ref.value)):
             raw.append(ref.raw)
@@ -828,13 +824,8 @@ def _one_typo_variants(digits: str) -> Iterable[str]:
     def valid(b: int, c: int) -> bool:
         return ((b % 97) or 97) == c
 
-    seen: set[str] = set()
-
-    def emit(variant: str) -> Iterable[str]:
-        if variant not in seen:
-            seen.add(variant)
-            yield variant
-
+    # No neighbour comes out twice: a changed digit and a swap of two different digits never give the same
+    # string (tests/unit/test_matching_search.py checks the whole set against python-stdnum).
     for i in range(12):
         for d in range(10):
             if d == values[i]:
@@ -844,7 +835,7 @@ def _one_typo_variants(digits: str) -> Iterable[str]:
             else:
                 ok = valid(base, check + (d - values[i]) * 10 ** (11 - i))
             if ok:
-                yield from emit(digits[:i] + str(d) + digits[i + 1 :])
+                yield digits[:i] + str(d) + digits[i + 1 :]
     for i in range(11):
         a, b = values[i], values[i + 1]
         if a == b:
@@ -856,7 +847,7 @@ def _one_typo_variants(digits: str) -> Iterable[str]:
         else:
             ok = valid(base, check + (b - a) * 10 + (a - b))
         if ok:
-            yield from emit(digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :])
+            yield digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
 
 
 def match_payments(

@@ -425,3 +425,210 @@ def test_a_name_must_be_close_to_count_as_the_payer():
         [doc(1, "100.00", iban=None), doc(2, "40.00", iban=None)],
     )
     assert far.status == "unmatched"
+
+
+# -- references one typo away -------------------------------------------------------------------------------
+
+
+def _neighbours_by_brute_force(digits: str) -> set[str]:
+    """Every string one changed digit or one swap of neighbours away, kept when python-stdnum calls it a
+    valid OGM: the oracle the engine's arithmetic must agree with."""
+    from stdnum.be import ogm_vcs
+
+    out = set()
+    for i in range(12):
+        for d in "0123456789":
+            if d != digits[i]:
+                out.add(digits[:i] + d + digits[i + 1 :])
+    for i in range(11):
+        if digits[i] != digits[i + 1]:
+            out.add(digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :])
+    return {v for v in out if ogm_vcs.is_valid(v)}
+
+
+def test_typo_neighbours_are_exactly_the_valid_references_one_slip_away():
+    import random
+
+    from app.reconciliation.matching import _one_typo_variants, one_typo_variants
+
+    rng = random.Random(11)
+    samples = [ogm(n).strip("+").replace("/", "") for n in (1, 96, 97, 194, 1234567, 9999999999)]
+    samples += [f"{rng.randrange(10**12):012d}" for _ in range(150)]  # mostly invalid, as typed
+    samples += ["000000000097", "123456789097", "900000000090"]  # check digit 97, and a swap across the check
+    for digits in samples:
+        produced = list(_one_typo_variants(digits))
+        assert len(produced) == len(set(produced)), digits  # each neighbour once
+        assert set(produced) == _neighbours_by_brute_force(digits), digits
+        assert one_typo_variants(digits) == tuple(produced)
+    for not_twelve_digits in ("", "12345678901", "1234567890123", "12345678901a", "١٢٣٤٥٦٧٨٩٠١٢"):
+        assert list(_one_typo_variants(not_twelve_digits)) == []
+
+
+# -- the index when a key is unknown ------------------------------------------------------------------------
+
+
+def test_a_learned_account_of_a_customer_with_nothing_open_finds_nothing_and_breaks_nothing():
+    learned = {"BE68539007547034": {"gone"}}  # a customer whose invoices are all paid
+    [out] = match_payments(
+        [pay("40.00", counterparty_iban="BE68539007547034", communication="factuur 77 en 2026/00777")],
+        [doc(1, "100.00", iban=None), doc(2, "40.00", iban=None)],
+        learned_ibans=learned,
+    )
+    assert out.status == "suggested"  # by amount alone, weakly
+    assert [(s.score, parts(s)) for s in out.suggestions] == [(0.5, [("i2", D("40.00"))])]
+
+
+def test_an_account_shared_by_a_large_customer_and_one_with_nothing_open_proposes_everything():
+    learned = {IBAN: {"gone"}}
+    invoices = large_customer()
+    total = sum((i.due for i in invoices), D(0))
+    [out] = match_payments([pay(str(total), counterparty_iban=IBAN)], invoices, learned_ibans=learned)
+    # Two customers behind the account: everything together is proposed, not matched.
+    assert out.status == "suggested"
+    assert [len(s.allocations) for s in out.suggestions] == [30]
+    assert sum(p.amount for p in out.suggestions[0].allocations) == total
+
+
+# -- edges of amounts and of the search -------------------------------------------------------------------
+
+
+def test_a_payment_under_one_euro_settles_like_any_other():
+    [out] = match_payments([pay("0.50", structured_reference=ogm(1))], [doc(1, "0.50")])
+    assert (out.status, booked(out)) == ("matched", [("i1", D("0.50"), D("0.00"))])
+    [combined] = match_payments([pay("0.50", counterparty_iban=IBAN)], [doc(1, "0.20"), doc(2, "0.30")])
+    assert (combined.status, sorted(booked(combined))) == (
+        "matched",
+        [("i1", D("0.20"), D("0.00")), ("i2", D("0.30"), D("0.00"))],
+    )
+    [refund] = match_payments([pay("-0.50", structured_reference=ogm(3))], [doc(3, "0.50", kind="credit_note")])
+    assert (refund.status, booked(refund)) == ("matched", [("i3", D("0.50"), D("0.00"))])
+
+
+def test_a_refund_of_two_credit_notes_to_a_known_account_is_matched():
+    notes = [doc(1, "10.00", kind="credit_note"), doc(2, "20.00", kind="credit_note"), doc(3, "30.00")]
+    [out] = match_payments([pay("-30.00", counterparty_iban=IBAN)], notes)
+    assert out.status == "matched"
+    assert sorted(booked(out)) == [("i1", D("10.00"), D("0.00")), ("i2", D("20.00"), D("0.00"))]
+
+
+def test_more_than_two_combinations_stop_at_two_and_the_larger_documents_are_tried_first():
+    pool = [doc(1, "10.00"), doc(2, "20.00"), doc(3, "30.00"), doc(4, "40.00"), doc(5, "50.00")]
+    # 60 = 50 + 10 = 40 + 20 = 30 + 20 + 10: the search stops at the second, trying the larger documents first.
+    combos, exhaustive = search(pool, "60.00")
+    assert combos == [["i1", "i5"], ["i2", "i4"]]
+    assert exhaustive
+    [out] = match_payments([pay("60.00", counterparty_iban=IBAN)], pool)
+    assert [(s.score, [p.invoice_id for p in s.allocations]) for s in out.suggestions] == [
+        (0.45, ["i1", "i5"]),
+        (0.45, ["i2", "i4"]),
+    ]
+
+
+def test_the_step_budget_counts_every_step():
+    pool = [doc(1, "100.00"), doc(2, "40.00")]
+    # Nothing can reach 500: the first step sees it and the search is over, complete.
+    assert search(pool, "500.00", config=MatchConfig(max_search_steps=1)) == ([], True)
+    assert search(pool, "500.00", config=MatchConfig(max_search_steps=0)) == ([], False)
+
+
+def test_twenty_four_open_documents_are_searched_whole_and_twenty_five_are_not():
+    def powers(n):  # amounts of 2^k cents: every combination has its own sum, so an answer is unique
+        return [doc(k, str(D(2**k) / 100), age=n - k) for k in range(n)]
+
+    [searched] = match_payments([pay("0.03", counterparty_iban=IBAN)], powers(24))
+    assert searched.status == "matched"
+    assert sorted(a.invoice_id for a in searched.allocations) == ["i0", "i1"]
+    [large] = match_payments([pay("0.03", counterparty_iban=IBAN)], powers(25))
+    assert large.status == "suggested"  # among the oldest few: proposed, not matched
+    assert [(s.score, [p.invoice_id for p in s.allocations]) for s in large.suggestions] == [(0.75, ["i0", "i1"])]
+
+
+def test_a_single_invoice_and_a_combination_for_the_same_amount_are_both_doubtful():
+    invoices = [doc(1, "100.00", age=3, iban=None), doc(2, "40.00", age=2, iban=None), doc(3, "60.00", iban=None)]
+    [out] = match_payments([pay("100.00", counterparty_name="BAKKERIJ PEETERS")], invoices)
+    assert [(s.score, [p.invoice_id for p in s.allocations]) for s in out.suggestions] == [
+        (0.8, ["i1"]),
+        (0.45, ["i2", "i3"]),
+    ]
+    assert codes(out.suggestions[1].reasons)[-1] == "ambiguous"
+
+
+def test_the_suspects_of_a_typo_are_the_references_that_name_nothing_open():
+    from app.reconciliation.matching import typo_suspects
+    from app.references import find_references
+
+    open_refs = {ogm(1)}
+    known = open_refs.__contains__
+    valid_elsewhere = ogm(2).strip("+").replace("/", "")  # valid, but no open invoice has it
+    swapped = "000000000110"  # 00101 typed as 00110: not a valid OGM
+    assert typo_suspects(swapped, [], known) == [swapped]
+    assert typo_suspects(valid_elsewhere, [], known) == [valid_elsewhere]
+    assert typo_suspects(ogm(1).strip("+").replace("/", ""), [], known) == []  # names an open invoice
+    assert typo_suspects(swapped + "4711", [], known) == [swapped]  # what follows the 12 digits is not read
+    assert typo_suspects("0000000001", [], known) == []  # too short to be one
+    assert typo_suspects(None, [], known) == []
+    text = f"{ogm(1)} {ogm(2)} +++000/0000/00110+++ RF18 5390 0754 7034 RF00 1234"
+    found = find_references(text)
+    assert typo_suspects(None, found, known) == [valid_elsewhere, swapped]  # RF references are never suspects
+
+
+def test_a_percentage_tolerance_is_taken_of_the_invoice_total_not_of_what_is_left():
+    config = MatchConfig(tolerance=Tolerance(percent=D("1")))
+    half_paid = doc(1, "100.00", total="200.00")  # 1 % of 200 is 2.00; of what is left, 1.00
+    [out] = match_payments([pay("98.50", structured_reference=ogm(1))], [half_paid], config=config)
+    assert booked(out) == [("i1", D("98.50"), D("1.50"))]
+    [by_number] = match_payments(
+        [pay("98.50", communication="factuur 2026/00001")], [doc(1, "100.00", total="200.00")], config=config
+    )
+    assert (by_number.suggestions[0].score, codes(by_number.suggestions[0].reasons)) == (
+        0.9,
+        ["invoice_number", "amount"],
+    )
+    # Two named documents: the tolerance is of the last one's total.
+    both = [doc(1, "100.00", age=2), doc(2, "50.00", age=1, total="300.00")]
+    [group] = match_payments([pay("148.00", communication=f"{ogm(1)} {ogm(2)}")], both, config=config)
+    assert group.status == "matched"
+    assert booked(group) == [("i1", D("100.00"), D("0.00")), ("i2", D("48.00"), D("2.00"))]
+
+
+def test_what_each_named_document_receives_down_to_the_cent():
+    def split(amount, config=None, second="50.00"):
+        invoices = [doc(1, "100.00", age=2), doc(2, second, age=1)]
+        [out] = match_payments([pay(amount, communication=f"{ogm(1)} {ogm(2)}")], invoices, config=config)
+        chosen = out.allocations or out.suggestions[0].allocations
+        return [(a.invoice_id, a.amount, a.write_off) for a in chosen]
+
+    assert split("100.00") == [("i1", D("100.00"), D("0.00"))]  # nothing left for the second: no line for it
+    assert split("100.50") == [("i1", D("100.00"), D("0.00")), ("i2", D("0.50"), D("0.00"))]
+    # The second entirely written off (0.50 short, within a tolerance of 1.00): a line with no money.
+    loose = MatchConfig(tolerance=Tolerance(amount=D("1.00")))
+    assert split("100.00", loose, second="0.50") == [("i1", D("100.00"), D("0.00")), ("i2", D("0.00"), D("0.50"))]
+
+
+def test_fifty_cents_too_much_is_a_remainder_that_says_so_and_may_pay_another_invoice():
+    invoices = [doc(1, "100.00", age=2), doc(2, "0.50", age=1)]
+    [out] = match_payments([pay("100.50", structured_reference=ogm(1), counterparty_iban=IBAN)], invoices)
+    assert (out.status, out.remainder) == ("matched", D("0.50"))
+    assert codes(out.allocations[0].reasons)[-1] == "remainder"
+    assert [parts(s) for s in out.suggestions] == [[("i2", D("0.50"))]]
+    # Nothing left: nothing to propose, even when a credit note and an invoice would cancel each other out.
+    netting = [doc(1, "100.00", age=3), doc(2, "5.00", age=2), doc(3, "5.00", kind="credit_note", age=1)]
+    [exact] = match_payments([pay("100.00", structured_reference=ogm(1), counterparty_iban=IBAN)], netting)
+    assert (exact.remainder, exact.suggestions) == (D("0.00"), [])
+
+
+def test_remainder_proposals_come_best_first():
+    invoices = [doc(1, "100.00", age=9), doc(2, "37.00", age=3), doc(3, "30.00", age=2), doc(4, "7.00", age=1)]
+    [out] = match_payments([pay("137.00", structured_reference=ogm(1), counterparty_name="BAKKERIJ PEETERS")], invoices)
+    assert [(s.score, [p.invoice_id for p in s.allocations]) for s in out.suggestions] == [
+        (0.8, ["i2"]),
+        (0.45, ["i3", "i4"]),
+    ]
+
+
+def test_one_invoice_found_two_ways_is_proposed_once():
+    # "factuur 1" (a bare number) and the payer's name with the amount both point at i1.
+    [out] = match_payments(
+        [pay("100.00", communication="factuur 1", counterparty_name="BAKKERIJ PEETERS")], [doc(1, "100.00", iban=None)]
+    )
+    assert [parts(s) for s in out.suggestions] == [[("i1", D("100.00"))]]
