@@ -632,3 +632,12 @@ def test_one_invoice_found_two_ways_is_proposed_once():
         [pay("100.00", communication="factuur 1", counterparty_name="BAKKERIJ PEETERS")], [doc(1, "100.00", iban=None)]
     )
     assert [parts(s) for s in out.suggestions] == [[("i1", D("100.00"))]]
+
+
+def test_a_written_off_shortfall_leaves_nothing_for_later_payments_of_the_same_run():
+    config = MatchConfig(tolerance=Tolerance(amount=D("1.00")))
+    first = Payment("p1", D("99.50"), DAY, structured_reference=ogm(1))
+    later = Payment("p2", D("1.00"), DAY, communication="bedankt")
+    out1, out2 = match_payments([first, later], [doc(1, "100.00", iban=None)], config=config)
+    assert booked(out1) == [("i1", D("99.50"), D("0.50"))]
+    assert out2.status == "unmatched"  # the invoice is settled: nothing of it is due any more
