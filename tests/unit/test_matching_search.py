@@ -4,14 +4,14 @@ see. Each test states a payer's situation and the one answer a bookkeeper would 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal as D
 
 from app.reconciliation.matching import InvoiceIndex, MatchConfig, Matcher, OpenInvoice, Payment, match_payments
 from app.reconciliation.tolerance import Tolerance
 from app.references import format_ogm
+from tests.unit.test_matching_engine import DAY, pay
 
-DAY = date(2026, 5, 1)
 IBAN = "BE71096123456769"
 
 
@@ -25,10 +25,6 @@ def doc(n, due, customer="c1", kind="invoice", iban=IBAN, age=0, name="Bakkerij 
     day = DAY - timedelta(days=age)
     return OpenInvoice(f"i{n}", f"2026/{n:05d}", kind, D(due), day, day, ogm(n), customer, name, iban,
                        D(total) if total else None)  # fmt: skip
-
-
-def pay(amount, **kw):
-    return Payment(id="p", amount=D(amount), booking_date=DAY, **kw)
 
 
 def booked(outcome):
