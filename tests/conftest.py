@@ -283,6 +283,20 @@ PUBLIC_TEST_ADDRESS = "93.184.215.14"
 
 
 @pytest.fixture(autouse=True)
+def _job_kinds_restored() -> Iterator[None]:
+    """Each test leaves the job registry as it found it: a kind registered under a patched setting (one attempt,
+    say) would otherwise decide how a later test's jobs retry, in whatever order the tests run."""
+    from app import outbox
+    from app.worker import load_job_kinds
+
+    load_job_kinds()  # registered once per process, under the settings of the moment: here, not in a patched test
+    saved = dict(outbox.KINDS)
+    yield
+    outbox.KINDS.clear()
+    outbox.KINDS.update(saved)
+
+
+@pytest.fixture(autouse=True)
 def offline_resolver(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     """Webhook hosts resolve offline: names in the returned table first, *.example/*.test to a public address,
     everything else (numeric spellings, localhost) through the system resolver, as in production."""

@@ -140,11 +140,11 @@ def test_an_unreachable_receiver_is_logged_without_socket_details(client, key, m
         raise httpx.ConnectError("connection refused", request=request)
 
     monkeypatch.setattr(dispatch, "transport", httpx.MockTransport(refuse))
-    monkeypatch.setattr(get_settings(), "webhook_max_attempts", 1)
     from app import outbox
     from app.worker import load_job_kinds
 
-    load_job_kinds()
+    load_job_kinds()  # before the setting below: registered under it, the one-attempt kind would outlive the test
+    monkeypatch.setattr(get_settings(), "webhook_max_attempts", 1)
     monkeypatch.setitem(outbox.KINDS, dispatch.JOB_KIND, outbox.JobKind(dispatch.deliver, max_attempts=1))
     endpoint = subscribe(client, key, events=["transaction.unmatched"])
     client.post(f"/v1/companies/{VAT}/statements", content=_unmatched_file(), headers=key)
