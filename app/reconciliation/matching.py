@@ -37,6 +37,8 @@ from app.references import FoundReference, find_references, format_ogm, is_valid
 
 ZERO = Decimal("0.00")
 CENTS = 100
+#: A list of bare invoice numbers ("fact. 12, 13 en 14") longer than this is not read as one payment of them.
+MAX_BARE_NUMBERS_IN_GROUP = 8
 
 
 @dataclass(frozen=True)
@@ -470,7 +472,10 @@ class Matcher:
         """Several invoice numbers in one communication ("facturen 2026/0012 en 2026/0013")."""
         out: list[_Candidate] = []
         for how, found in (("full", fulls), ("tail", fulls + tails)):
-            if len(found) < 2 or len(found) > 8 or not any(self._settles(payment, i) for i in found):
+            # Numbers named in full are what the payer paid, however many ("facturen 2026/0012, ..., 2026/0023").
+            # Bare last groups are weaker: a long list of them is more likely amounts or dates than invoices.
+            too_many = how == "tail" and len(found) > MAX_BARE_NUMBERS_IN_GROUP
+            if len(found) < 2 or too_many or not any(self._settles(payment, i) for i in found):
                 continue
             customers = {i.customer_key for i in found}
             same_customer = len(customers) == 1

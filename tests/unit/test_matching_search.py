@@ -580,6 +580,11 @@ def test_a_percentage_tolerance_is_taken_of_the_invoice_total_not_of_what_is_lef
         0.9,
         ["invoice_number", "amount"],
     )
+    # A known payer's near amount: the same base.
+    [near] = match_payments([pay("98.50", counterparty_iban=IBAN)], [doc(1, "100.00", total="200.00")], config=config)
+    assert [(p.invoice_id, p.amount, p.write_off) for p in near.suggestions[0].allocations] == [
+        ("i1", D("98.50"), D("1.50"))
+    ]
     # Two named documents: the tolerance is of the last one's total.
     both = [doc(1, "100.00", age=2), doc(2, "50.00", age=1, total="300.00")]
     [group] = match_payments([pay("148.00", communication=f"{ogm(1)} {ogm(2)}")], both, config=config)
@@ -637,3 +642,25 @@ def test_a_written_off_shortfall_leaves_nothing_for_later_payments_of_the_same_r
     out1, out2 = match_payments([first, later], [doc(1, "100.00", iban=None)], config=config)
     assert booked(out1) == [("i1", D("99.50"), D("0.50"))]
     assert out2.status == "unmatched"  # the invoice is settled: nothing of it is due any more
+
+
+def test_every_invoice_named_in_full_is_paid_however_many_but_a_long_list_of_bare_numbers_is_not_a_group():
+    invoices = [doc(k, f"{10 * k}.00", age=20 - k) for k in range(1, 11)]
+    total = sum((i.due for i in invoices), D("0"))
+    named = "facturen " + " ".join(i.number for i in invoices)
+    expected = sorted((i.id, i.due, D("0.00")) for i in invoices)  # before the engine settles them
+    [out] = match_payments([pay(str(total), communication=named)], invoices)
+    assert out.status == "matched"
+    assert sorted(booked(out)) == expected
+    assert {a.method for a in out.allocations} == {"invoice_number"}
+    assert codes(out.allocations[0].reasons)[:2] == ["invoice_numbers", "amounts_add_up"]
+
+    def bare(count):
+        listed = [doc(k, f"{10 * k}.00", age=20 - k) for k in range(1, count + 1)]
+        paid = sum((i.due for i in listed), D("0"))
+        text = "facturen " + ", ".join(str(k) for k in range(1, count + 1))
+        [out] = match_payments([pay(str(paid), communication=text)], listed)
+        return [s for s in out.suggestions if len(s.allocations) == count and "invoice_numbers" in codes(s.reasons)]
+
+    assert len(bare(8)) == 1  # eight bare numbers that add up: proposed together
+    assert bare(9) == []  # nine: more likely amounts or dates than invoices
