@@ -26,7 +26,7 @@ from typing import Any
 from lxml import etree
 
 from app.iban import IbanError, normalize_iban
-from app.references import ReferenceError_, format_ogm, is_valid_ogm_digits, normalize_rf
+from app.references import ReferenceError_, format_ogm, is_valid_ogm_digits, normalize_rf, ogm_digits
 from app.statements.parsed import (
     CodaError,
     CodaWarning,
@@ -391,11 +391,13 @@ def _creditor_reference(remittance: Any) -> tuple[str | None, str | None, str | 
             continue
         code = _text(info, "Tp", "CdOrPrtry", "Cd")
         issuer = _text(info, "Tp", "Issr")
-        digits = "".join(ch for ch in ref if ch.isdigit())
         if code == "SCOR" and issuer == "BBA":
-            if len(digits) == 12 and is_valid_ogm_digits(digits):
+            digits = ogm_digits(ref)
+            if digits and is_valid_ogm_digits(digits):
                 return "101", digits, format_ogm(digits)
-            return "101", ref, None  # a BBA reference that is not a valid OGM: kept, not trusted
+            # Not a valid OGM: kept, not trusted. Its twelve digits, in whatever notation the bank wrote them,
+            # are what the matcher reads as a possible typo (as it does a CODA 101's content).
+            return "101", digits or ref, None
         if code == "SCOR":
             try:
                 return "rf", ref, normalize_rf(ref)

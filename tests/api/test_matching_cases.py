@@ -192,3 +192,66 @@ def test_rejected_pair_is_not_proposed_again_when_matching_reruns(client, key):
         summary = match_transactions(session, company_id, [tx["id"]])
     assert summary.suggested == 0
     assert client.get(f"/v1/companies/{VAT}/transactions/{tx['id']}", headers=key).json()["suggestions"] == []
+
+
+def upload_structured(client, key, amount, kind, content, sequence=1):
+    """One payment from the customer's account with a structured communication of this type, as the bank wrote it."""
+    from datetime import date
+    from decimal import Decimal
+
+    from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
+
+    movement = MovementSpec(
+        Decimal(amount),
+        structured_type=kind,
+        structured_content=content,
+        counterparty_name="KLANT NV",
+        counterparty_iban="BE71096123456769",
+    )
+    data = write_coda([StatementSpec(IBAN, date(2026, 11, 20), Decimal(0), [movement], sequence=sequence)])
+    response = client.post(f"/v1/companies/{VAT}/statements", content=data, headers=key)
+    assert response.status_code == 201, response.text
+    [tx] = client.get(f"/v1/companies/{VAT}/transactions", params={"limit": 1}, headers=key).json()["items"]
+    return tx
+
+
+@pytest.mark.parametrize("kind", ["101", "102"])
+def test_a_mistyped_structured_communication_is_recovered_as_the_bank_sent_it(client, key, kind):
+    # Types 101 and 102 both carry an OGM; with two digits swapped the check fails, so the bank's own field
+    # is the only place the engine can read the payer's attempt from.
+    inv = invoice(client, key, "TYPO", customer={"name": "Klant NV", "iban": "BE71096123456769"})
+    tx = upload_structured(client, key, "121.00", kind, "090933755439")
+    assert (tx["structured_type"], tx["structured_reference"]) == (kind, None)
+    paid = status(client, key, inv)
+    assert paid["status"] == "paid"
+    assert paid["allocations"][0]["method"] == "reference_typo"
+
+
+
+@pytest.mark.parametrize("written", ["090933755439", "090/9337/55439", "+++090/9337/55439+++"])
+def test_a_mistyped_bba_reference_in_camt_is_recovered_beside_a_free_text(client, key, written):
+    # camt.053 carries the creditor reference apart from the free text: here the text says nothing, and the
+    # reference (two digits swapped, in whatever notation the bank wrote it) is the payer's only attempt.
+    from datetime import date
+    from decimal import Decimal
+
+    from app.statements.camt_writer import write_camt
+    from app.statements.coda_writer import MovementSpec, StatementSpec
+
+    inv = invoice(client, key, "TYPO", customer={"name": "Klant NV", "iban": "BE71096123456769"})
+    movement = MovementSpec(
+        Decimal("121.00"),
+        ogm="090933755439",
+        communication="betaling",
+        counterparty_name="KLANT NV",
+        counterparty_iban="BE71096123456769",
+    )
+    data = write_camt([StatementSpec(IBAN, date(2026, 11, 20), Decimal(0), [movement], sequence=1)])
+    data = data.replace(b"<Ref>090933755439</Ref>", f"<Ref>{written}</Ref>".encode())
+    response = client.post(f"/v1/companies/{VAT}/statements", content=data, headers=key)
+    assert response.status_code == 201, response.text
+    [tx] = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
+    assert (tx["communication"], tx["structured_type"], tx["structured_reference"]) == ("betaling", "101", None)
+    paid = status(client, key, inv)
+    assert paid["status"] == "paid"
+    assert paid["allocations"][0]["method"] == "reference_typo"
