@@ -64,3 +64,62 @@ def test_more_late_invoices_than_one_chunk_all_find_their_payments(client, key):
         headers=key,
     ).json()
     assert len(paid["items"]) + len(rest["items"]) == count
+
+
+def _pay(client, key, *movements, sequence=1, vat=VAT, account=IBAN):
+    data = write_coda([StatementSpec(account, date(2026, 11, 20), Decimal(0), list(movements), sequence=sequence)])
+    client.post(f"/v1/companies/{vat}/statements", content=data, headers=key).raise_for_status()
+
+
+def _suggestions(client, key):
+    items = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
+    return {tx["id"]: [s["id"] for s in tx["suggestions"]] for tx in items}
+
+
+def test_a_late_invoice_leaves_the_other_payments_and_their_proposals_alone(client, key):
+    from app.db import unit_of_work
+    from app.reconciliation.models import Suggestion
+
+    client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("GUESS", total="75.00"), headers=key)
+    client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("OTHER", total="80.00"), headers=key)
+    _pay(client, key, MovementSpec(Decimal("75.00"), ogm=ogm(1)[3:-3]), MovementSpec(Decimal("80.00")))
+    before = _suggestions(client, key)
+    assert all(len(ids) == 1 for ids in before.values())  # each payment: one proposal, of the same amount
+    items = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
+    [waiting] = [tx["id"] for tx in items if tx["amount"] == "75.00"]
+    [other] = [tx["id"] for tx in items if tx["amount"] == "80.00"]
+
+    # A person rejects the proposal for the payment that names a reference nobody has yet.
+    client.post(
+        f"/v1/companies/{VAT}/transactions/{waiting}/suggestions/{before[waiting][0]}/reject", headers=key
+    ).raise_for_status()
+    # An invoice unrelated to any payment: nothing waiting is matched again.
+    client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("UNRELATED", total="12.00"), headers=key)
+    assert _suggestions(client, key) == {waiting: [], other: before[other]}
+    # The invoice the reference belongs to: its payment is matched, the other payment keeps its proposal.
+    late = client.post(
+        f"/v1/companies/{VAT}/invoices", json=invoice_body("LATE", total="75.00", structured_reference=ogm(1)), headers=key
+    ).json()
+    assert client.get(f"/v1/companies/{VAT}/invoices/{late['id']}", headers=key).json()["status"] == "paid"
+    assert _suggestions(client, key) == {waiting: [], other: before[other]}
+    with unit_of_work(read_only=True) as session:
+        rejected = session.get(Suggestion, before[waiting][0])
+        kept = session.get(Suggestion, before[other][0])
+        assert rejected.status == "rejected"  # the person's decision stands in the history
+        assert (kept.status, kept.decided_by) == ("open", None)
+
+
+def test_a_late_invoice_never_takes_another_companys_payment(client, key):
+    from tests.helpers import make_company, make_key
+
+    other_vat, other_account = "BE0202239951", "BE68539007547034"
+    make_company(client, vat=other_vat, name="Ander BV", accounts=[other_account])
+    other_key = make_key(client, vat=other_vat)
+    # The other company received a payment naming a reference that this company's next invoice happens to use.
+    _pay(client, other_key, MovementSpec(Decimal("75.00"), ogm=ogm(3)[3:-3]), vat=other_vat, account=other_account)
+    mine = client.post(
+        f"/v1/companies/{VAT}/invoices", json=invoice_body("MINE", total="75.00", structured_reference=ogm(3)), headers=key
+    ).json()
+    assert client.get(f"/v1/companies/{VAT}/invoices/{mine['id']}", headers=key).json()["status"] == "open"
+    [theirs] = client.get(f"/v1/companies/{other_vat}/transactions", headers=other_key).json()["items"]
+    assert (theirs["status"], theirs["allocations"]) == ("unmatched", [])
