@@ -7,7 +7,7 @@ applies the outcome through the Ledger, and records events.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
@@ -37,7 +37,6 @@ class MatchSummary:
     matched: int = 0
     suggested: int = 0
     unmatched: int = 0
-    matched_ids: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
         return {"matched": self.matched, "suggested": self.suggested, "unmatched": self.unmatched}
@@ -119,7 +118,6 @@ def _match_chunk(session: Session, ledger: Ledger, matcher: Matcher, ids: Sequen
         outcome = matcher.match(payment)
         if outcome.status == "matched":
             summary.matched += 1
-            summary.matched_ids.append(tx.id)
             for a in outcome.allocations:
                 allocation_id = ledger.allocate(
                     tx.id, a.invoice_id, a.amount, method=a.method, confidence=a.confidence, reasons=a.reasons

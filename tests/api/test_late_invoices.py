@@ -98,7 +98,9 @@ def test_a_late_invoice_leaves_the_other_payments_and_their_proposals_alone(clie
     assert _suggestions(client, key) == {waiting: [], other: before[other]}
     # The invoice the reference belongs to: its payment is matched, the other payment keeps its proposal.
     late = client.post(
-        f"/v1/companies/{VAT}/invoices", json=invoice_body("LATE", total="75.00", structured_reference=ogm(1)), headers=key
+        f"/v1/companies/{VAT}/invoices",
+        json=invoice_body("LATE", total="75.00", structured_reference=ogm(1)),
+        headers=key,
     ).json()
     assert client.get(f"/v1/companies/{VAT}/invoices/{late['id']}", headers=key).json()["status"] == "paid"
     assert _suggestions(client, key) == {waiting: [], other: before[other]}
@@ -118,7 +120,9 @@ def test_a_late_invoice_never_takes_another_companys_payment(client, key):
     # The other company received a payment naming a reference that this company's next invoice happens to use.
     _pay(client, other_key, MovementSpec(Decimal("75.00"), ogm=ogm(3)[3:-3]), vat=other_vat, account=other_account)
     mine = client.post(
-        f"/v1/companies/{VAT}/invoices", json=invoice_body("MINE", total="75.00", structured_reference=ogm(3)), headers=key
+        f"/v1/companies/{VAT}/invoices",
+        json=invoice_body("MINE", total="75.00", structured_reference=ogm(3)),
+        headers=key,
     ).json()
     assert client.get(f"/v1/companies/{VAT}/invoices/{mine['id']}", headers=key).json()["status"] == "open"
     [theirs] = client.get(f"/v1/companies/{other_vat}/transactions", headers=other_key).json()["items"]

@@ -227,7 +227,6 @@ def test_a_mistyped_structured_communication_is_recovered_as_the_bank_sent_it(cl
     assert paid["allocations"][0]["method"] == "reference_typo"
 
 
-
 @pytest.mark.parametrize("written", ["090933755439", "090/9337/55439", "+++090/9337/55439+++"])
 def test_a_mistyped_bba_reference_in_camt_is_recovered_beside_a_free_text(client, key, written):
     # camt.053 carries the creditor reference apart from the free text: here the text says nothing, and the
@@ -255,3 +254,46 @@ def test_a_mistyped_bba_reference_in_camt_is_recovered_beside_a_free_text(client
     paid = status(client, key, inv)
     assert paid["status"] == "paid"
     assert paid["allocations"][0]["method"] == "reference_typo"
+
+
+def test_of_two_payments_for_one_invoice_the_one_the_bank_listed_first_takes_it(client, key):
+    # Ids are random: the order they sort in must not decide which payment pays. Ten invoices make a lucky
+    # order (1 in 1,024) out of the question.
+    from datetime import date
+    from decimal import Decimal
+
+    from app.references import format_ogm
+    from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
+
+    refs = [format_ogm(f"{7000 + n:010d}{(7000 + n) % 97 or 97:02d}") for n in range(10)]
+    invoices = [invoice(client, key, f"TWICE{n}", total="50.00", ref=ref) for n, ref in enumerate(refs)]
+    movements = [
+        MovementSpec(Decimal("50.00"), ogm=ref, bank_reference=f"{which}-{n}")
+        for n, ref in enumerate(refs)
+        for which in ("first", "second")
+    ]
+    data = write_coda([StatementSpec(IBAN, date(2026, 11, 20), Decimal(0), movements)])
+    assert client.post(f"/v1/companies/{VAT}/statements", content=data, headers=key).status_code == 201
+    items = client.get(f"/v1/companies/{VAT}/transactions", params={"limit": 100}, headers=key).json()["items"]
+    listed_as = {tx["id"]: tx["bank_reference"] for tx in items}
+    for n, inv in enumerate(invoices):
+        [allocation] = status(client, key, inv)["allocations"]
+        assert listed_as[allocation["transaction_id"]] == f"first-{n}"
+
+
+def test_a_payment_of_one_euro_and_a_write_off_under_one_euro_are_booked(client, key):
+    client.patch(f"/v1/companies/{VAT}", json={"payment_tolerance": {"amount": "2.00"}}, headers=key)
+    one = invoice(client, key, "ONE", total="1.00", ref=REF_A)
+    short = invoice(client, key, "SHORT", total="10.00", ref=REF_B)
+    result = upload(client, key, ("1.00", REF_A), ("9.60", REF_B))
+    assert result["matching"] == {"matched": 2, "suggested": 0, "unmatched": 0}
+    assert status(client, key, one)["status"] == "paid"
+    settled = status(client, key, short)
+    assert (settled["status"], settled["amount_paid"], settled["write_off_amount"]) == ("paid", "9.60", "0.40")
+
+
+def test_the_upload_counts_every_payment_only_proposed(client, key):
+    invoice(client, key, "P1", total="31.00", ref=REF_A)
+    invoice(client, key, "P2", total="32.00", ref=REF_B)
+    result = upload(client, key, ("31.00", None), ("32.00", None))  # amounts alone: proposals, never bookings
+    assert result["matching"] == {"matched": 0, "suggested": 2, "unmatched": 0}
