@@ -127,3 +127,25 @@ def test_a_late_invoice_never_takes_another_companys_payment(client, key):
     assert client.get(f"/v1/companies/{VAT}/invoices/{mine['id']}", headers=key).json()["status"] == "open"
     [theirs] = client.get(f"/v1/companies/{other_vat}/transactions", headers=other_key).json()["items"]
     assert (theirs["status"], theirs["allocations"]) == ("unmatched", [])
+
+
+def test_a_payment_known_before_its_invoice_says_what_it_was_in_its_event(client, key):
+    from sqlmodel import select
+
+    from app.db import unit_of_work
+    from app.outbox_models import Event
+
+    _pay(client, key, MovementSpec(Decimal("120.00"), ogm=ogm(5)[3:-3]))
+    [tx] = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
+    late = invoice_body("LATE", total="100.00", structured_reference=ogm(5))
+    client.post(f"/v1/companies/{VAT}/invoices", json=late, headers=key).raise_for_status()
+    with unit_of_work(read_only=True) as session:
+        [event] = session.exec(
+            select(Event).where(Event.type == "transaction.partially_matched", Event.subject_id == tx["id"])
+        ).all()
+    # 20.00 is left on it; it was unmatched (only a payment new to the ledger has no previous status)
+    assert event.payload["change"] == {
+        "status": "partially_matched",
+        "previous_status": "unmatched",
+        "unallocated_amount": "20.00",
+    }
