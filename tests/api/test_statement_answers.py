@@ -173,3 +173,23 @@ def test_an_unregistered_account_is_attached_with_a_warning_and_an_event(client)
     # The account is the company's now: the next statement for it carries no such warning.
     later = upload(client, key, payment_file(("3.00", None), sequence=2, opening="12"))
     assert [w["code"] for s in later.json()["statements"] for w in s["warnings"]] == []
+
+
+def test_numbering_and_currency_keep_statements_apart(client, key):
+    from datetime import date
+    from decimal import Decimal
+
+    from app.statements.coda_writer import StatementSpec, write_coda
+
+    # Numbering restarts each year: statement 1 of 2027 is no copy of statement 1 of 2026.
+    assert upload(client, key, payment_file(("1.00", None), sequence=1, day=date(2026, 1, 5))).status_code == 201
+    assert upload(client, key, payment_file(("1.00", None), sequence=5, day=date(2026, 6, 5))).status_code == 201
+    new_year = upload(client, key, payment_file(("1.00", None), sequence=1, day=date(2027, 1, 5)))
+    assert (new_year.status_code, new_year.json()["duplicates"]) == (201, 0)
+    # ... and a gap is counted within the year: 3 follows 1 of 2027, whatever 2026 reached.
+    [warning] = warnings_of(upload(client, key, payment_file(("1.00", None), sequence=3, day=date(2027, 1, 9))))
+    assert warning["message"] == "statement 3 follows stored statement 1: 1 missing"
+    # One account, two currencies: each has its own statements and its own numbering.
+    usd = write_coda([StatementSpec(IBAN, date(2027, 1, 9), Decimal(0), [], sequence=3, currency="USD")])
+    answer = upload(client, key, usd)
+    assert (answer.status_code, answer.json()["duplicates"], warnings_of(answer)) == (201, 0, [])
