@@ -193,3 +193,31 @@ def test_numbering_and_currency_keep_statements_apart(client, key):
     usd = write_coda([StatementSpec(IBAN, date(2027, 1, 9), Decimal(0), [], sequence=3, currency="USD")])
     answer = upload(client, key, usd)
     assert (answer.status_code, answer.json()["duplicates"], warnings_of(answer)) == (201, 0, [])
+
+
+def test_a_globalisation_total_is_kept_but_never_open_to_matching(client, key):
+    from datetime import date
+    from decimal import Decimal
+
+    from sqlmodel import select
+
+    from app.db import unit_of_work
+    from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
+    from app.statements.models import BankTransaction
+
+    total = MovementSpec(Decimal("30.00"), details=[MovementSpec(Decimal("10.00")), MovementSpec(Decimal("20.00"))])
+    data = write_coda([StatementSpec(IBAN, date(2026, 11, 20), Decimal(0), [total])])
+    assert upload(client, key, data).status_code == 201
+    items = client.get(f"/v1/companies/{VAT}/transactions", params={"limit": 10}, headers=key).json()["items"]
+    assert sorted(tx["amount"] for tx in items) == ["10.00", "20.00"]  # the details; the total is not a payment
+    assert all(tx["id"].startswith("tx_") and tx["status"] == "unmatched" for tx in items)
+    with unit_of_work(read_only=True) as session:
+        [summed] = session.exec(select(BankTransaction).where(BankTransaction.kind == "total")).all()
+    # Kept (the statement's balance adds up with it), "ignored" by the ledger, the moves of a bank account and
+    # `codarecon check`, with nothing allocated.
+    assert (summed.amount, summed.status, summed.amount_allocated, summed.amount_written_off) == (
+        Decimal("30.00"),
+        "ignored",
+        Decimal("0.00"),
+        Decimal("0.00"),
+    )
