@@ -50,7 +50,7 @@ if "MUTANT_UNDER_TEST" in os.environ:
     # it (FastAPI, pydantic models, the routers: 2-3 s, more than most mutants' tests take).
     import fastapi.testclient  # noqa: F401
 
-    import app.main  # noqa: F401
+    import app.main
 
 
 def _under_mutmut() -> bool:
