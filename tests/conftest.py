@@ -44,15 +44,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError(f"CODARECON_REQUIRE_SAMPLES=1 but {PEPPOL_EXAMPLES} holds no Peppol examples")
 
 
-if "MUTANT_UNDER_TEST" in os.environ:
-    # mutmut's fork server imports this conftest once (its warm-up collects the tests) and forks one process per
-    # mutant from it. The app is imported lazily by the fixtures, so without this every mutant paid for importing
-    # it (FastAPI, pydantic models, the routers: 2-3 s, more than most mutants' tests take).
-    import fastapi.testclient  # noqa: F401
-
-    import app.main
-
-
 def _under_mutmut() -> bool:
     # Read per run: mutmut's forked workers set the variable after this module was imported.
     return "__mutmut_" in os.environ.get("MUTANT_UNDER_TEST", "")
