@@ -71,6 +71,13 @@ def _pay(client, key, *movements, sequence=1, vat=VAT, account=IBAN):
     client.post(f"/v1/companies/{vat}/statements", content=data, headers=key).raise_for_status()
 
 
+def _status_of_new_invoice(client, key, external_id, reference):
+    """Register an invoice of 75.00 with this reference; its status once the waiting payments were matched."""
+    body = invoice_body(external_id, total="75.00", structured_reference=reference)
+    created = client.post(f"/v1/companies/{VAT}/invoices", json=body, headers=key).json()
+    return client.get(f"/v1/companies/{VAT}/invoices/{created['id']}", headers=key).json()["status"]
+
+
 def _suggestions(client, key):
     items = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
     return {tx["id"]: [s["id"] for s in tx["suggestions"]] for tx in items}
@@ -97,12 +104,7 @@ def test_a_late_invoice_leaves_the_other_payments_and_their_proposals_alone(clie
     client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("UNRELATED", total="12.00"), headers=key)
     assert _suggestions(client, key) == {waiting: [], other: before[other]}
     # The invoice the reference belongs to: its payment is matched, the other payment keeps its proposal.
-    late = client.post(
-        f"/v1/companies/{VAT}/invoices",
-        json=invoice_body("LATE", total="75.00", structured_reference=ogm(1)),
-        headers=key,
-    ).json()
-    assert client.get(f"/v1/companies/{VAT}/invoices/{late['id']}", headers=key).json()["status"] == "paid"
+    assert _status_of_new_invoice(client, key, "LATE", ogm(1)) == "paid"
     assert _suggestions(client, key) == {waiting: [], other: before[other]}
     with unit_of_work(read_only=True) as session:
         rejected = session.get(Suggestion, before[waiting][0])
@@ -119,12 +121,7 @@ def test_a_late_invoice_never_takes_another_companys_payment(client, key):
     other_key = make_key(client, vat=other_vat)
     # The other company received a payment naming a reference that this company's next invoice happens to use.
     _pay(client, other_key, MovementSpec(Decimal("75.00"), ogm=ogm(3)[3:-3]), vat=other_vat, account=other_account)
-    mine = client.post(
-        f"/v1/companies/{VAT}/invoices",
-        json=invoice_body("MINE", total="75.00", structured_reference=ogm(3)),
-        headers=key,
-    ).json()
-    assert client.get(f"/v1/companies/{VAT}/invoices/{mine['id']}", headers=key).json()["status"] == "open"
+    assert _status_of_new_invoice(client, key, "MINE", ogm(3)) == "open"
     [theirs] = client.get(f"/v1/companies/{other_vat}/transactions", headers=other_key).json()["items"]
     assert (theirs["status"], theirs["allocations"]) == ("unmatched", [])
 
