@@ -257,13 +257,21 @@ def create_fake_codabox_app(state: FakeCodaboxState | None = None) -> FastAPI:
         if not xml.lstrip().startswith(b"<?xml") or match is None:
             return _error(400, "Not a UBL document")
         key = match.group(1).decode()
+        pdf = form.get("pdf")
+        pdf_bytes = await pdf.read() if pdf is not None and hasattr(pdf, "read") else None
         with state.lock:
             duplicate = key in client.uploads
             client.attempts.append({"id": key, "status": 409 if duplicate else 201, "fault": fault})
             if duplicate:
                 return _error(409, f"Duplicate: document {key} was already uploaded")
-            pdf = form.get("pdf")
-            client.uploads[key] = {"xml": xml, "has_pdf": pdf is not None, "at": time.time()}
+            client.uploads[key] = {
+                "xml": xml,
+                "filename": getattr(document, "filename", None),
+                "pdf": pdf_bytes,
+                "pdf_filename": getattr(pdf, "filename", None),
+                "has_pdf": pdf is not None,
+                "at": time.time(),
+            }
         return done(fault, JSONResponse({"id": key, "status": "received"}, status_code=201))
 
     # -- control routes ------------------------------------------------------------------------------

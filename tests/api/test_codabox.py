@@ -27,7 +27,7 @@ from app.outbox_models import Job
 from app.peppol.validation import validate_ubl
 from app.statements.models import Statement
 from tests.coda_builders import payment_file
-from tests.helpers import IBAN, VAT, invoice_body, make_company, make_key
+from tests.helpers import ADMIN, IBAN, VAT, invoice_body, make_company, make_key
 
 UBL = "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}"
 
@@ -191,7 +191,10 @@ def test_invoices_of_another_year_are_not_sent(client, codabox):
     run_jobs()
     refreshed = client.get(f"/v1/companies/{VAT}/invoices/{old['id']}", headers=key).json()
     assert refreshed["delivery"]["status"] == "disabled"
+    # The integrator sees why: CodaBox refuses other years, so it is never tried (and never retried).
+    assert refreshed["delivery"]["last_error"] == "CodaBox takes sales invoices of the current calendar year only"
     assert codabox.clients[VAT].uploads == {}
+    assert codabox.clients[VAT].attempts == []
 
 
 def statement_count() -> int:
@@ -633,3 +636,87 @@ def test_a_feed_entry_offering_xml_is_read_in_the_preferred_format_and_counts_on
     other = camt if preferred == "cod" else coda  # the same statement in the other format: nothing new
     again = client.post(f"/v1/companies/{VAT}/statements", content=other, headers=key)
     assert (again.status_code, again.json()["duplicates"]) == (200, 1)
+
+
+CAC = "{urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2}"
+
+
+def test_codabox_receives_the_whole_invoice_its_pdf_and_a_file_name(client, codabox):
+    """What the accountant books is what was forwarded: the buyer and seller as registered, the references,
+    a credit note as a credit note, the PDF both inside the UBL and beside it, under a name CodaBox accepts."""
+    from app.peppol.reading import read_facts
+
+    key = connect(client, codabox)
+    other_account = "BE68539007547034"  # registered after IBAN but sorts before it: the lowest IBAN is the payee
+    client.patch(
+        f"/v1/companies/{VAT}",
+        json={
+            "bank_accounts": [IBAN, other_account],
+            "address": {"street": "Kerkstraat 1", "city": "Gent", "postal_code": "9000", "country": "BE"},
+        },
+        headers=ADMIN,
+    ).raise_for_status()
+    today = date.today().isoformat()
+    pdf = b"%PDF-1.7 the invoice as the customer saw it"
+    customer = {
+        "name": "Klant NV",
+        "vat": "BE0417497106",
+        "address": {"street": "Markt 5", "city": "Brugge", "postal_code": "8000", "country": "BE"},
+    }
+    invoice = with_lines(invoice_body("W/1", issue_date=today, due_date=today, customer=customer))
+    invoice["buyer_reference"] = "PO-77"
+    invoice["documents"] = [
+        {
+            "filename": "factuur-W1.pdf",
+            "content_type": "Application/PDF",
+            "content_base64": base64.b64encode(pdf).decode(),
+        }
+    ]
+    credit = with_lines(invoice_body("C/1", issue_date=today, due_date=today, customer=customer, kind="credit_note"))
+    credit["billing_reference"] = "2026/W/1"
+    for body in (invoice, credit):
+        created = client.post(f"/v1/companies/{VAT}/invoices", json=body, headers=key)
+        assert created.status_code == 201, created.text
+    run_jobs()
+
+    uploads = codabox.clients[VAT].uploads
+    sent = uploads["2026/W/1"]
+    assert (sent["filename"], sent["pdf"], sent["pdf_filename"]) == ("2026-W-1.xml", pdf, "2026-W-1.pdf")
+    facts = read_facts(sent["xml"])
+    assert (facts.kind, facts.buyer_reference, facts.billing_reference) == ("invoice", "PO-77", None)
+    assert facts.customer["vat"] == "BE0417497106"
+    assert facts.customer["address"] == {"street": "Markt 5", "city": "Brugge", "postal_code": "8000", "country": "BE"}
+    xml = ET.fromstring(sent["xml"])
+    seller = xml.find(f"{CAC}AccountingSupplierParty/{CAC}Party/{CAC}PostalAddress")
+    assert (seller.find(f"{UBL}StreetName").text, seller.find(f"{UBL}CityName").text) == ("Kerkstraat 1", "Gent")
+    assert xml.find(f".//{CAC}PayeeFinancialAccount/{UBL}ID").text == other_account
+    embedded = xml.find(f".//{CAC}AdditionalDocumentReference/{CAC}Attachment/{UBL}EmbeddedDocumentBinaryObject")
+    assert embedded.get("filename") == "factuur-W1.pdf"
+    assert base64.b64decode(embedded.text) == pdf
+
+    note = uploads["2026/C/1"]
+    assert (note["filename"], note["pdf"], note["has_pdf"]) == ("2026-C-1.xml", None, False)
+    facts = read_facts(note["xml"])
+    assert (facts.kind, facts.billing_reference) == ("credit_note", "2026/W/1")
+    assert ET.fromstring(note["xml"]).find(f".//{CAC}AdditionalDocumentReference") is None
+    for upload in uploads.values():
+        assert validate_ubl(upload["xml"]).errors == []
+
+
+def test_the_clients_own_ubl_goes_with_its_pdf_under_its_own_name(client, codabox):
+    from tests.api.test_client_ubl import body, ubl
+
+    key = connect(client, codabox)
+    today = date.today().isoformat().encode()
+    document = ubl().replace(b"2026-12-02", today).replace(b"2026-11-02", today)
+    pdf = b"%PDF-1.4 the client's own rendering"
+    data = body(document)
+    data["documents"][0]["filename"] = "eigen-factuur.xml"
+    data["documents"].append(
+        {"filename": "eigen.pdf", "content_type": "application/pdf", "content_base64": base64.b64encode(pdf).decode()}
+    )
+    created = client.post(f"/v1/companies/{VAT}/invoices", json=data, headers=key)
+    assert created.status_code == 201, created.text
+    run_jobs()
+    sent = codabox.clients[VAT].uploads["2026/UBL-1"]
+    assert (sent["xml"], sent["filename"], sent["pdf"]) == (document, "eigen-factuur.xml", pdf)

@@ -77,3 +77,15 @@ def test_the_document_carries_the_reference_the_iban_the_pdf_and_the_computed_to
 def test_without_lines_nothing_is_generated():
     with pytest.raises(ValueError, match="generated from lines only"):
         build_ubl(document([]))
+
+
+def test_a_refused_delivery_names_each_failed_rule_once_and_the_first_three_messages():
+    from app.codabox.delivery import refusal
+    from app.peppol.validation import Finding, Report
+
+    report = Report(
+        errors=[Finding("BR-01", "one"), Finding("BR-02", "two"), Finding("BR-01", "three"), Finding("BR-03", "four")]
+    )
+    assert refusal(report) == "not sent: the UBL document fails BR-01, BR-02, BR-03 (one; two; three)"
+    # Stored with the invoice and shown to the integrator: bounded however long the messages are.
+    assert len(refusal(Report(errors=[Finding("BR-01", "x" * 3000)]))) == 2000
