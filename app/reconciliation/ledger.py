@@ -26,10 +26,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, type_coerce, update
+from sqlalchemy import delete, func, type_coerce
 from sqlmodel import Session, col, select
 
-from app.db import Money, add_to_counters, insert_rows
+from app.db import Money, add_to_counters, insert_rows, update_rows
 from app.errors import Conflict
 from app.events import INVOICE_STATUS_EVENTS
 from app.ids import new_id
@@ -394,7 +394,7 @@ class Ledger:
                     }
                 )
         if updates:
-            self.session.execute(update(Invoice), updates)
+            update_rows(self.session, Invoice, updates)
         return changes
 
     def _settle_transactions(self, ids: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -470,7 +470,7 @@ class Ledger:
                         )
                     )
         if updates:
-            self.session.execute(update(BankTransaction), updates)
+            update_rows(self.session, BankTransaction, updates)
         return changes
 
     # -- events ------------------------------------------------------------------------------------------
