@@ -116,6 +116,7 @@ def insert_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) ->
     unknown = set(keys) - set(table.c.keys())
     if unknown:
         raise KeyError(f"{table.name} has no column {', '.join(sorted(unknown))}")
+    _same_keys(table, rows)
     connection = session.connection()
     if connection.dialect.name != "sqlite":
         session.execute(insert(table), rows)
@@ -126,11 +127,17 @@ def insert_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) ->
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     params = []
     for row in rows:
-        if row.keys() != rows[0].keys():
-            raise KeyError(f"{table.name} rows differ in their keys: {sorted(row.keys() ^ rows[0].keys())}")
         values = [*row.values(), *(_default(c) for c in defaulted)]
         params.append(tuple(v if p is None else p(v) for p, v in zip(processors, values, strict=True)))
     connection.exec_driver_sql(sql, params)
+
+
+def _same_keys(table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    # SQLAlchemy compiles an executemany from the first row and would drop what a later row adds.
+    first = rows[0].keys()
+    for row in rows:
+        if row.keys() != first:
+            raise KeyError(f"{table.name} rows differ in their keys: {sorted(row.keys() ^ first)}")
 
 
 def update_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -150,9 +157,9 @@ def update_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) ->
     dialect = connection.dialect
     processors = _bind_processors(table, ("id", *keys), dialect)
 
+    _same_keys(table, rows)
+
     def bound(row: dict[str, Any]) -> list[Any]:
-        if row.keys() != rows[0].keys():
-            raise KeyError(f"{table.name} rows differ in their keys: {sorted(row.keys() ^ rows[0].keys())}")
         values = [row["id"], *(row[k] for k in keys)]
         return [v if p is None else p(v) for p, v in zip(processors, values, strict=True)]
 
