@@ -178,7 +178,9 @@ def test_a_document_that_fails_the_rules_is_never_sent_and_the_delivery_names_th
     delivery = client.get(f"/v1/companies/{VAT}/invoices/{created['id']}", headers=key).json()["delivery"]
     assert delivery["status"] == "failed"
     assert delivery["last_error"].startswith("not sent: the UBL document fails BR-CO-16")
+    assert delivery["attempts"] == 1
     assert codabox.clients[VAT].attempts == []
+    assert delivery_events(created["id"]) == [("invoice.delivery_failed", "failed", delivery)]
 
 
 def test_invoices_of_another_year_are_not_sent(client, codabox):
@@ -638,6 +640,20 @@ def test_a_feed_entry_offering_xml_is_read_in_the_preferred_format_and_counts_on
     assert (again.status_code, again.json()["duplicates"]) == (200, 1)
 
 
+def delivery_events(invoice_id: str) -> list[tuple[str, str, dict]]:
+    """The delivery events of an invoice: type, the status in the resource they carry, and what changed."""
+    from app.outbox_models import Event
+
+    with unit_of_work() as session:
+        events = session.exec(select(Event).where(Event.subject_id == invoice_id, col(Event.type).like("%deliver%")))
+        out = []
+        for event in events.all():
+            assert event.payload["data"]["id"] == invoice_id
+            assert event.payload["change"] == {"delivery": event.payload["data"]["delivery"]}
+            out.append((event.type, event.payload["data"]["delivery"]["status"], event.payload["data"]["delivery"]))
+    return out
+
+
 CAC = "{urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2}"
 
 
@@ -680,6 +696,9 @@ def test_codabox_receives_the_whole_invoice_its_pdf_and_a_file_name(client, coda
     run_jobs()
 
     uploads = codabox.clients[VAT].uploads
+    for item in client.get(f"/v1/companies/{VAT}/invoices", headers=key).json()["items"]:
+        assert item["delivery"]["status"] == "delivered" and item["delivery"]["attempts"] == 1
+        assert delivery_events(item["id"]) == [("invoice.delivered", "delivered", item["delivery"])]
     sent = uploads["2026/W/1"]
     assert (sent["filename"], sent["pdf"], sent["pdf_filename"]) == ("2026-W-1.xml", pdf, "2026-W-1.pdf")
     facts = read_facts(sent["xml"])
