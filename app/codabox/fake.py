@@ -98,6 +98,8 @@ def create_fake_codabox_app(state: FakeCodaboxState | None = None) -> FastAPI:
         fault = state.next_fault(route)
         if fault == "503":
             return None, _error(503, "Service temporarily unavailable")
+        if fault == "400":  # a refusal that retrying will not change
+            return None, _error(400, "Invalid document: unknown buyer")
         if fault == "timeout":
             time.sleep(state.slow_seconds)
         return fault, None

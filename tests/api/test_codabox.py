@@ -739,3 +739,35 @@ def test_the_clients_own_ubl_goes_with_its_pdf_under_its_own_name(client, codabo
     run_jobs()
     sent = codabox.clients[VAT].uploads["2026/UBL-1"]
     assert (sent["xml"], sent["filename"], sent["pdf"]) == (document, "eigen-factuur.xml", pdf)
+
+
+def test_a_refusal_fails_that_invoice_only_and_an_outage_is_recorded_and_retried(client, codabox):
+    """In one delivery run, in date order: another year's invoice is skipped, an invoice CodaBox refuses fails
+    with CodaBox's reason, and the next one, met by an outage, waits with the outage recorded: nothing stops
+    the run early, and nothing is lost."""
+    key = connect(client, codabox)
+    run_jobs()  # the first, empty sync
+    today = date.today().isoformat()
+    old = with_lines(invoice_body("OLD", issue_date="2020-01-02", due_date="2020-02-01"))
+    ids = {}
+    for name, body in (("OLD", old), ("A", None), ("B", None)):
+        body = body or with_lines(invoice_body(name, issue_date=today, due_date=today))
+        ids[name] = client.post(f"/v1/companies/{VAT}/invoices", json=body, headers=key).json()["id"]
+    codabox.inject("upload", "400", 1)
+    codabox.inject("upload", "503", 1)
+    while outbox.run_due_jobs(owner="test"):  # retries wait 30 s: only the first attempt of each runs here
+        pass
+
+    def delivery(name: str) -> dict:
+        return client.get(f"/v1/companies/{VAT}/invoices/{ids[name]}", headers=key).json()["delivery"]
+
+    assert delivery("OLD")["status"] == "disabled"
+    refused = delivery("A")
+    assert (refused["status"], refused["attempts"]) == ("failed", 1)
+    assert refused["last_error"].startswith("CodaBox refused POST")
+    assert "(400): Invalid document: unknown buyer" in refused["last_error"]
+    waiting = delivery("B")
+    assert (waiting["status"], waiting["attempts"]) == ("pending", 1)
+    assert waiting["last_error"].startswith("CodaBox answered 503 to POST")
+    assert [a["id"] for a in codabox.clients[VAT].attempts] == []  # neither reached CodaBox's store
+    assert codabox.clients[VAT].uploads == {}
