@@ -112,11 +112,7 @@ def insert_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) ->
     if not rows:
         return
     table = model.__table__
-    keys = tuple(rows[0])
-    unknown = set(keys) - set(table.c.keys())
-    if unknown:
-        raise KeyError(f"{table.name} has no column {', '.join(sorted(unknown))}")
-    _same_keys(table, rows)
+    keys = _checked_keys(table, rows)
     connection = session.connection()
     if connection.dialect.name != "sqlite":
         session.execute(insert(table), rows)
@@ -125,19 +121,8 @@ def insert_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) ->
     columns = keys + tuple(c.name for c in defaulted)
     processors = _bind_processors(table, columns, connection.dialect)
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-    params = []
-    for row in rows:
-        values = [*row.values(), *(_default(c) for c in defaulted)]
-        params.append(tuple(v if p is None else p(v) for p, v in zip(processors, values, strict=True)))
+    params = [_bound(processors, [*row.values(), *(_default(c) for c in defaulted)]) for row in rows]
     connection.exec_driver_sql(sql, params)
-
-
-def _same_keys(table: Any, rows: Sequence[dict[str, Any]]) -> None:
-    # SQLAlchemy compiles an executemany from the first row and would drop what a later row adds.
-    first = rows[0].keys()
-    for row in rows:
-        if row.keys() != first:
-            raise KeyError(f"{table.name} rows differ in their keys: {sorted(row.keys() ^ first)}")
 
 
 def update_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -149,41 +134,52 @@ def update_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) ->
     if not rows:
         return
     table = model.__table__
-    keys = tuple(k for k in rows[0] if k != "id")
-    unknown = {*keys, "id"} - set(table.c.keys())
-    if unknown or "id" not in rows[0]:
-        raise KeyError(f"{table.name}: rows need an id and known columns ({', '.join(sorted(unknown)) or 'id'})")
+    if "id" not in rows[0]:
+        raise KeyError(f"{table.name}: rows need an id")
+    columns = ("id", *(k for k in _checked_keys(table, rows) if k != "id"))
     connection = session.connection()
     dialect = connection.dialect
-    processors = _bind_processors(table, ("id", *keys), dialect)
-
-    _same_keys(table, rows)
-
-    def bound(row: dict[str, Any]) -> list[Any]:
-        values = [row["id"], *(row[k] for k in keys)]
-        return [v if p is None else p(v) for p, v in zip(processors, values, strict=True)]
-
+    processors = _bind_processors(table, columns, dialect)
+    params = [_bound(processors, [row[k] for k in columns]) for row in rows]
+    keys = columns[1:]
     if dialect.name == "sqlite":
         sql = f"UPDATE {table.name} SET {', '.join(f'{k} = ?' for k in keys)} WHERE id = ?"
-        connection.exec_driver_sql(sql, [(*values[1:], values[0]) for values in map(bound, rows)])
+        connection.exec_driver_sql(sql, [(*values[1:], values[0]) for values in params])
         return
-    casts = [table.c[k].type.compile(dialect=dialect) for k in ("id", *keys)]
+    # Typed placeholders: a VALUES list otherwise takes its column types from whatever the first row holds.
+    row_sql = "(" + ", ".join(f"%s::{table.c[k].type.compile(dialect=dialect)}" for k in columns) + ")"
     assignments = ", ".join(f"{k} = v.{k}" for k in keys)
-    for start in range(0, len(rows), 1000):
-        chunk = [bound(row) for row in rows[start : start + 1000]]
-        # Typed placeholders: a VALUES list otherwise takes its column types from whatever the first row holds.
-        row_sql = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+    for start in range(0, len(params), 1000):
+        chunk = params[start : start + 1000]
         sql = (
             f"UPDATE {table.name} SET {assignments} FROM (VALUES {', '.join([row_sql] * len(chunk))}) "
-            f"AS v(id, {', '.join(keys)}) WHERE {table.name}.id = v.id"
+            f"AS v({', '.join(columns)}) WHERE {table.name}.id = v.id"
         )
         connection.exec_driver_sql(sql, tuple(value for values in chunk for value in values))
+
+
+def _checked_keys(table: Any, rows: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    """The rows' keys, each a column, the same in every row (SQLAlchemy compiles an executemany from the first
+    row and would drop what a later row adds)."""
+    keys = tuple(rows[0])
+    unknown = set(keys) - set(table.c.keys())
+    if unknown:
+        raise KeyError(f"{table.name} has no column {', '.join(sorted(unknown))}")
+    first = rows[0].keys()
+    for row in rows:
+        if row.keys() != first:
+            raise KeyError(f"{table.name} rows differ in their keys: {sorted(row.keys() ^ first)}")
+    return keys
 
 
 @lru_cache(maxsize=256)
 def _bind_processors(table: Any, columns: tuple[str, ...], dialect: Any) -> list[Any]:
     """What SQLAlchemy does to each column's Python value before the driver sees it."""
     return [table.c[name].type.bind_processor(dialect) for name in columns]
+
+
+def _bound(processors: list[Any], values: list[Any]) -> tuple[Any, ...]:
+    return tuple(v if p is None else p(v) for p, v in zip(processors, values, strict=True))
 
 
 def _default(column: Any) -> Any:

@@ -161,11 +161,10 @@ def test_a_document_that_fails_the_rules_is_never_sent_and_the_delivery_names_th
     """Checked again just before sending: a stored document that no longer passes (the rules were updated, the
     row was touched) is never forwarded."""
     from app.invoices.models import InvoiceDocument
-    from tests.api.test_client_ubl import body, ubl
+    from tests.api.test_client_ubl import body
 
     key = connect(client, codabox)
-    today = date.today().isoformat().encode()
-    document = ubl().replace(b"2026-12-02", today).replace(b"2026-11-02", today)
+    document = this_years_client_ubl()
     created = client.post(f"/v1/companies/{VAT}/invoices", json=body(document), headers=key).json()
     assert created["delivery"]["status"] == "pending"
     with unit_of_work() as session:
@@ -197,6 +196,14 @@ def test_invoices_of_another_year_are_not_sent(client, codabox):
     assert refreshed["delivery"]["last_error"] == "CodaBox takes sales invoices of the current calendar year only"
     assert codabox.clients[VAT].uploads == {}
     assert codabox.clients[VAT].attempts == []
+
+
+def this_years_client_ubl() -> bytes:
+    """The client's own UBL (tests/api/test_client_ubl.py), dated today: CodaBox takes this year's invoices only."""
+    from tests.api.test_client_ubl import ubl
+
+    today = date.today().isoformat().encode()
+    return ubl().replace(b"2026-12-02", today).replace(b"2026-11-02", today)
 
 
 def statement_count() -> int:
@@ -605,11 +612,10 @@ def test_the_periodic_poll_queues_its_jobs_under_their_company(client, codabox):
 
 
 def test_the_clients_own_ubl_is_forwarded_byte_for_byte(client, codabox):
-    from tests.api.test_client_ubl import body, ubl
+    from tests.api.test_client_ubl import body
 
     key = connect(client, codabox)
-    today = date.today().isoformat().encode()  # CodaBox takes this year's invoices only
-    document = ubl().replace(b"2026-12-02", today).replace(b"2026-11-02", today)
+    document = this_years_client_ubl()
     created = client.post(f"/v1/companies/{VAT}/invoices", json=body(document), headers=key)
     assert created.status_code == 201, created.text
     assert created.json()["delivery"]["status"] == "pending"
@@ -723,11 +729,10 @@ def test_codabox_receives_the_whole_invoice_its_pdf_and_a_file_name(client, coda
 
 
 def test_the_clients_own_ubl_goes_with_its_pdf_under_its_own_name(client, codabox):
-    from tests.api.test_client_ubl import body, ubl
+    from tests.api.test_client_ubl import body
 
     key = connect(client, codabox)
-    today = date.today().isoformat().encode()
-    document = ubl().replace(b"2026-12-02", today).replace(b"2026-11-02", today)
+    document = this_years_client_ubl()
     pdf = b"%PDF-1.4 the client's own rendering"
     data = body(document)
     data["documents"][0]["filename"] = "eigen-factuur.xml"
