@@ -5,6 +5,7 @@ only after storage, nothing lost when a run stops half-way; signed inbound webho
 from __future__ import annotations
 
 import base64
+import re
 import socket
 import threading
 import time
@@ -77,12 +78,12 @@ def run_jobs(rounds: int = 30) -> None:
             return
 
 
-def connect(client, state) -> dict[str, str]:
-    make_company(client, accounts=[IBAN])
-    key = make_key(client)
-    assert client.post(f"/v1/companies/{VAT}/codabox/access-token", headers=key).json()["state"] == "token_requested"
-    token = state.last_token[VAT]
-    connected = client.post(f"/v1/companies/{VAT}/codabox/credentials", json={"token": token}, headers=key)
+def connect(client, state, vat: str = VAT, iban: str = IBAN) -> dict[str, str]:
+    make_company(client, vat=vat, name=f"Company {vat}", accounts=[iban])
+    key = make_key(client, vat=vat)
+    assert client.post(f"/v1/companies/{vat}/codabox/access-token", headers=key).json()["state"] == "token_requested"
+    token = state.last_token[vat]
+    connected = client.post(f"/v1/companies/{vat}/codabox/credentials", json={"token": token}, headers=key)
     assert connected.status_code == 200, connected.text
     assert connected.json()["state"] == "connected"
     return key
@@ -180,6 +181,49 @@ def test_a_document_that_fails_the_rules_is_never_sent_and_the_delivery_names_th
     assert delivery["attempts"] == 1
     assert codabox.clients[VAT].attempts == []
     assert delivery_events(created["id"]) == [("invoice.delivery_failed", "failed", delivery)]
+
+
+def test_each_company_sends_its_own_invoices_and_a_refused_document_stops_nothing(client, codabox):
+    """Two connected companies with invoices waiting at once: each one's run uploads only its own invoices, under
+    its own CodaBox credentials. A stored document that now fails a Peppol BIS rule (not an EN 16931 one: the
+    client's own UBL is held to both) is refused, and the run goes on to the next invoice."""
+    from app.invoices.models import InvoiceDocument
+    from tests.api.test_client_ubl import body
+    from tests.helpers import OTHER_VAT
+
+    key = connect(client, codabox)
+    other_key = connect(client, codabox, vat=OTHER_VAT, iban="BE68539007547034")
+    run_jobs()
+    today = date.today()
+    refused = client.post(
+        f"/v1/companies/{VAT}/invoices", json=body(this_years_client_ubl(), external_id="R1"), headers=key
+    ).json()
+    with unit_of_work() as session:
+        [stored] = session.exec(select(InvoiceDocument).where(InvoiceDocument.invoice_id == refused["id"])).all()
+        without_profile = re.sub(rb"<cbc:ProfileID>[^<]*</cbc:ProfileID>", b"", stored.content)
+        assert without_profile != stored.content
+        stored.content = without_profile
+        session.add(stored)
+    later = (today.replace(day=1) + timedelta(days=20)).isoformat()
+    mine = client.post(
+        f"/v1/companies/{VAT}/invoices",
+        json=with_lines(invoice_body("A/2", issue_date=later, due_date=later)),
+        headers=key,
+    ).json()
+    theirs = client.post(
+        f"/v1/companies/{OTHER_VAT}/invoices",
+        json=with_lines(invoice_body("B/1", issue_date=today.replace(day=1).isoformat(), due_date=later)),
+        headers=other_key,
+    ).json()
+    run_jobs()
+    delivery = client.get(f"/v1/companies/{VAT}/invoices/{refused['id']}", headers=key).json()["delivery"]
+    assert delivery["status"] == "failed"
+    assert "PEPPOL-EN16931-R001" in delivery["last_error"]
+    assert sorted(codabox.clients[VAT].uploads) == ["2026/A/2"]
+    assert sorted(codabox.clients[OTHER_VAT].uploads) == ["2026/B/1"]
+    for vat, created, headers in ((VAT, mine, key), (OTHER_VAT, theirs, other_key)):
+        sent = client.get(f"/v1/companies/{vat}/invoices/{created['id']}", headers=headers).json()["delivery"]
+        assert sent["status"] == "delivered", (vat, sent)
 
 
 def test_invoices_of_another_year_are_not_sent(client, codabox):
