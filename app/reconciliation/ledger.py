@@ -480,15 +480,18 @@ class Ledger:
             return []
         from app.invoices.presenter import present_invoices
 
-        snapshots = _snapshots(self.session, _INVOICES, [subject for _, subject, _ in changes], present_invoices)
+        def documents(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
+            return [invoice.model_dump(mode="json") for invoice in present_invoices(session, rows)]
+
+        snapshots = _snapshots(self.session, _INVOICES, [subject for _, subject, _ in changes], documents)
         return [self._event(t, subject, snapshots[subject], change) for t, subject, change in changes]
 
     def _transaction_events(self, changes: list[tuple[str, str, dict[str, Any]]]) -> list[dict[str, Any]]:
         if not changes:
             return []
-        from app.statements.presenter import present_transactions
+        from app.statements.presenter import transaction_documents
 
-        snapshots = _snapshots(self.session, _TX, [subject for _, subject, _ in changes], present_transactions)
+        snapshots = _snapshots(self.session, _TX, [subject for _, subject, _ in changes], transaction_documents)
         return [self._event(t, subject, snapshots[subject], change) for t, subject, change in changes]
 
     def _event(self, event_type: str, subject_id: str, data: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
@@ -508,6 +511,6 @@ def _snapshots(session: Session, table: Any, ids: list[str], present: Any) -> di
     unique = sorted(set(ids))
     for chunk in _chunks(unique):
         rows = session.execute(table.select().where(table.c.id.in_(chunk))).all()
-        for resource in present(session, rows):
-            out[resource.id] = resource.model_dump(mode="json")
+        for document in present(session, rows):
+            out[document["id"]] = document
     return out

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session
 
 from app.invoices.presenter import allocation_public, write_off_public
+from app.money import format_amount
 from app.reconciliation.models import Allocation, Suggestion, WriteOff
 from app.statements.models import BankTransaction
 from app.statements.schemas import (
@@ -24,7 +27,8 @@ _WRITE_OFFS = WriteOff.__table__  # type: ignore[attr-defined]
 _SUGGESTIONS = Suggestion.__table__  # type: ignore[attr-defined]
 
 
-def present_transactions(session: Session, rows: Sequence[BankTransaction | Any]) -> list[TransactionPublic]:
+def _related(session: Session, rows: Sequence[Any]) -> tuple[dict[str, list[Any]], ...]:
+    """The allocation, write-off and open-suggestion rows of each transaction, in the order they are shown."""
     ids = [r.id for r in rows]
     settled = [r.id for r in rows if r.status in ("matched", "partially_matched")]  # the others have neither
     session.flush()  # the plain selects below do not flush pending ORM objects themselves
@@ -43,6 +47,17 @@ def present_transactions(session: Session, rows: Sequence[BankTransaction | Any]
             _SUGGESTIONS.select().where(_SUGGESTIONS.c.transaction_id.in_(chunk), _SUGGESTIONS.c.status == "open")
         ):
             suggestions[s.transaction_id].append(s)
+    for listed in allocations.values():
+        listed.sort(key=lambda a: a.created_at)
+    for listed in write_offs.values():
+        listed.sort(key=lambda w: w.created_at)
+    for listed in suggestions.values():
+        listed.sort(key=lambda s: -s.score)
+    return allocations, write_offs, suggestions
+
+
+def present_transactions(session: Session, rows: Sequence[BankTransaction | Any]) -> list[TransactionPublic]:
+    allocations, write_offs, suggestions = _related(session, rows)
     return [
         TransactionPublic(
             id=t.id,
@@ -64,8 +79,8 @@ def present_transactions(session: Session, rows: Sequence[BankTransaction | Any]
             allocated_amount=t.amount_allocated,
             written_off_amount=t.amount_written_off,
             unallocated_amount=t.amount - t.amount_allocated - t.amount_written_off,
-            allocations=[allocation_public(a) for a in sorted(allocations.get(t.id, []), key=lambda a: a.created_at)],
-            write_offs=[write_off_public(w) for w in sorted(write_offs.get(t.id, []), key=lambda w: w.created_at)],
+            allocations=[allocation_public(a) for a in allocations.get(t.id, ())],
+            write_offs=[write_off_public(w) for w in write_offs.get(t.id, ())],
             suggestions=[
                 SuggestionPublic(
                     id=s.id,
@@ -74,8 +89,94 @@ def present_transactions(session: Session, rows: Sequence[BankTransaction | Any]
                     allocations=[SuggestedAllocation(**a) for a in s.allocations],
                     reasons=s.reasons,
                 )
-                for s in sorted(suggestions.get(t.id, []), key=lambda s: -s.score)
+                for s in suggestions.get(t.id, ())
             ],
         )
         for t in rows
     ]
+
+
+def transaction_documents(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """The JSON form of ``present_transactions`` (what ``model_dump(mode="json")`` gives), built directly.
+
+    Events carry a snapshot of every new movement: building and dumping the pydantic models cost 50 us a row,
+    most of an upload's event work. tests/api/test_event_snapshots.py holds the two forms equal."""
+    allocations, write_offs, suggestions = _related(session, rows)
+    return [
+        {
+            "id": t.id,
+            "statement_id": t.statement_id,
+            "bank_reference": t.bank_reference,
+            "booking_date": t.booking_date.isoformat(),
+            "value_date": t.value_date.isoformat(),
+            "amount": format_amount(t.amount),
+            "currency": t.currency,
+            "counterparty": {"name": t.counterparty_name, "iban": t.counterparty_iban, "bic": t.counterparty_bic},
+            "communication": t.communication,
+            "structured_reference": t.structured_reference,
+            "structured_type": t.structured_type,
+            "structured_content": t.structured_content,
+            "end_to_end_reference": t.end_to_end_reference,
+            "transaction_code": t.transaction_code,
+            "kind": t.kind,
+            "status": t.status,
+            "allocated_amount": format_amount(t.amount_allocated),
+            "written_off_amount": format_amount(t.amount_written_off),
+            "unallocated_amount": format_amount(t.amount - t.amount_allocated - t.amount_written_off),
+            "allocations": [_allocation_document(a) for a in allocations.get(t.id, ())],
+            "write_offs": [_write_off_document(w) for w in write_offs.get(t.id, ())],
+            "suggestions": [_suggestion_document(s) for s in suggestions.get(t.id, ())],
+        }
+        for t in rows
+    ]
+
+
+def _allocation_document(a: Any) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "transaction_id": a.transaction_id,
+        "invoice_id": a.invoice_id,
+        "amount": format_amount(a.amount),
+        "method": a.method,
+        "confidence": float(a.confidence),
+        "reasons": a.reasons,
+        "created_by": a.created_by,
+        "created_at": json_datetime(a.created_at),
+    }
+
+
+def _write_off_document(w: Any) -> dict[str, Any]:
+    return {
+        "id": w.id,
+        "amount": format_amount(w.amount),
+        "reason": w.reason,
+        "invoice_id": w.invoice_id,
+        "transaction_id": w.transaction_id,
+        "allocation_id": w.allocation_id,
+        "note": w.note,
+        "created_by": w.created_by,
+        "created_at": json_datetime(w.created_at),
+    }
+
+
+def _suggestion_document(s: Any) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "score": float(s.score),
+        "status": s.status,
+        "allocations": [
+            {
+                "invoice_id": a["invoice_id"],
+                "amount": format_amount(Decimal(a["amount"])),
+                "write_off": format_amount(Decimal(a.get("write_off", "0.00"))),
+            }
+            for a in s.allocations
+        ],
+        "reasons": s.reasons,
+    }
+
+
+def json_datetime(value: datetime) -> str:
+    """A datetime as pydantic writes it in JSON: ISO 8601, UTC as Z."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
