@@ -478,12 +478,9 @@ class Ledger:
     def _invoice_events(self, changes: list[tuple[str, str, dict[str, Any]]]) -> list[dict[str, Any]]:
         if not changes:
             return []
-        from app.invoices.presenter import present_invoices
+        from app.invoices.presenter import invoice_documents
 
-        def documents(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
-            return [invoice.model_dump(mode="json") for invoice in present_invoices(session, rows)]
-
-        snapshots = _snapshots(self.session, _INVOICES, [subject for _, subject, _ in changes], documents)
+        snapshots = _snapshots(self.session, _INVOICES, [subject for _, subject, _ in changes], invoice_documents)
         return [self._event(t, subject, snapshots[subject], change) for t, subject, change in changes]
 
     def _transaction_events(self, changes: list[tuple[str, str, dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session
 
-from app.invoices.presenter import allocation_public, write_off_public
+from app.invoices.presenter import allocation_document, allocation_public, write_off_document, write_off_public
 from app.money import format_amount
 from app.reconciliation.models import Allocation, Suggestion, WriteOff
 from app.statements.models import BankTransaction
@@ -123,40 +122,12 @@ def transaction_documents(session: Session, rows: Sequence[Any]) -> list[dict[st
             "allocated_amount": format_amount(t.amount_allocated),
             "written_off_amount": format_amount(t.amount_written_off),
             "unallocated_amount": format_amount(t.amount - t.amount_allocated - t.amount_written_off),
-            "allocations": [_allocation_document(a) for a in allocations.get(t.id, ())],
-            "write_offs": [_write_off_document(w) for w in write_offs.get(t.id, ())],
+            "allocations": [allocation_document(a) for a in allocations.get(t.id, ())],
+            "write_offs": [write_off_document(w) for w in write_offs.get(t.id, ())],
             "suggestions": [_suggestion_document(s) for s in suggestions.get(t.id, ())],
         }
         for t in rows
     ]
-
-
-def _allocation_document(a: Any) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "transaction_id": a.transaction_id,
-        "invoice_id": a.invoice_id,
-        "amount": format_amount(a.amount),
-        "method": a.method,
-        "confidence": float(a.confidence),
-        "reasons": a.reasons,
-        "created_by": a.created_by,
-        "created_at": json_datetime(a.created_at),
-    }
-
-
-def _write_off_document(w: Any) -> dict[str, Any]:
-    return {
-        "id": w.id,
-        "amount": format_amount(w.amount),
-        "reason": w.reason,
-        "invoice_id": w.invoice_id,
-        "transaction_id": w.transaction_id,
-        "allocation_id": w.allocation_id,
-        "note": w.note,
-        "created_by": w.created_by,
-        "created_at": json_datetime(w.created_at),
-    }
 
 
 def _suggestion_document(s: Any) -> dict[str, Any]:
@@ -174,9 +145,3 @@ def _suggestion_document(s: Any) -> dict[str, Any]:
         ],
         "reasons": s.reasons,
     }
-
-
-def json_datetime(value: datetime) -> str:
-    """A datetime as pydantic writes it in JSON: ISO 8601, UTC as Z."""
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text

@@ -1,11 +1,15 @@
-"""Events carry the resource as it was: the transaction snapshots are built without pydantic (for speed), so
+"""Events carry the resource as it was: the invoice and transaction snapshots are built without pydantic (for speed), so
 they are held equal to the API's own resource, field for field, over every shape a transaction takes."""
 
 from __future__ import annotations
 
+import base64
+
 from sqlmodel import select
 
 from app.db import unit_of_work
+from app.invoices.models import Invoice
+from app.invoices.presenter import invoice_documents, present_invoices
 from app.outbox_models import Event
 from app.statements.models import BankTransaction
 from app.statements.presenter import present_transactions, transaction_documents
@@ -25,9 +29,27 @@ def test_transaction_snapshots_equal_the_api_resource(client):
     client.patch(f"/v1/companies/{VAT}", json={"payment_tolerance": {"amount": "1.00"}}, headers=key).raise_for_status()
     refs = []
     for n, total in enumerate(("121.00", "200.00", "50.00", "80.00", "64.10")):
-        created = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body(f"S{n}", total=total), headers=key)
+        body = invoice_body(f"S{n}", total=total)
+        if n == 0:  # lines, an address, a reference and a PDF: every part of an invoice's resource
+            body.pop("total_amount")
+            body["lines"] = [
+                {"description": "Werk", "quantity": "1", "unit_price": "100.00", "vat_rate": "21"},
+            ]
+            body["customer"]["address"] = {
+                "street": "Markt 5",
+                "city": "Brugge",
+                "postal_code": "8000",
+                "country": "BE",
+            }
+            body["buyer_reference"] = "PO-1"
+            pdf = base64.b64encode(b"%PDF-1.7").decode()
+            body["documents"] = [{"filename": "f.pdf", "content_type": "application/pdf", "content_base64": pdf}]
+        created = client.post(f"/v1/companies/{VAT}/invoices", json=body, headers=key)
         assert created.status_code == 201, created.text
         refs.append(created.json()["structured_reference"])
+    cancelled = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("S9"), headers=key)
+    assert cancelled.status_code == 201, cancelled.text
+    client.post(f"/v1/companies/{VAT}/invoices/{cancelled.json()['id']}/cancel", headers=key).raise_for_status()
     _upload(
         client,
         key,
@@ -56,6 +78,12 @@ def test_transaction_snapshots_equal_the_api_resource(client):
         expected = [t.model_dump(mode="json") for t in present_transactions(session, rows)]
         documents = transaction_documents(session, rows)
         events = session.exec(select(Event).where(Event.type.like("transaction.%"))).all()
+        invoices = session.exec(select(Invoice).order_by(Invoice.number)).all()
+        expected_invoices = [i.model_dump(mode="json") for i in present_invoices(session, invoices)]
+        invoice_snapshots = invoice_documents(session, invoices)
+    assert invoice_snapshots == expected_invoices
+    assert {i["status"] for i in invoice_snapshots} == {"paid", "partially_paid", "open", "cancelled"}
+    assert any(i["lines"] and i["customer"]["address"] and i["documents"] for i in invoice_snapshots)
     assert documents == expected
     # Every shape was there to compare: allocations, write-offs with and without an invoice, suggestions.
     assert any(d["allocations"] for d in documents)
