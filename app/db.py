@@ -121,8 +121,8 @@ def insert_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) ->
     columns = keys + tuple(c.name for c in defaulted)
     processors = _bind_processors(table, columns, connection.dialect)
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-    params = _bound(processors, [[*row.values(), *(_default(c) for c in defaulted)] for row in rows])
-    connection.exec_driver_sql(sql, params)
+    values = [[row[k] for row in rows] for k in keys] + [[_default(c) for _ in rows] for c in defaulted]
+    connection.exec_driver_sql(sql, _bound(processors, values))
 
 
 def update_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -140,7 +140,7 @@ def update_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) ->
     connection = session.connection()
     dialect = connection.dialect
     processors = _bind_processors(table, columns, dialect)
-    params = _bound(processors, [[row[k] for k in columns] for row in rows])
+    params = _bound(processors, [[row[k] for row in rows] for k in columns])
     keys = columns[1:]
     if dialect.name == "sqlite":
         sql = f"UPDATE {table.name} SET {', '.join(f'{k} = ?' for k in keys)} WHERE id = ?"
@@ -178,12 +178,11 @@ def _bind_processors(table: Any, columns: tuple[str, ...], dialect: Any) -> list
     return [table.c[name].type.bind_processor(dialect) for name in columns]
 
 
-def _bound(processors: list[Any], rows: list[list[Any]]) -> list[tuple[Any, ...]]:
-    """Each row's values through their column's processor. Column by column, with ``map``: a generator per
-    row cost more than the driver's own work."""
-    by_column = zip(processors, zip(*rows, strict=True), strict=True)  # every row a value for each column
-    columns = [values if p is None else list(map(p, values)) for p, values in by_column]
-    return list(zip(*columns, strict=True))
+def _bound(processors: list[Any], columns: list[list[Any]]) -> list[tuple[Any, ...]]:
+    """The rows for the driver: each column's values through its processor, with ``map``, then one tuple per
+    row (a generator per row cost more than the driver's own work)."""
+    processed = [values if p is None else list(map(p, values)) for p, values in zip(processors, columns, strict=True)]
+    return list(zip(*processed, strict=True))
 
 
 def _default(column: Any) -> Any:
