@@ -151,6 +151,15 @@ def test_batch_reports_each_invoice(client, key):
     assert results[4]["invoice"]["id"] == results[0]["invoice"]["id"]
     assert results[1]["problem"]["errors"][0]["loc"] == "total_amount"
     assert count_invoices() == 2
+    # Each result's invoice is the resource GET returns, field for field; a result has its invoice or its problem.
+    for result in (results[0], results[2]):
+        assert (
+            result["invoice"]
+            == client.get(f"/v1/companies/{VAT}/invoices/{result['invoice']['id']}", headers=key).json()
+        )
+        assert "problem" not in result
+    assert "invoice" not in results[1] and "invoice" not in results[3]
+    assert [r["index"] for r in results] == [0, 1, 2, 3, 4] and results[3]["external_id"] == "B4"
 
 
 def test_batch_all_good_is_200_and_resend_creates_nothing(client, key):
