@@ -2,6 +2,7 @@
 
 The key is kept in an HttpOnly, SameSite=Strict cookie; every action is a plain form POST that runs the same
 services as the API (so tenancy, scopes, audit and events are the same) and redirects back (POST/redirect/GET).
+Whatever moves money is shown on a confirmation page first, and can be undone from the history afterwards.
 """
 
 from __future__ import annotations
@@ -9,32 +10,33 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlmodel import col, select
+from starlette.datastructures import UploadFile
 
-from app.companies.models import Company
+from app.asgi import replay_body
+from app.config import get_settings
 from app.db import unit_of_work
-from app.errors import AppError, Unauthorized
-from app.invoices.models import Invoice
-from app.invoices.presenter import amount_due
-from app.money import MoneyError, format_amount, parse_amount
+from app.errors import AppError, PayloadTooLarge, Unauthorized
+from app.money import MoneyError
 from app.reconciliation import decisions
-from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, Suggestion, WriteOff
+from app.reconciliation.models import WRITE_OFF_REASONS
 from app.security import Principal, principal_for
-from app.statements.models import BankTransaction
+from app.statements.upload import read_limited_body
+from app.ui import confirm, i18n
+from app.ui.views import LISTS, page_data
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 COOKIE = "codarecon_key"
+LANGUAGE_COOKIE = "codarecon_lang"
 
 
 def csrf_token(request: Request) -> str:
@@ -86,13 +88,37 @@ def _take_notice(request: Request) -> tuple[str | None, bool]:
         return None, False
 
 
-def _shown(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> Response:
-    message, error = _take_notice(request)
+def _language(request: Request) -> str:
+    return i18n.choose_language(request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language"))
+
+
+def _shown(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    notice: tuple[str, bool] | None = None,
+) -> Response:
+    message, error = notice or _take_notice(request)
+    language = _language(request)
     csrf = csrf_token(request) if request.cookies.get(COOKIE) else ""
     response = templates.TemplateResponse(
-        request, template, {**context, "message": message, "error": error, "csrf": csrf}, status_code=status_code
+        request,
+        template,
+        {
+            "company": None,
+            "can_write": False,
+            **context,
+            "message": message,
+            "error": error,
+            "csrf": csrf,
+            "t": i18n.translator(language),
+            "language": language,
+            "languages": i18n.LANGUAGE_NAMES,
+        },
+        status_code=status_code,
     )
-    if message is not None:
+    if message is not None and notice is None:
         response.delete_cookie(NOTICE, path="/ui")
     return response
 
@@ -105,7 +131,16 @@ def _to_login(message: str | None = None) -> Response:
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request) -> Response:
-    return _shown(request, "login.html", {"company": None})
+    return _shown(request, "login.html", {})
+
+
+@router.get("/language/{language}")
+async def choose_language(language: str) -> Response:
+    """Remember the reader's language (nl, fr, en) and go back to the page."""
+    response = RedirectResponse("/ui/", status_code=303)
+    if language in i18n.LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, language, samesite="strict", path="/ui", max_age=365 * 86400)
+    return response
 
 
 @router.post("/login")
@@ -115,12 +150,7 @@ async def login(request: Request, key: Annotated[str, Form()]) -> Response:
     except Unauthorized:
         principal = None
     if principal is None or principal.kind != "company":
-        return templates.TemplateResponse(
-            request,
-            "login.html",
-            {"company": None, "message": "That is not a company API key.", "error": True},
-            status_code=401,
-        )
+        return _shown(request, "login.html", {}, status_code=401, notice=(_t(request, "not_a_key"), True))
     response = RedirectResponse("/ui/", status_code=303)
     response.set_cookie(
         COOKIE, key.strip(), httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/ui"
@@ -131,154 +161,19 @@ async def login(request: Request, key: Annotated[str, Form()]) -> Response:
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     if not await _csrf_ok(request):
-        return _notice("/ui/", "The page was out of date; nothing was done. Try again.", error=True)
+        return _notice("/ui/", _t(request, "stale"), error=True)
     response = _to_login()
     response.delete_cookie(COOKIE, path="/ui")
     return response
 
 
-def _page_data(company_id: str) -> dict[str, Any]:
-    """Plain view data for the template (rows are read once, in one read-only transaction)."""
-    today = date.today()
-    with unit_of_work(read_only=True) as session:
-        company = session.get(Company, company_id)
-        invoices = [
-            {
-                "id": inv.id,
-                "number": inv.number,
-                "customer_name": inv.customer_name,
-                "due_date": inv.due_date,
-                "status": inv.status,
-                "structured_reference": inv.structured_reference,
-                "due_text": format_amount(amount_due(inv)),
-                "written_off_text": format_amount(inv.write_off_amount) if inv.write_off_amount else "",
-                "overdue": inv.due_date < today,
-            }
-            for inv in session.exec(
-                select(Invoice)
-                .where(Invoice.company_id == company_id, col(Invoice.status).in_(("open", "partially_paid")))
-                .order_by(col(Invoice.due_date), col(Invoice.id))
-                .limit(200)
-            )
-        ]
-        # Money in that nobody has fully accounted for: nothing allocated yet, or a remainder left.
-        to_account = [
-            _transaction_view(tx)
-            for tx in session.exec(
-                select(BankTransaction)
-                .where(
-                    BankTransaction.company_id == company_id,
-                    col(BankTransaction.status).in_(("unmatched", "partially_matched")),
-                    col(BankTransaction.amount) > 0,
-                )
-                .order_by(col(BankTransaction.booking_date).desc(), col(BankTransaction.id))
-                .limit(100)
-            )
-        ]
-        suggestions = []
-        for s in session.exec(
-            select(Suggestion)
-            .where(Suggestion.company_id == company_id, Suggestion.status == "open")
-            .order_by(col(Suggestion.score).desc())
-            .limit(100)
-        ):
-            tx = session.get(BankTransaction, s.transaction_id)
-            parts = []
-            for a in s.allocations:
-                inv = session.get(Invoice, a["invoice_id"])
-                parts.append(
-                    {
-                        "number": inv.number if inv else "?",
-                        "customer": inv.customer_name if inv else "",
-                        "amount": a["amount"],
-                        "write_off": a.get("write_off"),
-                    }
-                )
-            suggestions.append(
-                {
-                    "id": s.id,
-                    "tx": _transaction_view(tx),
-                    "score": s.score,
-                    "reasons": s.reasons,
-                    "invoices": parts,
-                }
-            )
-        history = _history(session, company_id)
-        company_view = {"name": company.name, "vat": company.vat} if company else None
-    return {
-        "company": company_view,
-        "invoices": invoices,
-        "to_account": to_account,
-        "suggestions": suggestions,
-        "history": history,
-        "reasons": WRITE_OFF_REASONS,
-    }
+def _t(request: Request, key: str, **values: object) -> str:
+    return i18n.translator(_language(request))(key, **values)
 
 
-def _history(session: Any, company_id: str) -> list[dict[str, Any]]:
-    """The latest allocations and write-offs, newest first, each with what undoes it."""
-    entries: list[dict[str, Any]] = []
-    numbers: dict[str, str] = {}
-
-    def number(invoice_id: str | None) -> str:
-        if invoice_id is None:
-            return "—"
-        if invoice_id not in numbers:
-            inv = session.get(Invoice, invoice_id)
-            numbers[invoice_id] = inv.number if inv else "?"
-        return numbers[invoice_id]
-
-    for a in session.exec(
-        select(Allocation)
-        .where(Allocation.company_id == company_id)
-        .order_by(col(Allocation.created_at).desc())
-        .limit(50)
-    ):
-        entries.append(
-            {
-                "kind": "allocation",
-                "at": a.created_at,
-                "what": f"{format_amount(a.amount)} to {number(a.invoice_id)}",
-                "how": a.method.replace("_", " "),
-                "by": a.created_by,
-                "undo": f"/ui/transactions/{a.transaction_id}/allocations/{a.id}/undo",
-            }
-        )
-    for w in session.exec(
-        select(WriteOff).where(WriteOff.company_id == company_id).order_by(col(WriteOff.created_at).desc()).limit(50)
-    ):
-        what = (
-            f"{format_amount(w.amount)} written off on {number(w.invoice_id)}"
-            if w.invoice_id
-            else f"{format_amount(w.amount)} of a payment kept without an invoice"
-        )
-        entries.append(
-            {
-                "kind": "write-off",
-                "at": w.created_at,
-                "what": what,
-                "how": w.reason.replace("_", " "),
-                "by": w.created_by,
-                "undo": f"/ui/write-offs/{w.id}/undo",
-            }
-        )
-    entries.sort(key=lambda e: e["at"], reverse=True)
-    return entries[:50]
-
-
-def _transaction_view(tx: BankTransaction) -> dict[str, Any]:
-    left = tx.amount - tx.amount_allocated - tx.amount_written_off
-    return {
-        "id": tx.id,
-        "booking_date": tx.booking_date,
-        "counterparty_name": tx.counterparty_name,
-        "counterparty_iban": tx.counterparty_iban,
-        "communication": tx.communication,
-        "amount_text": format_amount(tx.amount),
-        "status": tx.status,
-        "left_text": format_amount(left),
-        "allocated_text": format_amount(tx.amount_allocated) if tx.amount_allocated else "",
-    }
+def _requested_page(request: Request, name: str) -> int:
+    raw = request.query_params.get(f"page_{name}", "1")
+    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -286,53 +181,80 @@ async def review(request: Request) -> Response:
     principal = await _principal(request)
     if principal is None:
         return _to_login()
-    data = await run_in_threadpool(_page_data, principal.company_id)
-    return _shown(request, "review.html", data)
+    language = _language(request)
+    pages = {name: _requested_page(request, name) for name in LISTS}
+    search = request.query_params.get("q", "")
+    invoice_search = request.query_params.get("invoice_q", "")
+    data = await run_in_threadpool(page_data, principal.company_id, language, pages, search, invoice_search)
+
+    def page_url(name: str, page: int) -> str:
+        params: dict[str, Any] = {f"page_{n}": p for n, p in pages.items() if p > 1 and n != name}
+        if page > 1:
+            params[f"page_{name}"] = page
+        for field, value in (("q", search), ("invoice_q", invoice_search)):
+            if value.strip():
+                params[field] = value.strip()
+        return "/ui/" + ("?" + urlencode(sorted(params.items())) if params else "") + f"#{name}"
+
+    return _shown(request, "review.html", {**data, "can_write": principal.scope == "write", "page_url": page_url})
+
+
+async def _writer(request: Request) -> Principal | Response:
+    """The signed-in principal with a write key, or the page to go to instead."""
+    principal = await _principal(request)
+    if principal is None:
+        return _to_login(_t(request, "sign_in_again"))
+    if principal.scope != "write":
+        return _notice("/ui/", _t(request, "cannot_write"), error=True)
+    return principal
 
 
 async def _act(request: Request, action: Any, done: str) -> Response:
-    principal = await _principal(request)
-    if principal is None:
-        return _to_login("Sign in again.")
-    if not await _csrf_ok(request):
-        return _notice("/ui/", "The page was out of date; nothing was done. Try again.", error=True)
-    if principal.scope != "write":
-        return _notice("/ui/", "This key can only read.", error=True)
+    if await _principal(request) is not None and not await _csrf_ok(request):
+        return _notice("/ui/", _t(request, "stale"), error=True)
+    writer = await _writer(request)
+    if isinstance(writer, Response):
+        return writer
 
     def run() -> None:
         with unit_of_work() as session:
-            action(session, principal)
+            action(session, writer)
 
     try:
         await run_in_threadpool(run)
     except AppError as exc:
         return _notice("/ui/", exc.detail, error=True)
-    return _notice("/ui/", done, error=False)
+    return _notice("/ui/", _t(request, done), error=False)
 
 
-@router.post("/transactions/{transaction_id}/suggestions/{suggestion_id}/accept")
-async def accept(request: Request, transaction_id: str, suggestion_id: str) -> Response:
-    return await _act(
-        request,
-        lambda s, p: decisions.accept_suggestion(s, p.company_id, transaction_id, suggestion_id, f"ui:{p.key_id}"),
-        "Suggestion accepted.",
-    )
+def _actor(principal: Principal) -> str:
+    return f"ui:{principal.key_id}"
 
 
-@router.post("/transactions/{transaction_id}/suggestions/{suggestion_id}/reject")
-async def reject(request: Request, transaction_id: str, suggestion_id: str) -> Response:
-    return await _act(
-        request,
-        lambda s, p: decisions.reject_suggestion(s, p.company_id, transaction_id, suggestion_id, f"ui:{p.key_id}"),
-        "Suggestion rejected.",
-    )
-
-
-def _amount(text: str) -> Decimal | Response:
+async def _confirmation(request: Request, build: Any) -> Response:
+    """The confirmation page of an action: what will happen, in the reader's language, and one button."""
+    writer = await _writer(request)
+    if isinstance(writer, Response):
+        return writer
+    language = _language(request)
     try:
-        return parse_amount(text)
-    except MoneyError as exc:
-        return _notice("/ui/", f"Amount {exc}", error=True)
+        preview = await run_in_threadpool(build, writer.company_id, language)
+    except (AppError, MoneyError) as exc:
+        message = exc.detail if isinstance(exc, AppError) else _t(request, "bad_amount", text=str(exc))
+        return _notice("/ui/", message, error=True)
+    return _shown(request, "confirm.html", {"preview": preview, "company": preview["company"], "can_write": True})
+
+
+@router.get("/transactions/{transaction_id}/allocate", response_class=HTMLResponse)
+async def confirm_allocation(
+    request: Request, transaction_id: str, invoice_id: str = "", amount: str = "", allow_overpayment: bool = False
+) -> Response:
+    return await _confirmation(
+        request,
+        lambda company_id, language: confirm.allocation(
+            company_id, language, transaction_id, invoice_id, amount, allow_overpayment=allow_overpayment
+        ),
+    )
 
 
 @router.post("/transactions/{transaction_id}/allocate")
@@ -343,47 +265,128 @@ async def allocate(
     amount: Annotated[str, Form()],
     allow_overpayment: Annotated[bool, Form()] = False,
 ) -> Response:
-    value = _amount(amount)
+    value = _amount(request, amount)
     if isinstance(value, Response):
         return value
     return await _act(
         request,
         lambda s, p: decisions.allocate_manually(
-            s, p.company_id, transaction_id, invoice_id, value, f"ui:{p.key_id}", allow_overpayment=allow_overpayment
+            s, p.company_id, transaction_id, invoice_id, value, _actor(p), allow_overpayment=allow_overpayment
         ),
-        "Allocated.",
+        "done_allocated",
     )
 
 
-@router.post("/transactions/{transaction_id}/write-off")
-async def write_off(
+@router.get("/transactions/{transaction_id}/keep", response_class=HTMLResponse)
+async def confirm_keep(request: Request, transaction_id: str, amount: str = "", reason: str = "manual") -> Response:
+    return await _confirmation(
+        request, lambda company_id, language: confirm.keep(company_id, language, transaction_id, amount, reason)
+    )
+
+
+@router.post("/transactions/{transaction_id}/keep")
+async def keep(
     request: Request, transaction_id: str, amount: Annotated[str, Form()], reason: Annotated[str, Form()]
 ) -> Response:
-    value = _amount(amount)
+    value = _amount(request, amount)
     if isinstance(value, Response):
         return value
+    if reason not in WRITE_OFF_REASONS:
+        return _notice("/ui/", f"unknown reason {reason[:40]!r}", error=True)
     return await _act(
         request,
         lambda s, p: decisions.write_off_transaction(
-            s, p.company_id, transaction_id, value, reason, f"ui:{p.key_id}", note=None
+            s, p.company_id, transaction_id, value, reason, _actor(p), note=None
         ),
-        "Written off.",
+        "done_kept",
     )
+
+
+@router.get("/transactions/{transaction_id}/suggestions/{suggestion_id}/accept", response_class=HTMLResponse)
+async def confirm_accept(request: Request, transaction_id: str, suggestion_id: str) -> Response:
+    return await _confirmation(
+        request, lambda company_id, language: confirm.acceptance(company_id, language, transaction_id, suggestion_id)
+    )
+
+
+@router.post("/transactions/{transaction_id}/suggestions/{suggestion_id}/accept")
+async def accept(request: Request, transaction_id: str, suggestion_id: str) -> Response:
+    return await _act(
+        request,
+        lambda s, p: decisions.accept_suggestion(s, p.company_id, transaction_id, suggestion_id, _actor(p)),
+        "done_accepted",
+    )
+
+
+@router.post("/transactions/{transaction_id}/suggestions/{suggestion_id}/reject")
+async def reject(request: Request, transaction_id: str, suggestion_id: str) -> Response:
+    return await _act(
+        request,
+        lambda s, p: decisions.reject_suggestion(s, p.company_id, transaction_id, suggestion_id, _actor(p)),
+        "done_rejected",
+    )
+
+
+def _amount(request: Request, text: str) -> Decimal | Response:
+    try:
+        return i18n.parse_money(text, _language(request))
+    except MoneyError:
+        return _notice("/ui/", _t(request, "bad_amount", text=text[:40]), error=True)
 
 
 @router.post("/transactions/{transaction_id}/allocations/{allocation_id}/undo")
 async def undo_allocation(request: Request, transaction_id: str, allocation_id: str) -> Response:
     return await _act(
         request,
-        lambda s, p: decisions.undo_allocation(s, p.company_id, transaction_id, allocation_id, f"ui:{p.key_id}"),
-        "Allocation undone.",
+        lambda s, p: decisions.undo_allocation(s, p.company_id, transaction_id, allocation_id, _actor(p)),
+        "done_undone",
     )
 
 
 @router.post("/write-offs/{write_off_id}/undo")
 async def undo_write_off(request: Request, write_off_id: str) -> Response:
     return await _act(
-        request,
-        lambda s, p: decisions.undo_write_off(s, p.company_id, write_off_id, f"ui:{p.key_id}"),
-        "Write-off undone.",
+        request, lambda s, p: decisions.undo_write_off(s, p.company_id, write_off_id, _actor(p)), "done_undone"
     )
+
+
+@router.post("/statements")
+async def upload_statement(request: Request) -> Response:
+    """A CODA or camt.053 file chosen on the page: stored whole or not at all, like the API's upload."""
+    writer = await _writer(request)
+    if isinstance(writer, Response):
+        return writer
+    limit = get_settings().max_upload_bytes
+    try:
+        body = await read_limited_body(request, limit + 64 * 1024)
+    except PayloadTooLarge as exc:
+        return _notice("/ui/", exc.detail, error=True)
+    form = await Request(request.scope, receive=replay_body(body)).form(max_files=1, max_fields=5)
+    sent = form.get("csrf")
+    if not isinstance(sent, str) or not hmac.compare_digest(sent, csrf_token(request)):
+        return _notice("/ui/", _t(request, "stale"), error=True)
+    upload = form.get("file")
+    data = await upload.read() if isinstance(upload, UploadFile) else b""
+    if not data.strip():
+        return _notice("/ui/", _t(request, "no_file"), error=True)
+    if len(data) > limit:
+        return _notice("/ui/", f"the file is larger than the limit of {limit} bytes", error=True)
+
+    def run() -> Any:
+        from app.statements.service import ingest_coda
+
+        with unit_of_work() as session:
+            return ingest_coda(session, writer.company_id, data).response
+
+    try:
+        answer = await run_in_threadpool(run)
+    except AppError as exc:
+        return _notice("/ui/", exc.detail, error=True)
+    done = _t(
+        request,
+        "uploaded",
+        created=answer.transactions_created,
+        matched=answer.matching.matched,
+        suggested=answer.matching.suggested,
+    )
+    return _notice("/ui/", done, error=False)

@@ -11,6 +11,7 @@ from tests.helpers import IBAN, make_company, make_key
 def test_a_notice_in_the_url_is_never_shown_and_a_real_one_is_shown_once(client):
     make_company(client, accounts=[IBAN])
     key = make_key(client, scope="read")["Authorization"].removeprefix("Bearer ")
+    client.cookies.set("codarecon_lang", "en")
     client.post("/ui/login", data={"key": key}, follow_redirects=False)
     forged = client.get("/ui/?error=1&message=Call+0470+12+34+56+to+unlock+your+account")
     assert forged.status_code == 200
@@ -28,6 +29,7 @@ def test_a_notice_in_the_url_is_never_shown_and_a_real_one_is_shown_once(client)
 def test_a_csrf_token_belongs_to_its_key(client):
     make_company(client, accounts=[IBAN])
     keys = [make_key(client)["Authorization"].removeprefix("Bearer ") for _ in range(2)]
+    client.cookies.set("codarecon_lang", "en")
     tokens = []
     for key in keys:
         client.post("/ui/login", data={"key": key}, follow_redirects=False)

@@ -1,0 +1,182 @@
+"""What an action on the review page will do, said before it is done: the amounts, the invoice's status and
+what is left of the payment afterwards, and a write-off the payment tolerance would add.
+
+Read only; the action itself runs the same decision service as the API, which checks everything again.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session
+
+from app.companies.models import Company
+from app.db import unit_of_work
+from app.errors import Conflict, NotFound
+from app.invoices.models import Invoice
+from app.reconciliation.ledger import invoice_amount_due, invoice_status, signed_effect
+from app.reconciliation.models import WRITE_OFF_REASONS, Suggestion
+from app.reconciliation.tolerance import Tolerance
+from app.statements.models import BankTransaction
+from app.ui import i18n
+
+ZERO = Decimal("0.00")
+
+
+def _transaction(session: Session, company_id: str, transaction_id: str) -> BankTransaction:
+    tx = session.get(BankTransaction, transaction_id)
+    if tx is None or tx.company_id != company_id or tx.kind == "total":
+        raise NotFound(f"no transaction {transaction_id}")
+    return tx
+
+
+def _invoice(session: Session, company_id: str, invoice_id: str) -> Invoice:
+    invoice = session.get(Invoice, invoice_id) if invoice_id else None
+    if invoice is None or invoice.company_id != company_id:
+        raise NotFound("choose an invoice" if not invoice_id else f"no invoice {invoice_id}")
+    if invoice.status == "cancelled":
+        raise Conflict(f"invoice {invoice.number} is cancelled")
+    return invoice
+
+
+def _left(tx: BankTransaction) -> Decimal:
+    return tx.amount - tx.amount_allocated - tx.amount_written_off
+
+
+def _invoice_after(invoice: Invoice, paid: Decimal, written_off: Decimal) -> tuple[str, Decimal]:
+    amount_paid = invoice.amount_paid + paid
+    write_off = invoice.write_off_amount + written_off
+    status = invoice_status(invoice.total_amount, amount_paid, write_off, False)
+    return status, invoice_amount_due(invoice.total_amount, amount_paid, write_off, False)
+
+
+def _base(company: Company, tx: BankTransaction, t: Any, money: Any, language: str) -> dict[str, Any]:
+    return {
+        "company": {"name": company.name, "vat": company.vat},
+        "payer": tx.counterparty_name or tx.counterparty_iban or "?",
+        "payment_amount": money(tx.amount),
+        "payment_date": i18n.day(tx.booking_date, language),
+        "communication": tx.communication or "",
+        "lines": [],
+        "undo_note": t("undo_later"),
+    }
+
+
+def allocation(
+    company_id: str,
+    language: str,
+    transaction_id: str,
+    invoice_id: str,
+    amount_text: str,
+    *,
+    allow_overpayment: bool = False,
+) -> dict[str, Any]:
+    """Allocating (part of) a payment to an invoice. An empty amount means what the invoice still needs, up to
+    what is left of the payment."""
+    t = i18n.translator(language)
+
+    def money(value: Decimal) -> str:
+        return i18n.money(value, language)
+
+    with unit_of_work(read_only=True) as session:
+        company = session.get_one(Company, company_id)
+        tx = _transaction(session, company_id, transaction_id)
+        invoice = _invoice(session, company_id, invoice_id)
+        due = invoice_amount_due(invoice.total_amount, invoice.amount_paid, invoice.write_off_amount, False)
+        left = _left(tx)
+        amount = i18n.parse_money(amount_text, language) if amount_text.strip() else min(left, due)
+        short = due - amount
+        tolerated = (
+            short if Tolerance.from_config(company.payment_tolerance).allows(short, invoice.total_amount) else ZERO
+        )
+        status, still_due = _invoice_after(invoice, amount, tolerated)
+        preview = _base(company, tx, t, money, language)
+        preview["lines"] = [
+            t(
+                "confirm_allocate",
+                amount=money(amount),
+                payer=preview["payer"],
+                invoice=invoice.number,
+                customer=invoice.customer_name,
+            ),
+            *([t("confirm_tolerance", amount=money(tolerated))] if tolerated else []),
+            t("after_invoice", invoice=invoice.number, status=t(f"status_after_{status}"), due=money(still_due)),
+            t("after_payment", left=money(left - signed_effect(invoice.kind, amount))),
+        ]
+        preview["action"] = f"/ui/transactions/{tx.id}/allocate"
+        preview["fields"] = {
+            "invoice_id": invoice.id,
+            "amount": f"{amount:.2f}",
+            "allow_overpayment": "true" if allow_overpayment else "",
+        }
+    return preview
+
+
+def keep(company_id: str, language: str, transaction_id: str, amount_text: str, reason: str) -> dict[str, Any]:
+    """Keeping (part of) a payment without an invoice, with a reason: a bank charge, a refund, a difference."""
+    t = i18n.translator(language)
+
+    def money(value: Decimal) -> str:
+        return i18n.money(value, language)
+
+    if reason not in WRITE_OFF_REASONS:
+        raise NotFound(f"unknown reason {reason[:40]!r}")
+    with unit_of_work(read_only=True) as session:
+        company = session.get_one(Company, company_id)
+        tx = _transaction(session, company_id, transaction_id)
+        left = _left(tx)
+        amount = i18n.parse_money(amount_text, language) if amount_text.strip() else abs(left)
+        preview = _base(company, tx, t, money, language)
+        remaining = abs(left) - amount
+        preview["lines"] = [
+            t("confirm_keep", amount=money(amount), payer=preview["payer"], reason=t(f"reason_{reason}")),
+            t("after_payment", left=money(remaining if left >= 0 else -remaining)),
+        ]
+        preview["action"] = f"/ui/transactions/{tx.id}/keep"
+        preview["fields"] = {"amount": f"{amount:.2f}", "reason": reason}
+    return preview
+
+
+def acceptance(company_id: str, language: str, transaction_id: str, suggestion_id: str) -> dict[str, Any]:
+    """Accepting a suggestion: each invoice it pays, and what the payment keeps afterwards."""
+    t = i18n.translator(language)
+
+    def money(value: Decimal) -> str:
+        return i18n.money(value, language)
+
+    with unit_of_work(read_only=True) as session:
+        company = session.get_one(Company, company_id)
+        tx = _transaction(session, company_id, transaction_id)
+        suggestion = session.get(Suggestion, suggestion_id)
+        if suggestion is None or suggestion.company_id != company_id or suggestion.transaction_id != tx.id:
+            raise NotFound(f"no suggestion {suggestion_id}")
+        if suggestion.status != "open":
+            raise Conflict(f"the suggestion is {suggestion.status}, not open")
+        preview = _base(company, tx, t, money, language)
+        lines = [t("confirm_accept", payer=preview["payer"], amount=money(tx.amount))]
+        left = _left(tx)
+        for part in suggestion.allocations:
+            invoice = _invoice(session, company_id, part["invoice_id"])
+            amount, write_off = Decimal(part["amount"]), Decimal(part.get("write_off", "0"))
+            lines.append(
+                t(
+                    "confirm_allocate",
+                    amount=money(amount),
+                    payer=preview["payer"],
+                    invoice=invoice.number,
+                    customer=invoice.customer_name,
+                )
+            )
+            if write_off:
+                lines.append(t("confirm_tolerance", amount=money(write_off)))
+            status, still_due = _invoice_after(invoice, amount, write_off)
+            lines.append(
+                t("after_invoice", invoice=invoice.number, status=t(f"status_after_{status}"), due=money(still_due))
+            )
+            left -= signed_effect(invoice.kind, amount)
+        lines.append(t("after_payment", left=money(left)))
+        preview["lines"] = lines
+        preview["action"] = f"/ui/transactions/{tx.id}/suggestions/{suggestion.id}/accept"
+        preview["fields"] = {}
+    return preview

@@ -1,0 +1,291 @@
+"""The review page in Dutch, French and English, with Belgian number and date formats (babel, CLDR data).
+
+The catalogue is a dictionary, not gettext files: the page has a few dozen phrases and a test checks that every
+phrase exists in every language. Amounts typed by a person are read the way they were meant: "12,50" and
+"1.234,56" in Dutch or French, and "12.50" everywhere (a computer's notation nobody means as 1,250).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+
+from babel.numbers import NumberFormatError, format_currency, parse_decimal
+
+from app.money import MoneyError, parse_amount
+
+LANGUAGES = ("nl", "fr", "en")
+DEFAULT_LANGUAGE = "nl"
+#: Belgian locales: English is Belgian English (1.234,56 €, 04/12/2026), as a bookkeeper in Belgium reads it.
+LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "en": "en_BE"}
+LANGUAGE_NAMES = {"nl": "Nederlands", "fr": "Français", "en": "English"}
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "review": {"nl": "Nazicht", "fr": "Vérification", "en": "Review"},
+    "sign_in": {"nl": "Aanmelden", "fr": "Se connecter", "en": "Sign in"},
+    "sign_in_title": {
+        "nl": "Aanmelden met een API-sleutel van het bedrijf",
+        "fr": "Se connecter avec une clé API de l'entreprise",
+        "en": "Sign in with a company API key",
+    },
+    "api_key": {"nl": "API-sleutel", "fr": "Clé API", "en": "API key"},
+    "read_key_note": {
+        "nl": "Met een leessleutel ziet u alles; boeken en ongedaan maken vragen een schrijfsleutel.",
+        "fr": "Une clé de lecture montre tout ; imputer et annuler demandent une clé d'écriture.",
+        "en": "A read key shows everything; booking and undoing need a write key.",
+    },
+    "read_only": {
+        "nl": "Alleen lezen: deze sleutel kan niets boeken.",
+        "fr": "Lecture seule : cette clé ne peut rien imputer.",
+        "en": "Read only: this key cannot book anything.",
+    },
+    "sign_out": {"nl": "Afmelden", "fr": "Se déconnecter", "en": "Sign out"},
+    "not_a_key": {
+        "nl": "Dat is geen API-sleutel van een bedrijf.",
+        "fr": "Ce n'est pas une clé API d'entreprise.",
+        "en": "That is not a company API key.",
+    },
+    "search": {"nl": "Zoeken", "fr": "Rechercher", "en": "Search"},
+    "search_hint": {
+        "nl": "nummer, klant, referentie of bedrag",
+        "fr": "numéro, client, référence ou montant",
+        "en": "number, customer, reference or amount",
+    },
+    "search_hint_payment": {
+        "nl": "betaler, rekening, mededeling of bedrag",
+        "fr": "payeur, compte, communication ou montant",
+        "en": "payer, account, communication or amount",
+    },
+    "find_payment": {"nl": "Betaling zoeken", "fr": "Chercher un paiement", "en": "Find a payment"},
+    "find_invoice": {"nl": "Factuur zoeken", "fr": "Chercher une facture", "en": "Find an invoice"},
+    "clear": {"nl": "Wissen", "fr": "Effacer", "en": "Clear"},
+    "suggestions": {"nl": "Voorstellen na te kijken", "fr": "Propositions à vérifier", "en": "Suggestions to review"},
+    "nothing_to_review": {"nl": "Niets na te kijken.", "fr": "Rien à vérifier.", "en": "Nothing to review."},
+    "to_account": {"nl": "Te verwerken ontvangsten", "fr": "Encaissements à traiter", "en": "Money in to account for"},
+    "all_accounted": {
+        "nl": "Alle ontvangsten zijn verwerkt.",
+        "fr": "Tous les encaissements sont traités.",
+        "en": "All money in is accounted for.",
+    },
+    "split_hint": {
+        "nl": "Boek een betaling op de ene factuur na de andere om ze te splitsen; wat overblijft, blijft hier staan.",
+        "fr": "Imputez un paiement sur une facture après l'autre pour le répartir ; le reste reste ici.",
+        "en": "Allocate a payment to one invoice after another to split it; what is left stays here.",
+    },
+    "money_out": {
+        "nl": "Uitgaven en bankkosten",
+        "fr": "Sorties et frais bancaires",
+        "en": "Money out and bank charges",
+    },
+    "no_money_out": {
+        "nl": "Geen uitgaven te verwerken.",
+        "fr": "Aucune sortie à traiter.",
+        "en": "No money out to account for.",
+    },
+    "history": {"nl": "Geboekt", "fr": "Imputé", "en": "Settled"},
+    "nothing_settled": {"nl": "Nog niets geboekt.", "fr": "Rien d'imputé.", "en": "Nothing settled yet."},
+    "open_invoices": {"nl": "Openstaande facturen", "fr": "Factures ouvertes", "en": "Open invoices"},
+    "no_open_invoices": {
+        "nl": "Geen openstaande facturen.",
+        "fr": "Aucune facture ouverte.",
+        "en": "No open invoices.",
+    },
+    "upload": {
+        "nl": "Rekeninguittreksel opladen",
+        "fr": "Charger un extrait de compte",
+        "en": "Upload a bank statement",
+    },
+    "upload_hint": {
+        "nl": "CODA- of camt.053-bestand van de bank",
+        "fr": "Fichier CODA ou camt.053 de la banque",
+        "en": "CODA or camt.053 file from the bank",
+    },
+    "file": {"nl": "Bestand", "fr": "Fichier", "en": "File"},
+    "upload_button": {"nl": "Opladen", "fr": "Charger", "en": "Upload"},
+    "uploaded": {
+        "nl": "Uittreksel gelezen: {created} nieuwe bewegingen, {matched} geboekt, {suggested} voorgesteld.",
+        "fr": "Extrait lu : {created} nouveaux mouvements, {matched} imputés, {suggested} proposés.",
+        "en": "Statement read: {created} new movements, {matched} matched, {suggested} suggested.",
+    },
+    "no_file": {"nl": "Kies een bestand.", "fr": "Choisissez un fichier.", "en": "Choose a file."},
+    "date": {"nl": "Datum", "fr": "Date", "en": "Date"},
+    "from": {"nl": "Van", "fr": "De", "en": "From"},
+    "to": {"nl": "Aan", "fr": "À", "en": "To"},
+    "communication": {"nl": "Mededeling", "fr": "Communication", "en": "Communication"},
+    "amount": {"nl": "Bedrag", "fr": "Montant", "en": "Amount"},
+    "left": {"nl": "Rest", "fr": "Reste", "en": "Left"},
+    "allocated": {"nl": "geboekt", "fr": "imputé", "en": "allocated"},
+    "invoice": {"nl": "Factuur", "fr": "Facture", "en": "Invoice"},
+    "choose_invoice": {"nl": "kies een factuur…", "fr": "choisissez une facture…", "en": "choose an invoice…"},
+    "due": {"nl": "te betalen", "fr": "dû", "en": "due"},
+    "allocate": {"nl": "Boeken", "fr": "Imputer", "en": "Allocate"},
+    "keep": {"nl": "Rest houden", "fr": "Garder le reste", "en": "Keep the rest"},
+    "reason": {"nl": "Reden", "fr": "Motif", "en": "Reason"},
+    "reason_payment_difference": {"nl": "betalingsverschil", "fr": "écart de paiement", "en": "payment difference"},
+    "reason_bank_fee": {"nl": "bankkosten", "fr": "frais bancaires", "en": "bank fee"},
+    "reason_discount": {"nl": "korting", "fr": "escompte", "en": "discount"},
+    "reason_manual": {"nl": "manueel", "fr": "manuel", "en": "manual"},
+    "payment": {"nl": "Betaling", "fr": "Paiement", "en": "Payment"},
+    "proposed": {"nl": "Voorgestelde facturen", "fr": "Factures proposées", "en": "Proposed invoices"},
+    "why": {"nl": "Waarom", "fr": "Pourquoi", "en": "Why"},
+    "decision": {"nl": "Beslissing", "fr": "Décision", "en": "Decision"},
+    "accept": {"nl": "Aanvaarden", "fr": "Accepter", "en": "Accept"},
+    "reject": {"nl": "Weigeren", "fr": "Refuser", "en": "Reject"},
+    "written_off": {"nl": "afgeboekt", "fr": "passé en perte", "en": "written off"},
+    "score": {"nl": "score", "fr": "score", "en": "score"},
+    "when": {"nl": "Wanneer", "fr": "Quand", "en": "When"},
+    "what": {"nl": "Wat", "fr": "Quoi", "en": "What"},
+    "how": {"nl": "Hoe", "fr": "Comment", "en": "How"},
+    "by": {"nl": "Door", "fr": "Par", "en": "By"},
+    "undo": {"nl": "Ongedaan maken", "fr": "Annuler", "en": "Undo"},
+    "history_allocation": {
+        "nl": "{amount} op {invoice}",
+        "fr": "{amount} sur {invoice}",
+        "en": "{amount} to {invoice}",
+    },
+    "history_write_off": {
+        "nl": "{amount} afgeboekt op {invoice}",
+        "fr": "{amount} passé en perte sur {invoice}",
+        "en": "{amount} written off on {invoice}",
+    },
+    "history_kept": {
+        "nl": "{amount} van een betaling gehouden zonder factuur",
+        "fr": "{amount} d'un paiement gardé sans facture",
+        "en": "{amount} of a payment kept without an invoice",
+    },
+    "number": {"nl": "Nummer", "fr": "Numéro", "en": "Number"},
+    "customer": {"nl": "Klant", "fr": "Client", "en": "Customer"},
+    "due_date": {"nl": "Vervaldag", "fr": "Échéance", "en": "Due"},
+    "status": {"nl": "Status", "fr": "Statut", "en": "Status"},
+    "amount_due": {"nl": "Te betalen", "fr": "Montant dû", "en": "Amount due"},
+    "reference": {"nl": "Referentie", "fr": "Référence", "en": "Reference"},
+    "overdue": {"nl": "vervallen", "fr": "échue", "en": "overdue"},
+    "status_open": {"nl": "open", "fr": "ouverte", "en": "open"},
+    "status_partially_paid": {"nl": "deels betaald", "fr": "payée en partie", "en": "partially paid"},
+    "showing": {
+        "nl": "{first}-{last} van {total}",
+        "fr": "{first}-{last} sur {total}",
+        "en": "{first}-{last} of {total}",
+    },
+    "previous": {"nl": "Vorige", "fr": "Précédent", "en": "Previous"},
+    "next": {"nl": "Volgende", "fr": "Suivant", "en": "Next"},
+    "confirm_title": {"nl": "Bevestigen", "fr": "Confirmer", "en": "Confirm"},
+    "confirm_allocate": {
+        "nl": "{amount} van de betaling van {payer} boeken op factuur {invoice} ({customer}).",
+        "fr": "Imputer {amount} du paiement de {payer} sur la facture {invoice} ({customer}).",
+        "en": "Allocate {amount} of the payment from {payer} to invoice {invoice} ({customer}).",
+    },
+    "confirm_tolerance": {
+        "nl": "Het verschil van {amount} valt binnen de tolerantie en wordt afgeboekt.",
+        "fr": "L'écart de {amount} est dans la tolérance et sera passé en perte.",
+        "en": "The difference of {amount} is within the tolerance and will be written off.",
+    },
+    "confirm_keep": {
+        "nl": "{amount} van de betaling van {payer} houden zonder factuur, reden: {reason}.",
+        "fr": "Garder {amount} du paiement de {payer} sans facture, motif : {reason}.",
+        "en": "Keep {amount} of the payment from {payer} without an invoice, reason: {reason}.",
+    },
+    "confirm_accept": {
+        "nl": "Het voorstel aanvaarden: de betaling van {payer} ({amount}) wordt geboekt zoals hieronder.",
+        "fr": "Accepter la proposition : le paiement de {payer} ({amount}) est imputé comme ci-dessous.",
+        "en": "Accept the suggestion: the payment from {payer} ({amount}) is allocated as below.",
+    },
+    "after_invoice": {
+        "nl": "Daarna: factuur {invoice} {status}, nog {due} te betalen.",
+        "fr": "Ensuite : facture {invoice} {status}, {due} encore dû.",
+        "en": "Afterwards: invoice {invoice} {status}, {due} still due.",
+    },
+    "after_payment": {
+        "nl": "Daarna blijft er van de betaling {left} over.",
+        "fr": "Ensuite, il reste {left} du paiement.",
+        "en": "Afterwards {left} of the payment is left.",
+    },
+    "status_after_paid": {"nl": "betaald", "fr": "payée", "en": "paid"},
+    "status_after_overpaid": {"nl": "te veel betaald", "fr": "payée en trop", "en": "overpaid"},
+    "status_after_partially_paid": {"nl": "deels betaald", "fr": "payée en partie", "en": "partially paid"},
+    "status_after_open": {"nl": "open", "fr": "ouverte", "en": "open"},
+    "undo_later": {
+        "nl": "U kunt dit nadien ongedaan maken onder 'Geboekt'.",
+        "fr": "Vous pourrez l'annuler ensuite sous « Imputé ».",
+        "en": "You can undo it afterwards under 'Settled'.",
+    },
+    "confirm": {"nl": "Bevestigen", "fr": "Confirmer", "en": "Confirm"},
+    "cancel": {"nl": "Annuleren", "fr": "Annuler", "en": "Cancel"},
+    "more_than_due": {"nl": "meer dan verschuldigd", "fr": "plus que le dû", "en": "more than due"},
+    "done_allocated": {"nl": "Geboekt.", "fr": "Imputé.", "en": "Allocated."},
+    "done_kept": {"nl": "Gehouden.", "fr": "Gardé.", "en": "Kept."},
+    "done_accepted": {"nl": "Voorstel aanvaard.", "fr": "Proposition acceptée.", "en": "Suggestion accepted."},
+    "done_rejected": {"nl": "Voorstel geweigerd.", "fr": "Proposition refusée.", "en": "Suggestion rejected."},
+    "done_undone": {"nl": "Ongedaan gemaakt.", "fr": "Annulé.", "en": "Undone."},
+    "stale": {
+        "nl": "De pagina was verouderd; er is niets gebeurd. Probeer opnieuw.",
+        "fr": "La page était périmée ; rien n'a été fait. Réessayez.",
+        "en": "The page was out of date; nothing was done. Try again.",
+    },
+    "cannot_write": {
+        "nl": "Deze sleutel kan alleen lezen.",
+        "fr": "Cette clé ne peut que lire.",
+        "en": "This key can only read.",
+    },
+    "sign_in_again": {"nl": "Meld u opnieuw aan.", "fr": "Reconnectez-vous.", "en": "Sign in again."},
+    "bad_amount": {
+        "nl": "Bedrag {text!r} is geen bedrag zoals 12,50.",
+        "fr": "Le montant {text!r} n'est pas un montant comme 12,50.",
+        "en": "Amount {text!r} is not an amount such as 12,50.",
+    },
+    "language": {"nl": "Taal", "fr": "Langue", "en": "Language"},
+    "why_reference": {"nl": "referentie", "fr": "référence", "en": "reference"},
+    "why_number": {"nl": "factuurnummer", "fr": "numéro de facture", "en": "invoice number"},
+    "why_amount": {"nl": "zelfde bedrag", "fr": "même montant", "en": "same amount"},
+    "why_account": {"nl": "zelfde rekening", "fr": "même compte", "en": "same account"},
+    "why_name": {"nl": "naam", "fr": "nom", "en": "name"},
+}
+
+
+def choose_language(cookie: str | None, accept_language: str | None) -> str:
+    """The language a person chose (cookie), else the first of theirs the page speaks, else Dutch."""
+    if cookie in LANGUAGES:
+        return cookie  # type: ignore[return-value]
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return DEFAULT_LANGUAGE
+
+
+def translator(language: str) -> Callable[..., str]:
+    def t(key: str, **values: object) -> str:
+        text = MESSAGES[key][language]
+        return text.format(**values) if values else text
+
+    return t
+
+
+def money(amount: Decimal, language: str) -> str:
+    """1.234,56 € (en, fr: 1 234,56 €; nl: € 1.234,56), from CLDR through babel."""
+    return format_currency(amount, "EUR", locale=LOCALES[language])
+
+
+def day(value: date, language: str) -> str:
+    """Belgian day/month/year: 04/12/2026."""
+    return value.strftime("%d/%m/%Y")
+
+
+_PLAIN = re.compile(r"-?[0-9]{1,13}(?:[.,][0-9]{1,2})?")
+
+
+def parse_money(text: str, language: str) -> Decimal:
+    """An amount as a person types it: "12,50", "1.234,56", "1 234,56", "12.50", "€ 12,50". MoneyError if
+    it is none of these, or has more than two decimals."""
+    cleaned = text.replace("€", "").replace("\u202f", " ").replace("\xa0", " ").strip()
+    if _PLAIN.fullmatch(cleaned):  # one separator followed by one or two digits: the decimal point
+        return parse_amount(cleaned.replace(",", "."), allow_negative=False)
+    try:
+        value = parse_decimal(
+            cleaned.replace(" ", "\u202f" if language == "fr" else "."), locale=LOCALES[language], strict=True
+        )
+    except NumberFormatError:
+        raise MoneyError(text) from None
+    return parse_amount(str(value))
