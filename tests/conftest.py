@@ -69,7 +69,11 @@ MUTANT_TEST_SCOPE = {
         "tests/db/test_check_cli.py",
         "tests/db/test_indexed_matching.py",
     ),
-    "app.reconciliation.decisions.": (*_MONEY_DECISIONS, "tests/db/test_concurrency.py"),
+    "app.reconciliation.decisions.": (
+        *_MONEY_DECISIONS,
+        "tests/db/test_concurrency.py",
+        "tests/api/test_review_page.py",  # the page's defaults (the payment tolerance applied)
+    ),
     "app.reconciliation.service.": (
         *_MONEY_DECISIONS,
         "tests/api/test_matching_cases.py",

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
+from babel.dates import format_date
 from babel.numbers import NumberFormatError, format_currency, parse_decimal
 
 from app.money import MoneyError, parse_amount
@@ -269,8 +270,8 @@ def money(amount: Decimal, language: str) -> str:
 
 
 def day(value: date, language: str) -> str:
-    """Belgian day/month/year: 04/12/2026."""
-    return value.strftime("%d/%m/%Y")
+    """Belgian day/month/year in every language: 04/12/2026 (CLDR's short forms drop the century in French)."""
+    return format_date(value, "dd/MM/yyyy", locale=LOCALES[language])
 
 
 _PLAIN = re.compile(r"-?[0-9]{1,13}(?:[.,][0-9]{1,2})?")
