@@ -74,10 +74,8 @@ def allocation(
 ) -> dict[str, Any]:
     """Allocating (part of) a payment to an invoice. An empty amount means what the invoice still needs, up to
     what is left of the payment."""
-    t = i18n.translator(language)
-
-    def money(value: Decimal) -> str:
-        return i18n.money(value, language)
+    f = i18n.Formats(language)
+    t, money = f.t, f.money
 
     with unit_of_work(read_only=True) as session:
         company = session.get_one(Company, company_id)
@@ -115,10 +113,8 @@ def allocation(
 
 def keep(company_id: str, language: str, transaction_id: str, amount_text: str, reason: str) -> dict[str, Any]:
     """Keeping (part of) a payment without an invoice, with a reason: a bank charge, a refund, a difference."""
-    t = i18n.translator(language)
-
-    def money(value: Decimal) -> str:
-        return i18n.money(value, language)
+    f = i18n.Formats(language)
+    t, money = f.t, f.money
 
     if reason not in WRITE_OFF_REASONS:
         raise NotFound(f"unknown reason {reason[:40]!r}")
@@ -140,10 +136,8 @@ def keep(company_id: str, language: str, transaction_id: str, amount_text: str, 
 
 def acceptance(company_id: str, language: str, transaction_id: str, suggestion_id: str) -> dict[str, Any]:
     """Accepting a suggestion: each invoice it pays, and what the payment keeps afterwards."""
-    t = i18n.translator(language)
-
-    def money(value: Decimal) -> str:
-        return i18n.money(value, language)
+    f = i18n.Formats(language)
+    t, money = f.t, f.money
 
     with unit_of_work(read_only=True) as session:
         company = session.get_one(Company, company_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -290,3 +291,19 @@ def parse_money(text: str, language: str) -> Decimal:
     except NumberFormatError:
         raise MoneyError(text) from None
     return parse_amount(str(value))
+
+
+@dataclass(frozen=True)
+class Formats:
+    """Words, amounts and dates in the reader's language."""
+
+    language: str
+
+    def t(self, key: str, **values: object) -> str:
+        return translator(self.language)(key, **values)
+
+    def money(self, amount: Decimal) -> str:
+        return money(amount, self.language)
+
+    def day(self, value: date) -> str:
+        return day(value, self.language)

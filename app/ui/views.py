@@ -27,22 +27,6 @@ LISTS = ("suggestions", "money_in", "money_out", "history", "invoices")
 
 
 @dataclass(frozen=True)
-class Formats:
-    """Words, amounts and dates in the reader's language."""
-
-    language: str
-
-    def t(self, key: str, **values: object) -> str:
-        return i18n.translator(self.language)(key, **values)
-
-    def money(self, amount: Decimal) -> str:
-        return i18n.money(amount, self.language)
-
-    def day(self, value: date) -> str:
-        return i18n.day(value, self.language)
-
-
-@dataclass(frozen=True)
 class Paging:
     page: int
     total: int
@@ -92,7 +76,7 @@ def page_data(
 ) -> dict[str, Any]:
     """``search`` narrows the payments (payer, account, communication, amount); ``invoice_search`` narrows the
     open invoices (number, customer, reference, amount) and offers what it finds for every payment."""
-    f = Formats(language)
+    f = i18n.Formats(language)
     search, invoice_search = search.strip()[:100], invoice_search.strip()[:100]
     amount = _search_amount(search, language) if search else None
     invoice_amount = _search_amount(invoice_search, language) if invoice_search else None
@@ -163,7 +147,7 @@ def _payment_search(search: str, amount: Decimal | None) -> Any:
 
 
 def _suggestions(
-    session: Session, company_id: str, page: int, search: str, amount: Decimal | None, f: Formats
+    session: Session, company_id: str, page: int, search: str, amount: Decimal | None, f: i18n.Formats
 ) -> dict[str, Any]:
     query = (
         select(Suggestion, BankTransaction)
@@ -213,7 +197,7 @@ def _payments(
     page: int,
     search: str,
     amount: Decimal | None,
-    f: Formats,
+    f: i18n.Formats,
     *,
     incoming: bool,
 ) -> dict[str, Any]:
@@ -238,7 +222,7 @@ def _payments(
     return {"rows": rows, "paging": paging}
 
 
-def _history(session: Session, company_id: str, page: int, f: Formats) -> dict[str, Any]:
+def _history(session: Session, company_id: str, page: int, f: i18n.Formats) -> dict[str, Any]:
     """Allocations and write-offs, newest first, each with what undoes it: one list over two tables."""
     allocations = select(Allocation).where(Allocation.company_id == company_id)
     write_offs = select(WriteOff).where(WriteOff.company_id == company_id)
@@ -297,7 +281,7 @@ def _invoices(
     page: int,
     search: str,
     amount: Decimal | None,
-    f: Formats,
+    f: i18n.Formats,
 ) -> dict[str, Any]:
     query = select(Invoice).where(Invoice.company_id == company_id, col(Invoice.status).in_(("open", "partially_paid")))
     if search:
@@ -323,7 +307,7 @@ def _invoices(
     return {"rows": rows, "paging": paging}
 
 
-def _transaction_view(tx: BankTransaction, f: Formats) -> dict[str, Any]:
+def _transaction_view(tx: BankTransaction, f: i18n.Formats) -> dict[str, Any]:
     left = tx.amount - tx.amount_allocated - tx.amount_written_off
     return {
         "id": tx.id,
