@@ -118,62 +118,67 @@ def invoice_documents(session: Session, invoices: Sequence[Any]) -> list[dict[st
     invoice an upload pays is announced with its snapshot, and pydantic cost 250 us an invoice.
     tests/api/test_event_snapshots.py holds the two forms equal."""
     allocations, write_offs, documents = _related(session, invoices)
-    out = []
-    for inv in invoices:
-        address = inv.customer_address
-        out.append(
+    return [
+        invoice_document(inv, allocations.get(inv.id, ()), write_offs.get(inv.id, ()), documents.get(inv.id, ()))
+        for inv in invoices
+    ]
+
+
+def invoice_document(
+    inv: Any, allocations: Iterable[Any], write_offs: Iterable[Any], documents: Iterable[Any]
+) -> dict[str, Any]:
+    """One invoice row with its allocation, write-off and document rows, as the API's JSON."""
+    address = inv.customer_address
+    return {
+        "id": inv.id,
+        "external_id": inv.external_id,
+        "number": inv.number,
+        "kind": inv.kind,
+        "issue_date": inv.issue_date.isoformat(),
+        "due_date": inv.due_date.isoformat(),
+        "currency": inv.currency,
+        "total_amount": format_amount(inv.total_amount),
+        "customer": {
+            "name": inv.customer_name,
+            "vat": inv.customer_vat,
+            "iban": inv.customer_iban,
+            "email": inv.customer_email,
+            "address": {k: address.get(k) for k in _ADDRESS_FIELDS} if address else None,
+            "peppol_id": inv.customer_peppol_id,
+        },
+        "lines": [{k: line.get(k) for k in _LINE_FIELDS} for line in inv.lines or ()],
+        "vat_breakdown": [{k: part.get(k) for k in _VAT_FIELDS} for part in inv.vat_breakdown or ()],
+        "tax_exclusive_amount": _money(inv.tax_exclusive_amount),
+        "tax_amount": _money(inv.tax_amount),
+        "buyer_reference": inv.buyer_reference,
+        "billing_reference": inv.billing_reference,
+        "structured_reference": inv.structured_reference,
+        "status": inv.status,
+        "amount_paid": format_amount(inv.amount_paid),
+        "write_off_amount": format_amount(inv.write_off_amount),
+        "amount_due": format_amount(amount_due(inv)),
+        "paid_at": inv.paid_at.isoformat() if inv.paid_at else None,
+        "cancelled_at": json_datetime(inv.cancelled_at) if inv.cancelled_at else None,
+        "allocations": [allocation_document(a) for a in allocations],
+        "write_offs": [write_off_document(w) for w in write_offs],
+        "documents": [
             {
-                "id": inv.id,
-                "external_id": inv.external_id,
-                "number": inv.number,
-                "kind": inv.kind,
-                "issue_date": inv.issue_date.isoformat(),
-                "due_date": inv.due_date.isoformat(),
-                "currency": inv.currency,
-                "total_amount": format_amount(inv.total_amount),
-                "customer": {
-                    "name": inv.customer_name,
-                    "vat": inv.customer_vat,
-                    "iban": inv.customer_iban,
-                    "email": inv.customer_email,
-                    "address": {k: address.get(k) for k in _ADDRESS_FIELDS} if address else None,
-                    "peppol_id": inv.customer_peppol_id,
-                },
-                "lines": [{k: line.get(k) for k in _LINE_FIELDS} for line in inv.lines or ()],
-                "vat_breakdown": [{k: part.get(k) for k in _VAT_FIELDS} for part in inv.vat_breakdown or ()],
-                "tax_exclusive_amount": _money(inv.tax_exclusive_amount),
-                "tax_amount": _money(inv.tax_amount),
-                "buyer_reference": inv.buyer_reference,
-                "billing_reference": inv.billing_reference,
-                "structured_reference": inv.structured_reference,
-                "status": inv.status,
-                "amount_paid": format_amount(inv.amount_paid),
-                "write_off_amount": format_amount(inv.write_off_amount),
-                "amount_due": format_amount(amount_due(inv)),
-                "paid_at": inv.paid_at.isoformat() if inv.paid_at else None,
-                "cancelled_at": json_datetime(inv.cancelled_at) if inv.cancelled_at else None,
-                "allocations": [allocation_document(a) for a in allocations.get(inv.id, ())],
-                "write_offs": [write_off_document(w) for w in write_offs.get(inv.id, ())],
-                "documents": [
-                    {
-                        "id": d.id,
-                        "filename": d.filename,
-                        "content_type": d.content_type,
-                        "size": d.size,
-                        "sha256": d.sha256,
-                    }
-                    for d in documents.get(inv.id, ())
-                ],
-                "delivery": {
-                    "status": inv.delivery_status,
-                    "attempts": inv.delivery_attempts,
-                    "last_error": inv.delivery_last_error,
-                },
-                "created_at": json_datetime(inv.created_at),
-                "updated_at": json_datetime(inv.updated_at),
+                "id": d.id,
+                "filename": d.filename,
+                "content_type": d.content_type,
+                "size": d.size,
+                "sha256": d.sha256,
             }
-        )
-    return out
+            for d in documents
+        ],
+        "delivery": {
+            "status": inv.delivery_status,
+            "attempts": inv.delivery_attempts,
+            "last_error": inv.delivery_last_error,
+        },
+        "created_at": json_datetime(inv.created_at),
+        "updated_at": json_datetime(inv.updated_at),
+    }
 
 
 _ADDRESS_FIELDS = tuple(AddressPublic.model_fields)
