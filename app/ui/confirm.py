@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app.companies.models import Company
 from app.db import unit_of_work
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.invoices.models import Invoice
 from app.reconciliation.ledger import invoice_amount_due, invoice_status, signed_effect
 from app.reconciliation.models import WRITE_OFF_REASONS, Suggestion
@@ -84,6 +84,14 @@ def allocation(
         due = invoice_amount_due(invoice.total_amount, invoice.amount_paid, invoice.write_off_amount, False)
         left = _left(tx)
         amount = i18n.parse_money(amount_text, language) if amount_text.strip() else min(left, due)
+        # Said now rather than after Confirm (the decision service checks again).
+        if amount > left:
+            raise ValidationFailed(f"{money(amount)} is more than the {money(left)} left of the payment")
+        if amount > due and not allow_overpayment:
+            raise ValidationFailed(
+                f"{money(amount)} is more than the {money(due)} due on invoice {invoice.number}; "
+                "tick 'more than due' to allocate it anyway"
+            )
         short = due - amount
         tolerated = (
             short if Tolerance.from_config(company.payment_tolerance).allows(short, invoice.total_amount) else ZERO

@@ -240,7 +240,8 @@ async def _confirmation(request: Request, build: Any) -> Response:
     try:
         preview = await run_in_threadpool(build, writer.company_id, language)
     except (AppError, MoneyError) as exc:
-        message = exc.detail if isinstance(exc, AppError) else _t(request, "bad_amount", text=str(exc))
+        typed = request.query_params.get("amount", "")[:40]
+        message = exc.detail if isinstance(exc, AppError) else _t(request, "bad_amount", text=typed)
         return _notice("/ui/", message, error=True)
     return _shown(request, "confirm.html", {"preview": preview, "company": preview["company"], "can_write": True})
 

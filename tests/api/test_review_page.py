@@ -186,10 +186,21 @@ def test_a_wrong_amount_or_invoice_is_said_plainly_and_books_nothing(client):
     inv = invoice(client, key, "W1", "10.00")
     upload(client, key, ("10.00", None))
     tx = transaction("10.00")
-    for params in ({"invoice_id": inv["id"], "amount": "12,505"}, {"invoice_id": "inv_nope", "amount": "1"}):
+    for params, said in (
+        ({"invoice_id": inv["id"], "amount": "12,505"}, "Amount &#39;12,505&#39; is not an amount such as 12,50."),
+        ({"invoice_id": "inv_nope", "amount": "1"}, "no invoice inv_nope"),
+        ({"invoice_id": inv["id"], "amount": "10,01"}, "10,01\xa0€ is more than the 10,00\xa0€ left of the payment"),
+    ):
         answer = client.get(f"/ui/transactions/{tx}/allocate", params=params, follow_redirects=False)
         assert answer.status_code == 303
-        assert notice(client.get("/ui/").text)
+        assert notice(client.get("/ui/").text) == said
+    upload(client, key, ("25.00", None), sequence=2, opening="10.00")
+    tx25 = transaction("25.00")
+    more = client.get(
+        f"/ui/transactions/{tx25}/allocate", params={"invoice_id": inv["id"], "amount": "25"}, follow_redirects=False
+    )
+    assert more.status_code == 303
+    assert notice(client.get("/ui/").text).startswith("25,00\xa0€ is more than the 10,00\xa0€ due on invoice 2026/W1")
     assert status_of(client, key, inv["id"])["status"] == "open"
 
 
