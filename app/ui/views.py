@@ -142,7 +142,7 @@ def _payment_search(search: str, amount: Decimal | None) -> Any:
         search, BankTransaction.counterparty_name, BankTransaction.communication, BankTransaction.counterparty_iban
     )
     if amount is not None:
-        matches = or_(matches, func.abs(BankTransaction.amount) == amount)
+        matches = or_(matches, col(BankTransaction.amount).in_((amount, -amount)))
     return matches
 
 

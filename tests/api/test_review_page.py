@@ -271,6 +271,10 @@ def test_candidates_are_ranked_by_evidence_and_search_finds_the_rest(client):
     by_payer = client.get("/ui/", params={"q": "niemand"}).text  # payments by payer, any case
     assert f'id="transaction-{tx}"' in by_payer
     assert f'id="transaction-{tx}"' not in client.get("/ui/", params={"q": "someone else"}).text
+    assert f'id="transaction-{tx}"' in client.get("/ui/", params={"q": "55,00"}).text  # or by amount
+    assert f'id="transaction-{tx}"' not in client.get("/ui/", params={"q": "56,00"}).text
+    by_amount = client.get("/ui/", params={"invoice_q": "300"}).text
+    assert f'id="invoice-{stranger["id"]}"' in by_amount and by_amount.count('id="invoice-') == 1
 
 
 def test_lists_are_paged_with_their_true_counts(client):
