@@ -1,6 +1,7 @@
 """The OpenAPI document as integrators need it, on top of what FastAPI derives from the routes: the bearer
 scheme (an Authorize button in /docs), one ``Problem`` schema (RFC 9457) for every error a route can answer
-instead of FastAPI's own 422 shape, and the ``Idempotency-Key`` header on every POST."""
+instead of FastAPI's own 422 shape, the ``Idempotency-Key`` header on every POST, and a whole example of every
+JSON request body (app/openapi_examples.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.errors import STATUS_SLUGS, TYPE_BASE
+from app.openapi_examples import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -87,6 +89,8 @@ def document(app: FastAPI) -> dict[str, Any]:
             "description": "A company key (read or write scope) or the admin token.",
         }
     }
+    for name, example in {**REQUEST_EXAMPLES, **RESPONSE_EXAMPLES}.items():
+        schemas[name]["examples"] = [example]  # the whole body, as /docs offers it to send or shows it
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             if path not in PUBLIC:
@@ -97,6 +101,9 @@ def document(app: FastAPI) -> dict[str, Any]:
                     "description": WHY[status],
                     "content": {"application/problem+json": {"schema": PROBLEM}},
                 }
+            for status, response in responses.items():  # also what a route declared itself (401 of webhooks)
+                if status.startswith("4"):
+                    response["content"] = {"application/problem+json": {"schema": PROBLEM}}
             if method == "post" and not any(
                 p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])
             ):
