@@ -1,4 +1,5 @@
-"""The ``codarecon`` command: serve, worker, migrate, admin-token, check, coda parse/example, fake-codabox."""
+"""codarecon: payment reconciliation for Belgian invoicing software. Run the API, its workers, and tools for
+bank statements (CODA and camt.053), the database and a local CodaBox stand-in."""
 
 from __future__ import annotations
 

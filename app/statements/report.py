@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from app.money import format_amount
-from app.statements.parsed import ParsedFile, ParsedStatement, ParsedTransaction
+from app.statements.parsed import CodaWarning, ParsedFile, ParsedStatement, ParsedTransaction
 
 
 def _transaction(t: ParsedTransaction) -> dict[str, Any]:
@@ -54,11 +54,20 @@ def report_dict(parsed: ParsedFile) -> dict[str, Any]:
     }
 
 
+def _warning(w: CodaWarning) -> str:
+    where = f" (line {w.line})" if w.line is not None else ""  # a file-wide warning has no line
+    return f"warning{where}: {w.code}: {w.message}"
+
+
+#: The columns of a movement line, above the movements of each statement.
+HEADINGS = f"  {'line':>10}  {'booked':10}  {'amount':>14}  {'counterparty':30}  reference / communication"
+
+
 def render_report(parsed: ParsedFile, *, as_json: bool) -> str:
     if as_json:
         return json.dumps(report_dict(parsed), indent=2, ensure_ascii=False)
     out = [f"encoding: {parsed.encoding}"]
-    out += [f"warning (line {w.line}): {w.code}: {w.message}" for w in parsed.warnings]
+    out += [_warning(w) for w in parsed.warnings]
     for st in parsed.statements:
         out.append("")
         out.append(
@@ -66,6 +75,8 @@ def render_report(parsed: ParsedFile, *, as_json: bool) -> str:
             f"{format_amount(st.opening_balance)} -> {format_amount(st.closing_balance)}"
             + (" [duplicate]" if st.duplicate else "")
         )
+        if st.leaves:
+            out.append(HEADINGS)
         for t in st.leaves:
             reference = f" {t.structured_reference}" if t.structured_reference else ""
             who = t.counterparty.name or t.counterparty.iban or "-"
@@ -74,5 +85,5 @@ def render_report(parsed: ParsedFile, *, as_json: bool) -> str:
                 f"  {t.communication[:60]}"
             )
         for w in st.warnings:
-            out.append(f"  warning (line {w.line}): {w.code}: {w.message}")
+            out.append("  " + _warning(w))
     return "\n".join(out)

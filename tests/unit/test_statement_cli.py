@@ -65,3 +65,20 @@ def test_example_takes_a_belgian_decimal_comma_and_date(capsys):
     assert code == 0
     [statement] = parse_coda(capsys.readouterr().out.encode()).statements
     assert (statement.transactions[0].amount, statement.date.isoformat()) == (Decimal("12.50"), "2026-11-24")
+
+
+def test_the_text_report_has_column_headings_and_says_no_line_where_there_is_none():
+    from app.statements.coda import parse_coda
+    from app.statements.parsed import CodaWarning
+    from app.statements.report import render_report
+    from tests.coda_builders import payment_file
+
+    parsed = parse_coda(payment_file(("12.50", "090933755493")))
+    parsed.warnings.append(CodaWarning("trailer_count", "a file-wide warning"))
+    lines = render_report(parsed, as_json=False).splitlines()
+    headings = lines.index(next(line for line in lines if "counterparty" in line))
+    assert lines[headings].split() == ["line", "booked", "amount", "counterparty", "reference", "/", "communication"]
+    movement = lines[headings + 1].split()
+    assert movement[:4] == ["line", "3", "2026-11-20", "12.50"]
+    assert "warning: trailer_count: a file-wide warning" in lines
+    assert not any("line None" in line for line in lines)
