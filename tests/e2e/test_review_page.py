@@ -7,58 +7,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.coda_builders import payment_file
+from tests.e2e.conftest import ADMIN_TOKEN
 from tests.helpers import IBAN, VAT, invoice_body
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef0123"
 SCREENSHOT_DIR = Path(os.environ.get("CODARECON_SCREENSHOT_DIR", "var/screenshots"))
 
 if not CHROMIUM and os.environ.get("CODARECON_REQUIRE_BROWSER") != "1":
     pytest.skip("Chromium is not installed (.ci/run installs Debian's chromium)", allow_module_level=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def server(tmp_path):
-    port = _free_port()
-    env = {
-        **os.environ,
-        "CODARECON_DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}",
-        "CODARECON_ADMIN_TOKEN": ADMIN_TOKEN,
-        "CODARECON_VAR_DIR": str(tmp_path / "var"),
-        "CODARECON_LOG_LEVEL": "WARNING",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 WIDTHS = (390, 1280)
