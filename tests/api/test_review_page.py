@@ -156,6 +156,8 @@ def test_an_allocation_is_confirmed_before_it_is_booked_and_undone_from_the_hist
     assert (after["status"], after["amount_paid"]) == ("partially_paid", "12.50")
     assert after["allocations"][0]["created_by"].startswith("ui:")
     assert "12,50\xa0€ to 2026/A1" in page  # in the history, with its undo
+    forms = re.findall(r'<form[^>]*method="post".*?</form>', page, re.S)
+    assert forms and all(f'name="csrf" value="{csrf(page)}"' in form for form in forms)  # a token on every form
     [undo] = re.findall(r'action="(/ui/transactions/[^"]+/undo)"', page)
     client.post(undo, data={"csrf": csrf(page)}, follow_redirects=False)
     assert notice(client.get("/ui/").text) == "Undone."
