@@ -64,6 +64,8 @@ MUTANT_TEST_SCOPE = {
     "app.reconciliation.matching.": ("tests/unit/test_matching", "tests/api/test_matching_cases.py"),
     "app.reconciliation.ledger.": (
         *_MONEY_DECISIONS,
+        "tests/api/test_ledger_effects.py",
+        "tests/api/test_statement_answers.py",  # a globalisation total stays "ignored"
         "tests/api/test_late_invoices.py",
         "tests/api/test_webhooks.py",
         "tests/db/test_check_cli.py",
