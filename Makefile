@@ -57,7 +57,7 @@ bench: install ## print throughput and memory figures, on SQLite and then on Pos
 	@for b in $(BENCHES); do echo "== PostgreSQL: $$b"; \
 	  scripts/with-postgres sh -c 'CODARECON_BENCH_DATABASE_URL=$$CODARECON_TEST_DATABASE_URL exec "$$0" "$$1"' $(PY) $$b || exit 1; done
 
-mutate: install ## mutation testing of the money modules (mutmut; about 90 minutes; not part of `make test`)
+mutate: install ## mutation testing of the money modules (mutmut; just under an hour; not part of `make test`)
 	rm -rf mutants
 	CODARECON_CODA_SAMPLES=$(abspath ../shared/coda-samples) $(VENV)/bin/mutmut run --max-children 2
 	$(PY) scripts/mutation_report.py
