@@ -88,6 +88,7 @@ MUTANT_TEST_SCOPE = {
         "tests/api/test_camt.py",
         "tests/api/test_auth_and_companies.py",
         "tests/api/test_metrics.py",  # what an upload counts
+        "tests/api/test_ledger_effects.py",  # a new movement's first event
         "tests/db/test_concurrency.py",
     ),
     "app.codabox.": ("tests/api/test_codabox.py", "tests/unit/test_ubl_generation.py"),
