@@ -21,6 +21,7 @@ from app.invoices.schemas import (
     WriteOffPublic,
 )
 from app.money import format_amount
+from app.one_of import one_of
 from app.reconciliation.ledger import invoice_amount_due
 from app.reconciliation.models import Allocation, WriteOff
 from app.schemas import AddressPublic
@@ -82,12 +83,12 @@ def _related(session: Session, invoices: Sequence[Invoice | Any]) -> tuple[dict[
     documents: dict[str, list[Any]] = defaultdict(list)
     if paid_ids:
         for a in session.execute(
-            _ALLOCATIONS.select().where(_ALLOCATIONS.c.invoice_id.in_(paid_ids)).order_by(_ALLOCATIONS.c.created_at)
+            _ALLOCATIONS.select().where(one_of(_ALLOCATIONS.c.invoice_id, paid_ids)).order_by(_ALLOCATIONS.c.created_at)
         ):
             allocations[a.invoice_id].append(a)
     if written_ids:
         for w in session.execute(
-            _WRITE_OFFS.select().where(_WRITE_OFFS.c.invoice_id.in_(written_ids)).order_by(_WRITE_OFFS.c.created_at)
+            _WRITE_OFFS.select().where(one_of(_WRITE_OFFS.c.invoice_id, written_ids)).order_by(_WRITE_OFFS.c.created_at)
         ):
             write_offs[w.invoice_id].append(w)  # type: ignore[index]
     if doc_ids:
@@ -98,7 +99,7 @@ def _related(session: Session, invoices: Sequence[Invoice | Any]) -> tuple[dict[
             InvoiceDocument.content_type,
             InvoiceDocument.size,
             InvoiceDocument.sha256,
-        ).where(col(InvoiceDocument.invoice_id).in_(doc_ids))
+        ).where(one_of(col(InvoiceDocument.invoice_id), doc_ids))
         for row in session.exec(doc_columns):
             documents[row.invoice_id].append(row)
     return allocations, write_offs, documents

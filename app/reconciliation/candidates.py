@@ -21,6 +21,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlmodel import Session
 
 from app.invoices.models import OPEN_STATUSES, CustomerNameToken, Invoice
+from app.one_of import one_of
 from app.reconciliation.invoice_numbers import numbers_in_text
 from app.reconciliation.keys import name_tokens
 from app.reconciliation.matching import (
@@ -80,7 +81,7 @@ class SqlCandidates:
         out = []
         for chunk in _chunks(values):
             self.queries += 1
-            rows = self.session.execute(select(*_COLUMNS).where(self._open(), column.in_(chunk)))
+            rows = self.session.execute(select(*_COLUMNS).where(self._open(), one_of(column, chunk)))
             out += [
                 OpenInvoice(
                     id=r.id,
@@ -116,7 +117,7 @@ class SqlCandidates:
             self.queries += 1
             query = select(_LEARNED.c.iban, _LEARNED.c.customer_key).where(_LEARNED.c.company_id == self.company_id)
             if chunk is not None:
-                query = query.where(_LEARNED.c.iban.in_(chunk))
+                query = query.where(one_of(_LEARNED.c.iban, chunk))
             for iban, key in self.session.execute(query):
                 out[iban].add(key)
         return out
@@ -128,7 +129,7 @@ class SqlCandidates:
             self.queries += 1
             for iban, key in self.session.execute(
                 select(_INVOICES.c.customer_iban, _INVOICES.c.customer_key)
-                .where(self._open(), _INVOICES.c.customer_iban.in_(chunk))
+                .where(self._open(), one_of(_INVOICES.c.customer_iban, chunk))
                 .distinct()
             ):
                 out[iban].add(key)
@@ -143,7 +144,7 @@ class SqlCandidates:
             counts.update(
                 self.session.execute(
                     select(_TOKENS.c.token, func.count())
-                    .where(_TOKENS.c.company_id == self.company_id, _TOKENS.c.token.in_(chunk))
+                    .where(_TOKENS.c.company_id == self.company_id, one_of(_TOKENS.c.token, chunk))
                     .group_by(_TOKENS.c.token)
                 ).all()
             )
@@ -162,7 +163,7 @@ class SqlCandidates:
             place = func.row_number().over(partition_by=_TOKENS.c.token, order_by=_TOKENS.c.customer_key)
             ranked = (
                 select(_TOKENS.c.token, _TOKENS.c.customer_key, _TOKENS.c.customer_name, place.label("place"))
-                .where(_TOKENS.c.company_id == self.company_id, _TOKENS.c.token.in_(chunk), has_open)
+                .where(_TOKENS.c.company_id == self.company_id, one_of(_TOKENS.c.token, chunk), has_open)
                 .subquery()
             )
             for token, key, name in self.session.execute(

@@ -35,6 +35,7 @@ from app.events import INVOICE_STATUS_EVENTS
 from app.ids import new_id
 from app.invoices.models import Invoice
 from app.money import format_amount
+from app.one_of import one_of
 from app.outbox_models import Event
 from app.reconciliation.locks import lock_company_ledger
 from app.reconciliation.models import Allocation, AuditEvent, LearnedPayer, Suggestion, WriteOff
@@ -236,12 +237,12 @@ class Ledger:
         customers: dict[str, str] = {}
         for chunk in _chunks(sorted({a["transaction_id"] for a in allocations})):
             ibans.update(
-                self.session.execute(select(_TX.c.id, _TX.c.counterparty_iban).where(_TX.c.id.in_(chunk))).all()
+                self.session.execute(select(_TX.c.id, _TX.c.counterparty_iban).where(one_of(_TX.c.id, chunk))).all()
             )
         for chunk in _chunks(sorted({a["invoice_id"] for a in allocations})):
             customers.update(
                 self.session.execute(
-                    select(_INVOICES.c.id, _INVOICES.c.customer_key).where(_INVOICES.c.id.in_(chunk))
+                    select(_INVOICES.c.id, _INVOICES.c.customer_key).where(one_of(_INVOICES.c.id, chunk))
                 ).all()
             )
         counts: Counter[tuple[str, str]] = Counter()
@@ -330,7 +331,7 @@ class Ledger:
                         func.max(BankTransaction.booking_date),
                     )
                     .join(BankTransaction, col(BankTransaction.id) == col(Allocation.transaction_id))
-                    .where(col(Allocation.invoice_id).in_(chunk))
+                    .where(one_of(col(Allocation.invoice_id), chunk))
                     .group_by(col(Allocation.invoice_id))
                 )
             }
@@ -338,7 +339,7 @@ class Ledger:
             for invoice_id, amount, booked, created in self.session.execute(
                 select(WriteOff.invoice_id, WriteOff.amount, BankTransaction.booking_date, WriteOff.created_at)
                 .outerjoin(BankTransaction, col(BankTransaction.id) == col(WriteOff.transaction_id))
-                .where(col(WriteOff.invoice_id).in_(chunk))
+                .where(one_of(col(WriteOff.invoice_id), chunk))
             ):
                 total, last = written.get(invoice_id, (ZERO, None))
                 day = booked or created.date()
@@ -352,7 +353,7 @@ class Ledger:
                     _INVOICES.c.status,
                     _INVOICES.c.paid_at,
                     _INVOICES.c.cancelled_at,
-                ).where(_INVOICES.c.id.in_(chunk))
+                ).where(one_of(_INVOICES.c.id, chunk))
             ):
                 money, last_payment = paid.get(row.id, (ZERO, None))
                 off, last_write_off = written.get(row.id, (ZERO, None))
@@ -406,14 +407,14 @@ class Ledger:
             for tx_id, kind, amount in self.session.execute(
                 select(Allocation.transaction_id, Invoice.kind, Allocation.amount)
                 .join(Invoice, col(Invoice.id) == col(Allocation.invoice_id))
-                .where(col(Allocation.transaction_id).in_(chunk))
+                .where(one_of(col(Allocation.transaction_id), chunk))
             ):
                 allocated[tx_id] += signed_effect(kind, amount)
                 settled_any.add(tx_id)
             written: dict[str, Decimal] = defaultdict(lambda: ZERO)
             for tx_id, amount in self.session.execute(
                 select(WriteOff.transaction_id, WriteOff.amount).where(
-                    col(WriteOff.transaction_id).in_(chunk), col(WriteOff.invoice_id).is_(None)
+                    one_of(col(WriteOff.transaction_id), chunk), col(WriteOff.invoice_id).is_(None)
                 )
             ):
                 written[tx_id] += amount
@@ -421,13 +422,13 @@ class Ledger:
             suggested = set(
                 self.session.execute(
                     select(Suggestion.transaction_id).where(
-                        col(Suggestion.transaction_id).in_(chunk), Suggestion.status == "open"
+                        one_of(col(Suggestion.transaction_id), chunk), Suggestion.status == "open"
                     )
                 ).scalars()
             )
             for row in self.session.execute(
                 select(_TX.c.id, _TX.c.amount, _TX.c.status, _TX.c.amount_allocated, _TX.c.amount_written_off).where(
-                    _TX.c.id.in_(chunk)
+                    one_of(_TX.c.id, chunk)
                 )
             ):
                 money = allocated.get(row.id, ZERO)
@@ -507,7 +508,7 @@ def _snapshots(session: Session, table: Any, ids: list[str], present: Any) -> di
     out: dict[str, dict[str, Any]] = {}
     unique = sorted(set(ids))
     for chunk in _chunks(unique):
-        rows = session.execute(table.select().where(table.c.id.in_(chunk))).all()
+        rows = session.execute(table.select().where(one_of(table.c.id, chunk))).all()
         for document in present(session, rows):
             out[document["id"]] = document
     return out

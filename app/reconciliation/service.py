@@ -18,6 +18,7 @@ from app.db import insert_rows
 from app.ids import new_id
 from app.invoices.models import Invoice
 from app.money import format_amount
+from app.one_of import one_of
 from app.reconciliation.candidates import SqlCandidates, StoredInvoiceIndex
 from app.reconciliation.ledger import Ledger
 from app.reconciliation.locks import lock_company_ledger
@@ -45,7 +46,7 @@ class MatchSummary:
 def _rows(session: Session, table: Any, column: Any, values: Sequence[Any], *where: Any) -> list[Any]:
     out: list[Any] = []
     for start in range(0, len(values), _CHUNK):
-        out.extend(session.execute(table.select().where(column.in_(values[start : start + _CHUNK]), *where)).all())
+        out.extend(session.execute(table.select().where(one_of(column, values[start : start + _CHUNK]), *where)).all())
     return out
 
 
@@ -54,7 +55,7 @@ def _rejected(session: Session, transaction_ids: Sequence[str]) -> set[tuple[str
     for start in range(0, len(transaction_ids), _CHUNK):
         for tx_id, allocations in session.execute(
             select(Suggestion.transaction_id, Suggestion.allocations).where(
-                col(Suggestion.transaction_id).in_(transaction_ids[start : start + _CHUNK]),
+                one_of(col(Suggestion.transaction_id), transaction_ids[start : start + _CHUNK]),
                 Suggestion.status == "rejected",
             )
         ):
@@ -179,7 +180,8 @@ def _supersede_open_suggestions(session: Session, transaction_ids: Sequence[str]
         session.execute(
             update(Suggestion)
             .where(
-                col(Suggestion.transaction_id).in_(transaction_ids[start : start + _CHUNK]), Suggestion.status == "open"
+                one_of(col(Suggestion.transaction_id), transaction_ids[start : start + _CHUNK]),
+                Suggestion.status == "open",
             )
             .values(status="superseded", decided_by="matcher", decided_at=utcnow())
         )
@@ -197,7 +199,7 @@ def rematch_for_new_invoices(session: Session, company_id: str, invoices: list[A
             session.execute(
                 select(_TX.c.id).where(
                     _TX.c.company_id == company_id,
-                    _TX.c.structured_reference.in_(refs[start : start + _CHUNK]),
+                    one_of(_TX.c.structured_reference, refs[start : start + _CHUNK]),
                     _TX.c.status.in_(("unmatched", "suggested")),
                 )
             )
