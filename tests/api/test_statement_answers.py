@@ -221,3 +221,37 @@ def test_a_globalisation_total_is_kept_but_never_open_to_matching(client, key):
         Decimal("0.00"),
         Decimal("0.00"),
     )
+
+
+def test_a_files_warnings_answer_each_upload_and_stay_with_the_stored_file(client, key):
+    from sqlmodel import select
+
+    from app.db import unit_of_work
+    from app.statements.models import CodaFile
+
+    records = payment_file(("12.50", None)).split(b"\n")
+    records[-2] = records[-2][:60]  # the trailer cut short: read, padded, and said
+    data = b"\n".join(records)
+    said = {"code": "short_record", "message": "record is 60 characters; padded with blanks to 128", "line": 7}
+    first = upload(client, key, data)
+    assert first.status_code == 201 and first.json()["warnings"] == [said]
+    again = upload(client, key, data)  # nothing new is stored, and the answer still says it
+    assert again.status_code == 200 and again.json()["warnings"] == [said]
+    with unit_of_work(read_only=True) as session:
+        [stored] = session.exec(select(CodaFile)).all()
+    assert (stored.source, stored.warnings) == ("upload", [said])
+
+
+def test_an_account_added_by_its_statement_is_said_with_the_statements_line(client, key):
+    other = "BE68539007547034"  # not registered to the company
+    answer = upload(client, key, payment_file(("5.00", None), account=other))
+    assert answer.status_code == 201, answer.text
+    [statement] = answer.json()["statements"]
+    added = [w for w in statement["warnings"] if w["code"] == "account_added"]
+    assert added == [
+        {
+            "code": "account_added",
+            "message": f"account {other} was not registered to the company; it is now (check that it is yours)",
+            "line": 2,
+        }
+    ]
