@@ -33,8 +33,12 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path):
+    yield from serving(server_env(tmp_path))
+
+
+def serving(env: dict[str, str]):
+    """`codarecon serve` on a free port with ``env``; yields its base URL, stops it afterwards."""
     port = _free_port()
-    env = server_env(tmp_path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE
     )
