@@ -80,12 +80,8 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
 RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
     "InvoicePublic": {
         "id": "inv_01a24012d82a75a67bc7fc489ca9",
-        "external_id": "INV-2026-0042",
-        "number": "2026/0042",
-        "kind": "invoice",
-        "issue_date": "2026-11-02",
-        "due_date": "2026-12-02",
-        "currency": "EUR",
+        # As sent: the same identity, dates and currency (tests/api/test_openapi_contract.py sends the request).
+        **{k: _INVOICE[k] for k in ("external_id", "number", "kind", "issue_date", "due_date", "currency")},
         "total_amount": "1213.10",
         "customer": {
             "name": "Klant NV",
