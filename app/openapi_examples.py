@@ -84,11 +84,7 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
         **{k: _INVOICE[k] for k in ("external_id", "number", "kind", "issue_date", "due_date", "currency")},
         "total_amount": "1213.10",
         "customer": {
-            "name": "Klant NV",
-            "vat": "BE0417497106",
-            "iban": "BE71096123456769",
-            "email": "boekhouding@klant.example",
-            "address": {"street": "Markt 5", "city": "Brugge", "postal_code": "8000", "country": "BE"},
+            **_INVOICE["customer"],
             "peppol_id": "0208:0417497106",
         },
         "lines": [
