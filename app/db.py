@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import BigInteger, Connection, Engine, create_engine, event, insert
+from sqlalchemy import BigInteger, Engine, create_engine, event, insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -223,6 +223,9 @@ def get_engine() -> Engine:
 def reset_engine() -> None:
     """Forget the cached engine (tests switch databases between runs)."""
     if get_engine.cache_info().currsize:
+        from app.prepared import kept_read_connections
+
+        kept_read_connections.forget()
         get_engine().dispose()
     get_engine.cache_clear()
     _read_only_engine.cache_clear()
@@ -232,13 +235,6 @@ def reset_engine() -> None:
 def _read_only_engine() -> Engine:
     # Same pool, with an option the SQLite begin hook reads: no connection is taken until first use.
     return get_engine().execution_options(**{READ_ONLY: True})
-
-
-@contextmanager
-def read_connection() -> Iterator[Connection]:
-    """A plain connection for reads that need no ORM (the hot read); its transaction only ends, never writes."""
-    with _read_only_engine().connect() as conn:
-        yield conn
 
 
 def new_session(*, read_only: bool = False) -> Session:

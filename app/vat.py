@@ -17,6 +17,7 @@ class VatError(ValueError):
     pass
 
 
+@lru_cache(maxsize=4096)  # every company request checks the VAT number in its path (stdnum: ~40 µs)
 def normalize_vat(text: str) -> str:
     try:
         digits = be_vat.validate(text)
