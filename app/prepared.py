@@ -19,20 +19,29 @@ T = TypeVar("T")
 
 
 class _Compiled:
-    __slots__ = ("converters", "names", "row", "sql")
+    __slots__ = ("columns", "converters", "dialect", "names", "row", "sql")
 
     def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         # Positional drivers (SQLite's qmark) take a tuple in the compiled order; the others a mapping.
         self.names = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-        columns = list(statement.selected_columns)
-        self.row = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
-        self.converters: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
-            (i, processor)
-            for i, c in enumerate(columns)
-            if (processor := c.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
-        )
+        self.columns = list(statement.selected_columns)
+        self.row = namedtuple("Row", [c.key for c in self.columns])  # type: ignore[misc]
+        self.dialect = dialect
+        self.converters: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
+
+    def converters_for(self, description: Any) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+        """Each column's conversion, given the driver's column types (as SQLAlchemy's own results do: some
+        PostgreSQL processors depend on the type the server reports)."""
+        if self.converters is None:
+            self.converters = tuple(
+                (i, processor)
+                for i, c in enumerate(self.columns)
+                if (processor := c.type.dialect_impl(self.dialect).result_processor(self.dialect, description[i][1]))
+                is not None
+            )
+        return self.converters
 
 
 class PreparedSelect:
@@ -53,12 +62,13 @@ class PreparedSelect:
         cursor = connection.cursor
         cursor.execute(compiled.sql, tuple(params[n] for n in compiled.names) if compiled.names else params)
         rows = cursor.fetchall()
-        if not compiled.converters:
+        converters = compiled.converters_for(cursor.description)
+        if not converters:
             return [compiled.row._make(r) for r in rows]
         converted = []
         for r in rows:
             values = list(r)
-            for i, convert in compiled.converters:
+            for i, convert in converters:
                 values[i] = convert(values[i])
             converted.append(compiled.row._make(values))
         return converted
