@@ -106,8 +106,10 @@ class KeptReadConnections:
         """``work`` on a cursor inside one read transaction (one snapshot for all its selects)."""
         for attempt in (1, 2):
             connection, kept = self._take(engine)
-            cursor = connection.cursor()
+            cursor = None
             try:
+                # Inside the try: on a connection the server closed, even opening a cursor fails.
+                cursor = connection.cursor()
                 if engine.dialect.name == "sqlite":
                     cursor.execute("BEGIN")  # the driver runs in autocommit (app/db.py)
                 result = work(RawConnection(engine.dialect, cursor))
@@ -119,7 +121,8 @@ class KeptReadConnections:
                     continue
                 raise
             except BaseException:
-                cursor.close()
+                if cursor is not None:
+                    cursor.close()
                 self._give_back(engine, connection)
                 raise
             self._give_back(engine, connection)
