@@ -23,6 +23,7 @@ from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.hooks import install_hooks
 from app.idempotency import IdempotencyMiddleware
+from app.invoices.router import add_hot_read
 from app.invoices.router import router as invoices_router
 from app.limits import RequestLimits
 from app.logging_setup import RequestIdMiddleware
@@ -97,10 +98,11 @@ def create_app() -> FastAPI:
     app.add_middleware(RateLimits)  # before anything reads a body or the database
     app.add_middleware(RequestIdMiddleware, observe=observe_request)  # outermost: sees refusals too
     app.add_route("/metrics", metrics_response, include_in_schema=False)
-    # The hot read's router right after the three probes: FastAPI tries routes in order, and every route tried
-    # costs a regex match and scope bookkeeping on each request (paths do not overlap between routers).
+    # The hot read right after the three probes, then the invoices router: FastAPI tries routes in order, and
+    # every route tried costs a regex match and scope bookkeeping on each request (paths do not overlap).
+    app.include_router(health_router)
+    add_hot_read(app)
     for router in (
-        health_router,
         invoices_router,
         companies_router,
         statements_router,
