@@ -20,6 +20,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
 from app.config import get_settings
+from app.json_out import json_text
 from app.money import from_mills, to_mills
 
 READ_ONLY = "codarecon_read_only"
@@ -80,6 +81,7 @@ def make_engine(url: str) -> Engine:
             pool_size=40,
             max_overflow=10,
             hide_parameters=True,  # logged errors would carry IBANs and names
+            json_serializer=json_text,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
 
@@ -89,7 +91,9 @@ def make_engine(url: str) -> Engine:
 
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True, json_serializer=json_text
+    )
 
 
 def _private_database_file(path: Path) -> None:

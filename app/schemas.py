@@ -12,11 +12,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 
+from app.json_out import json_bytes
 from app.money import MoneyError, format_amount, parse_amount
 
 
@@ -84,6 +86,20 @@ def _control_characters(value: Any) -> list[Any] | None:
     return None
 
 
+#: Validation context key: the input was already found free of control characters as a whole.
+CONTROLS_CHECKED = "controls_checked"
+#: In JSON text a control character is an escape: \u0000-\u001f (tab, newline and carriage return are written
+#: \t, \n, \r), \b or \f; DEL stays a raw byte. An escaped backslash before b or f matches too: then the
+#: exact walk decides.
+_CONTROL_IN_JSON = re.compile(rb"\\u00[01][0-9a-fA-F]|\\[bf]|\x7f")
+
+
+def free_of_control_characters(value: Any) -> bool:
+    """Whether no string (or key) anywhere in ``value`` holds a control character, by one scan of its JSON:
+    for a batch of a thousand invoices, much cheaper than walking each of them and their nested models."""
+    return _CONTROL_IN_JSON.search(json_bytes(value)) is None
+
+
 class StrictInput(BaseModel):
     """Request bodies: unknown fields are refused so that typos do not pass silently, and no string may hold
     control characters."""
@@ -92,7 +108,9 @@ class StrictInput(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_control_characters(cls, data: Any) -> Any:
+    def _no_control_characters(cls, data: Any, info: ValidationInfo) -> Any:
+        if info.context and info.context.get(CONTROLS_CHECKED):
+            return data  # the caller checked the whole input at once (free_of_control_characters)
         found = _control_characters(data)
         if found is not None:
             where = ".".join(str(key) for key in found) or "the value"

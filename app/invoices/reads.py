@@ -7,7 +7,6 @@ route (authentication, tenancy and errors as everywhere else); only the database
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ from app.db import get_engine
 from app.errors import NotFound
 from app.invoices.models import Invoice, InvoiceDocument
 from app.invoices.presenter import invoice_document
+from app.json_out import json_bytes
 from app.prepared import PreparedSelect, RawConnection, kept_read_connections
 from app.reconciliation.models import Allocation, WriteOff
 
@@ -69,4 +69,4 @@ def invoice_json(company_id: str, invoice_id: str) -> bytes:
     # Built as JSON directly (equal to InvoicePublic: tests/api/test_event_snapshots.py): pydantic's model and
     # dump were most of the read's own time.
     document = invoice_document(row, allocations, write_offs, documents)
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    return json_bytes(document)

@@ -13,9 +13,10 @@ from app.db import SessionDep
 from app.invoices import reads, service
 from app.invoices.presenter import invoice_documents, present_invoice, present_invoices
 from app.invoices.schemas import BatchCreate, BatchResponse, InvoiceCreate, InvoicePublic, WriteOffIn
+from app.json_out import json_bytes
 from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
 from app.reconciliation import decisions
-from app.schemas import Page
+from app.schemas import Page, free_of_control_characters
 from app.security import CompanyDep, current_company
 
 router = APIRouter(prefix="/v1/companies/{vat}/invoices", tags=["invoices"])
@@ -46,7 +47,8 @@ def create_invoice(data: InvoiceCreate, ctx: CompanyDep, session: SessionDep, re
 )
 def create_batch(data: BatchCreate, ctx: CompanyDep, session: SessionDep) -> JSONResponse:
     """Register up to 1000 invoices; each gets its own result. 200 when all succeeded, else 207."""
-    parsed = [service.parse_batch_item(raw) for raw in data.invoices]
+    checked = free_of_control_characters(data.invoices)
+    parsed = [service.parse_batch_item(raw, controls_checked=checked) for raw in data.invoices]
     valid = [p for p in parsed if isinstance(p, InvoiceCreate)]
     outcomes = iter(service.create_invoices(session, ctx.id, valid))
     # Plain JSON, not BatchResult models: a thousand invoices through pydantic cost more than storing them
@@ -73,7 +75,7 @@ def create_batch(data: BatchCreate, ctx: CompanyDep, session: SessionDep) -> JSO
             results[position]["problem"] = service.problem_body(outcome.error)
     all_ok = all(r["status"] < 300 for r in results)
     body = {"results": results}
-    return JSONResponse(body, status_code=200 if all_ok else 207)
+    return Response(json_bytes(body), status_code=200 if all_ok else 207, media_type="application/json")
 
 
 @router.get("", response_model=Page[InvoicePublic])

@@ -24,6 +24,7 @@ from app.peppol.lines import line_dict
 from app.peppol.validation import validate_ubl
 from app.reconciliation.keys import invoice_key_columns, name_tokens
 from app.references import generate_ogm
+from app.schemas import CONTROLS_CHECKED
 from app.timeutil import utcnow
 
 _INVOICE_TABLE = Invoice.__table__  # type: ignore[attr-defined]
@@ -319,9 +320,11 @@ def create_invoice(session: Session, company_id: str, data: InvoiceCreate) -> Ou
     return outcome
 
 
-def parse_batch_item(raw: dict[str, Any]) -> InvoiceCreate | AppError:
+def parse_batch_item(raw: dict[str, Any], *, controls_checked: bool = False) -> InvoiceCreate | AppError:
+    """``controls_checked``: the whole batch was found free of control characters (one scan, not one walk per
+    invoice and nested model)."""
     try:
-        return InvoiceCreate.model_validate(raw)
+        return InvoiceCreate.model_validate(raw, context={CONTROLS_CHECKED: True} if controls_checked else None)
     except ValidationError as exc:
         errors = [
             {
