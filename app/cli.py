@@ -38,6 +38,7 @@ def _worker(args: argparse.Namespace) -> int:
 
     from app.config import get_settings, require_explicit_secret_key
     from app.db import get_engine
+    from app.gc_tuning import tune_for_serving
     from app.logging_setup import configure_logging
     from app.migrate import upgrade_to_head
     from app.worker import Worker
@@ -47,6 +48,7 @@ def _worker(args: argparse.Namespace) -> int:
     require_explicit_secret_key(settings)
     upgrade_to_head(get_engine())
     worker = Worker()
+    tune_for_serving()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: worker.stop.set())
     worker.start()

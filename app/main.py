@@ -20,6 +20,7 @@ from app.db import get_engine
 from app.docs_offline import install_offline_docs
 from app.error_boundary import KeepConnectionOnError
 from app.errors import install_error_handlers
+from app.gc_tuning import tune_for_serving
 from app.health import router as health_router
 from app.hooks import install_hooks
 from app.idempotency import IdempotencyMiddleware
@@ -65,6 +66,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
         worker = Worker()
         worker.start()
+    tune_for_serving()
     try:
         yield
     finally:
