@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +21,7 @@ from app.errors import AppError, Conflict, NotFound, ValidationFailed, problem
 from app.ids import new_id
 from app.invoices.models import OPEN_STATUSES, CustomerNameToken, Invoice, InvoiceDocument
 from app.invoices.schemas import InvoiceCreate
+from app.one_of import one_of
 from app.peppol.lines import line_dict
 from app.peppol.validation import validate_ubl
 from app.reconciliation.keys import invoice_key_columns, name_tokens
@@ -219,15 +221,28 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
         except IntegrityError:
             # A concurrent request registered one of these first; the client may simply retry.
             raise Conflict("a concurrent request registered the same invoice or reference; retry") from None
-    created = _load(session, [row["id"] for row in rows])
+    created = [_stored(row) for row in rows]
     by_id = {inv.id: inv for inv in created} | {inv.id: inv for inv in existing.values()}
-    for outcome in outcomes:
-        if outcome.invoice_id is not None:
-            outcome.invoice = by_id[outcome.invoice_id]
     if created:
         for hook in after_create_hooks:
             hook(session, company_id, created)
+        # A hook may have settled a new invoice at once (a payment that was waiting for it): read those again.
+        by_id |= {inv.id: inv for inv in _load(session, [inv.id for inv in created], _INVOICE_TABLE.c.status != "open")}
+    for outcome in outcomes:
+        if outcome.invoice_id is not None:
+            outcome.invoice = by_id[outcome.invoice_id]
     return outcomes
+
+
+#: An invoice row as a read gives it (the columns, in order, as attributes).
+_StoredInvoice = namedtuple("_StoredInvoice", [c.key for c in _INVOICE_TABLE.c])  # type: ignore[misc]
+_UNSET = {c.key: (None if c.default is None or c.default.is_callable else c.default.arg) for c in _INVOICE_TABLE.c}
+
+
+def _stored(row: dict[str, Any]) -> Any:
+    """A just-inserted row as reading it back would give it, without reading it back: every value is the one
+    bound (amounts with two decimals, aware UTC datetimes), the columns it leaves out their defaults."""
+    return _StoredInvoice(**(_UNSET | row))
 
 
 def _name_token_rows(company_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -303,12 +318,14 @@ def _chunked_pairs(session: Session, refs: list[str], company_id: str) -> list[t
     return out
 
 
-def _load(session: Session, ids: list[str]) -> list[Any]:
-    """Plain rows, not ORM objects: presenting and hooks only read them, and rows are much cheaper."""
+def _load(session: Session, ids: list[str], *where: Any) -> list[Any]:
+    """Plain rows, not ORM objects: presenting only reads them, and rows are much cheaper."""
     rows: list[Any] = []
     for start in range(0, len(ids), _CHUNK):
         rows.extend(
-            session.execute(_INVOICE_TABLE.select().where(_INVOICE_TABLE.c.id.in_(ids[start : start + _CHUNK]))).all()
+            session.execute(
+                _INVOICE_TABLE.select().where(one_of(_INVOICE_TABLE.c.id, ids[start : start + _CHUNK]), *where)
+            ).all()
         )
     return rows
 
