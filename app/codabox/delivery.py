@@ -32,10 +32,12 @@ from app.peppol.validation import Report, validate_ubl
 from app.timeutil import utcnow
 
 
-def queue_delivery(session: Session, company_id: str, invoices: list[Any]) -> None:
-    """after_create hook: one waiting delivery job per company covers every new invoice."""
+def queue_delivery(session: Session, company_id: str, invoices: list[Any]) -> bool:
+    """after_create hook: one waiting delivery job per company covers every new invoice (their money state
+    stays as it is: False)."""
     if get_settings().codabox_enabled and any(getattr(i, "delivery_status", None) == "pending" for i in invoices):
         enqueue(session, DELIVER, {"company_id": company_id}, company_id=company_id, dedupe_key=f"deliver:{company_id}")
+    return False
 
 
 def _document(session: Session, invoice: Invoice) -> tuple[bytes, bytes | None, str, bool]:

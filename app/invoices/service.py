@@ -32,8 +32,9 @@ from app.timeutil import utcnow
 _INVOICE_TABLE = Invoice.__table__  # type: ignore[attr-defined]
 
 #: Hooks run after invoices are created in the same transaction (delivery outbox, late matching).
-#: Each receives the session, the company id and the new invoices.
-after_create_hooks: list[Callable[[Session, str, list[Invoice]], None]] = []
+#: Each receives the session, the company id and the new invoices, and returns whether it may have changed
+#: their money state (then they are read again for the answer).
+after_create_hooks: list[Callable[[Session, str, list[Any]], bool]] = []
 
 
 def content_hash(data: InvoiceCreate) -> str:
@@ -224,10 +225,11 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
     created = [_stored(row) for row in rows]
     by_id = {inv.id: inv for inv in created} | {inv.id: inv for inv in existing.values()}
     if created:
-        for hook in after_create_hooks:
-            hook(session, company_id, created)
-        # A hook may have settled a new invoice at once (a payment that was waiting for it): read those again.
-        by_id |= {inv.id: inv for inv in _load(session, [inv.id for inv in created], _INVOICE_TABLE.c.status != "open")}
+        settled = [hook(session, company_id, created) for hook in after_create_hooks]
+        if any(settled):  # a payment that was waiting for a new invoice settled it at once: read those again
+            by_id |= {
+                inv.id: inv for inv in _load(session, [inv.id for inv in created], _INVOICE_TABLE.c.status != "open")
+            }
     for outcome in outcomes:
         if outcome.invoice_id is not None:
             outcome.invoice = by_id[outcome.invoice_id]

@@ -187,8 +187,9 @@ def _supersede_open_suggestions(session: Session, transaction_ids: Sequence[str]
         )
 
 
-def rematch_for_new_invoices(session: Session, company_id: str, invoices: list[Any]) -> None:
-    """A payment that arrived before its invoice: match it now (by the new invoices' references)."""
+def rematch_for_new_invoices(session: Session, company_id: str, invoices: list[Any]) -> bool:
+    """A payment that arrived before its invoice: match it now (by the new invoices' references). Returns
+    whether any payment was waiting (then some of the invoices may be settled already)."""
     # Before looking for waiting payments: an upload storing one right now is then either seen here or sees
     # the new invoices itself (it holds the same lock while it matches).
     lock_company_ledger(session, company_id)
@@ -208,3 +209,4 @@ def rematch_for_new_invoices(session: Session, company_id: str, invoices: list[A
         )
     if waiting:
         match_transactions(session, company_id, waiting)
+    return bool(waiting)
