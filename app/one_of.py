@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import String, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.types import Boolean
 
@@ -27,6 +28,12 @@ class OneOf(ColumnElement[bool]):
     def __init__(self, column: Any, values: Iterable[Any]) -> None:
         self.column = column
         self.values = list(values)
+
+    def self_group(self, against: Any = None) -> ColumnElement[Any]:
+        # In parentheses, as a comparison is. A bare Boolean element inside AND/OR would get SQLAlchemy's
+        # ``= 1`` on SQLite (no native boolean), and ``id IN (...) = 1`` is no longer something an index
+        # can answer: every lookup by id or key scanned the whole table.
+        return Grouping(self)
 
 
 def one_of(column: Any, values: Iterable[Any]) -> OneOf:

@@ -34,6 +34,7 @@ from app.reconciliation.matching import (
 )
 from app.reconciliation.models import LearnedPayer
 from app.references import find_references, format_ogm
+from app.sql_hints import Unindexed
 
 _INVOICES = Invoice.__table__  # type: ignore[attr-defined]
 _TOKENS = CustomerNameToken.__table__  # type: ignore[attr-defined]
@@ -77,28 +78,38 @@ class SqlCandidates:
     def _open(self) -> Any:
         return and_(_INVOICES.c.company_id == self.company_id, _INVOICES.c.status.in_(OPEN_STATUSES))
 
+    def _open_with_key(self) -> Any:
+        """Open invoices, when another condition names the key: that key's index must find them, not the
+        status index (app/sql_hints.py)."""
+        return and_(_INVOICES.c.company_id == self.company_id, Unindexed(_INVOICES.c.status).in_(OPEN_STATUSES))
+
     def invoices(self, column: Any, values: Sequence[Any]) -> list[OpenInvoice]:
         out = []
         for chunk in _chunks(values):
             self.queries += 1
-            rows = self.session.execute(select(*_COLUMNS).where(self._open(), one_of(column, chunk)))
-            out += [
-                OpenInvoice(
-                    id=r.id,
-                    number=r.number,
-                    kind=r.kind,
-                    due=r.outstanding,
-                    issue_date=r.issue_date,
-                    due_date=r.due_date,
-                    reference=r.structured_reference,
-                    customer_key=r.customer_key,
-                    customer_name=r.customer_name,
-                    customer_iban=r.customer_iban,
-                    total=r.total_amount,
-                )
-                for r in rows
-            ]
+            out += self._read(
+                self.session.execute(select(*_COLUMNS).where(self._open_with_key(), one_of(column, chunk)))
+            )
         return out
+
+    @staticmethod
+    def _read(rows: Any) -> list[OpenInvoice]:
+        return [
+            OpenInvoice(
+                id=r.id,
+                number=r.number,
+                kind=r.kind,
+                due=r.outstanding,
+                issue_date=r.issue_date,
+                due_date=r.due_date,
+                reference=r.structured_reference,
+                customer_key=r.customer_key,
+                customer_name=r.customer_name,
+                customer_iban=r.customer_iban,
+                total=r.total_amount,
+            )
+            for r in rows
+        ]
 
     def open_count_above(self, limit: int) -> bool:
         """Whether the company has more than ``limit`` open invoices (counting at most limit + 1 of them)."""
@@ -107,7 +118,9 @@ class SqlCandidates:
         return self.session.execute(select(func.count()).select_from(some)).scalar_one() > limit
 
     def all_open(self) -> list[OpenInvoice]:
-        return self.invoices(_INVOICES.c.company_id, [self.company_id])
+        """The whole open ledger, by the status index (not every invoice the company ever had)."""
+        self.queries += 1
+        return self._read(self.session.execute(select(*_COLUMNS).where(self._open())))
 
     def learned_payers(self, ibans: Sequence[str] | None = None) -> dict[str, set[str]]:
         """Per account: the customers that paid from it before (of the given accounts, or all)."""
@@ -129,7 +142,7 @@ class SqlCandidates:
             self.queries += 1
             for iban, key in self.session.execute(
                 select(_INVOICES.c.customer_iban, _INVOICES.c.customer_key)
-                .where(self._open(), one_of(_INVOICES.c.customer_iban, chunk))
+                .where(self._open_with_key(), one_of(_INVOICES.c.customer_iban, chunk))
                 .distinct()
             ):
                 out[iban].add(key)
@@ -155,7 +168,7 @@ class SqlCandidates:
         has_open = exists().where(
             _INVOICES.c.company_id == self.company_id,
             _INVOICES.c.customer_key == _TOKENS.c.customer_key,
-            _INVOICES.c.status.in_(OPEN_STATUSES),
+            Unindexed(_INVOICES.c.status).in_(OPEN_STATUSES),  # by the customer's index
         )
         out: dict[str, dict[str, str]] = defaultdict(dict)
         for chunk in _chunks(tokens):
