@@ -4,6 +4,10 @@ SQLAlchemy expands ``in_()`` into one placeholder per value. On PostgreSQL every
 a new query text for psycopg to parse (it caches by text) and for the server to plan: on a 10,000-movement upload
 that parsing alone took over a second. There the list goes as one array parameter, ``column = ANY(:ids)``: one
 query text per call site. SQLite keeps ``IN``, which it handles well.
+
+Both forms are built up front and the dialect picks one when compiling, so a statement holding ``one_of`` is
+cached like any other (the values are bound parameters, not part of the cache key): compiling a select with
+five hundred values anew on every call cost more than running it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Boolean
 
 
@@ -23,11 +28,20 @@ class OneOf(ColumnElement[bool]):
     """``column`` is one of ``values`` (text columns: ids, references, keys)."""
 
     type = Boolean()
-    inherit_cache = False  # the values are part of the element, not of a cache key
+    inherit_cache = True
+    _traverse_internals = [
+        ("in_list", InternalTraversal.dp_clauseelement),
+        ("any_array", InternalTraversal.dp_clauseelement),
+    ]
 
     def __init__(self, column: Any, values: Iterable[Any]) -> None:
-        self.column = column
-        self.values = list(values)
+        values = list(values)
+        self.in_list = column.in_(values)
+        # Text columns (SQLModel's AutoString decorates String) as an array; money and dates keep IN.
+        if issubclass(column.type._type_affinity, String):
+            self.any_array = column == any_(bindparam(None, values, type_=ARRAY(String())))
+        else:
+            self.any_array = self.in_list
 
     def self_group(self, against: Any = None) -> ColumnElement[Any]:
         # In parentheses, as a comparison is. A bare Boolean element inside AND/OR would get SQLAlchemy's
@@ -42,13 +56,9 @@ def one_of(column: Any, values: Iterable[Any]) -> OneOf:
 
 @compiles(OneOf)
 def _in_list(element: OneOf, compiler: Any, **kw: Any) -> str:
-    return compiler.process(element.column.in_(element.values), **kw)
+    return compiler.process(element.in_list, **kw)
 
 
 @compiles(OneOf, "postgresql")
 def _any_array(element: OneOf, compiler: Any, **kw: Any) -> str:
-    # Text columns (SQLModel's AutoString decorates String); money and dates keep IN.
-    if not issubclass(element.column.type._type_affinity, String):
-        return compiler.process(element.column.in_(element.values), **kw)
-    values = bindparam(None, element.values, type_=ARRAY(String()))
-    return compiler.process(element.column == any_(values), **kw)
+    return compiler.process(element.any_array, **kw)
