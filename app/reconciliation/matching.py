@@ -167,6 +167,9 @@ class InvoiceIndex:
         # costs a payment a few lookups, not a pass over all of them.
         self.by_customer_due: dict[tuple[str, Decimal], list[OpenInvoice]] = defaultdict(list)
         self.open_count: dict[str, int] = defaultdict(int)
+        #: Per customer: how many documents at the head of by_customer are settled (dues only go down in a
+        #: run, so the head only grows until the list is sorted or compacted again).
+        self.settled_head: dict[str, int] = {}
         self.due_sum: dict[str, Decimal] = defaultdict(Decimal)
         self.open_kinds: dict[str, Counter[str]] = defaultdict(Counter)
         for inv in invoices:
@@ -185,6 +188,7 @@ class InvoiceIndex:
         if tail is not None:
             self.by_tail[tail].append(inv)
         self.by_customer[inv.customer_key].append(inv)
+        self.settled_head.pop(inv.customer_key, None)
         self.by_amount[inv.due].append(inv)
         if inv.due > 0:
             self.by_customer_due[(inv.customer_key, inv.due)].append(inv)
@@ -202,6 +206,7 @@ class InvoiceIndex:
     def sort_customer(self, customer: str) -> None:
         """Once all of a customer's open documents are in: oldest first, as open_documents() relies on."""
         self.by_customer[customer].sort(key=_age)
+        self.settled_head.pop(customer, None)
 
     def open(self, inv: OpenInvoice | None) -> OpenInvoice | None:
         return inv if inv is not None and inv.due > 0 else None
@@ -263,8 +268,17 @@ class InvoiceIndex:
             # Settled documents leave in bulk once they are a fifth of the list: a payer with thousands of open
             # invoices costs each payment a short walk, and each settle O(1) amortised, not a pass over all.
             docs[:] = [inv for inv in docs if inv.due > 0]
+            self.settled_head.pop(customer, None)
+        # Payers settle their oldest documents first: the settled ones gather at the head, which is skipped
+        # rather than walked again by every payment.
+        head = self.settled_head.get(customer, 0)
+        while head < len(docs) and docs[head].due <= 0:
+            head += 1
+        if docs:
+            self.settled_head[customer] = head
         out = []
-        for inv in docs:
+        for i in range(head, len(docs)):
+            inv = docs[i]
             if inv.due > 0:
                 out.append(inv)
                 if limit is not None and len(out) >= limit:

@@ -87,7 +87,7 @@ def match_transactions(
     matcher = Matcher(index, config, set())
     for start in range(0, len(transaction_ids), _MATCH_CHUNK):
         chunk = transaction_ids[start : start + _MATCH_CHUNK]
-        _match_chunk(session, ledger, matcher, chunk, summary)
+        _match_chunk(session, ledger, matcher, chunk, summary, fresh=fresh)
         if fresh:
             ledger.fresh(chunk)
         ledger.settle()
@@ -97,7 +97,9 @@ def match_transactions(
 _MATCH_CHUNK = 5000
 
 
-def _match_chunk(session: Session, ledger: Ledger, matcher: Matcher, ids: Sequence[str], summary: MatchSummary) -> None:
+def _match_chunk(
+    session: Session, ledger: Ledger, matcher: Matcher, ids: Sequence[str], summary: MatchSummary, *, fresh: bool
+) -> None:
     # Only payments nothing was allocated to yet: a person's or an earlier run's decisions stand.
     transactions = [
         t
@@ -106,10 +108,12 @@ def _match_chunk(session: Session, ledger: Ledger, matcher: Matcher, ids: Sequen
     ]
     if not transactions:
         return
-    matcher.rejected = _rejected(session, [t.id for t in transactions])
     suggestion_rows: list[dict[str, Any]] = []
     now = utcnow()
-    _supersede_open_suggestions(session, [t.id for t in transactions])
+    # Payments stored by this very upload have no suggestions yet: nothing was rejected, nothing to supersede.
+    matcher.rejected = set() if fresh else _rejected(session, [t.id for t in transactions])
+    if not fresh:
+        _supersede_open_suggestions(session, [t.id for t in transactions])
     # In booking order, then as the bank listed them (ids are random: they must not decide who pays first).
     ordered = sorted(transactions, key=lambda t: (t.booking_date, t.line, t.detail, t.id))
     payments = [_payment(tx) for tx in ordered]
