@@ -125,11 +125,11 @@ def insert_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) ->
     processors = _bind_processors(table, columns, connection.dialect)
     values = [[row[k] for row in rows] for k in keys] + [[_default(c) for _ in rows] for c in defaulted]
     if connection.dialect.name == "postgresql":
-        cursor = connection.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        # The cursor is closed on a refused row too.
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
             for row in _bound(processors, values):
                 copy.write_row(row)
-        cursor.close()
         return
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     connection.exec_driver_sql(sql, _bound(processors, values))
