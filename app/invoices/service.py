@@ -18,14 +18,15 @@ from sqlmodel import Session, col, select
 from app.companies.models import Company
 from app.db import insert_missing_rows, insert_rows
 from app.errors import AppError, Conflict, NotFound, ValidationFailed, problem
-from app.ids import new_id
+from app.ids import new_id, new_ids
 from app.invoices.models import OPEN_STATUSES, CustomerNameToken, Invoice, InvoiceDocument
 from app.invoices.schemas import InvoiceCreate
+from app.json_out import canonical_json
 from app.one_of import one_of
 from app.peppol.lines import line_dict
 from app.peppol.validation import validate_ubl
 from app.reconciliation.keys import invoice_key_columns, name_tokens
-from app.references import generate_ogm
+from app.references import generate_ogms
 from app.schemas import CONTROLS_CHECKED
 from app.timeutil import utcnow
 
@@ -38,15 +39,20 @@ after_create_hooks: list[Callable[[Session, str, list[Any]], bool]] = []
 
 
 def content_hash(data: InvoiceCreate) -> str:
-    payload = data.model_dump(mode="json")
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(canonical_json(data.model_dump(mode="json"))).hexdigest()
 
 
 def _row(
-    company_id: str, data: InvoiceCreate, reference: str, digest: str, codabox_enabled: bool, now: datetime
+    invoice_id: str,
+    company_id: str,
+    data: InvoiceCreate,
+    reference: str,
+    digest: str,
+    codabox_enabled: bool,
+    now: datetime,
 ) -> dict[str, Any]:
     return {
-        "id": new_id("inv"),
+        "id": invoice_id,
         "company_id": company_id,
         "external_id": data.external_id,
         "number": data.number,
@@ -175,6 +181,7 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
     codabox_enabled = get_settings().codabox_enabled
     now = utcnow()
     fresh = iter(_fresh_references(session, company_id, sum(1 for i in items if not i.structured_reference), used_refs))
+    invoice_ids = iter(new_ids("inv", len(items)))
     outcomes: list[Outcome] = []
     rows: list[dict[str, Any]] = []
     documents: list[dict[str, Any]] = []
@@ -207,7 +214,7 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
         if reference is None:
             reference = next(fresh)
         used_refs[reference] = item.external_id
-        row = _row(company_id, item, reference, digest, codabox_enabled, now)
+        row = _row(next(invoice_ids), company_id, item, reference, digest, codabox_enabled, now)
         rows.append(row)
         batch_by_external[item.external_id] = (digest, row["id"])
         documents.extend(_document_rows(row["id"], item))
@@ -290,7 +297,7 @@ def _fresh_references(session: Session, company_id: str, count: int, used: dict[
     """
     chosen: set[str] = set()
     while len(chosen) < count:
-        candidates = {generate_ogm() for _ in range(count - len(chosen))} - chosen - used.keys()
+        candidates = set(generate_ogms(count - len(chosen))) - chosen - used.keys()
         taken = {ref for ref, _ in _chunked_pairs(session, list(candidates), company_id)}
         chosen |= candidates - taken
     return list(chosen)

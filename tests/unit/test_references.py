@@ -13,6 +13,7 @@ from app.references import (
     find_references,
     format_ogm,
     generate_ogm,
+    generate_ogms,
     is_valid_ogm_digits,
     normalize_reference,
     ogm_check_digits,
@@ -29,6 +30,15 @@ def test_every_generated_ogm_is_valid_for_stdnum(base):
     ogm = generate_ogm(base)
     assert ogm_vcs.is_valid(digits(ogm))
     assert normalize_reference(ogm) == ogm
+
+
+def test_generated_ogms_in_bulk_are_valid_and_spread_over_the_bases():
+    ogms = generate_ogms(2000)
+    assert len(ogms) == 2000
+    assert all(ogm_vcs.is_valid(digits(ogm)) and normalize_reference(ogm) == ogm for ogm in ogms)
+    # 2,000 draws from ten billion bases: a repeat or a leading digit never drawn would mean a broken draw.
+    assert len(set(ogms)) == 2000
+    assert {digits(ogm)[0] for ogm in ogms} == set("0123456789")
 
 
 @pytest.mark.parametrize("base", [97, 97 * 2, 97 * 103_092_783])
