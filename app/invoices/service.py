@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections import namedtuple
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -167,65 +167,37 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
 
     Same external_id and content: the existing invoice (200). Other content: 409. A reference used by
     another invoice: 409. Absent reference: a fresh unique OGM.
+
+    Optimistic first: most calls register invoices nobody has sent before, with references nobody uses, and
+    then looking that up (three lookups of up to a thousand keys) cost more than the insert itself. The
+    unique constraints say when the guess is wrong; the insert is then undone and the careful pass looks up
+    what is stored and answers invoice by invoice.
     """
     digests = [content_hash(item) for item in items]
-    external_ids = list({item.external_id for item in items})
-    existing = {
-        inv.external_id: inv
-        for inv in _chunked_in(session, Invoice, Invoice.external_id, external_ids, Invoice.company_id == company_id)
-    }
-    wanted_refs = list({item.structured_reference for item in items if item.structured_reference})
-    used_refs = dict(_chunked_pairs(session, wanted_refs, company_id))
-    from app.config import get_settings
-
-    codabox_enabled = get_settings().codabox_enabled
-    now = utcnow()
-    fresh = iter(_fresh_references(session, company_id, sum(1 for i in items if not i.structured_reference), used_refs))
-    invoice_ids = iter(new_ids("inv", len(items)))
-    outcomes: list[Outcome] = []
-    rows: list[dict[str, Any]] = []
-    documents: list[dict[str, Any]] = []
-    batch_by_external: dict[str, tuple[str, str]] = {}
-    for item, digest in zip(items, digests, strict=True):
-        previous = existing.get(item.external_id)
-        if previous is not None:
-            outcomes.append(_replay(previous.content_hash, digest, item.external_id, previous.id))
-            continue
-        if item.external_id in batch_by_external:
-            earlier_digest, earlier_id = batch_by_external[item.external_id]
-            outcomes.append(_replay(earlier_digest, digest, item.external_id, earlier_id))
-            continue
-        if item.ubl is not None or item.ubl_unreadable is not None:
-            refused = ubl_problem(item, company_vat(session, company_id))
-            if refused is not None:
-                outcomes.append(Outcome(refused.status, error=refused))
-                continue
-        reference = item.structured_reference
-        if reference is not None and reference in used_refs:
-            outcomes.append(
-                Outcome(
-                    409,
-                    error=Conflict(
-                        f"structured_reference {reference} is already used by invoice {used_refs[reference]}"
-                    ),
-                )
+    wanted_refs = {item.structured_reference for item in items if item.structured_reference}
+    fresh_count = sum(1 for item in items if not item.structured_reference)
+    plan = _Plan(session, company_id, items, digests)
+    outcomes, rows, documents = plan.register({}, {}, _unique_ogms(fresh_count, avoid=wanted_refs))
+    try:
+        _insert(session, company_id, rows, documents)
+        existing: dict[str, Any] = {}
+    except IntegrityError:
+        existing = {
+            inv.external_id: inv
+            for inv in _chunked_in(
+                session,
+                Invoice,
+                Invoice.external_id,
+                list({i.external_id for i in items}),
+                Invoice.company_id == company_id,
             )
-            continue
-        if reference is None:
-            reference = next(fresh)
-        used_refs[reference] = item.external_id
-        row = _row(next(invoice_ids), company_id, item, reference, digest, codabox_enabled, now)
-        rows.append(row)
-        batch_by_external[item.external_id] = (digest, row["id"])
-        documents.extend(_document_rows(row["id"], item))
-        outcomes.append(Outcome(201, invoice_id=row["id"]))
-    if rows:
+        }
+        used_refs = dict(_chunked_pairs(session, list(wanted_refs), company_id))
+        outcomes, rows, documents = plan.register(
+            existing, used_refs, _fresh_references(session, company_id, fresh_count, used_refs)
+        )
         try:
-            with session.begin_nested():
-                insert_rows(session, Invoice, rows)
-                insert_missing_rows(session, CustomerNameToken, _name_token_rows(company_id, rows))
-                if documents:
-                    insert_rows(session, InvoiceDocument, documents)
+            _insert(session, company_id, rows, documents)
         except IntegrityError:
             # A concurrent request registered one of these first; the client may simply retry.
             raise Conflict("a concurrent request registered the same invoice or reference; retry") from None
@@ -241,6 +213,82 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
         if outcome.invoice_id is not None:
             outcome.invoice = by_id[outcome.invoice_id]
     return outcomes
+
+
+@dataclass
+class _Plan:
+    """The rows and answers for a call's invoices, given what is already stored."""
+
+    session: Session
+    company_id: str
+    items: Sequence[InvoiceCreate]
+    digests: list[str]
+    #: Each UBL document's verdict, by item position: the official rules are slow, and a careful pass after an
+    #: optimistic one must not run them twice.
+    ubl_verdicts: dict[int, AppError | None] = field(default_factory=dict)
+
+    def register(
+        self, existing: dict[str, Any], used_refs: dict[str, str], fresh_refs: list[str]
+    ) -> tuple[list[Outcome], list[dict[str, Any]], list[dict[str, Any]]]:
+        """``existing``: stored invoices by external id; ``used_refs``: stored references and their invoice's
+        external id; ``fresh_refs``: unused OGMs for the invoices that bring none."""
+        from app.config import get_settings
+
+        codabox_enabled = get_settings().codabox_enabled
+        now = utcnow()
+        fresh = iter(fresh_refs)
+        used_refs = dict(used_refs)
+        invoice_ids = iter(new_ids("inv", len(self.items)))
+        outcomes: list[Outcome] = []
+        rows: list[dict[str, Any]] = []
+        documents: list[dict[str, Any]] = []
+        batch_by_external: dict[str, tuple[str, str]] = {}
+        for position, (item, digest) in enumerate(zip(self.items, self.digests, strict=True)):
+            previous = existing.get(item.external_id)
+            if previous is not None:
+                outcomes.append(_replay(previous.content_hash, digest, item.external_id, previous.id))
+                continue
+            if item.external_id in batch_by_external:
+                earlier_digest, earlier_id = batch_by_external[item.external_id]
+                outcomes.append(_replay(earlier_digest, digest, item.external_id, earlier_id))
+                continue
+            if item.ubl is not None or item.ubl_unreadable is not None:
+                if position not in self.ubl_verdicts:
+                    self.ubl_verdicts[position] = ubl_problem(item, company_vat(self.session, self.company_id))
+                refused = self.ubl_verdicts[position]
+                if refused is not None:
+                    outcomes.append(Outcome(refused.status, error=refused))
+                    continue
+            reference = item.structured_reference
+            if reference is not None and reference in used_refs:
+                outcomes.append(
+                    Outcome(
+                        409,
+                        error=Conflict(
+                            f"structured_reference {reference} is already used by invoice {used_refs[reference]}"
+                        ),
+                    )
+                )
+                continue
+            if reference is None:
+                reference = next(fresh)
+            used_refs[reference] = item.external_id
+            row = _row(next(invoice_ids), self.company_id, item, reference, digest, codabox_enabled, now)
+            rows.append(row)
+            batch_by_external[item.external_id] = (digest, row["id"])
+            documents.extend(_document_rows(row["id"], item))
+            outcomes.append(Outcome(201, invoice_id=row["id"]))
+        return outcomes, rows, documents
+
+
+def _insert(session: Session, company_id: str, rows: list[dict[str, Any]], documents: list[dict[str, Any]]) -> None:
+    """All of it or nothing (a savepoint): a refused row leaves the transaction as it was."""
+    if rows:
+        with session.begin_nested():
+            insert_rows(session, Invoice, rows)
+            insert_missing_rows(session, CustomerNameToken, _name_token_rows(company_id, rows))
+            if documents:
+                insert_rows(session, InvoiceDocument, documents)
 
 
 #: An invoice row as a read gives it (the columns, in order, as attributes).
@@ -297,9 +345,17 @@ def _fresh_references(session: Session, company_id: str, count: int, used: dict[
     """
     chosen: set[str] = set()
     while len(chosen) < count:
-        candidates = set(generate_ogms(count - len(chosen))) - chosen - used.keys()
+        candidates = set(_unique_ogms(count - len(chosen), avoid=chosen | used.keys()))
         taken = {ref for ref, _ in _chunked_pairs(session, list(candidates), company_id)}
         chosen |= candidates - taken
+    return list(chosen)
+
+
+def _unique_ogms(count: int, avoid: set[str]) -> list[str]:
+    """``count`` distinct random OGMs, none of them in ``avoid`` (not checked against the database)."""
+    chosen: set[str] = set()
+    while len(chosen) < count:
+        chosen |= set(generate_ogms(count - len(chosen))) - avoid
     return list(chosen)
 
 
@@ -309,7 +365,7 @@ _CHUNK = 500
 def _chunked_in(session: Session, model: Any, column: Any, values: list[Any], *where: Any) -> list[Any]:
     out: list[Any] = []
     for start in range(0, len(values), _CHUNK):
-        out.extend(session.exec(select(model).where(col(column).in_(values[start : start + _CHUNK]), *where)).all())
+        out.extend(session.exec(select(model).where(one_of(column, values[start : start + _CHUNK]), *where)).all())
     return out
 
 
@@ -320,7 +376,7 @@ def _chunked_pairs(session: Session, refs: list[str], company_id: str) -> list[t
             session.exec(
                 select(Invoice.structured_reference, Invoice.external_id).where(
                     Invoice.company_id == company_id,
-                    col(Invoice.structured_reference).in_(refs[start : start + _CHUNK]),
+                    one_of(Invoice.structured_reference, refs[start : start + _CHUNK]),
                 )
             ).all()
         )

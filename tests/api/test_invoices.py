@@ -227,3 +227,51 @@ def test_idempotency_keys_are_per_credential(client, key):
     mine = post(client, key, invoice_body("X2"), headers={"Idempotency-Key": "shared"})
     assert admin.status_code == mine.status_code == 201
     assert count_invoices() == 2
+
+
+def test_a_batch_meeting_stored_invoices_answers_each_and_stores_only_the_new_ones(client, key):
+    """The first insert guesses that nothing is stored; a stored invoice or reference proves it wrong, and then
+    the whole insert is undone and each invoice answered from what is stored (nothing twice, nothing half)."""
+    stored = [invoice_body("S1"), invoice_body("S2"), invoice_body("S3", structured_reference="090933755493")]
+    assert client.post(f"/v1/companies/{VAT}/invoices/batch", json={"invoices": stored}, headers=key).status_code == 200
+    before = {
+        r["external_id"]: r["invoice"]
+        for r in client.post(f"/v1/companies/{VAT}/invoices/batch", json={"invoices": stored}, headers=key).json()[
+            "results"
+        ]
+    }
+    batch = [
+        invoice_body("N1"),
+        invoice_body("S1"),  # the same again: the stored one (200)
+        invoice_body("N2"),
+        invoice_body("S2", total="999.00"),  # other content: 409
+        invoice_body("N3", structured_reference="090933755493"),  # S3's reference: 409
+        invoice_body("N4", structured_reference="+++000/0000/09797+++"),
+    ]
+    response = client.post(f"/v1/companies/{VAT}/invoices/batch", json={"invoices": batch}, headers=key)
+    assert response.status_code == 207
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == [201, 200, 201, 409, 409, 201]
+    assert results[1]["invoice"] == before["S1"]
+    assert results[4]["problem"]["detail"].endswith("already used by invoice S3")
+    assert count_invoices() == 6
+    created = [results[i]["invoice"] for i in (0, 2, 5)]
+    for invoice in created:
+        assert client.get(f"/v1/companies/{VAT}/invoices/{invoice['id']}", headers=key).json() == invoice
+    references = [inv["structured_reference"] for inv in (*before.values(), *created)]
+    assert len(set(references)) == 6 and created[2]["structured_reference"] == "+++000/0000/09797+++"
+
+
+def test_a_ubl_document_is_checked_once_even_when_the_batch_is_looked_at_twice(client, key, monkeypatch):
+    from app.invoices import service
+    from tests.api.test_client_ubl import body as ubl_body
+    from tests.api.test_client_ubl import ubl
+
+    assert client.post(f"/v1/companies/{VAT}/invoices/batch", json={"invoices": [invoice_body("S1")]}, headers=key)
+    checks: list[bytes] = []
+    real = service.validate_ubl
+    monkeypatch.setattr(service, "validate_ubl", lambda document: checks.append(document) or real(document))
+    batch = [ubl_body(ubl(), external_id="U1"), invoice_body("S1")]  # S1 is stored: the insert is tried twice
+    results = client.post(f"/v1/companies/{VAT}/invoices/batch", json={"invoices": batch}, headers=key).json()
+    assert [r["status"] for r in results["results"]] == [201, 200]
+    assert len(checks) == 1
