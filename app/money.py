@@ -46,6 +46,9 @@ def parse_amount(value: object, *, allow_negative: bool = False) -> Decimal:
 
 def format_amount(amount: Decimal) -> str:
     """Render an amount for JSON: 2 decimals, or 3 when a bank booked a third decimal."""
+    text = str(amount)
+    if len(text) - text.find(".") == 3 and "." in text:  # already two decimals: stored amounts nearly always are
+        return text
     if amount == amount.quantize(CENT):
         return str(amount.quantize(CENT))
     return str(amount.quantize(MILL))

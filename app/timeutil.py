@@ -19,6 +19,19 @@ def iso(value: datetime | None) -> str | None:
 
 def json_datetime(value: datetime) -> str:
     """A datetime as pydantic writes it in JSON (ISO 8601, microseconds kept, UTC as Z): for documents built
-    without pydantic that must equal the API's own."""
+    without pydantic that must equal the API's own.
+
+    The last one written is remembered by identity: the invoices of a batch (or the events of an upload) share
+    one ``now``, and writing it anew took a tenth of presenting them. Holding the object keeps its identity
+    from being reused by another."""
+    global _last_written
+    last = _last_written  # one read: another thread may replace it meanwhile, never half of it
+    if last[0] is value:
+        return last[1]
     text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    text = text[:-6] + "Z" if text.endswith("+00:00") else text
+    _last_written = (value, text)
+    return text
+
+
+_last_written: tuple[object, str] = (object(), "")

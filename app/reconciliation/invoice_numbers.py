@@ -27,7 +27,11 @@ def normalized_number(number: str) -> str:
 
 
 def full_keys(number: str) -> set[str]:
-    key = normalized_number(number)
+    return full_keys_of(normalized_number(number))
+
+
+def full_keys_of(key: str) -> set[str]:
+    """``full_keys`` of a number already normalised."""
     keys = {key} if len(key) >= 3 else set()
     stripped = key.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     if len(stripped) >= 4:
@@ -35,8 +39,11 @@ def full_keys(number: str) -> set[str]:
     return keys
 
 
+_DIGIT_GROUP = re.compile(r"\d+")
+
+
 def tail_key(number: str) -> int | None:
-    groups = re.findall(r"\d+", number)
+    groups = _DIGIT_GROUP.findall(number)
     return int(groups[-1]) if groups and int(groups[-1]) > 0 else None
 
 

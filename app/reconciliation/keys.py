@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.reconciliation.invoice_numbers import full_keys, normalized_number, tail_key
+from app.reconciliation.invoice_numbers import full_keys_of, normalized_number, tail_key
 from app.reconciliation.names import normalize_name
 
 
@@ -26,7 +26,7 @@ def number_columns(number: str) -> dict[str, Any]:
     """``number_key`` (letters and digits), ``number_digits_key`` (without a letter prefix), ``number_tail``
     (the last digit group, as text so that no length overflows a column)."""
     key = normalized_number(number)
-    keys = full_keys(number)  # the number as written, and without a letter prefix when that differs
+    keys = full_keys_of(key)  # the number as written, and without a letter prefix when that differs
     tail = tail_key(number)
     return {
         "number_key": key if key in keys else None,
