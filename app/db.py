@@ -16,6 +16,7 @@ from sqlalchemy import BigInteger, Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
@@ -126,10 +127,16 @@ def insert_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) ->
     values = [[row[k] for row in rows] for k in keys] + [[_default(c) for _ in rows] for c in defaulted]
     if connection.dialect.name == "postgresql":
         sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-        # The cursor is closed on a refused row too.
-        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
-            for row in _bound(processors, values):
-                copy.write_row(row)
+        dbapi = connection.dialect.loaded_dbapi
+        try:
+            # The cursor is closed on a refused row too.
+            with connection.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+                for row in _bound(processors, values):
+                    copy.write_row(row)
+        except dbapi.Error as exc:
+            # As SQLAlchemy's own statements raise it: a refused row is an IntegrityError to the caller (a
+            # duplicate invoice, a concurrent upload), not the driver's class.
+            raise DBAPIError.instance(sql, None, exc, dbapi.Error, dialect=connection.dialect) from exc
         return
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     connection.exec_driver_sql(sql, _bound(processors, values))
