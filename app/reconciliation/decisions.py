@@ -62,15 +62,22 @@ def _tolerance(session: Session, company_id: str) -> Tolerance:
     return Tolerance.from_config(company.payment_tolerance if company else None)
 
 
+def _unallocated(tx: BankTransaction) -> str:
+    return format_amount(abs(tx.amount - tx.amount_allocated - tx.amount_written_off))
+
+
+def _fits(tx: BankTransaction, additions: list[tuple[Invoice, Decimal]]) -> bool:
+    after = tx.amount_allocated + sum((signed_effect(invoice.kind, amount) for invoice, amount in additions), ZERO)
+    return fits(tx.amount, after, tx.amount_written_off)
+
+
 def _check_fits(tx: BankTransaction, additions: list[tuple[Invoice, Decimal]]) -> None:
     """Allocations may not take more than the transaction's unallocated money, nor flip its direction."""
-    after = tx.amount_allocated
-    for invoice, amount in additions:
+    for _, amount in additions:
         if amount <= 0:
             raise _invalid("body.amount", "must be greater than zero", "amount must be greater than zero")
-        after += signed_effect(invoice.kind, amount)
-    if not fits(tx.amount, after, tx.amount_written_off):
-        left = format_amount(abs(tx.amount - tx.amount_allocated - tx.amount_written_off))
+    if not _fits(tx, additions):
+        left = _unallocated(tx)
         raise _invalid(
             "body.amount",
             f"at most {left} of this transaction is unallocated",
@@ -200,7 +207,10 @@ def accept_suggestion(
             raise Conflict(
                 f"invoice {invoice.number} has {format_amount(_due(invoice))} due now; the suggestion is out of date"
             )
-    _check_fits(tx, [(invoice, amount) for invoice, amount, _ in parts if amount > 0])
+    additions = [(invoice, amount) for invoice, amount, _ in parts if amount > 0]
+    if not _fits(tx, additions):  # money written off or allocated since the suggestion was made
+        raise Conflict(f"the transaction has {_unallocated(tx)} unallocated now; the suggestion is out of date")
+    _check_fits(tx, additions)
     reasons = [*suggestion.reasons, {"code": "accepted", "message": f"suggestion accepted by {actor}"}]
     allocations = []
     for invoice, amount, write_off in parts:

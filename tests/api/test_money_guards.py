@@ -295,6 +295,28 @@ def test_a_stale_suggestion_cannot_be_accepted(client, key):
     assert "out of date" in accept.json()["detail"]
 
 
+def test_a_suggestion_the_transaction_no_longer_has_the_money_for_is_out_of_date(client, key):
+    """Part of the payment written off after the suggestion was made: accepting it is a conflict with what the
+    transaction holds now (409, as when the invoice changed), not an invalid request (found by the ledger's
+    state machine)."""
+    inv = create(client, key, "T", "121.00")
+    upload(client, key, ("121.00", None))
+    tx = only_transaction(client, key)
+    [suggestion] = tx["suggestions"]
+    fee = client.post(
+        f"/v1/companies/{VAT}/transactions/{tx['id']}/write-offs",
+        json={"amount": "1.00", "reason": "bank_fee"},
+        headers=key,
+    )
+    assert fee.status_code == 201
+    accept = client.post(
+        f"/v1/companies/{VAT}/transactions/{tx['id']}/suggestions/{suggestion['id']}/accept", headers=key
+    )
+    assert accept.status_code == 409
+    assert accept.json()["detail"] == "the transaction has 120.00 unallocated now; the suggestion is out of date"
+    assert invoice(client, key, inv)["amount_paid"] == "0.00"
+
+
 def test_a_rejected_suggestion_can_be_reopened(client, key):
     create(client, key, "R", "121.00")
     upload(client, key, ("121.00", None))
