@@ -178,9 +178,9 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
     fresh_count = sum(1 for item in items if not item.structured_reference)
     plan = _Plan(session, company_id, items, digests)
     outcomes, rows, documents = plan.register({}, {}, _unique_ogms(fresh_count, avoid=wanted_refs))
+    existing: dict[str, Any] = {}
     try:
         _insert(session, company_id, rows, documents)
-        existing: dict[str, Any] = {}
     except IntegrityError:
         existing = {
             inv.external_id: inv

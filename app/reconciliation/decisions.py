@@ -207,10 +207,10 @@ def accept_suggestion(
             raise Conflict(
                 f"invoice {invoice.number} has {format_amount(_due(invoice))} due now; the suggestion is out of date"
             )
-    additions = [(invoice, amount) for invoice, amount, _ in parts if amount > 0]
-    if not _fits(tx, additions):  # money written off or allocated since the suggestion was made
+    # Only positive amounts, so what _check_fits refuses here is money written off or allocated since the
+    # suggestion was made: a stale suggestion, not an invalid request.
+    if not _fits(tx, [(invoice, amount) for invoice, amount, _ in parts if amount > 0]):
         raise Conflict(f"the transaction has {_unallocated(tx)} unallocated now; the suggestion is out of date")
-    _check_fits(tx, additions)
     reasons = [*suggestion.reasons, {"code": "accepted", "message": f"suggestion accepted by {actor}"}]
     allocations = []
     for invoice, amount, write_off in parts:
