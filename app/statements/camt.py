@@ -73,13 +73,22 @@ def _amount(node: Any, what: str) -> Decimal:
 
 def _day(element: Any, what: str) -> date | None:
     """A ``Dt`` or ``DtTm`` child (``<Dt><Dt>2026-11-20</Dt></Dt>`` or ``<DtTm>...``) as a date."""
-    text = _first_text(element, ("Dt",), ("DtTm",))
-    if text is None:
+    return _date_of(_first_text(element, ("Dt",), ("DtTm",)), what, _line(element))
+
+
+def _creation_date(stmt: Any) -> date | None:
+    """The statement's ``CreDtTm`` as a date."""
+    return _date_of(_text(stmt, "CreDtTm"), "the statement's creation date (CreDtTm)", _line(_child(stmt, "CreDtTm")))
+
+
+def _date_of(text: str | None, what: str, line: int | None) -> date | None:
+    """An ISO date or date-time as a date; one that is neither is refused by its line."""
+    if not text:
         return None
     try:
         return date.fromisoformat(text[:10])
     except ValueError:
-        raise CodaError(f"{what} is not a date: {text!r}", _line(element)) from None
+        raise CodaError(f"{what} is not a date: {text!r}", line) from None
 
 
 def _sign(indicator: str | None) -> int:
@@ -196,10 +205,10 @@ def _statement(stmt: Any) -> ParsedStatement:
                 line,
             )
         )
-    created = _text(stmt, "CreDtTm")
+    created = _creation_date(stmt)
     opening = balances.get("OPBD") or balances.get("PRCD")
     closing = balances.get("CLBD")
-    statement_date = (closing[1] if closing else None) or (date.fromisoformat(created[:10]) if created else None)
+    statement_date = (closing[1] if closing else None) or created
     if statement_date is None:
         raise CodaError("a statement without a closing balance date or creation date", line)
     transactions = _entries(stmt, statement_date, warnings)
@@ -228,7 +237,7 @@ def _statement(stmt: Any) -> ParsedStatement:
         sequence=sequence,
         paper_sequence=_text(stmt, "LglSeqNb"),
         date=statement_date,
-        creation_date=date.fromisoformat(created[:10]) if created else statement_date,
+        creation_date=created or statement_date,
         opening_balance=opening_amount,
         opening_date=(opening[1] if opening else None) or statement_date,
         closing_balance=closing_amount,

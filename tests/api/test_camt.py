@@ -88,6 +88,19 @@ def test_broken_documents_are_refused_by_line_and_nothing_is_stored(client, key,
     assert stored_transactions(client, key) == []
 
 
+def test_a_malformed_creation_date_is_refused_by_line_and_nothing_is_stored(client, key):
+    """Found by the mutation property: a CreDtTm that is no date was a 500."""
+    document = write_camt([statement([generate_ogm()])])
+    start = document.index(b"<CreDtTm>", document.index(b"<Stmt>")) + len(b"<CreDtTm>")
+    broken = document[: start + 8] + b"2c" + document[start + 10 :]  # 2026-11-2c...
+    response = upload(client, key, broken)
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert "creation date (CreDtTm) is not a date: '2026-11-2c" in body["detail"]
+    assert body["errors"][0]["line"] == broken[:start].count(b"\n") + 1
+    assert stored_transactions(client, key) == []
+
+
 @pytest.mark.parametrize(
     "document",
     [
