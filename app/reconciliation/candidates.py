@@ -83,13 +83,20 @@ class SqlCandidates:
         status index (app/sql_hints.py)."""
         return and_(_INVOICES.c.company_id == self.company_id, Unindexed(_INVOICES.c.status).in_(OPEN_STATUSES))
 
+    def lookup(self, column: Any, values: Sequence[Any]) -> Any:
+        """The open invoices whose ``column`` is one of ``values``, through that column's index."""
+        where = [self._open_with_key(), one_of(column, values)]
+        if column.nullable:
+            # Keys most invoices lack (an account, a number without letters) are indexed only where present
+            # (partial indexes: a registration writes fewer B-trees); saying so lets every planner use them.
+            where.append(column.is_not(None))
+        return select(*_COLUMNS).where(*where)
+
     def invoices(self, column: Any, values: Sequence[Any]) -> list[OpenInvoice]:
         out = []
         for chunk in _chunks(values):
             self.queries += 1
-            out += self._read(
-                self.session.execute(select(*_COLUMNS).where(self._open_with_key(), one_of(column, chunk)))
-            )
+            out += self._read(self.session.execute(self.lookup(column, chunk)))
         return out
 
     @staticmethod
@@ -140,13 +147,18 @@ class SqlCandidates:
         out = self.learned_payers(ibans)
         for chunk in _chunks(ibans):
             self.queries += 1
-            for iban, key in self.session.execute(
-                select(_INVOICES.c.customer_iban, _INVOICES.c.customer_key)
-                .where(self._open_with_key(), one_of(_INVOICES.c.customer_iban, chunk))
-                .distinct()
-            ):
+            for iban, key in self.session.execute(self.iban_lookup(chunk)):
                 out[iban].add(key)
         return out
+
+    def iban_lookup(self, ibans: Sequence[str]) -> Any:
+        """The customers of open invoices naming one of ``ibans`` (the partial index holds named accounts only)."""
+        iban = _INVOICES.c.customer_iban
+        return (
+            select(iban, _INVOICES.c.customer_key)
+            .where(self._open_with_key(), one_of(iban, ibans), iban.is_not(None))
+            .distinct()
+        )
 
     def token_counts(self, tokens: Sequence[str]) -> dict[str, int]:
         """Per word: how many customers have it in their name (decides which word of a payer's name is the
