@@ -5,17 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index
+from sqlalchemy import JSON, Index, text
 from sqlmodel import Field, SQLModel
 
 from app.timeutil import utcnow
+
+_PENDING = text("dispatched_at IS NULL")
 
 
 class Event(SQLModel, table=True):
     """A webhook-worthy change, written in the same transaction as the change itself."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_company_created", "company_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_events_company_created", "company_id", "created_at"),
+        # The dispatcher's queue: only events not yet fanned out, in the order it takes them. An index of
+        # dispatched_at held every event ever recorded, and each poll sorted the whole backlog to take the
+        # oldest few hundred (29 ms a poll at 20,000 waiting, growing with the backlog); this one is read in order.
+        Index("ix_events_pending", "created_at", "id", sqlite_where=_PENDING, postgresql_where=_PENDING),
+    )
 
     id: str = Field(primary_key=True, max_length=40)
     company_id: str = Field(foreign_key="companies.id", max_length=40)
@@ -24,7 +32,7 @@ class Event(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow)
     #: Set once the event has been fanned out to the webhook endpoints that want it.
-    dispatched_at: datetime | None = Field(default=None, index=True)
+    dispatched_at: datetime | None = Field(default=None)
 
 
 class Job(SQLModel, table=True):
