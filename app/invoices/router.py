@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from app.db import SessionDep
 from app.invoices import reads, service
@@ -120,17 +122,27 @@ async def get_invoice(request: Request) -> Response:
     return Response(body, media_type="application/json")
 
 
+class _RequestRoute(APIRoute):
+    """An API route whose endpoint takes the request and returns the response itself (FastAPI's documented
+    custom route class): it declares nothing for FastAPI to solve, so its handler is the endpoint, without
+    the per-request pass over dependencies, body and response model (a tenth of the hot read's time)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        return self.endpoint
+
+
 def add_hot_read(app: FastAPI) -> None:
     """GET invoice as a route of the application itself: FastAPI matches an included router's routes twice
     per request (once to pick the router, once inside it), a route of the app once. Same path, operation and
     document as if it were declared on ``router``."""
-    app.add_api_route(
+    app.router.add_api_route(
         f"{router.prefix}/{{invoice_id}}",
         get_invoice,
         methods=["GET"],
         response_model=InvoicePublic,
         tags=["invoices"],
         openapi_extra={"parameters": _PATH_PARAMETERS},
+        route_class_override=_RequestRoute,
     )
 
 
