@@ -17,22 +17,31 @@ import os
 import random
 import socket
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import literal_column, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.db import unit_of_work
 from app.ids import new_id
 from app.outbox_models import Job
+from app.sql_hints import Unindexed
 from app.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+
+_JOBS = Job.__table__  # type: ignore[attr-defined]
+#: A literal, not a bound value: a planner can only use a partial index whose condition it sees in the query.
+_PENDING = literal_column("'pending'")
+#: SQLite plans without statistics and took (status, run_at) here, which finds every due job of every company
+#: and leaves them to be sorted; PostgreSQL chooses from its statistics.
+_BY_PENDING_INDEX = "INDEXED BY ix_jobs_pending"
 
 
 class RetryableJobError(Exception):
@@ -109,11 +118,12 @@ def backoff_delay(
     return (rng or random).uniform(0, ceiling)
 
 
-def _due(kinds: list[str] | None, exclude_kinds: list[str] | None):  # type: ignore[no-untyped-def]
+def _due(kinds: list[str] | None, exclude_kinds: list[str] | None, status: Any = None) -> Any:
     now = utcnow()
+    status = col(Job.status) if status is None else status
     due = or_(
-        (col(Job.status) == "pending") & (col(Job.run_at) <= now),
-        (col(Job.status) == "running") & (col(Job.locked_until) < now),
+        (status == "pending") & (col(Job.run_at) <= now),
+        (status == "running") & (col(Job.locked_until) < now),
     )
     if kinds:
         due = due & col(Job.kind).in_(kinds)
@@ -138,12 +148,10 @@ def claim(
 ) -> list[Job]:
     """Lease up to ``limit`` due jobs to ``owner``, round-robin over companies; expired leases are claimable again."""
     now = utcnow()
-    due = _due(kinds, exclude_kinds)
-    # Rank each company's due jobs by age; taking rank 1 of every company before rank 2 of any is the fairness.
-    turn = func.row_number().over(partition_by=col(Job.company_id), order_by=(col(Job.run_at), col(Job.id)))
-    ranked = select(col(Job.id), col(Job.run_at), turn.label("turn")).where(due).subquery()
-    chosen = select(ranked.c.id).order_by(ranked.c.turn, ranked.c.run_at, ranked.c.id).limit(limit)
-    query = select(Job).where(col(Job.id).in_(chosen), due).order_by(col(Job.run_at), col(Job.id))
+    chosen = _next_in_turn(session, now, limit, kinds, exclude_kinds)
+    if not chosen:
+        return []
+    query = _still_due(chosen, kinds, exclude_kinds)
     if session.get_bind().dialect.name == "postgresql":
         # Re-checked under the row lock: a job another worker claimed meanwhile is skipped or no longer due.
         query = query.with_for_update(skip_locked=True)
@@ -157,6 +165,104 @@ def claim(
         session.add(job)
     session.flush()
     return jobs
+
+
+def _still_due(ids: list[str], kinds: list[str] | None, exclude_kinds: list[str] | None) -> Any:
+    """The chosen jobs that are still due, found by their ids: the status index would walk every due job to
+    re-check the few chosen."""
+    still_due = _due(kinds, exclude_kinds, status=Unindexed(col(Job.status)))
+    return select(Job).where(col(Job.id).in_(ids), still_due).order_by(col(Job.run_at), col(Job.id))
+
+
+def _next_in_turn(
+    session: Session, now: datetime, limit: int, kinds: list[str] | None, exclude_kinds: list[str] | None
+) -> list[str]:
+    """The ids of the next ``limit`` due jobs in turn: every company's oldest before any company's second (jobs
+    of no company are a tenant of their own), then by age.
+
+    Only each tenant's first ``limit`` due jobs can be in turn, so only those are read, through the pending jobs'
+    own index (ix_jobs_pending): one seek per waiting company, not a ranking of the whole backlog on every claim
+    (which made draining a backlog quadratic: 46-65 ms a claim with 20,000 jobs due).
+    """
+    session.flush()  # jobs enqueued in this session count (plain selects do not flush by themselves)
+    queues: dict[str | None, set[tuple[datetime, str]]] = defaultdict(set)
+    # Leases run out on running jobs only: as few as the jobs running at once.
+    expired = select(_JOBS.c.id, _JOBS.c.company_id, _JOBS.c.run_at).where(
+        _JOBS.c.status == "running", _JOBS.c.locked_until < now, *_kind_terms(_JOBS, kinds, exclude_kinds)
+    )
+    for job_id, company_id, run_at in session.execute(expired):
+        queues[company_id].add((run_at, job_id))
+    for company_id, job_id, run_at in session.execute(_first_pending_of_each_company(now, kinds, exclude_kinds)):
+        queues[company_id].add((run_at, job_id))
+    for job_id, run_at in session.execute(_pending_of(None, now, limit, kinds, exclude_kinds)):
+        queues[None].add((run_at, job_id))
+    if len(queues) < limit:
+        # Fewer tenants than jobs to take: later turns are taken too, so each company's next jobs count.
+        for company_id in [c for c in queues if c is not None]:
+            for job_id, run_at in session.execute(_pending_of(company_id, now, limit, kinds, exclude_kinds)):
+                queues[company_id].add((run_at, job_id))
+    in_turn = sorted(
+        (turn, run_at, job_id)
+        for queue in queues.values()
+        for turn, (run_at, job_id) in enumerate(sorted(queue)[:limit])
+    )
+    return [job_id for _, _, job_id in in_turn[:limit]]
+
+
+def _kind_terms(table: Any, kinds: list[str] | None, exclude_kinds: list[str] | None) -> list[Any]:
+    terms = []
+    if kinds:
+        terms.append(table.c.kind.in_(kinds))
+    if exclude_kinds:
+        terms.append(table.c.kind.not_in(exclude_kinds))
+    return terms
+
+
+def _pending_due(table: Any, now: datetime, kinds: list[str] | None, exclude_kinds: list[str] | None) -> list[Any]:
+    return [table.c.status == _PENDING, table.c.run_at <= now, *_kind_terms(table, kinds, exclude_kinds)]
+
+
+def _pending_of(
+    company_id: str | None, now: datetime, limit: int, kinds: list[str] | None, exclude_kinds: list[str] | None
+) -> Any:
+    """One tenant's first ``limit`` pending due jobs, oldest first."""
+    company = _JOBS.c.company_id.is_(None) if company_id is None else _JOBS.c.company_id == company_id
+    return (
+        select(_JOBS.c.id, _JOBS.c.run_at)
+        .with_hint(_JOBS, _BY_PENDING_INDEX, "sqlite")
+        .where(*_pending_due(_JOBS, now, kinds, exclude_kinds), company)
+        .order_by(_JOBS.c.run_at, _JOBS.c.id)
+        .limit(limit)
+    )
+
+
+def _first_pending_of_each_company(now: datetime, kinds: list[str] | None, exclude_kinds: list[str] | None) -> Any:
+    """(company_id, id, run_at) of each company's oldest pending due job.
+
+    The companies come from a loose scan of ix_jobs_pending (a recursive query: the next company id above the
+    last one found, one index seek each), so a company with thousands of waiting jobs costs one step.
+    """
+
+    def next_company(after: Any) -> Any:
+        jobs = _JOBS.alias()
+        query = select(jobs.c.company_id).with_hint(jobs, _BY_PENDING_INDEX, "sqlite")
+        query = query.where(*_pending_due(jobs, now, kinds, exclude_kinds))
+        query = query.where(jobs.c.company_id.is_not(None) if after is None else jobs.c.company_id > after)
+        return query.order_by(jobs.c.company_id).limit(1).scalar_subquery()
+
+    waiting = select(next_company(None).label("company_id")).cte("waiting", recursive=True)
+    waiting = waiting.union_all(select(next_company(waiting.c.company_id)).where(waiting.c.company_id.is_not(None)))
+    jobs = _JOBS.alias()
+    first = (
+        select(jobs.c.id)
+        .with_hint(jobs, _BY_PENDING_INDEX, "sqlite")
+        .where(*_pending_due(jobs, now, kinds, exclude_kinds), jobs.c.company_id == waiting.c.company_id)
+        .order_by(jobs.c.run_at, jobs.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    firsts = select(waiting.c.company_id, first.label("first_id")).where(waiting.c.company_id.is_not(None)).subquery()
+    return select(firsts.c.company_id, _JOBS.c.id, _JOBS.c.run_at).join(_JOBS, _JOBS.c.id == firsts.c.first_id)
 
 
 def lease_seconds(kind: str) -> int:

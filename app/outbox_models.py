@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 from app.timeutil import utcnow
 
 _PENDING = text("dispatched_at IS NULL")
+_WAITING = text("status = 'pending'")
 
 
 class Event(SQLModel, table=True):
@@ -39,7 +40,12 @@ class Job(SQLModel, table=True):
     """One unit of background work, claimed by exactly one worker at a time."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_claim", "status", "run_at"),)
+    __table_args__ = (
+        Index("ix_jobs_claim", "status", "run_at"),
+        # The claim's round-robin: waiting jobs by company, oldest first (app/outbox.py, _next_in_turn); partial,
+        # as finished jobs stay in the table as history.
+        Index("ix_jobs_pending", "company_id", "run_at", "id", sqlite_where=_WAITING, postgresql_where=_WAITING),
+    )
 
     id: str = Field(primary_key=True, max_length=40)
     kind: str = Field(max_length=40)

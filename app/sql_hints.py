@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import String
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -51,3 +52,13 @@ def _concatenated(element: Unindexed, compiler: Any, **kw: Any) -> str:
     if not issubclass(element.type._type_affinity, String):
         raise TypeError(f"Unindexed on PostgreSQL is written for text columns, not {element.type}")
     return f"({compiler.process(element.column, **kw)} || '')"
+
+
+def _sqlite_from_hint(compiler: Any, table: Any, text: str | None) -> str | None:
+    return text
+
+
+# SQLAlchemy's hook for a table's hint (``select().with_hint(table, "INDEXED BY ix", "sqlite")``), which its
+# SQLite compiler leaves unimplemented (the hint is dropped): rendered after the table, where SQLite's
+# ``INDEXED BY`` goes (https://sqlite.org/lang_indexedby.html). Hints for other dialects are unaffected.
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign]
