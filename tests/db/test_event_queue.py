@@ -12,26 +12,13 @@ from app.ids import new_id
 from app.outbox_models import Event
 from app.timeutil import utcnow
 from app.webhooks.dispatch import dispatch_events, pending_events
+from tests.db.query_plans import query_plan
 from tests.helpers import ADMIN, VAT, make_company
-
-
-def _plan(session, statement) -> str:
-    dialect = session.get_bind().dialect
-    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    if dialect.name == "sqlite":
-        ordered = tuple(params[name] for name in compiled.positiontup)
-        rows = session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", ordered).all()
-        return " / ".join(row[3] for row in rows)
-    # Whether the index can answer the poll in order, whatever this small table's statistics would prefer.
-    session.execute(text("SET LOCAL enable_seqscan = off"))
-    session.execute(text("SET LOCAL enable_sort = off"))
-    return " / ".join(row[0] for row in session.connection().exec_driver_sql(f"EXPLAIN {compiled}", params))
 
 
 def test_the_poll_reads_waiting_events_in_order_from_their_index_without_sorting_the_backlog(db):
     with unit_of_work() as session:
-        plan = _plan(session, pending_events(session, 500))
+        plan = query_plan(session, pending_events(session, 500))
     assert "ix_events_pending" in plan, plan
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
 

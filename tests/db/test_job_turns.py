@@ -8,12 +8,13 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, text
+from sqlalchemy import delete
 
 from app import outbox
 from app.db import insert_rows, unit_of_work
 from app.outbox_models import Job
 from app.timeutil import utcnow
+from tests.db.query_plans import query_plan
 
 _job = st.fixed_dictionaries(
     {
@@ -87,21 +88,6 @@ def test_a_claim_takes_the_jobs_in_turn(db, jobs, limit, lane):
         session.rollback()
 
 
-def _plan(session, statement) -> str:
-    dialect = session.get_bind().dialect
-    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    if dialect.name == "sqlite":
-        ordered = tuple(params[name] for name in compiled.positiontup)
-        rows = session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", ordered).all()
-        return " / ".join(row[3] for row in rows)
-    # Whether the index answers in order, whatever this small table's statistics would prefer.
-    session.execute(text("SET LOCAL enable_seqscan = off"))
-    session.execute(text("SET LOCAL enable_sort = off"))
-    session.execute(text("SET LOCAL enable_incremental_sort = off"))
-    return " / ".join(row[0] for row in session.connection().exec_driver_sql(f"EXPLAIN {compiled}", params))
-
-
 def test_a_claim_reads_through_indexes_what_can_be_in_turn_not_the_backlog(db):
     now = utcnow()
     with unit_of_work() as session:
@@ -112,11 +98,11 @@ def test_a_claim_reads_through_indexes_what_can_be_in_turn_not_the_backlog(db):
             # PostgreSQL takes no order from ``company_id IS NULL`` and sorts the jobs of no company (a few).
             (outbox._pending_of(None, now, 10, None, None), not postgresql),
         ):
-            plan = _plan(session, query)
+            plan = query_plan(session, query)
             assert "ix_jobs_pending" in plan, plan
             assert "SCAN jobs" not in plan, plan
             if ordered:
                 assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
         # The chosen jobs are re-checked by their ids, not by walking the due ones again.
-        plan = _plan(session, outbox._still_due(["job_a", "job_b"], None, None))
+        plan = query_plan(session, outbox._still_due(["job_a", "job_b"], None, None))
         assert "ix_jobs_claim" not in plan and ("sqlite_autoindex_jobs_1" in plan or "jobs_pkey" in plan), plan
