@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -22,8 +23,8 @@ from standardwebhooks import Webhook
 
 from app.config import get_settings
 from app.crypto import decrypt
-from app.db import unit_of_work
-from app.ids import new_id
+from app.db import insert_rows, unit_of_work
+from app.ids import new_id, new_ids
 from app.metrics import WEBHOOK_FAILURES
 from app.one_of import one_of
 from app.outbox import PermanentJobError, RetryableJobError, enqueue, register
@@ -71,12 +72,77 @@ def dispatch_events(limit: int = 500) -> int:
             return 0
         endpoints = list(session.exec(select(WebhookEndpoint).where(WebhookEndpoint.enabled == True)).all())  # noqa: E712
         now = utcnow()
-        for event in events:
-            for endpoint in endpoints:
-                if wants(endpoint, event):
-                    add_delivery(session, endpoint, event)
+        _fan_out(session, [(endpoint, event) for event in events for endpoint in endpoints if wants(endpoint, event)])
         session.execute(update(_EVENTS).where(one_of(_EVENTS.c.id, [e.id for e in events])).values(dispatched_at=now))
         return len(events)
+
+
+def _fan_out(session: Session, pairs: list[tuple[WebhookEndpoint, Any]]) -> None:
+    """A delivery per (endpoint, event), in order, as ``add_delivery`` makes them one by one, in two bulk
+    inserts: one by one, each cost a lookup, a flush and an enqueue (1.4 ms an event with one endpoint)."""
+    if not pairs:
+        return
+    # Deliveries already waiting per endpoint and subject: a new one queues behind them (no job of its own).
+    waiting: set[tuple[str, str]] = set()
+    subjects: dict[str, set[str]] = defaultdict(set)
+    for endpoint, event in pairs:
+        subjects[endpoint.id].add(event.subject_id)
+    for endpoint_id, wanted in subjects.items():
+        ordered = sorted(wanted)
+        for start in range(0, len(ordered), 500):
+            waiting.update(
+                session.execute(
+                    select(WebhookDelivery.endpoint_id, WebhookDelivery.subject_id).where(
+                        WebhookDelivery.endpoint_id == endpoint_id,
+                        one_of(col(WebhookDelivery.subject_id), ordered[start : start + 500]),
+                        WebhookDelivery.status == "pending",
+                    )
+                ).all()
+            )
+    now = utcnow()
+    deliveries: list[dict[str, Any]] = []
+    jobs: list[dict[str, Any]] = []
+    for n, ((endpoint, event), delivery_id) in enumerate(zip(pairs, new_ids("whd", len(pairs)), strict=True)):
+        deliveries.append(
+            {
+                "id": delivery_id,
+                "endpoint_id": endpoint.id,
+                "event_id": event.id,
+                "event_type": event.type,
+                "subject_id": event.subject_id,
+                "status": "pending",
+                "attempts": 0,
+                "last_status_code": None,
+                "last_error": None,
+                "next_attempt_at": None,
+                "delivered_at": None,
+                "history": [],
+                # Apart by a microsecond each: a subject's queue is taken in (created_at, id) order, and ids
+                # made in the same millisecond are not ordered.
+                "created_at": now + timedelta(microseconds=n),
+            }
+        )
+        if (endpoint.id, event.subject_id) not in waiting:
+            waiting.add((endpoint.id, event.subject_id))
+            jobs.append(
+                {
+                    "id": new_id("job"),
+                    "kind": JOB_KIND,
+                    "company_id": event.company_id,
+                    "dedupe_key": f"whd:{delivery_id}",
+                    "payload": {"delivery_id": delivery_id},
+                    "status": "pending",
+                    "attempts": 0,
+                    "run_at": now,
+                    "locked_until": None,
+                    "locked_by": None,
+                    "last_error": None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+    insert_rows(session, WebhookDelivery, deliveries)
+    insert_rows(session, Job, jobs)
 
 
 def add_delivery(session: Session, endpoint: WebhookEndpoint, event: Any) -> WebhookDelivery:
