@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import literal_column, or_, update
+from sqlalchemy import and_, literal_column, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -125,11 +125,7 @@ def _due(kinds: list[str] | None, exclude_kinds: list[str] | None, status: Any =
         (status == "pending") & (col(Job.run_at) <= now),
         (status == "running") & (col(Job.locked_until) < now),
     )
-    if kinds:
-        due = due & col(Job.kind).in_(kinds)
-    if exclude_kinds:
-        due = due & col(Job.kind).not_in(exclude_kinds)
-    return due
+    return and_(due, *_kind_terms(_JOBS, kinds, exclude_kinds))
 
 
 def any_due(*, kinds: list[str] | None = None, exclude_kinds: list[str] | None = None) -> bool:
