@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import BigInteger, Engine, create_engine, event
+from sqlalchemy import BigInteger, Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -47,6 +47,14 @@ class Money(TypeDecorator[Decimal]):
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def partial_index(condition: str) -> dict[str, Any]:
+    """An ``Index``'s keyword arguments for holding only the rows that meet ``condition`` (SQL), on both
+    databases. A query must state the condition as written (a literal, not a bound value) for a planner to use
+    the index."""
+    clause = text(condition)
+    return {"sqlite_where": clause, "postgresql_where": clause}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:

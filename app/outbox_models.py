@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, text
+from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
+from app.db import partial_index
 from app.timeutil import utcnow
-
-_PENDING = text("dispatched_at IS NULL")
-_WAITING = text("status = 'pending'")
 
 
 class Event(SQLModel, table=True):
@@ -23,7 +21,7 @@ class Event(SQLModel, table=True):
         # The dispatcher's queue: only events not yet fanned out, in the order it takes them. An index of
         # dispatched_at held every event ever recorded, and each poll sorted the whole backlog to take the
         # oldest few hundred (29 ms a poll at 20,000 waiting, growing with the backlog); this one is read in order.
-        Index("ix_events_pending", "created_at", "id", sqlite_where=_PENDING, postgresql_where=_PENDING),
+        Index("ix_events_pending", "created_at", "id", **partial_index("dispatched_at IS NULL")),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -44,7 +42,7 @@ class Job(SQLModel, table=True):
         Index("ix_jobs_claim", "status", "run_at"),
         # The claim's round-robin: waiting jobs by company, oldest first (app/outbox.py, _next_in_turn); partial,
         # as finished jobs stay in the table as history.
-        Index("ix_jobs_pending", "company_id", "run_at", "id", sqlite_where=_WAITING, postgresql_where=_WAITING),
+        Index("ix_jobs_pending", "company_id", "run_at", "id", **partial_index("status = 'pending'")),
     )
 
     id: str = Field(primary_key=True, max_length=40)

@@ -6,22 +6,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint, text
+from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import Money
+from app.db import Money, partial_index
 from app.timeutil import utcnow
 
 OPEN_STATUSES = ("open", "partially_paid")
 #: Absent stays SQL NULL (not the JSON text 'null'): nothing to encode on write or decode on read, and most
 #: invoices have no lines or address.
 NULLABLE_JSON = JSON(none_as_null=True)
-
-
-def _where(column: str) -> dict[str, Any]:
-    """A partial index's condition, for both databases: rows where ``column`` is present."""
-    condition = text(f"{column} IS NOT NULL")
-    return {"sqlite_where": condition, "postgresql_where": condition}
 
 
 class Invoice(SQLModel, table=True):
@@ -36,10 +30,18 @@ class Invoice(SQLModel, table=True):
         Index("ix_invoices_company_customer", "company_id", "customer_key"),
         # Most invoices name no account and most numbers have no letter prefix: those two keys are indexed
         # only where present (a registration then writes two B-trees fewer; lookups say IS NOT NULL).
-        Index("ix_invoices_company_customer_iban", "company_id", "customer_iban", **_where("customer_iban")),
+        Index(
+            "ix_invoices_company_customer_iban",
+            "company_id",
+            "customer_iban",
+            **partial_index("customer_iban IS NOT NULL"),
+        ),
         Index("ix_invoices_company_number_key", "company_id", "number_key"),
         Index(
-            "ix_invoices_company_number_digits_key", "company_id", "number_digits_key", **_where("number_digits_key")
+            "ix_invoices_company_number_digits_key",
+            "company_id",
+            "number_digits_key",
+            **partial_index("number_digits_key IS NOT NULL"),
         ),
         Index("ix_invoices_company_number_tail", "company_id", "number_tail"),
     )
