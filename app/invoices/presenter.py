@@ -77,10 +77,8 @@ def _related(session: Session, invoices: Sequence[Invoice | Any]) -> tuple[dict[
     session.flush()  # the plain selects below do not flush pending ORM objects themselves
     paid_ids = [inv.id for inv in invoices if inv.amount_paid != 0]
     written_ids = [inv.id for inv in invoices if inv.write_off_amount != 0]
-    doc_ids = [inv.id for inv in invoices if inv.document_count]
     allocations: dict[str, list[Any]] = defaultdict(list)
     write_offs: dict[str, list[Any]] = defaultdict(list)
-    documents: dict[str, list[Any]] = defaultdict(list)
     if paid_ids:
         for a in session.execute(
             _ALLOCATIONS.select().where(one_of(_ALLOCATIONS.c.invoice_id, paid_ids)).order_by(_ALLOCATIONS.c.created_at)
@@ -91,6 +89,13 @@ def _related(session: Session, invoices: Sequence[Invoice | Any]) -> tuple[dict[
             _WRITE_OFFS.select().where(one_of(_WRITE_OFFS.c.invoice_id, written_ids)).order_by(_WRITE_OFFS.c.created_at)
         ):
             write_offs[w.invoice_id].append(w)  # type: ignore[index]
+    return allocations, write_offs, invoice_document_rows(session, invoices)
+
+
+def invoice_document_rows(session: Session, invoices: Sequence[Any]) -> dict[str, list[Any]]:
+    """The document rows (without their content) of each invoice that has some, in one query."""
+    doc_ids = [inv.id for inv in invoices if inv.document_count]
+    documents: dict[str, list[Any]] = defaultdict(list)
     if doc_ids:
         doc_columns = select(
             InvoiceDocument.id,
@@ -102,7 +107,7 @@ def _related(session: Session, invoices: Sequence[Invoice | Any]) -> tuple[dict[
         ).where(one_of(col(InvoiceDocument.invoice_id), doc_ids))
         for row in session.exec(doc_columns):
             documents[row.invoice_id].append(row)
-    return allocations, write_offs, documents
+    return documents
 
 
 def present_invoices(session: Session, invoices: Sequence[Invoice | Any]) -> list[InvoicePublic]:

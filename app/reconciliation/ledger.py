@@ -22,14 +22,13 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, type_coerce
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from app.db import Money, add_to_counters, insert_rows, update_rows
+from app.db import add_to_counters, insert_rows, update_rows
 from app.errors import Conflict
 from app.events import INVOICE_STATUS_EVENTS
 from app.ids import new_id
@@ -112,6 +111,11 @@ class Ledger:
         self._invoices: set[str] = set()
         self._transactions: set[str] = set()
         self._fresh: set[str] = set()
+        self._suggestions: list[dict[str, Any]] = []
+        #: New transactions as stored (see fresh()): settled and presented from these rows and the queues.
+        self._known: dict[str, Any] = {}
+        #: Per invoice touched by the last settle: its kind (what its allocations mean for a transaction).
+        self._kinds: dict[str, str] = {}
         self._announcements: list[tuple[str, str, dict[str, Any]]] = []
         # Rows settled quietly (settle(announce=False)): their state before, for the events of the next settle.
         self._invoice_baseline: dict[str, tuple[Any, ...]] = {}
@@ -278,11 +282,35 @@ class Ledger:
         if invoice_id is not None:
             self._invoices.add(invoice_id)
 
-    def fresh(self, transaction_ids: Iterable[str]) -> None:
-        """New transactions: their first status is announced as a change."""
-        ids = list(transaction_ids)
-        self._fresh.update(ids)
-        self._transactions.update(ids)
+    def fresh(self, rows: Iterable[Any]) -> None:
+        """New transactions, as just stored (nothing allocated to them, written off or suggested yet): their first
+        status is announced as a change.
+
+        The next settle derives their state and presents them from these rows and what this ledger queued for
+        them, instead of reading all of it back: an upload announces most of its movements."""
+        for row in rows:
+            self._fresh.add(row.id)
+            self._transactions.add(row.id)
+            self._known[row.id] = row
+
+    def suggest(self, transaction_id: str, score: float, allocations: list[dict[str, str]], reasons: list[Any]) -> str:
+        """An open suggestion for a person to decide, announced with the transaction as it is after settle()."""
+        suggestion_id = new_id("sug")
+        self._suggestions.append(
+            {
+                "id": suggestion_id,
+                "company_id": self.company_id,
+                "transaction_id": transaction_id,
+                "score": score,
+                "allocations": allocations,
+                "reasons": reasons,
+                "status": "open",
+                "created_at": utcnow(),
+            }
+        )
+        self.announce("suggestion.created", transaction_id, {"suggestion_id": suggestion_id, "score": score})
+        self.touch(transaction_id)
+        return suggestion_id
 
     def announce(self, event_type: str, transaction_id: str, change: dict[str, Any]) -> None:
         """An event about a transaction (e.g. suggestion.created), with its resource as it is after settle()."""
@@ -304,67 +332,73 @@ class Ledger:
         self._learn_payers(self._allocations, +1)
         insert_rows(self.session, Allocation, self._allocations)
         insert_rows(self.session, WriteOff, self._write_offs)
+        insert_rows(self.session, Suggestion, self._suggestions)
         insert_rows(self.session, AuditEvent, self._audits)
-        invoice_changes = self._settle_invoices(sorted(self._invoices))
-        transaction_changes = self._settle_transactions(sorted(self._transactions))
-        self._allocations, self._write_offs, self._audits = [], [], []
+        queued = _Queued(self._allocations, self._write_offs, self._suggestions)
+        invoice_changes, invoices_seen = self._settle_invoices(sorted(self._invoices))
+        transaction_changes, states = self._settle_transactions(sorted(self._transactions), queued)
+        self._allocations, self._write_offs, self._suggestions, self._audits = [], [], [], []
         self._invoices, self._transactions = set(), set()
         if announce:
             transaction_changes += [(t, tx_id, change) for t, tx_id, change in self._announcements]
-            events = self._invoice_events(invoice_changes) + self._transaction_events(transaction_changes)
+            events = self._invoice_events(invoice_changes, invoices_seen) + self._transaction_events(
+                transaction_changes, queued, states
+            )
             insert_rows(self.session, Event, events)
             self._announcements, self._fresh = [], set()
             self._invoice_baseline, self._transaction_baseline = {}, {}
+        # Once settled, what was queued is stored: the next settle reads these transactions back.
+        self._known, self._kinds = {}, {}
         self.session.expire_all()  # bulk statements bypassed the identity map
 
-    def _settle_invoices(self, ids: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
+    def _settle_invoices(self, ids: list[str]) -> tuple[list[tuple[str, str, dict[str, Any]]], dict[str, _Seen]]:
+        """Derive every touched invoice's state; returns the changes to announce, and each announced invoice as
+        it is now with its allocation and write-off rows (read here once, for the state and the snapshot)."""
         updates: list[dict[str, Any]] = []
         changes: list[tuple[str, str, dict[str, Any]]] = []
+        seen: dict[str, _Seen] = {}
         now = utcnow()
         for chunk in _chunks(ids):
-            paid = {
-                row[0]: (row[1] or ZERO, row[2])
-                for row in self.session.execute(
-                    select(
-                        Allocation.invoice_id,
-                        type_coerce(func.sum(Allocation.amount), Money()),
-                        func.max(BankTransaction.booking_date),
-                    )
-                    .join(BankTransaction, col(BankTransaction.id) == col(Allocation.transaction_id))
-                    .where(one_of(col(Allocation.invoice_id), chunk))
-                    .group_by(col(Allocation.invoice_id))
-                )
-            }
-            written: dict[str, tuple[Decimal, date | None]] = {}
-            for invoice_id, amount, booked, created in self.session.execute(
-                select(WriteOff.invoice_id, WriteOff.amount, BankTransaction.booking_date, WriteOff.created_at)
-                .outerjoin(BankTransaction, col(BankTransaction.id) == col(WriteOff.transaction_id))
-                .where(one_of(col(WriteOff.invoice_id), chunk))
+            allocations: dict[str, list[Any]] = defaultdict(list)
+            for a in self.session.execute(
+                select(_ALLOCATIONS, _TX.c.booking_date.label("booked"))
+                .join(_TX, _TX.c.id == _ALLOCATIONS.c.transaction_id)
+                .where(one_of(_ALLOCATIONS.c.invoice_id, chunk))
             ):
-                total, last = written.get(invoice_id, (ZERO, None))
-                day = booked or created.date()
-                written[invoice_id] = (total + amount, max(last, day) if last else day)
-            for row in self.session.execute(
-                select(
-                    _INVOICES.c.id,
-                    _INVOICES.c.total_amount,
-                    _INVOICES.c.amount_paid,
-                    _INVOICES.c.write_off_amount,
-                    _INVOICES.c.status,
-                    _INVOICES.c.paid_at,
-                    _INVOICES.c.cancelled_at,
-                ).where(one_of(_INVOICES.c.id, chunk))
+                allocations[a.invoice_id].append(a)
+            write_offs: dict[str, list[Any]] = defaultdict(list)
+            for w in self.session.execute(
+                select(_WRITE_OFFS, _TX.c.booking_date.label("booked"))
+                .outerjoin(_TX, _TX.c.id == _WRITE_OFFS.c.transaction_id)
+                .where(one_of(_WRITE_OFFS.c.invoice_id, chunk))
             ):
-                money, last_payment = paid.get(row.id, (ZERO, None))
-                off, last_write_off = written.get(row.id, (ZERO, None))
+                write_offs[w.invoice_id].append(w)
+            for row in self.session.execute(_INVOICES.select().where(one_of(_INVOICES.c.id, chunk))):
+                self._kinds[row.id] = row.kind
+                paid_rows, off_rows = allocations.get(row.id, []), write_offs.get(row.id, [])
+                money = sum((a.amount for a in paid_rows), ZERO)
+                off = sum((w.amount for w in off_rows), ZERO)
                 status = invoice_status(row.total_amount, money, off, row.cancelled_at is not None)
-                days = [d for d in (last_payment, last_write_off) if d is not None]
+                # Settled on the day of its last payment or write-off (one without a payment: the day it was made).
+                days = [a.booked for a in paid_rows] + [w.booked or w.created_at.date() for w in off_rows]
                 paid_at = max(days) if status in ("paid", "overpaid") and days else None
                 stored = (row.status, row.amount_paid, row.write_off_amount)
                 if not self._announce:
                     self._invoice_baseline.setdefault(row.id, stored)
                 before = self._invoice_baseline.get(row.id, stored)
                 event_type = INVOICE_STATUS_EVENTS.get(status)
+                update: dict[str, Any] = {}
+                if stored != (status, money, off) or row.paid_at != paid_at:
+                    update = {
+                        "id": row.id,
+                        "amount_paid": money,
+                        "write_off_amount": off,
+                        "outstanding": row.total_amount - money - off,
+                        "status": status,
+                        "paid_at": paid_at,
+                        "updated_at": now,
+                    }
+                    updates.append(update)
                 if self._announce and event_type and before != (status, money, off):
                     changes.append(
                         (
@@ -381,27 +415,26 @@ class Ledger:
                             },
                         )
                     )
-                if stored == (status, money, off) and row.paid_at == paid_at:
-                    continue
-                updates.append(
-                    {
-                        "id": row.id,
-                        "amount_paid": money,
-                        "write_off_amount": off,
-                        "outstanding": row.total_amount - money - off,
-                        "status": status,
-                        "paid_at": paid_at,
-                        "updated_at": now,
-                    }
-                )
+                    # As the API reads it back after the update.
+                    seen[row.id] = (
+                        _ReadBack({**row._mapping, **update}),
+                        sorted(paid_rows, key=lambda a: a.created_at),
+                        sorted(off_rows, key=lambda w: w.created_at),
+                    )
         if updates:
             update_rows(self.session, Invoice, updates)
-        return changes
+        return changes, seen
 
-    def _settle_transactions(self, ids: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
+    def _settle_transactions(
+        self, ids: list[str], queued: _Queued
+    ) -> tuple[list[tuple[str, str, dict[str, Any]]], dict[str, _State]]:
+        """Derive every touched transaction's state; returns the changes to announce, and the state of the
+        transactions settled from their known rows (what their snapshots show)."""
         updates: list[dict[str, Any]] = []
         changes: list[tuple[str, str, dict[str, Any]]] = []
-        for chunk in _chunks(ids):
+        states: dict[str, _State] = {}
+        stored_ids = [i for i in ids if i not in self._known]
+        for chunk in _chunks(stored_ids):
             allocated: dict[str, Decimal] = defaultdict(lambda: ZERO)
             settled_any: set[str] = set()
             for tx_id, kind, amount in self.session.execute(
@@ -431,65 +464,126 @@ class Ledger:
                     one_of(_TX.c.id, chunk)
                 )
             ):
-                money = allocated.get(row.id, ZERO)
-                off = written.get(row.id, ZERO) * (1 if row.amount >= 0 else -1)
-                if not fits(row.amount, money, off):
-                    raise Conflict(
-                        f"transaction {row.id} of {format_amount(row.amount)} would have "
-                        f"{format_amount(money + off)} allocated and written off; nothing was changed"
-                    )
-                status = transaction_status(
-                    row.amount,
-                    money,
-                    off,
+                self._judge_transaction(
+                    row,
+                    allocated.get(row.id, ZERO),
+                    written.get(row.id, ZERO),
                     settled_any=row.id in settled_any,
                     suggested=row.id in suggested,
-                    ignored=row.status == "ignored",
+                    updates=updates,
+                    changes=changes,
                 )
-                stored = (row.status, row.amount_allocated, row.amount_written_off)
-                if (status, money, off) != stored:
-                    updates.append(
-                        {"id": row.id, "status": status, "amount_allocated": money, "amount_written_off": off}
-                    )
-                if not self._announce:
-                    self._transaction_baseline.setdefault(row.id, stored)
-                    continue
-                before = self._transaction_baseline.get(row.id, stored)
-                event_type = TRANSACTION_STATUS_EVENTS.get(status)
-                changed = status != before[0] or row.id in self._fresh
-                remainder_changed = (money, off) != before[1:]
-                if event_type and row.amount > 0 and (changed or (status == "partially_matched" and remainder_changed)):
-                    changes.append(
-                        (
-                            event_type,
-                            row.id,
-                            {
-                                "status": status,
-                                "previous_status": None if row.id in self._fresh else before[0],
-                                "unallocated_amount": format_amount(row.amount - money - off),
-                            },
-                        )
-                    )
+        known_ids = [i for i in ids if i in self._known]
+        kinds = self._kinds_of({a["invoice_id"] for i in known_ids for a in queued.allocations.get(i, ())})
+        for tx_id in known_ids:
+            # Nothing of it is stored but what this ledger queued (see fresh()).
+            row = self._known[tx_id]
+            allocations = queued.allocations.get(tx_id, ())
+            own_write_offs = [w["amount"] for w in queued.write_offs.get(tx_id, ()) if w["invoice_id"] is None]
+            states[tx_id] = self._judge_transaction(
+                row,
+                sum((signed_effect(kinds[a["invoice_id"]], a["amount"]) for a in allocations), ZERO),
+                sum(own_write_offs, ZERO),
+                settled_any=bool(allocations or own_write_offs),
+                suggested=tx_id in queued.suggestions,
+                updates=updates,
+                changes=changes,
+            )
         if updates:
             update_rows(self.session, BankTransaction, updates)
-        return changes
+        return changes, states
+
+    def _kinds_of(self, invoice_ids: set[str]) -> dict[str, str]:
+        """Invoice kinds: those settled just now are known (an allocation touches its invoice), others read."""
+        missing = sorted(invoice_ids - self._kinds.keys())
+        for chunk in _chunks(missing):
+            self._kinds.update(
+                self.session.execute(
+                    select(_INVOICES.c.id, _INVOICES.c.kind).where(one_of(_INVOICES.c.id, chunk))
+                ).all()
+            )
+        return self._kinds
+
+    def _judge_transaction(
+        self,
+        row: Any,
+        money: Decimal,
+        written: Decimal,
+        *,
+        settled_any: bool,
+        suggested: bool,
+        updates: list[dict[str, Any]],
+        changes: list[tuple[str, str, dict[str, Any]]],
+    ) -> _State:
+        """One transaction's state from its allocations (signed), write-offs and suggestions: the update to
+        store and the change to announce, if any. Refuses money beyond what the transaction moved."""
+        off = written * (1 if row.amount >= 0 else -1)
+        if not fits(row.amount, money, off):
+            raise Conflict(
+                f"transaction {row.id} of {format_amount(row.amount)} would have "
+                f"{format_amount(money + off)} allocated and written off; nothing was changed"
+            )
+        status = transaction_status(
+            row.amount, money, off, settled_any=settled_any, suggested=suggested, ignored=row.status == "ignored"
+        )
+        stored = (row.status, row.amount_allocated, row.amount_written_off)
+        if (status, money, off) != stored:
+            updates.append({"id": row.id, "status": status, "amount_allocated": money, "amount_written_off": off})
+        if not self._announce:
+            self._transaction_baseline.setdefault(row.id, stored)
+            return (status, money, off)
+        before = self._transaction_baseline.get(row.id, stored)
+        event_type = TRANSACTION_STATUS_EVENTS.get(status)
+        changed = status != before[0] or row.id in self._fresh
+        remainder_changed = (money, off) != before[1:]
+        if event_type and row.amount > 0 and (changed or (status == "partially_matched" and remainder_changed)):
+            changes.append(
+                (
+                    event_type,
+                    row.id,
+                    {
+                        "status": status,
+                        "previous_status": None if row.id in self._fresh else before[0],
+                        "unallocated_amount": format_amount(row.amount - money - off),
+                    },
+                )
+            )
+        return (status, money, off)
 
     # -- events ------------------------------------------------------------------------------------------
 
-    def _invoice_events(self, changes: list[tuple[str, str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    def _invoice_events(
+        self, changes: list[tuple[str, str, dict[str, Any]]], seen: dict[str, _Seen]
+    ) -> list[dict[str, Any]]:
         if not changes:
             return []
-        from app.invoices.presenter import invoice_documents
+        from app.invoices.presenter import invoice_document, invoice_document_rows
 
-        snapshots = _snapshots(self.session, _INVOICES, [subject for _, subject, _ in changes], invoice_documents)
+        documents = invoice_document_rows(self.session, [invoice for invoice, _, _ in seen.values()])
+        snapshots = {
+            invoice_id: invoice_document(invoice, allocations, write_offs, documents.get(invoice_id, ()))
+            for invoice_id, (invoice, allocations, write_offs) in seen.items()
+        }
         return [self._event(t, subject, snapshots[subject], change) for t, subject, change in changes]
 
-    def _transaction_events(self, changes: list[tuple[str, str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    def _transaction_events(
+        self, changes: list[tuple[str, str, dict[str, Any]]], queued: _Queued, states: dict[str, _State]
+    ) -> list[dict[str, Any]]:
         if not changes:
             return []
-        from app.statements.presenter import transaction_documents
+        from app.statements.presenter import best_first, oldest_first, transaction_document, transaction_documents
 
-        snapshots = _snapshots(self.session, _TX, [subject for _, subject, _ in changes], transaction_documents)
+        subjects = {subject for _, subject, _ in changes}
+        snapshots = _snapshots(self.session, _TX, sorted(subjects - states.keys()), transaction_documents)
+        for subject in subjects & states.keys():
+            # As the API would read it back: the row as stored, its state now, and what was queued for it.
+            snapshots[subject] = transaction_document(
+                self._known[subject],
+                oldest_first(_as_read(queued.allocations.get(subject, ()))),
+                oldest_first(_as_read(queued.write_offs.get(subject, ()))),
+                best_first(_as_read(queued.suggestions.get(subject, ()))),
+                states[subject],
+            )
         return [self._event(t, subject, snapshots[subject], change) for t, subject, change in changes]
 
     def _event(self, event_type: str, subject_id: str, data: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
@@ -512,3 +606,48 @@ def _snapshots(session: Session, table: Any, ids: list[str], present: Any) -> di
         for document in present(session, rows):
             out[document["id"]] = document
     return out
+
+
+#: An invoice as it is after a settle, with its allocation and write-off rows in the order the API shows them.
+_Seen = tuple["_ReadBack", list[Any], list[Any]]
+
+#: A transaction's derived state: status, allocated and written-off amounts (signed like its amount).
+_State = tuple[str, Decimal, Decimal]
+
+
+class _Queued:
+    """What one settle wrote, by transaction: for transactions whose rows are known, all there is of them."""
+
+    def __init__(
+        self, allocations: list[dict[str, Any]], write_offs: list[dict[str, Any]], suggestions: list[dict[str, Any]]
+    ) -> None:
+        self.allocations: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.write_offs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.suggestions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for a in allocations:
+            self.allocations[a["transaction_id"]].append(a)
+        for w in write_offs:
+            if w["transaction_id"] is not None:
+                self.write_offs[w["transaction_id"]].append(w)
+        for s in suggestions:
+            self.suggestions[s["transaction_id"]].append(s)
+        # Plain dicts from here on: a lookup of a transaction with none must not add an empty list.
+        self.allocations, self.write_offs, self.suggestions = (
+            dict(self.allocations),
+            dict(self.write_offs),
+            dict(self.suggestions),
+        )
+
+
+class _ReadBack(dict[str, Any]):
+    """A row kept in memory, read as the database's rows are: by attribute."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _as_read(rows: Iterable[dict[str, Any]]) -> list[_ReadBack]:
+    return [_ReadBack(row) for row in rows]

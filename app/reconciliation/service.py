@@ -14,8 +14,6 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.companies.models import Company
-from app.db import insert_rows
-from app.ids import new_id
 from app.invoices.models import Invoice
 from app.money import format_amount
 from app.one_of import one_of
@@ -86,10 +84,10 @@ def match_transactions(
     index.load_everything_if_small(len(transaction_ids))
     matcher = Matcher(index, config, set())
     for start in range(0, len(transaction_ids), _MATCH_CHUNK):
-        chunk = transaction_ids[start : start + _MATCH_CHUNK]
-        _match_chunk(session, ledger, matcher, chunk, summary, fresh=fresh)
+        rows = _rows(session, _TX, _TX.c.id, transaction_ids[start : start + _MATCH_CHUNK])
+        _match_chunk(session, ledger, matcher, rows, summary, fresh=fresh)
         if fresh:
-            ledger.fresh(chunk)
+            ledger.fresh(rows)
         ledger.settle()
     return summary
 
@@ -98,18 +96,12 @@ _MATCH_CHUNK = 5000
 
 
 def _match_chunk(
-    session: Session, ledger: Ledger, matcher: Matcher, ids: Sequence[str], summary: MatchSummary, *, fresh: bool
+    session: Session, ledger: Ledger, matcher: Matcher, rows: Sequence[Any], summary: MatchSummary, *, fresh: bool
 ) -> None:
     # Only payments nothing was allocated to yet: a person's or an earlier run's decisions stand.
-    transactions = [
-        t
-        for t in _rows(session, _TX, _TX.c.id, ids)
-        if t.kind != "total" and t.amount != 0 and t.status in ("unmatched", "suggested")
-    ]
+    transactions = [t for t in rows if t.kind != "total" and t.amount != 0 and t.status in ("unmatched", "suggested")]
     if not transactions:
         return
-    suggestion_rows: list[dict[str, Any]] = []
-    now = utcnow()
     # Payments stored by this very upload have no suggestions yet: nothing was rejected, nothing to supersede.
     matcher.rejected = set() if fresh else _rejected(session, [t.id for t in transactions])
     if not fresh:
@@ -140,22 +132,7 @@ def _match_chunk(
         else:
             summary.unmatched += 1
         for suggestion in outcome.suggestions:
-            suggestion_id = new_id("sug")
-            suggestion_rows.append(
-                {
-                    "id": suggestion_id,
-                    "company_id": ledger.company_id,
-                    "transaction_id": tx.id,
-                    "score": suggestion.score,
-                    "allocations": [_part(p) for p in suggestion.allocations],
-                    "reasons": suggestion.reasons,
-                    "status": "open",
-                    "created_at": now,
-                }
-            )
-            ledger.announce("suggestion.created", tx.id, {"suggestion_id": suggestion_id, "score": suggestion.score})
-    if suggestion_rows:
-        insert_rows(session, Suggestion, suggestion_rows)
+            ledger.suggest(tx.id, suggestion.score, [_part(p) for p in suggestion.allocations], suggestion.reasons)
 
 
 def _payment(tx: Any) -> Payment:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -47,13 +47,21 @@ def _related(session: Session, rows: Sequence[Any]) -> tuple[dict[str, list[Any]
             _SUGGESTIONS.select().where(one_of(_SUGGESTIONS.c.transaction_id, chunk), _SUGGESTIONS.c.status == "open")
         ):
             suggestions[s.transaction_id].append(s)
-    for listed in allocations.values():
-        listed.sort(key=lambda a: a.created_at)
-    for listed in write_offs.values():
-        listed.sort(key=lambda w: w.created_at)
-    for listed in suggestions.values():
-        listed.sort(key=lambda s: -s.score)
-    return allocations, write_offs, suggestions
+    return (
+        {tx_id: oldest_first(listed) for tx_id, listed in allocations.items()},
+        {tx_id: oldest_first(listed) for tx_id, listed in write_offs.items()},
+        {tx_id: best_first(listed) for tx_id, listed in suggestions.items()},
+    )
+
+
+def oldest_first(rows: Iterable[Any]) -> list[Any]:
+    """A transaction's allocations or write-offs, in the order the API shows them."""
+    return sorted(rows, key=lambda r: r.created_at)
+
+
+def best_first(suggestions: Iterable[Any]) -> list[Any]:
+    """A transaction's open suggestions, in the order the API shows them."""
+    return sorted(suggestions, key=lambda s: -s.score)
 
 
 def present_transactions(session: Session, rows: Sequence[BankTransaction | Any]) -> list[TransactionPublic]:
@@ -103,32 +111,46 @@ def transaction_documents(session: Session, rows: Sequence[Any]) -> list[dict[st
     most of an upload's event work. tests/api/test_event_snapshots.py holds the two forms equal."""
     allocations, write_offs, suggestions = _related(session, rows)
     return [
-        {
-            "id": t.id,
-            "statement_id": t.statement_id,
-            "bank_reference": t.bank_reference,
-            "booking_date": t.booking_date.isoformat(),
-            "value_date": t.value_date.isoformat(),
-            "amount": format_amount(t.amount),
-            "currency": t.currency,
-            "counterparty": {"name": t.counterparty_name, "iban": t.counterparty_iban, "bic": t.counterparty_bic},
-            "communication": t.communication,
-            "structured_reference": t.structured_reference,
-            "structured_type": t.structured_type,
-            "structured_content": t.structured_content,
-            "end_to_end_reference": t.end_to_end_reference,
-            "transaction_code": t.transaction_code,
-            "kind": t.kind,
-            "status": t.status,
-            "allocated_amount": format_amount(t.amount_allocated),
-            "written_off_amount": format_amount(t.amount_written_off),
-            "unallocated_amount": format_amount(t.amount - t.amount_allocated - t.amount_written_off),
-            "allocations": [allocation_document(a) for a in allocations.get(t.id, ())],
-            "write_offs": [write_off_document(w) for w in write_offs.get(t.id, ())],
-            "suggestions": [_suggestion_document(s) for s in suggestions.get(t.id, ())],
-        }
+        transaction_document(t, allocations.get(t.id, ()), write_offs.get(t.id, ()), suggestions.get(t.id, ()))
         for t in rows
     ]
+
+
+def transaction_document(
+    t: Any,
+    allocations: Iterable[Any],
+    write_offs: Iterable[Any],
+    suggestions: Iterable[Any],
+    state: tuple[str, Decimal, Decimal] | None = None,
+) -> dict[str, Any]:
+    """One transaction row with its allocation, write-off and open-suggestion rows, as the API's JSON.
+
+    ``state``: its status, allocated and written-off amounts when they are newer than the row's."""
+    status, allocated, written_off = state or (t.status, t.amount_allocated, t.amount_written_off)
+    return {
+        "id": t.id,
+        "statement_id": t.statement_id,
+        "bank_reference": t.bank_reference,
+        "booking_date": t.booking_date.isoformat(),
+        "value_date": t.value_date.isoformat(),
+        "amount": format_amount(t.amount),
+        "currency": t.currency,
+        "counterparty": {"name": t.counterparty_name, "iban": t.counterparty_iban, "bic": t.counterparty_bic},
+        "communication": t.communication,
+        "structured_reference": t.structured_reference,
+        "structured_type": t.structured_type,
+        "structured_content": t.structured_content,
+        "end_to_end_reference": t.end_to_end_reference,
+        "transaction_code": t.transaction_code,
+        "kind": t.kind,
+        "status": status,
+        "allocated_amount": format_amount(allocated),
+        "written_off_amount": format_amount(written_off),
+        "unallocated_amount": format_amount(t.amount - allocated - written_off),
+        "allocations": [allocation_document(a) for a in allocations],
+        "write_offs": [write_off_document(w) for w in write_offs],
+        "suggestions": [_suggestion_document(s) for s in suggestions],
+    }
 
 
 def _suggestion_document(s: Any) -> dict[str, Any]:

@@ -23,12 +23,11 @@ def _upload(client, key, data: bytes) -> dict:
     return response.json()
 
 
-def test_transaction_snapshots_equal_the_api_resource(client):
-    make_company(client, accounts=[IBAN])
-    key = make_key(client)
+def _upload_every_shape(client, key) -> None:
+    """Invoices of every shape, paid in every way by one upload (see the comments on the payments)."""
     client.patch(f"/v1/companies/{VAT}", json={"payment_tolerance": {"amount": "1.00"}}, headers=key).raise_for_status()
     refs = []
-    for n, total in enumerate(("121.00", "200.00", "50.00", "80.00", "64.10")):
+    for n, total in enumerate(("121.00", "200.00", "50.00", "80.00", "64.10", "40.00")):
         body = invoice_body(f"S{n}", total=total)
         if n == 0:  # lines, an address, a reference and a PDF: every part of an invoice's resource
             body.pop("total_amount")
@@ -61,8 +60,15 @@ def test_transaction_snapshots_equal_the_api_resource(client):
             ("-15.25", None),  # money out
             ("33.333", None),  # a third decimal
             ("64.10", None),
+            ("55.00", refs[5]),  # more than due: the remainder stays on the payment
         ),
     )
+
+
+def test_transaction_snapshots_equal_the_api_resource(client):
+    make_company(client, accounts=[IBAN])
+    key = make_key(client)
+    _upload_every_shape(client, key)
     with unit_of_work() as session:
         rows = session.exec(select(BankTransaction)).all()
         tx = next(t for t in rows if str(t.amount) == "33.333")
@@ -98,3 +104,31 @@ def test_transaction_snapshots_equal_the_api_resource(client):
     by_id = {d["id"]: d for d in expected}
     assert latest and all(set(data) == set(by_id[subject]) for subject, data in latest.items())
     assert latest[tx.id] == by_id[tx.id]
+
+
+def test_an_upload_announces_what_the_api_then_returns(client):
+    """An upload presents its new transactions from what it stored and queued, and the invoices it settles from
+    what it read to settle them, not from reading them back after: each event of the upload must still be the
+    resource as the API returns it right after the upload (nothing changed it since)."""
+    make_company(client, accounts=[IBAN])
+    key = make_key(client)
+    _upload_every_shape(client, key)
+    with unit_of_work() as session:
+        events = session.exec(
+            select(Event).where(Event.type.like("transaction.%") | Event.type.like("invoice.%"))
+        ).all()
+        events += session.exec(select(Event).where(Event.type == "suggestion.created")).all()
+    announced = [e for e in events if e.type != "invoice.cancelled"]  # the cancel came before the upload
+    kinds = {e.type for e in announced}
+    assert kinds >= {
+        "transaction.unmatched",
+        "transaction.partially_matched",
+        "suggestion.created",
+        "invoice.paid",
+        "invoice.partially_paid",
+    }
+    for event in announced:
+        path = "invoices" if event.type.startswith("invoice.") else "transactions"
+        resource = client.get(f"/v1/companies/{VAT}/{path}/{event.subject_id}", headers=key)
+        assert resource.status_code == 200, resource.text
+        assert event.payload["data"] == resource.json(), event.type
