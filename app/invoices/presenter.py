@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.db import plain_rows
 from app.invoices.models import Invoice, InvoiceDocument
 from app.invoices.schemas import (
     AllocationPublic,
@@ -80,13 +81,21 @@ def _related(session: Session, invoices: Sequence[Invoice | Any]) -> tuple[dict[
     allocations: dict[str, list[Any]] = defaultdict(list)
     write_offs: dict[str, list[Any]] = defaultdict(list)
     if paid_ids:
-        for a in session.execute(
-            _ALLOCATIONS.select().where(one_of(_ALLOCATIONS.c.invoice_id, paid_ids)).order_by(_ALLOCATIONS.c.created_at)
+        for a in plain_rows(
+            session.execute(
+                _ALLOCATIONS.select()
+                .where(one_of(_ALLOCATIONS.c.invoice_id, paid_ids))
+                .order_by(_ALLOCATIONS.c.created_at)
+            )
         ):
             allocations[a.invoice_id].append(a)
     if written_ids:
-        for w in session.execute(
-            _WRITE_OFFS.select().where(one_of(_WRITE_OFFS.c.invoice_id, written_ids)).order_by(_WRITE_OFFS.c.created_at)
+        for w in plain_rows(
+            session.execute(
+                _WRITE_OFFS.select()
+                .where(one_of(_WRITE_OFFS.c.invoice_id, written_ids))
+                .order_by(_WRITE_OFFS.c.created_at)
+            )
         ):
             write_offs[w.invoice_id].append(w)  # type: ignore[index]
     return allocations, write_offs, invoice_document_rows(session, invoices)

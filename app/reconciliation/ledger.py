@@ -23,12 +23,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from app.db import add_to_counters, insert_rows, update_rows
+from app.db import add_to_counters, insert_rows, plain_rows, update_rows
 from app.errors import Conflict
 from app.events import INVOICE_STATUS_EVENTS
 from app.ids import new_id
@@ -360,20 +361,24 @@ class Ledger:
         now = utcnow()
         for chunk in _chunks(ids):
             allocations: dict[str, list[Any]] = defaultdict(list)
-            for a in self.session.execute(
-                select(_ALLOCATIONS, _TX.c.booking_date.label("booked"))
-                .join(_TX, _TX.c.id == _ALLOCATIONS.c.transaction_id)
-                .where(one_of(_ALLOCATIONS.c.invoice_id, chunk))
+            for a in plain_rows(
+                self.session.execute(
+                    select(_ALLOCATIONS, _TX.c.booking_date.label("booked"))
+                    .join(_TX, _TX.c.id == _ALLOCATIONS.c.transaction_id)
+                    .where(one_of(_ALLOCATIONS.c.invoice_id, chunk))
+                )
             ):
                 allocations[a.invoice_id].append(a)
             write_offs: dict[str, list[Any]] = defaultdict(list)
-            for w in self.session.execute(
-                select(_WRITE_OFFS, _TX.c.booking_date.label("booked"))
-                .outerjoin(_TX, _TX.c.id == _WRITE_OFFS.c.transaction_id)
-                .where(one_of(_WRITE_OFFS.c.invoice_id, chunk))
+            for w in plain_rows(
+                self.session.execute(
+                    select(_WRITE_OFFS, _TX.c.booking_date.label("booked"))
+                    .outerjoin(_TX, _TX.c.id == _WRITE_OFFS.c.transaction_id)
+                    .where(one_of(_WRITE_OFFS.c.invoice_id, chunk))
+                )
             ):
                 write_offs[w.invoice_id].append(w)
-            for row in self.session.execute(_INVOICES.select().where(one_of(_INVOICES.c.id, chunk))):
+            for row in plain_rows(self.session.execute(_INVOICES.select().where(one_of(_INVOICES.c.id, chunk)))):
                 self._kinds[row.id] = row.kind
                 paid_rows, off_rows = allocations.get(row.id, []), write_offs.get(row.id, [])
                 money = sum((a.amount for a in paid_rows), ZERO)
@@ -417,7 +422,7 @@ class Ledger:
                     )
                     # As the API reads it back after the update.
                     seen[row.id] = (
-                        _ReadBack({**row._mapping, **update}),
+                        row._replace(**update),
                         sorted(paid_rows, key=lambda a: a.created_at),
                         sorted(off_rows, key=lambda w: w.created_at),
                     )
@@ -602,14 +607,14 @@ def _snapshots(session: Session, table: Any, ids: list[str], present: Any) -> di
     out: dict[str, dict[str, Any]] = {}
     unique = sorted(set(ids))
     for chunk in _chunks(unique):
-        rows = session.execute(table.select().where(one_of(table.c.id, chunk))).all()
+        rows = plain_rows(session.execute(table.select().where(one_of(table.c.id, chunk))))
         for document in present(session, rows):
             out[document["id"]] = document
     return out
 
 
 #: An invoice as it is after a settle, with its allocation and write-off rows in the order the API shows them.
-_Seen = tuple["_ReadBack", list[Any], list[Any]]
+_Seen = tuple[Any, list[Any], list[Any]]
 
 #: A transaction's derived state: status, allocated and written-off amounts (signed like its amount).
 _State = tuple[str, Decimal, Decimal]
@@ -639,15 +644,6 @@ class _Queued:
         )
 
 
-class _ReadBack(dict[str, Any]):
-    """A row kept in memory, read as the database's rows are: by attribute."""
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-def _as_read(rows: Iterable[dict[str, Any]]) -> list[_ReadBack]:
-    return [_ReadBack(row) for row in rows]
+def _as_read(rows: Iterable[dict[str, Any]]) -> list[SimpleNamespace]:
+    """Queued rows read as the database's rows are: by attribute."""
+    return [SimpleNamespace(**row) for row in rows]

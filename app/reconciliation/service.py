@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.companies.models import Company
+from app.db import plain_rows
 from app.invoices.models import Invoice
 from app.money import format_amount
 from app.one_of import one_of
@@ -44,7 +45,7 @@ class MatchSummary:
 def _rows(session: Session, table: Any, column: Any, values: Sequence[Any], *where: Any) -> list[Any]:
     out: list[Any] = []
     for start in range(0, len(values), _CHUNK):
-        out.extend(session.execute(table.select().where(one_of(column, values[start : start + _CHUNK]), *where)).all())
+        out += plain_rows(session.execute(table.select().where(one_of(column, values[start : start + _CHUNK]), *where)))
     return out
 
 

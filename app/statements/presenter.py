@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from app.db import plain_rows
 from app.invoices.presenter import allocation_document, allocation_public, write_off_document, write_off_public
 from app.money import format_amount
 from app.one_of import one_of
@@ -37,14 +38,18 @@ def _related(session: Session, rows: Sequence[Any]) -> tuple[dict[str, list[Any]
     suggestions: dict[str, list[Any]] = defaultdict(list)
     for start in range(0, len(settled), 500):
         chunk = settled[start : start + 500]
-        for a in session.execute(_ALLOCATIONS.select().where(one_of(_ALLOCATIONS.c.transaction_id, chunk))):
+        for a in plain_rows(session.execute(_ALLOCATIONS.select().where(one_of(_ALLOCATIONS.c.transaction_id, chunk)))):
             allocations[a.transaction_id].append(a)
-        for w in session.execute(_WRITE_OFFS.select().where(one_of(_WRITE_OFFS.c.transaction_id, chunk))):
+        for w in plain_rows(session.execute(_WRITE_OFFS.select().where(one_of(_WRITE_OFFS.c.transaction_id, chunk)))):
             write_offs[w.transaction_id].append(w)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        for s in session.execute(
-            _SUGGESTIONS.select().where(one_of(_SUGGESTIONS.c.transaction_id, chunk), _SUGGESTIONS.c.status == "open")
+        for s in plain_rows(
+            session.execute(
+                _SUGGESTIONS.select().where(
+                    one_of(_SUGGESTIONS.c.transaction_id, chunk), _SUGGESTIONS.c.status == "open"
+                )
+            )
         ):
             suggestions[s.transaction_id].append(s)
     return (
