@@ -626,9 +626,14 @@ class Matcher:
         """Combinations of two or more (at most ``max_size``) of ``pool`` whose signed amounts due come to
         ``target`` (at most two are collected: one is unique, two is ambiguous), and whether the search was
         exhaustive. A depth-first search that prunes what can no longer reach the target."""
+        goal = int(target * CENTS)
+        signed = [int(i.signed_due * CENTS) for i in pool]
+        if not sum(v for v in signed if v < 0) <= goal <= sum(v for v in signed if v > 0):
+            # All of them together cannot reach it (a remainder often exceeds what is due): the search's first
+            # step would find that, and it counts as one.
+            return [], self.config.max_search_steps > 0
         docs = sorted(pool, key=lambda i: (-abs(i.signed_due), _age(i)))
         values = [int(i.signed_due * CENTS) for i in docs]
-        goal = int(target * CENTS)
         n = len(values)
         most = [0] * (n + 1)  # most/least that the documents from index i on can still add
         least = [0] * (n + 1)
