@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -140,9 +140,22 @@ def invoice_documents(session: Session, invoices: Sequence[Any]) -> list[dict[st
 
 
 def invoice_document(
-    inv: Any, allocations: Iterable[Any], write_offs: Iterable[Any], documents: Iterable[Any]
+    inv: Any,
+    allocations: Iterable[Any],
+    write_offs: Iterable[Any],
+    documents: Iterable[Any],
+    update: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One invoice row with its allocation, write-off and document rows, as the API's JSON."""
+    """One invoice row with its allocation, write-off and document rows, as the API's JSON.
+
+    ``update``: the row's money state as just settled (status, amount_paid, write_off_amount, paid_at,
+    updated_at), when it is newer than the row."""
+    if update:
+        status, paid, written_off = update["status"], update["amount_paid"], update["write_off_amount"]
+        paid_at, updated_at = update["paid_at"], update["updated_at"]
+    else:
+        status, paid, written_off = inv.status, inv.amount_paid, inv.write_off_amount
+        paid_at, updated_at = inv.paid_at, inv.updated_at
     address = inv.customer_address
     return {
         "id": inv.id,
@@ -168,11 +181,11 @@ def invoice_document(
         "buyer_reference": inv.buyer_reference,
         "billing_reference": inv.billing_reference,
         "structured_reference": inv.structured_reference,
-        "status": inv.status,
-        "amount_paid": format_amount(inv.amount_paid),
-        "write_off_amount": format_amount(inv.write_off_amount),
-        "amount_due": format_amount(amount_due(inv)),
-        "paid_at": inv.paid_at.isoformat() if inv.paid_at else None,
+        "status": status,
+        "amount_paid": format_amount(paid),
+        "write_off_amount": format_amount(written_off),
+        "amount_due": format_amount(invoice_amount_due(inv.total_amount, paid, written_off, status == "cancelled")),
+        "paid_at": paid_at.isoformat() if paid_at else None,
         "cancelled_at": json_datetime(inv.cancelled_at) if inv.cancelled_at else None,
         "allocations": [allocation_document(a) for a in allocations],
         "write_offs": [write_off_document(w) for w in write_offs],
@@ -192,7 +205,7 @@ def invoice_document(
             "last_error": inv.delivery_last_error,
         },
         "created_at": json_datetime(inv.created_at),
-        "updated_at": json_datetime(inv.updated_at),
+        "updated_at": json_datetime(updated_at),
     }
 
 

@@ -420,9 +420,10 @@ class Ledger:
                             },
                         )
                     )
-                    # As the API reads it back after the update.
+                    # With its update (if any), what the API returns once it is stored.
                     seen[row.id] = (
-                        row._replace(**update),
+                        row,
+                        update,
                         sorted(paid_rows, key=lambda a: a.created_at),
                         sorted(off_rows, key=lambda w: w.created_at),
                     )
@@ -564,10 +565,10 @@ class Ledger:
             return []
         from app.invoices.presenter import invoice_document, invoice_document_rows
 
-        documents = invoice_document_rows(self.session, [invoice for invoice, _, _ in seen.values()])
+        documents = invoice_document_rows(self.session, [invoice for invoice, _, _, _ in seen.values()])
         snapshots = {
-            invoice_id: invoice_document(invoice, allocations, write_offs, documents.get(invoice_id, ()))
-            for invoice_id, (invoice, allocations, write_offs) in seen.items()
+            invoice_id: invoice_document(invoice, allocations, write_offs, documents.get(invoice_id, ()), update)
+            for invoice_id, (invoice, update, allocations, write_offs) in seen.items()
         }
         return [self._event(t, subject, snapshots[subject], change) for t, subject, change in changes]
 
@@ -614,7 +615,7 @@ def _snapshots(session: Session, table: Any, ids: list[str], present: Any) -> di
 
 
 #: An invoice as it is after a settle, with its allocation and write-off rows in the order the API shows them.
-_Seen = tuple[Any, list[Any], list[Any]]
+_Seen = tuple[Any, dict[str, Any], list[Any], list[Any]]
 
 #: A transaction's derived state: status, allocated and written-off amounts (signed like its amount).
 _State = tuple[str, Decimal, Decimal]
