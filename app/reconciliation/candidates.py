@@ -379,6 +379,11 @@ class StoredInvoiceIndex(InvoiceIndex):
         self._need("customer", customer, self.load_customers)
         return super().open_documents(customer, limit)
 
+    def learn_payer(self, iban: str, customer: str) -> None:
+        super().learn_payer(iban, customer)
+        if iban in self._ibans:  # not read yet: the read will find it among the learned payers
+            self._ibans[iban].add(customer)
+
     def customer_iban_keys(self, iban: str) -> set[str] | None:
         if self.complete:
             return super().customer_iban_keys(iban)

@@ -122,6 +122,8 @@ class Ledger:
         self._invoice_baseline: dict[str, tuple[Any, ...]] = {}
         self._transaction_baseline: dict[str, tuple[Any, ...]] = {}
         self._announce = True
+        #: (account, customer) pairs that allocations of this ledger taught (see learned_payers).
+        self.learned: set[tuple[str, str]] = set()
 
     # -- changes ----------------------------------------------------------------------------------------
 
@@ -255,6 +257,8 @@ class Ledger:
             iban = ibans.get(a["transaction_id"])
             if iban:
                 counts[(iban, customers[a["invoice_id"]])] += step
+        if step > 0:
+            self.learned.update(counts)
         rows = [
             {"company_id": self.company_id, "iban": iban, "customer_key": key, "allocations": n}
             for (iban, key), n in sorted(counts.items())

@@ -260,6 +260,10 @@ class InvoiceIndex:
     def customer_iban_keys(self, iban: str) -> set[str] | None:
         return self.customers_by_iban.get(iban)
 
+    def learn_payer(self, iban: str, customer: str) -> None:
+        """The customer paid from this account (an allocation says so): later payments from it are theirs."""
+        self.customers_by_iban[iban].add(customer)
+
     def open_documents(self, customer: str, limit: int | None = None) -> list[OpenInvoice]:
         """The customer's open documents, oldest first (at most ``limit``)."""
         docs = self.by_customer.get(customer, [])

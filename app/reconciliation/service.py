@@ -62,35 +62,55 @@ def _rejected(session: Session, transaction_ids: Sequence[str]) -> set[tuple[str
     return out
 
 
-def match_transactions(
-    session: Session, company_id: str, transaction_ids: Sequence[str], *, fresh: bool = False
-) -> MatchSummary:
-    """Run the matching engine over leaf transactions; apply allocations, suggestions and events.
-
-    ``fresh``: the transactions were just stored, so their first status is announced. The invoice index is
-    built once; payments are loaded and settled chunk by chunk (memory stays flat).
-    """
-    summary = MatchSummary()
+def match_transactions(session: Session, company_id: str, transaction_ids: Sequence[str]) -> MatchSummary:
+    """Match stored leaf transactions again (e.g. when their invoice arrives after them), chunk by chunk."""
     if not transaction_ids:
-        return summary
-    ledger = Ledger(session, company_id, "matcher")  # holds the company's ledger while it reads and writes
-    company = session.get(Company, company_id)
-    config = MatchConfig.from_overrides(
-        company.match_config if company else None,
-        Tolerance.from_config(company.payment_tolerance if company else None),
-    )
-    # Candidates are looked up by index as the payments ask for them (or, for a run as large as the open
-    # ledger, read with it in one go): either way the cost follows the payments.
-    index = StoredInvoiceIndex(SqlCandidates(session, company_id))
-    index.load_everything_if_small(len(transaction_ids))
-    matcher = Matcher(index, config, set())
+        return MatchSummary()
+    run = MatchRun(session, company_id, fresh=False)
+    run.index.load_everything_if_small(len(transaction_ids))
     for start in range(0, len(transaction_ids), _MATCH_CHUNK):
-        rows = _rows(session, _TX, _TX.c.id, transaction_ids[start : start + _MATCH_CHUNK])
-        _match_chunk(session, ledger, matcher, rows, summary, fresh=fresh)
-        if fresh:
-            ledger.fresh(rows)
-        ledger.settle()
-    return summary
+        run.add(_rows(session, _TX, _TX.c.id, transaction_ids[start : start + _MATCH_CHUNK]))
+    return run.summary
+
+
+class MatchRun:
+    """One run of the matching engine: transactions go in as rows, chunk by chunk, through one invoice index
+    and one Ledger, which applies allocations, suggestions and events and settles after each chunk.
+
+    ``fresh``: the rows are new transactions as just stored (an upload adds each statement's rows as it stores
+    them, so nothing is read back and memory follows the largest statement); their first status is announced.
+    """
+
+    def __init__(self, session: Session, company_id: str, *, fresh: bool) -> None:
+        self.session = session
+        self.fresh = fresh
+        self.summary = MatchSummary()
+        self.ledger = Ledger(session, company_id, "matcher")  # holds the company's ledger while it reads and writes
+        company = session.get(Company, company_id)
+        config = MatchConfig.from_overrides(
+            company.match_config if company else None,
+            Tolerance.from_config(company.payment_tolerance if company else None),
+        )
+        # Candidates are looked up by index as the payments ask for them (or, once the run has as many payments
+        # as the open ledger, read with it in one go): either way the cost follows the payments.
+        self.index = StoredInvoiceIndex(SqlCandidates(session, company_id))
+        self.matcher = Matcher(self.index, config, set())
+        self.payments = 0
+
+    def add(self, rows: Sequence[Any]) -> None:
+        for start in range(0, len(rows), _MATCH_CHUNK):
+            chunk = rows[start : start + _MATCH_CHUNK]
+            self.payments += len(chunk)
+            self.index.load_everything_if_small(self.payments)
+            _match_chunk(self.session, self.ledger, self.matcher, chunk, self.summary, fresh=self.fresh)
+            if self.fresh:
+                self.ledger.fresh(chunk)
+            self.ledger.settle()
+            # What this chunk's allocations taught counts for the next (as for the next upload): whether the
+            # index reads accounts as asked or holds the whole ledger, and however a file splits into statements.
+            for iban, customer in self.ledger.learned:
+                self.index.learn_payer(iban, customer)
+            self.ledger.learned.clear()
 
 
 _MATCH_CHUNK = 5000

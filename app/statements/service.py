@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func
@@ -16,7 +17,7 @@ from app.errors import Conflict, ValidationFailed
 from app.ids import new_id
 from app.outbox_models import Event
 from app.reconciliation.locks import lock_company_ledger
-from app.reconciliation.service import match_transactions
+from app.reconciliation.service import MatchRun, MatchSummary
 from app.statements.models import BankTransaction, CodaFile, Statement
 from app.statements.parsed import CodaError, CodaWarning, MovementKind, ParsedStatement
 from app.statements.schemas import IngestResponse, MatchingCounts, StatementPublic, WarningPublic
@@ -79,7 +80,7 @@ def ingest_coda(session: Session, company_id: str, data: bytes, *, source: str =
         return IngestResult(response=response, created=ingest.created)
     ingest.file_row.warnings = [w.as_dict() for w in reader.warnings]
     session.add(ingest.file_row)
-    totals = match_transactions(session, company_id, ingest.new_ids, fresh=True)
+    totals = ingest.matching.summary if ingest.matching else MatchSummary()
     metrics.STATEMENTS.labels(kind).inc(sum(1 for summary in ingest.summaries if not summary.duplicate))
     metrics.TRANSACTIONS.inc(len(ingest.new_ids))
     for outcome, count in totals.as_dict().items():
@@ -119,6 +120,8 @@ class _Ingest:
         self.duplicates = 0
         self.count = 0
         self.now = utcnow()
+        #: Matches each statement's new transactions as it is stored (from its first new statement on).
+        self.matching: MatchRun | None = None
 
     @property
     def created(self) -> bool:
@@ -205,6 +208,10 @@ class _Ingest:
         # Core inserts (executemany): the ORM's bulk path costs several times more per row.
         for start in range(0, len(rows), 5000):
             insert_rows(self.session, BankTransaction, rows[start : start + 5000])
+        if self.matching is None:
+            self.matching = MatchRun(self.session, self.company_id, fresh=True)
+        # The rows as stored, read by attribute as the database's rows are (nothing is read back).
+        self.matching.add([SimpleNamespace(**row) for row in rows if row["kind"] != MovementKind.TOTAL.value])
         self.summaries.append(
             StatementPublic(
                 id=statement_id,
