@@ -337,6 +337,10 @@ def write_off_transaction(
             f"a write-off of {format_amount(amount)} does not fit the transaction's unallocated {format_amount(left)}",
         )
     write_off_id = ledger.write_off(amount, _reason(reason), transaction_id=tx.id, note=note)
+    if amount == left:
+        # Nothing of the money is left for what was proposed: the proposals close (its undo reopens them). A
+        # partial write-off (a bank fee) leaves them open: the rest may still be for the proposed invoice.
+        _close_open_suggestions(session, tx.id, closed_by=write_off_id, actor=actor)
     ledger.settle()
     return write_off_id
 
@@ -352,4 +356,9 @@ def undo_write_off(session: Session, company_id: str, write_off_id: str, actor: 
     ):
         raise NotFound(f"no write-off {write_off_id}")
     ledger.undo_write_off(write_off)
+    ledger.settle(announce=False)  # the money first: what is reopened must fit it; events once, at the end
+    closed = session.exec(
+        select(Suggestion.id).where(Suggestion.closed_by == write_off_id, Suggestion.status == "superseded")
+    ).all()
+    _reopen(session, list(closed), statuses=("superseded",))
     ledger.settle()

@@ -203,3 +203,28 @@ def test_a_rejected_suggestion_does_not_reopen_over_money_allocated_since(client
     client.post(f"{path}/reject", headers=key).raise_for_status()
     assert allocate(client, key, tx, other, "50.00").status_code == 201  # 50 left: the 100 no longer fits
     assert problem(client.post(f"{path}/reopen", headers=key))[0] == 409
+
+
+def test_writing_off_all_of_a_payment_closes_its_suggestions_and_the_undo_reopens_them(client, key):
+    """Found by the ledger's property test: a transaction written off whole kept an open suggestion, which
+    `codarecon check` reports (fully matched, yet a suggestion is still open)."""
+    create(client, key, "A", "80.00")
+    upload(client, key, ("80.00", None))  # the amount of an invoice, no reference: a suggestion
+    tx = only_transaction(client, key)
+    assert tx["status"] == "suggested" and suggestions_by_status(tx["id"]).keys() == {"open"}
+    path = tx_path(tx, "/write-offs")
+
+    fee = client.post(path, json={"amount": "1.00", "reason": "bank_fee"}, headers=key)
+    assert fee.status_code == 201, fee.text
+    assert suggestions_by_status(tx["id"]).keys() == {"open"}  # 79.00 left: it may still be for the invoice
+    fee_id = fee.json()["write_offs"][0]["id"]
+    assert client.delete(tx_path(tx, f"/write-offs/{fee_id}"), headers=key).status_code == 204
+
+    whole = client.post(path, json={"amount": "80.00", "reason": "manual"}, headers=key).json()
+    assert (whole["status"], whole["suggestions"]) == ("matched", [])
+    assert suggestions_by_status(tx["id"]).keys() == {"superseded"}
+
+    undone = client.delete(tx_path(tx, f"/write-offs/{whole['write_offs'][0]['id']}"), headers=key)
+    assert undone.status_code == 204, undone.text
+    after = client.get(tx_path(tx), headers=key).json()
+    assert after["status"] == "suggested" and [s["status"] for s in after["suggestions"]] == ["open"]
