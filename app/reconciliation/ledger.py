@@ -364,24 +364,8 @@ class Ledger:
         seen: dict[str, _Seen] = {}
         now = utcnow()
         for chunk in _chunks(ids):
-            allocations: dict[str, list[Any]] = defaultdict(list)
-            for a in plain_rows(
-                self.session.execute(
-                    select(_ALLOCATIONS, _TX.c.booking_date.label("booked"))
-                    .join(_TX, _TX.c.id == _ALLOCATIONS.c.transaction_id)
-                    .where(one_of(_ALLOCATIONS.c.invoice_id, chunk))
-                )
-            ):
-                allocations[a.invoice_id].append(a)
-            write_offs: dict[str, list[Any]] = defaultdict(list)
-            for w in plain_rows(
-                self.session.execute(
-                    select(_WRITE_OFFS, _TX.c.booking_date.label("booked"))
-                    .outerjoin(_TX, _TX.c.id == _WRITE_OFFS.c.transaction_id)
-                    .where(one_of(_WRITE_OFFS.c.invoice_id, chunk))
-                )
-            ):
-                write_offs[w.invoice_id].append(w)
+            allocations = self._with_booking_day(_ALLOCATIONS, chunk)
+            write_offs = self._with_booking_day(_WRITE_OFFS, chunk)
             for row in plain_rows(self.session.execute(_INVOICES.select().where(one_of(_INVOICES.c.id, chunk)))):
                 self._kinds[row.id] = row.kind
                 paid_rows, off_rows = allocations.get(row.id, []), write_offs.get(row.id, [])
@@ -434,6 +418,20 @@ class Ledger:
         if updates:
             update_rows(self.session, Invoice, updates)
         return changes, seen
+
+    def _with_booking_day(self, table: Any, invoice_ids: list[str]) -> dict[str, list[Any]]:
+        """Per invoice: its allocation or write-off rows, each with its transaction's booking day (``booked``,
+        None for a write-off without a transaction)."""
+        out: dict[str, list[Any]] = defaultdict(list)
+        for row in plain_rows(
+            self.session.execute(
+                select(table, _TX.c.booking_date.label("booked"))
+                .select_from(table.outerjoin(_TX, _TX.c.id == table.c.transaction_id))
+                .where(one_of(table.c.invoice_id, invoice_ids))
+            )
+        ):
+            out[row.invoice_id].append(row)
+        return out
 
     def _settle_transactions(
         self, ids: list[str], queued: _Queued

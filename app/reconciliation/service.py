@@ -66,8 +66,7 @@ def match_transactions(session: Session, company_id: str, transaction_ids: Seque
     """Match stored leaf transactions again (e.g. when their invoice arrives after them), chunk by chunk."""
     if not transaction_ids:
         return MatchSummary()
-    run = MatchRun(session, company_id, fresh=False)
-    run.index.load_everything_if_small(len(transaction_ids))
+    run = MatchRun(session, company_id, fresh=False, expected=len(transaction_ids))
     for start in range(0, len(transaction_ids), _MATCH_CHUNK):
         run.add(_rows(session, _TX, _TX.c.id, transaction_ids[start : start + _MATCH_CHUNK]))
     return run.summary
@@ -79,9 +78,12 @@ class MatchRun:
 
     ``fresh``: the rows are new transactions as just stored (an upload adds each statement's rows as it stores
     them, so nothing is read back and memory follows the largest statement); their first status is announced.
+    ``expected``: how many payments the whole run will have at most (an upload's movement records), so that
+    the choice between reading the open ledger in one go and looking invoices up is made for the run, not
+    for its first statement alone.
     """
 
-    def __init__(self, session: Session, company_id: str, *, fresh: bool) -> None:
+    def __init__(self, session: Session, company_id: str, *, fresh: bool, expected: int = 0) -> None:
         self.session = session
         self.fresh = fresh
         self.summary = MatchSummary()
@@ -96,12 +98,13 @@ class MatchRun:
         self.index = StoredInvoiceIndex(SqlCandidates(session, company_id))
         self.matcher = Matcher(self.index, config, set())
         self.payments = 0
+        self.expected = expected
 
     def add(self, rows: Sequence[Any]) -> None:
         for start in range(0, len(rows), _MATCH_CHUNK):
             chunk = rows[start : start + _MATCH_CHUNK]
             self.payments += len(chunk)
-            self.index.load_everything_if_small(self.payments)
+            self.index.load_everything_if_small(max(self.payments, self.expected))
             _match_chunk(self.session, self.ledger, self.matcher, chunk, self.summary, fresh=self.fresh)
             if self.fresh:
                 self.ledger.fresh(chunk)

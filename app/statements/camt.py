@@ -95,6 +95,10 @@ def _sign(indicator: str | None) -> int:
     return -1 if indicator == "DBIT" else 1
 
 
+#: An entry's opening tag, with or without a namespace prefix.
+_ENTRY_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Ntry[\s>]")
+
+
 class CamtReader:
     """The statements of one camt.053 document, read one ``Stmt`` at a time (memory follows the largest
     statement, not the file); raises CodaError (with a line) when it cannot be read."""
@@ -120,6 +124,11 @@ class CamtReader:
         at_the_end = line >= len(lines) and column >= len(lines[-1])
         cut_off = at_the_end and "Extra content" not in (exc.msg or "")
         return CodaError(f"not well-formed XML: {exc.msg}", exc.lineno or 1, incomplete=cut_off)
+
+    def movement_records(self) -> int:
+        """How many entries (``Ntry``) the file holds: at most what its upload will match, known before its
+        first statement is stored (counted in the bytes; the statements are parsed one at a time)."""
+        return len(_ENTRY_TAG.findall(self._data))
 
     def statements(self) -> Iterator[ParsedStatement]:
         events = etree.iterparse(

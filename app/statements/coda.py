@@ -228,6 +228,11 @@ class CodaReader:
         except Exception as exc:
             raise CodaError(f"unreadable CODA content ({type(exc).__name__}: {exc})") from None
 
+    def movement_records(self) -> int:
+        """How many movement records (2.1) the file holds: at most what its upload will match, known before
+        its first statement is stored."""
+        return sum(1 for line in self._lines if line[:2] == "21")
+
     def statements(self) -> Iterator[ParsedStatement]:
         last_sequence: dict[tuple[str, str], int] = {}
         try:

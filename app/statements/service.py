@@ -61,7 +61,7 @@ def ingest_coda(session: Session, company_id: str, data: bytes, *, source: str =
     kind = "camt.053" if looks_like_xml(data) else "CODA"
     try:
         reader: CamtReader | CodaReader = CamtReader(data) if kind == "camt.053" else CodaReader(data)
-        ingest = _Ingest(session, company_id, data, reader.encoding, source)
+        ingest = _Ingest(session, company_id, data, reader.encoding, source, reader.movement_records())
         for statement in reader.statements():
             ingest.add(statement)
     except CodaError as exc:
@@ -99,7 +99,9 @@ def ingest_coda(session: Session, company_id: str, data: bytes, *, source: str =
 class _Ingest:
     """Writes one statement at a time; remembers only ids and summaries."""
 
-    def __init__(self, session: Session, company_id: str, data: bytes, encoding: str, source: str) -> None:
+    def __init__(
+        self, session: Session, company_id: str, data: bytes, encoding: str, source: str, movements: int
+    ) -> None:
         self.session = session
         self.company_id = company_id
         self.file_row = CodaFile(
@@ -122,6 +124,7 @@ class _Ingest:
         self.now = utcnow()
         #: Matches each statement's new transactions as it is stored (from its first new statement on).
         self.matching: MatchRun | None = None
+        self.movements = movements
 
     @property
     def created(self) -> bool:
@@ -209,7 +212,7 @@ class _Ingest:
         for start in range(0, len(rows), 5000):
             insert_rows(self.session, BankTransaction, rows[start : start + 5000])
         if self.matching is None:
-            self.matching = MatchRun(self.session, self.company_id, fresh=True)
+            self.matching = MatchRun(self.session, self.company_id, fresh=True, expected=self.movements)
         # The rows as stored, read by attribute as the database's rows are (nothing is read back).
         self.matching.add([SimpleNamespace(**row) for row in rows if row["kind"] != MovementKind.TOTAL.value])
         self.summaries.append(
