@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from app import metrics
@@ -78,8 +78,13 @@ def ingest_coda(session: Session, company_id: str, data: bytes, *, source: str =
             warnings=file_warnings,
         )
         return IngestResult(response=response, created=ingest.created)
-    ingest.file_row.warnings = [w.as_dict() for w in reader.warnings]
-    session.add(ingest.file_row)
+    # A plain UPDATE: the stored file row's ORM object expired at the first settle, and touching it would
+    # read the whole file back.
+    session.execute(
+        update(CodaFile)
+        .where(col(CodaFile.id) == ingest.file_id)
+        .values(warnings=[w.as_dict() for w in reader.warnings])
+    )
     totals = ingest.matching.summary if ingest.matching else MatchSummary()
     metrics.STATEMENTS.labels(kind).inc(sum(1 for summary in ingest.summaries if not summary.duplicate))
     metrics.TRANSACTIONS.inc(len(ingest.new_ids))
@@ -91,7 +96,7 @@ def ingest_coda(session: Session, company_id: str, data: bytes, *, source: str =
         duplicates=ingest.duplicates,
         matching=MatchingCounts(**totals.as_dict()),
         warnings=file_warnings,
-        file_id=ingest.file_row.id,
+        file_id=ingest.file_id,
     )
     return IngestResult(response=response, created=True, new_transaction_ids=ingest.new_ids)
 
@@ -114,7 +119,10 @@ class _Ingest:
             content=data,
         )
         self.file_stored = False
-        self.accounts: dict[str, BankAccount] = {}
+        self.file_id = self.file_row.id
+        #: iban -> id of the company's account (ids, not ORM objects: each settle expires those, and reading
+        #: one again is a query; the file row's would read the whole file back)
+        self.accounts: dict[str, str] = {}
         #: identity -> id of the statement stored from this file (a file may repeat a statement)
         self.seen: dict[tuple[str, str, int, Any], str] = {}
         self.summaries: list[StatementPublic] = []
@@ -130,7 +138,7 @@ class _Ingest:
     def created(self) -> bool:
         return self.file_stored
 
-    def _add_account(self, st: ParsedStatement, statement_id: str) -> BankAccount:
+    def _add_account(self, st: ParsedStatement, statement_id: str) -> str:
         """An account first seen in an upload is attached to the company, never silently: the statement says
         so and the company gets an ``account.added`` event (a person can check that the account is theirs)."""
         account = BankAccount(id=new_id("ba"), company_id=self.company_id, iban=st.account_iban)
@@ -148,12 +156,12 @@ class _Ingest:
             )
         )
         self.session.flush()
-        self.accounts[st.account_iban] = account
-        return account
+        self.accounts[st.account_iban] = account.id
+        return account.id
 
     def add(self, st: ParsedStatement) -> None:
         self.count += 1
-        account = self._account(st.account_iban)
+        account_id = self._account(st.account_iban)
         identity = _identity(st)
         existing = self.seen.get(identity) or _stored_identity(self.session, identity)
         if existing is not None:
@@ -167,8 +175,8 @@ class _Ingest:
             self.file_stored = True
         statement_id = new_id("st")
         added: list[CodaWarning] = []
-        if account is None:
-            account = self._add_account(st, statement_id)
+        if account_id is None:
+            account_id = self._add_account(st, statement_id)
             added.append(
                 CodaWarning(
                     "account_added",
@@ -192,8 +200,8 @@ class _Ingest:
                 {
                     "id": statement_id,
                     "company_id": self.company_id,
-                    "bank_account_id": account.id,
-                    "coda_file_id": self.file_row.id,
+                    "bank_account_id": account_id,
+                    "coda_file_id": self.file_id,
                     "account_iban": st.account_iban,
                     "currency": st.currency,
                     "sequence": st.sequence,
@@ -229,7 +237,7 @@ class _Ingest:
             )
         )
 
-    def _account(self, iban: str) -> BankAccount | None:
+    def _account(self, iban: str) -> str | None:
         if iban not in self.accounts:
             account = self.session.exec(select(BankAccount).where(BankAccount.iban == iban)).first()
             if account is not None and account.company_id != self.company_id:
@@ -239,7 +247,7 @@ class _Ingest:
                 )
             if account is None:
                 return None
-            self.accounts[iban] = account
+            self.accounts[iban] = account.id
         return self.accounts[iban]
 
 
