@@ -144,11 +144,16 @@ def undo_allocation(session: Session, company_id: str, transaction_id: str, allo
     ):  # the whole accepted suggestion is undone: it is open again, and so is what it closed
         closers.append(suggestion_id)
         _reopen(session, [suggestion_id], statuses=("accepted",))
+    _reopen_closed_by(session, closers)
+    ledger.settle()  # the quiet settle's rows are announced here, with the statuses reopening gave them
+
+
+def _reopen_closed_by(session: Session, closers: list[str]) -> None:
+    """Reopen the suggestions that these decisions (allocations, accepted suggestions, write-offs) closed."""
     closed = session.exec(
         select(Suggestion.id).where(col(Suggestion.closed_by).in_(closers), Suggestion.status == "superseded")
     ).all()
     _reopen(session, list(closed), statuses=("superseded",))
-    ledger.settle()  # the quiet settle's rows are announced here, with the statuses reopening gave them
 
 
 def _reopen(session: Session, suggestion_ids: list[str], *, statuses: tuple[str, ...]) -> list[str]:
@@ -357,8 +362,5 @@ def undo_write_off(session: Session, company_id: str, write_off_id: str, actor: 
         raise NotFound(f"no write-off {write_off_id}")
     ledger.undo_write_off(write_off)
     ledger.settle(announce=False)  # the money first: what is reopened must fit it; events once, at the end
-    closed = session.exec(
-        select(Suggestion.id).where(Suggestion.closed_by == write_off_id, Suggestion.status == "superseded")
-    ).all()
-    _reopen(session, list(closed), statuses=("superseded",))
+    _reopen_closed_by(session, [write_off_id])
     ledger.settle()
