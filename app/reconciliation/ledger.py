@@ -409,12 +409,7 @@ class Ledger:
                         )
                     )
                     # With its update (if any), what the API returns once it is stored.
-                    seen[row.id] = (
-                        row,
-                        update,
-                        sorted(paid_rows, key=lambda a: a.created_at),
-                        sorted(off_rows, key=lambda w: w.created_at),
-                    )
+                    seen[row.id] = (row, update, paid_rows, off_rows)
         if updates:
             update_rows(self.session, Invoice, updates)
         return changes, seen
@@ -566,10 +561,13 @@ class Ledger:
         if not changes:
             return []
         from app.invoices.presenter import invoice_document, invoice_document_rows
+        from app.statements.presenter import oldest_first
 
         documents = invoice_document_rows(self.session, [invoice for invoice, _, _, _ in seen.values()])
         snapshots = {
-            invoice_id: invoice_document(invoice, allocations, write_offs, documents.get(invoice_id, ()), update)
+            invoice_id: invoice_document(
+                invoice, oldest_first(allocations), oldest_first(write_offs), documents.get(invoice_id, ()), update
+            )
             for invoice_id, (invoice, update, allocations, write_offs) in seen.items()
         }
         return [self._event(t, subject, snapshots[subject], change) for t, subject, change in changes]
@@ -616,7 +614,7 @@ def _snapshots(session: Session, table: Any, ids: list[str], present: Any) -> di
     return out
 
 
-#: An invoice as it is after a settle, with its allocation and write-off rows in the order the API shows them.
+#: An invoice as it is before a settle's update, that update (empty if none), and its allocation and write-off rows.
 _Seen = tuple[Any, dict[str, Any], list[Any], list[Any]]
 
 #: A transaction's derived state: status, allocated and written-off amounts (signed like its amount).
@@ -629,22 +627,18 @@ class _Queued:
     def __init__(
         self, allocations: list[dict[str, Any]], write_offs: list[dict[str, Any]], suggestions: list[dict[str, Any]]
     ) -> None:
-        self.allocations: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.write_offs: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.suggestions: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for a in allocations:
-            self.allocations[a["transaction_id"]].append(a)
-        for w in write_offs:
-            if w["transaction_id"] is not None:
-                self.write_offs[w["transaction_id"]].append(w)
-        for s in suggestions:
-            self.suggestions[s["transaction_id"]].append(s)
-        # Plain dicts from here on: a lookup of a transaction with none must not add an empty list.
-        self.allocations, self.write_offs, self.suggestions = (
-            dict(self.allocations),
-            dict(self.write_offs),
-            dict(self.suggestions),
-        )
+        self.allocations = _by_transaction(allocations)
+        self.write_offs = _by_transaction(write_offs)
+        self.suggestions = _by_transaction(suggestions)
+
+
+def _by_transaction(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Queued rows grouped by their transaction (write-offs of an invoice alone have none)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["transaction_id"] is not None:
+            out.setdefault(row["transaction_id"], []).append(row)
+    return out
 
 
 def _as_read(rows: Iterable[dict[str, Any]]) -> list[SimpleNamespace]:

@@ -60,7 +60,7 @@ def _related(session: Session, rows: Sequence[Any]) -> tuple[dict[str, list[Any]
 
 
 def oldest_first(rows: Iterable[Any]) -> list[Any]:
-    """A transaction's allocations or write-offs, in the order the API shows them."""
+    """Allocations or write-offs (of a transaction or an invoice), in the order the API shows them."""
     return sorted(rows, key=lambda r: r.created_at)
 
 

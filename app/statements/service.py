@@ -187,12 +187,13 @@ class _Ingest:
         warnings = st.warnings + added + _sequence_warnings(self.session, st)
         self.seen[identity] = statement_id
         rows: list[dict[str, Any]] = []
+        leaves: list[dict[str, Any]] = []  # the payments: every row but globalisation totals
         for t in st.transactions:
-            tx_id = new_id("tx")
+            row = _transaction_row(new_id("tx"), self.company_id, statement_id, st, t, self.now)
+            rows.append(row)
             if t.kind is not MovementKind.TOTAL:
-                self.new_ids.append(tx_id)
-            rows.append(_transaction_row(tx_id, self.company_id, statement_id, st, t, self.now))
-        leaves = sum(1 for t in st.transactions if t.kind is not MovementKind.TOTAL)
+                leaves.append(row)
+                self.new_ids.append(row["id"])
         insert_rows(
             self.session,
             Statement,
@@ -210,7 +211,7 @@ class _Ingest:
                     "opening_date": st.opening_date,
                     "opening_balance": st.opening_balance,
                     "closing_balance": st.closing_balance,
-                    "transaction_count": leaves,
+                    "transaction_count": len(leaves),
                     "warnings": [w.as_dict() for w in warnings],
                     "created_at": self.now,
                 }
@@ -222,7 +223,7 @@ class _Ingest:
         if self.matching is None:
             self.matching = MatchRun(self.session, self.company_id, fresh=True, expected=self.movements)
         # The rows as stored, read by attribute as the database's rows are (nothing is read back).
-        self.matching.add([SimpleNamespace(**row) for row in rows if row["kind"] != MovementKind.TOTAL.value])
+        self.matching.add([SimpleNamespace(**row) for row in leaves])
         self.summaries.append(
             StatementPublic(
                 id=statement_id,
@@ -232,7 +233,7 @@ class _Ingest:
                 date=st.date,
                 opening_balance=st.opening_balance,
                 closing_balance=st.closing_balance,
-                transactions=leaves,
+                transactions=len(leaves),
                 warnings=[WarningPublic(**w.as_dict()) for w in warnings],
             )
         )
