@@ -17,13 +17,15 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import String, and_, bindparam, func, literal, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from app.invoices.models import OPEN_STATUSES, CustomerNameToken, Invoice
 from app.one_of import one_of
 from app.reconciliation.invoice_numbers import numbers_in_text
 from app.reconciliation.keys import name_tokens
+from app.reconciliation.locks import is_postgres
 from app.reconciliation.matching import (
     InvoiceIndex,
     MatchConfig,
@@ -177,27 +179,59 @@ class SqlCandidates:
 
     def token_members(self, tokens: Sequence[str]) -> dict[str, dict[str, str]]:
         """Per word: up to NAME_BUCKET customers with open invoices that have it in their name (key -> name)."""
-        has_open = exists().where(
-            _INVOICES.c.company_id == self.company_id,
-            _INVOICES.c.customer_key == _TOKENS.c.customer_key,
-            Unindexed(_INVOICES.c.status).in_(OPEN_STATUSES),  # by the customer's index
-        )
         out: dict[str, dict[str, str]] = defaultdict(dict)
         for chunk in _chunks(tokens):
             self.queries += 1
-            place = func.row_number().over(partition_by=_TOKENS.c.token, order_by=_TOKENS.c.customer_key)
-            ranked = (
-                select(_TOKENS.c.token, _TOKENS.c.customer_key, _TOKENS.c.customer_name, place.label("place"))
-                .where(_TOKENS.c.company_id == self.company_id, one_of(_TOKENS.c.token, chunk), has_open)
-                .subquery()
-            )
-            for token, key, name in self.session.execute(
-                select(ranked.c.token, ranked.c.customer_key, ranked.c.customer_name).where(
-                    ranked.c.place <= NAME_BUCKET
-                )
-            ):
+            for token, key, name in self.session.execute(self.members_lookup(chunk)):
                 out[token][key] = name
         return out
+
+    def members_lookup(self, words: list[str]) -> Any:
+        """The query behind token_members, for the session's database."""
+        return self._members_by_word(words) if is_postgres(self.session) else self._members_ranked(words)
+
+    def _has_open_invoice(self) -> Any:
+        """The word row's customer has an open invoice: asked per row, by the customer's index.
+
+        The OFFSET 0 keeps PostgreSQL from turning the EXISTS into a join. Planned without statistics (just
+        after an import) it drove that join from the company's open invoices and probed the words by customer,
+        which is not a prefix of their key: 100 s for 50 words at 100,000 invoices, 0.02 s word first.
+        """
+        return (
+            select(literal(1))
+            .where(
+                _INVOICES.c.company_id == self.company_id,
+                _INVOICES.c.customer_key == _TOKENS.c.customer_key,
+                Unindexed(_INVOICES.c.status).in_(OPEN_STATUSES),
+            )
+            .offset(0)
+            .exists()
+        )
+
+    def _members_by_word(self, chunk: list[str]) -> Any:
+        """PostgreSQL: for each word, its first NAME_BUCKET customers in key order (the words' own index, read
+        word by word and stopped at the bucket's size, whatever the planner knows of the tables)."""
+        word = func.unnest(bindparam(None, chunk, type_=ARRAY(String()))).table_valued("token").render_derived(name="word")
+        members = (
+            select(_TOKENS.c.customer_key, _TOKENS.c.customer_name)
+            .where(_TOKENS.c.company_id == self.company_id, _TOKENS.c.token == word.c.token, self._has_open_invoice())
+            .order_by(_TOKENS.c.customer_key)
+            .limit(NAME_BUCKET)
+            .lateral("members")
+        )
+        return select(word.c.token, members.c.customer_key, members.c.customer_name).join_from(word, members, true())
+
+    def _members_ranked(self, chunk: list[str]) -> Any:
+        """SQLite (no LATERAL): the same rows, numbered per word."""
+        place = func.row_number().over(partition_by=_TOKENS.c.token, order_by=_TOKENS.c.customer_key)
+        ranked = (
+            select(_TOKENS.c.token, _TOKENS.c.customer_key, _TOKENS.c.customer_name, place.label("place"))
+            .where(_TOKENS.c.company_id == self.company_id, one_of(_TOKENS.c.token, chunk), self._has_open_invoice())
+            .subquery()
+        )
+        return select(ranked.c.token, ranked.c.customer_key, ranked.c.customer_name).where(
+            ranked.c.place <= NAME_BUCKET
+        )
 
 
 class StoredInvoiceIndex(InvoiceIndex):

@@ -94,48 +94,11 @@ def test_on_postgresql_a_candidate_lookup_uses_its_key_even_before_statistics(cl
     """A table filled and queried before autovacuum analysed it (a company's first import, then its first
     statement) has no statistics; the planner then took (company_id, status) for the most selective index and
     walked every open invoice per lookup (130 ms each at 100,000)."""
-    from sqlalchemy import text
 
     from app.reconciliation.candidates import _INVOICES, SqlCandidates
 
-    make_company(client)
-    template = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("P0"), headers=ADMIN).json()["id"]
     with unit_of_work() as session:
-        if session.get_bind().dialect.name != "postgresql":
-            pytest.skip("SQLite plans without statistics: test_on_sqlite_a_candidate_lookup_uses_its_key...")
-        # 100,000 open invoices of one company, copies of one with their own keys (an index's depth is part of
-        # the planner's sum: a few thousand rows do not show it).
-        columns = [c.name for c in _INVOICES.c]
-        own = {
-            "id": "'inv_p' || g",
-            "external_id": "'P' || g",
-            "structured_reference": "'+++' || lpad(g::text, 12, '0') || '+++'",
-            "number_key": "'2026P' || g",
-            "number_digits_key": "CASE WHEN g % 10 = 0 THEN '2026P' || g END",  # mostly absent, as in life
-            "customer_iban": "CASE WHEN g % 10 = 0 THEN 'BE' || lpad(g::text, 14, '0') END",
-            "number_tail": "g::text",
-            "outstanding": "1000 * (g % 5000)",
-            "customer_key": "'name:KLANT ' || (g / 20)",
-        }
-        session.execute(
-            text(
-                f"INSERT INTO invoices ({', '.join(columns)}) SELECT "
-                + ", ".join(own.get(c, c) for c in columns)
-                + " FROM invoices, generate_series(1, 100000) AS g WHERE invoices.id = :template"
-            ),
-            {"template": template},
-        )
-        try:  # the statistics a fresh table lacks, removed inside this transaction (rolled back below)
-            session.execute(text("DELETE FROM pg_statistic WHERE starelid = 'invoices'::regclass"))
-            session.execute(
-                text(
-                    "UPDATE pg_class SET reltuples = -1, relpages = 0 WHERE oid = 'invoices'::regclass "
-                    "OR oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = 'invoices'::regclass)"
-                )
-            )
-        except Exception:
-            pytest.skip("needs a superuser to remove the table's statistics (scripts/with-postgres is one)")
-        company_id = session.execute(select(Company.id)).scalar_one()
+        company_id = _a_large_company_without_statistics(client, session)
         source = SqlCandidates(session, company_id)
         for column, value, index in (
             (_INVOICES.c.structured_reference, "+++000000000606+++", "uq_invoices_company_reference"),
@@ -148,6 +111,85 @@ def test_on_postgresql_a_candidate_lookup_uses_its_key_even_before_statistics(cl
         iban = "BE00000000000170"
         assert "ix_invoices_company_customer_iban" in _postgresql_plan(session, source.iban_lookup([iban]))
         session.rollback()
+
+
+def test_on_postgresql_name_words_are_looked_up_word_first_even_before_statistics(client):
+    """The customers sharing a word of the payer's name, joined to their open invoices: without statistics
+    PostgreSQL drove that join from the company's open invoices and probed the words by customer, not a prefix
+    of their key (100 s for 50 words at 100,000 invoices, 0.5 ms word first)."""
+    from sqlalchemy import text
+
+    from app.reconciliation.candidates import NAME_BUCKET, SqlCandidates
+
+    with unit_of_work() as session:
+        company_id = _a_large_company_without_statistics(client, session)
+        # Every customer has "klant" in its name, and its own number.
+        session.execute(
+            text(
+                "INSERT INTO customer_name_tokens (company_id, token, customer_key, customer_name) "
+                "SELECT DISTINCT company_id, word, customer_key, customer_name FROM invoices, "
+                "LATERAL (VALUES ('klant'), (split_part(customer_key, ' ', 2))) AS w(word)"
+            )
+        )
+        session.execute(
+            text("UPDATE pg_class SET reltuples = -1, relpages = 0 WHERE relname LIKE 'customer_name_tok%'")
+        )
+        source = SqlCandidates(session, company_id)
+        plan = _postgresql_plan(session, source.members_lookup(["klant", "17", "30"]))
+        assert "customer_name_tokens_pkey" in plan and "SubPlan" in plan, plan
+        assert "Hash" not in plan and "Seq Scan on invoices" not in plan, plan
+        members = source.token_members(["klant", "17", "30", "nobody"])
+        assert sorted(members["17"]) == ["name:KLANT 17"] and sorted(members["30"]) == ["name:KLANT 30"]
+        assert len(members["klant"]) == NAME_BUCKET and sorted(members["klant"]) == list(members["klant"])
+        assert "nobody" not in members
+        session.rollback()
+
+
+def _a_large_company_without_statistics(client, session) -> str:
+    """100,000 open invoices of one company (in the session's transaction, for the caller to roll back),
+    copies of one with their own keys, and no statistics on the table, as right after an import (an index's
+    depth is part of the planner's sum: a few thousand rows do not show it)."""
+    from sqlalchemy import text
+
+    from app.reconciliation.candidates import _INVOICES
+
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite plans without statistics: test_on_sqlite_a_candidate_lookup_uses_its_key...")
+    make_company(client)
+    template = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("P0"), headers=ADMIN).json()["id"]
+    columns = [c.name for c in _INVOICES.c]
+    own = {
+        "id": "'inv_p' || g",
+        "external_id": "'P' || g",
+        "structured_reference": "'+++' || lpad(g::text, 12, '0') || '+++'",
+        "number_key": "'2026P' || g",
+        "number_digits_key": "CASE WHEN g % 10 = 0 THEN '2026P' || g END",  # mostly absent, as in life
+        "customer_iban": "CASE WHEN g % 10 = 0 THEN 'BE' || lpad(g::text, 14, '0') END",
+        "number_tail": "g::text",
+        "outstanding": "1000 * (g % 5000)",
+        "customer_key": "'name:KLANT ' || (g / 20)",
+        "customer_name": "'Klant ' || (g / 20)",
+    }
+    session.execute(
+        text(
+            f"INSERT INTO invoices ({', '.join(columns)}) SELECT "
+            + ", ".join(own.get(c, c) for c in columns)
+            + " FROM invoices, generate_series(1, 100000) AS g WHERE invoices.id = :template"
+        ),
+        {"template": template},
+    )
+    session.execute(text("DELETE FROM invoices WHERE id = :template"), {"template": template})
+    try:  # the statistics a fresh table lacks, removed inside this transaction (rolled back by the caller)
+        session.execute(text("DELETE FROM pg_statistic WHERE starelid = 'invoices'::regclass"))
+        session.execute(
+            text(
+                "UPDATE pg_class SET reltuples = -1, relpages = 0 WHERE oid = 'invoices'::regclass "
+                "OR oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = 'invoices'::regclass)"
+            )
+        )
+    except Exception:
+        pytest.skip("needs a superuser to remove the table's statistics (scripts/with-postgres is one)")
+    return session.execute(select(Company.id)).scalar_one()
 
 
 def _postgresql_plan(session, statement) -> str:
