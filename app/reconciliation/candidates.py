@@ -211,7 +211,9 @@ class SqlCandidates:
     def _members_by_word(self, chunk: list[str]) -> Any:
         """PostgreSQL: for each word, its first NAME_BUCKET customers in key order (the words' own index, read
         word by word and stopped at the bucket's size, whatever the planner knows of the tables)."""
-        word = func.unnest(bindparam(None, chunk, type_=ARRAY(String()))).table_valued("token").render_derived(name="word")
+        word = (
+            func.unnest(bindparam(None, chunk, type_=ARRAY(String()))).table_valued("token").render_derived(name="word")
+        )
         members = (
             select(_TOKENS.c.customer_key, _TOKENS.c.customer_name)
             .where(_TOKENS.c.company_id == self.company_id, _TOKENS.c.token == word.c.token, self._has_open_invoice())
