@@ -9,7 +9,7 @@ driver: one ``cursor.execute`` and one conversion per value.
 from __future__ import annotations
 
 from collections import deque, namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Select
@@ -27,7 +27,8 @@ class _Compiled:
         # Positional drivers (SQLite's qmark) take a tuple in the compiled order; the others a mapping.
         self.names = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
         self.columns = list(statement.selected_columns)
-        self.row = namedtuple("Row", [c.key for c in self.columns])  # type: ignore[misc]
+        # rename: columns of two tables may share a name (id); values() callers split them by position.
+        self.row = namedtuple("Row", [c.key for c in self.columns], rename=True)  # type: ignore[misc]
         self.dialect = dialect
         self.converters: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
 
@@ -57,21 +58,29 @@ class PreparedSelect:
             compiled = self._compiled[dialect.name] = _Compiled(self._statement, dialect)
         return compiled
 
-    def all(self, connection: RawConnection, params: Mapping[str, Any]) -> list[Any]:
+    def values(self, connection: RawConnection, params: Mapping[str, Any]) -> list[Sequence[Any]]:
+        """Each row's converted values, in the select's column order (for a select of several tables' columns,
+        which a caller splits into its rows)."""
         compiled = self._for(connection.dialect)
         cursor = connection.cursor
         cursor.execute(compiled.sql, tuple(params[n] for n in compiled.names) if compiled.names else params)
         rows = cursor.fetchall()
         converters = compiled.converters_for(cursor.description)
         if not converters:
-            return [compiled.row._make(r) for r in rows]
+            return rows
         converted = []
         for r in rows:
             values = list(r)
             for i, convert in converters:
-                values[i] = convert(values[i])
-            converted.append(compiled.row._make(values))
+                value = values[i]
+                if value is not None:  # every processor of our types gives None for None; most columns are
+                    values[i] = convert(value)  # null in most rows (an open invoice's payment columns)
+            converted.append(values)
         return converted
+
+    def all(self, connection: RawConnection, params: Mapping[str, Any]) -> list[Any]:
+        make = self._for(connection.dialect).row._make
+        return [make(values) for values in self.values(connection, params)]
 
     def first(self, connection: RawConnection, params: Mapping[str, Any]) -> Any | None:
         rows = self.all(connection, params)
@@ -102,15 +111,18 @@ class KeptReadConnections:
         self._engine: Engine | None = None
         self._idle: deque[Any] = deque()
 
-    def read(self, engine: Engine, work: Callable[[RawConnection], T]) -> T:
-        """``work`` on a cursor inside one read transaction (one snapshot for all its selects)."""
+    def read(self, engine: Engine, work: Callable[[RawConnection], T], *, snapshot: bool = True) -> T:
+        """``work`` on a cursor inside one read transaction (one snapshot for all its selects).
+
+        ``snapshot=False``: ``work`` runs a single select, which is a snapshot of its own; SQLite then runs it
+        without a transaction around it (PostgreSQL's driver opens one anyway)."""
         for attempt in (1, 2):
             connection, kept = self._take(engine)
             cursor = None
             try:
                 # Inside the try: on a connection the server closed, even opening a cursor fails.
                 cursor = connection.cursor()
-                if engine.dialect.name == "sqlite":
+                if snapshot and engine.dialect.name == "sqlite":
                     cursor.execute("BEGIN")  # the driver runs in autocommit (app/db.py)
                 result = work(RawConnection(engine.dialect, cursor))
                 cursor.close()

@@ -35,7 +35,14 @@ def test_the_hot_read_equals_the_presenter_with_and_without_money(client):
         headers=key,
     ).raise_for_status()
 
-    for invoice in (bare, paid):
+    written_off = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("C"), headers=key).json()
+    client.post(
+        f"/v1/companies/{VAT}/invoices/{written_off['id']}/write-offs",
+        json={"amount": written_off["total_amount"], "reason": "manual"},
+        headers=key,
+    ).raise_for_status()
+
+    for invoice in (bare, paid, written_off):
         response = client.get(f"/v1/companies/{VAT}/invoices/{invoice['id']}", headers=key)
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/json"
@@ -43,6 +50,25 @@ def test_the_hot_read_equals_the_presenter_with_and_without_money(client):
     body = client.get(f"/v1/companies/{VAT}/invoices/{paid['id']}", headers=key).json()
     assert (body["status"], body["amount_paid"], body["write_off_amount"]) == ("paid", "98.00", "2.00")
     assert [len(body[k]) for k in ("allocations", "write_offs", "documents")] == [1, 1, 1]
+    body = client.get(f"/v1/companies/{VAT}/invoices/{written_off['id']}", headers=key).json()
+    assert (body["status"], len(body["write_offs"])) == ("paid", 1)
+
+
+def test_the_hot_read_of_an_invoice_paid_in_parts_lists_its_allocations_oldest_first(client):
+    """Allocations only (no write-off, no document) are read in one select with the invoice, and sorted there."""
+    make_company(client)
+    key = make_key(client)
+    invoice = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("P", total="100.00"), headers=key).json()
+    ref = invoice["structured_reference"]
+    for sequence, amount in ((1, "30.00"), (2, "25.00"), (3, "45.00")):
+        client.post(
+            f"/v1/companies/{VAT}/statements", content=payment_file((amount, ref), sequence=sequence), headers=key
+        ).raise_for_status()
+    body = client.get(f"/v1/companies/{VAT}/invoices/{invoice['id']}", headers=key).json()
+    assert body == presented(invoice["id"])
+    assert (body["status"], body["amount_paid"], body["amount_due"]) == ("paid", "100.00", "0.00")
+    assert [a["amount"] for a in body["allocations"]] == ["30.00", "25.00", "45.00"]
+    assert (body["write_offs"], body["documents"]) == ([], [])
 
 
 def test_errors_are_the_ordinary_problems(client):
