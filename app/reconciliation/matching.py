@@ -281,12 +281,15 @@ class InvoiceIndex:
         if docs:
             self.settled_head[customer] = head
         out = []
-        for i in range(head, len(docs)):
-            inv = docs[i]
-            if inv.due > 0:
-                out.append(inv)
-                if limit is not None and len(out) >= limit:
-                    break
+        end = head
+        while end < len(docs) and (limit is None or len(out) < limit):
+            if docs[end].due > 0:
+                out.append(docs[end])
+            end += 1
+        if end - head > 2 * len(out) + 16:
+            # Mostly settled documents behind an open one the head cannot pass (an old invoice paid in part):
+            # they leave the list now, or every payment of the customer walks them again.
+            docs[head:end] = out
         return out
 
     def payer(self, payment: Payment, threshold: float) -> Payer:
