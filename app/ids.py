@@ -5,9 +5,26 @@ from __future__ import annotations
 import os
 import time
 
+#: Random parts read ahead from the system in one call: an upload makes an id for each movement, event,
+#: allocation and audit line (55,000 for 20,000 movements), and a system call each was 2 % of its time.
+_BATCH = 512
+_random_parts: list[str] = []
+# A forked child must not hand out the parent's parts again.
+os.register_at_fork(after_in_child=_random_parts.clear)
+
 
 def new_id(prefix: str) -> str:
-    return new_ids(prefix, 1)[0]
+    try:
+        random = _random_parts.pop()  # atomic under the GIL: no two threads get the same part
+    except IndexError:
+        random = _refill()
+    return f"{prefix}_{int(time.time() * 1000):012x}{random}"
+
+
+def _refill() -> str:
+    fresh = os.urandom(8 * _BATCH).hex()
+    _random_parts.extend(fresh[16 * i : 16 * i + 16] for i in range(1, _BATCH))
+    return fresh[:16]
 
 
 def new_ids(prefix: str, count: int) -> list[str]:
