@@ -51,7 +51,12 @@ def generate_statements(count: int, rng: random.Random) -> tuple[list[StatementS
                 )
             elif i % 3 == 1:
                 movements.append(
-                    MovementSpec(-amount, communication=f"Betaling leverancier {n + i} factuur 2026/{i:05d}")
+                    MovementSpec(
+                        -amount,
+                        communication=f"Betaling leverancier {n + i} factuur 2026/{i:05d}",
+                        counterparty_name=f"LEVERANCIER {i % 50}",
+                        counterparty_iban="BE68539007547034",
+                    )
                 )
             else:
                 movements.append(
