@@ -101,9 +101,18 @@ def make_engine(url: str) -> Engine:
 
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(
+    engine = create_engine(
         url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True, json_serializer=json_text
     )
+    event.listen(engine, "checkin", _back_to_transactions)
+    return engine
+
+
+def _back_to_transactions(dbapi_connection: Any, _: Any) -> None:
+    """The hot read keeps its connections in autocommit (app/prepared.py); whichever way one comes back to the
+    pool (given back, or collected with a dropped holder), the sessions that get it next run transactions."""
+    if dbapi_connection is not None and dbapi_connection.autocommit:
+        dbapi_connection.autocommit = False
 
 
 def _private_database_file(path: Path) -> None:

@@ -104,6 +104,12 @@ class KeptReadConnections:
     on PostgreSQL the checkout's pre-ping is a round trip of its own. Kept connections are checked out of the
     engine's pool once and stay out; a connection the server has since closed (a restart, an idle timeout) is
     dropped and the read tried once more on a fresh one, which is what the pre-ping gave.
+
+    Kept connections run in autocommit (SQLite's driver does already, app/db.py), so a single select is one
+    round trip on PostgreSQL. In a transaction it was three (BEGIN, the select, ROLLBACK), and psycopg forgets
+    its prepared statements at each ROLLBACK, so the select was parsed and planned anew on every read. A read
+    of several selects opens its own transaction, REPEATABLE READ on PostgreSQL: one snapshot for all of them
+    (READ COMMITTED takes a snapshot per statement).
     """
 
     def __init__(self, keep: int = 8) -> None:
@@ -114,16 +120,16 @@ class KeptReadConnections:
     def read(self, engine: Engine, work: Callable[[RawConnection], T], *, snapshot: bool = True) -> T:
         """``work`` on a cursor inside one read transaction (one snapshot for all its selects).
 
-        ``snapshot=False``: ``work`` runs a single select, which is a snapshot of its own; SQLite then runs it
-        without a transaction around it (PostgreSQL's driver opens one anyway)."""
+        ``snapshot=False``: ``work`` runs a single select, which is a snapshot of its own, without a
+        transaction around it."""
         for attempt in (1, 2):
             connection, kept = self._take(engine)
             cursor = None
             try:
                 # Inside the try: on a connection the server closed, even opening a cursor fails.
                 cursor = connection.cursor()
-                if snapshot and engine.dialect.name == "sqlite":
-                    cursor.execute("BEGIN")  # the driver runs in autocommit (app/db.py)
+                if snapshot:
+                    cursor.execute(_BEGIN_SNAPSHOT.get(engine.dialect.name, "BEGIN"))
                 result = work(RawConnection(engine.dialect, cursor))
                 cursor.close()
             except engine.dialect.loaded_dbapi.Error as exc:
@@ -148,20 +154,27 @@ class KeptReadConnections:
         try:
             return self._idle.pop(), True
         except IndexError:
-            return engine.raw_connection(), False
+            connection = engine.raw_connection()
+            if engine.dialect.name == "postgresql":
+                connection.dbapi_connection.autocommit = True
+            return connection, False
 
     def _give_back(self, engine: Engine, connection: Any) -> None:
-        connection.rollback()  # ends the read transaction
+        connection.rollback()  # ends a read transaction (nothing to do after a single select)
         if engine is self._engine and len(self._idle) < self._keep:
             self._idle.append(connection)
         else:
-            connection.close()  # back to the pool
+            connection.close()  # back to the pool (app/db.py ends its autocommit)
 
     def forget(self) -> None:
         """Return every kept connection to its pool (the engine is being replaced or disposed)."""
         while self._idle:
             self._idle.pop().close()
         self._engine = None
+
+
+#: What opens a read of several selects: one snapshot for all of them, and nothing it could write.
+_BEGIN_SNAPSHOT = {"postgresql": "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}
 
 
 kept_read_connections = KeptReadConnections()

@@ -50,3 +50,45 @@ def test_a_kept_connection_the_server_closed_is_replaced_and_the_read_retried(cl
     assert fresh is not lost
     kept.forget()
     assert not kept._idle
+
+
+def test_a_read_of_several_selects_sees_one_snapshot_while_another_connection_writes(client):
+    """The invoice and its allocations must agree: a read of several selects runs in one snapshot (REPEATABLE
+    READ on PostgreSQL, where READ COMMITTED would take one per select)."""
+    from sqlalchemy import text
+
+    company_id = _two_invoices(client)
+    select = PreparedSelect(_BY_COMPANY)
+
+    def two_looks(conn):
+        before = [r.total_amount for r in select.all(conn, {"company_id": company_id})]
+        with unit_of_work() as session:  # another connection changes an invoice and commits
+            session.execute(text("UPDATE invoices SET total_amount = 99999 WHERE company_id = :c"), {"c": company_id})
+        after = [r.total_amount for r in select.all(conn, {"company_id": company_id})]
+        return before, after
+
+    before, after = KeptReadConnections().read(get_engine(), two_looks)
+    assert before == after
+    changed = KeptReadConnections().read(get_engine(), lambda conn: select.all(conn, {"company_id": company_id}))
+    assert changed[0].total_amount != before[0]  # the change was committed: a new read sees it
+
+
+def test_a_single_select_leaves_no_transaction_open_and_the_pool_gets_its_connection_back_as_it_gave_it(client):
+    company_id = _two_invoices(client)
+    engine = get_engine()
+    kept = KeptReadConnections(keep=1)
+    select = PreparedSelect(_BY_COMPANY)
+    assert len(kept.read(engine, lambda conn: select.all(conn, {"company_id": company_id}), snapshot=False)) == 2
+    (connection,) = kept._idle
+    driver = connection.dbapi_connection
+    if engine.dialect.name == "postgresql":
+        from psycopg.pq import TransactionStatus
+
+        assert driver.pgconn.transaction_status == TransactionStatus.IDLE  # one round trip, no BEGIN/ROLLBACK
+        kept.forget()
+        assert driver.autocommit is False  # the sessions that get it next run their own transactions
+    else:
+        assert not driver.in_transaction
+        kept.forget()
+    with unit_of_work() as session:  # the pool's connections still work as sessions expect
+        assert session.get(Invoice, "inv_none") is None
