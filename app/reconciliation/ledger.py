@@ -115,6 +115,8 @@ class Ledger:
         self._suggestions: list[dict[str, Any]] = []
         #: New transactions as stored (see fresh()): settled and presented from these rows and the queues.
         self._known: dict[str, Any] = {}
+        #: New transactions the next settle stores, with their first state (see fresh(stored=False)).
+        self._pending: list[Any] = []
         #: Per invoice touched by the last settle: its kind (what its allocations mean for a transaction).
         self._kinds: dict[str, str] = {}
         self._announcements: list[tuple[str, str, dict[str, Any]]] = []
@@ -240,9 +242,11 @@ class Ledger:
         """Keep ``learned_payers`` in step with allocations: which accounts each customer paid from."""
         if not allocations:
             return
-        ibans: dict[str, str | None] = {}
+        paid_from = {a["transaction_id"] for a in allocations}
+        # New transactions' accounts are known (see fresh()); others are read.
+        ibans: dict[str, str | None] = {t: self._known[t].counterparty_iban for t in paid_from if t in self._known}
         customers: dict[str, str] = {}
-        for chunk in _chunks(sorted({a["transaction_id"] for a in allocations})):
+        for chunk in _chunks(sorted(paid_from - ibans.keys())):
             ibans.update(
                 self.session.execute(select(_TX.c.id, _TX.c.counterparty_iban).where(one_of(_TX.c.id, chunk))).all()
             )
@@ -287,16 +291,23 @@ class Ledger:
         if invoice_id is not None:
             self._invoices.add(invoice_id)
 
-    def fresh(self, rows: Iterable[Any]) -> None:
+    def fresh(self, rows: Iterable[Any], *, stored: bool = True) -> None:
         """New transactions, as just stored (nothing allocated to them, written off or suggested yet): their first
         status is announced as a change.
 
         The next settle derives their state and presents them from these rows and what this ledger queued for
-        them, instead of reading all of it back: an upload announces most of its movements."""
+        them, instead of reading all of it back: an upload announces most of its movements.
+
+        ``stored=False``: the rows (objects whose attributes are the columns, all of them) are not stored yet.
+        The next settle stores them with the state it derives, before the allocations that point at them, and
+        does not update them: an update costs each row a second write of its indexes, and on PostgreSQL a
+        second check of its foreign keys (a row inserted in the same transaction is always checked again)."""
         for row in rows:
             self._fresh.add(row.id)
             self._transactions.add(row.id)
             self._known[row.id] = row
+            if not stored:
+                self._pending.append(row)
 
     def suggest(self, transaction_id: str, score: float, allocations: list[dict[str, str]], reasons: list[Any]) -> str:
         """An open suggestion for a person to decide, announced with the transaction as it is after settle()."""
@@ -334,14 +345,19 @@ class Ledger:
             self._transactions |= self._transaction_baseline.keys()
         self._announce = announce
         self.session.flush()
+        queued = _Queued(self._allocations, self._write_offs, self._suggestions)
+        pending_changes, states = self._store_pending(queued)
         self._learn_payers(self._allocations, +1)
         insert_rows(self.session, Allocation, self._allocations)
         insert_rows(self.session, WriteOff, self._write_offs)
         insert_rows(self.session, Suggestion, self._suggestions)
         insert_rows(self.session, AuditEvent, self._audits)
-        queued = _Queued(self._allocations, self._write_offs, self._suggestions)
         invoice_changes, invoices_seen = self._settle_invoices(sorted(self._invoices))
-        transaction_changes, states = self._settle_transactions(sorted(self._transactions), queued)
+        transaction_changes, settled_states = self._settle_transactions(
+            sorted(self._transactions - states.keys()), queued
+        )
+        transaction_changes += pending_changes
+        states |= settled_states
         self._allocations, self._write_offs, self._suggestions, self._audits = [], [], [], []
         self._invoices, self._transactions = set(), set()
         if announce:
@@ -476,10 +492,22 @@ class Ledger:
                     updates=updates,
                     changes=changes,
                 )
-        known_ids = [i for i in ids if i in self._known]
-        kinds = self._kinds_of({a["invoice_id"] for i in known_ids for a in queued.allocations.get(i, ())})
-        for tx_id in known_ids:
-            # Nothing of it is stored but what this ledger queued (see fresh()).
+        self._judge_known([i for i in ids if i in self._known], queued, updates, changes, states)
+        if updates:
+            update_rows(self.session, BankTransaction, updates)
+        return changes, states
+
+    def _judge_known(
+        self,
+        ids: list[str],
+        queued: _Queued,
+        updates: list[dict[str, Any]],
+        changes: list[tuple[str, str, dict[str, Any]]],
+        states: dict[str, _State],
+    ) -> None:
+        """The state of transactions of which nothing is stored but what this ledger queued (see fresh())."""
+        kinds = self._kinds_of({a["invoice_id"] for i in ids for a in queued.allocations.get(i, ())})
+        for tx_id in ids:
             row = self._known[tx_id]
             allocations = queued.allocations.get(tx_id, ())
             own_write_offs = [w["amount"] for w in queued.write_offs.get(tx_id, ()) if w["invoice_id"] is None]
@@ -492,8 +520,20 @@ class Ledger:
                 updates=updates,
                 changes=changes,
             )
-        if updates:
-            update_rows(self.session, BankTransaction, updates)
+
+    def _store_pending(self, queued: _Queued) -> tuple[list[tuple[str, str, dict[str, Any]]], dict[str, _State]]:
+        """Store the new transactions not stored yet (see fresh()) with the state they settle in; returns the
+        changes to announce and their states, as _settle_transactions does for the others."""
+        if not self._pending:
+            return [], {}
+        rows, self._pending = self._pending, []
+        updates: list[dict[str, Any]] = []
+        changes: list[tuple[str, str, dict[str, Any]]] = []
+        states: dict[str, _State] = {}
+        self._judge_known(sorted(row.id for row in rows), queued, updates, changes, states)
+        for row in rows:
+            row.status, row.amount_allocated, row.amount_written_off = states[row.id]
+        insert_rows(self.session, BankTransaction, [vars(row) for row in rows])
         return changes, states
 
     def _kinds_of(self, invoice_ids: set[str]) -> dict[str, str]:

@@ -100,14 +100,15 @@ class MatchRun:
         self.payments = 0
         self.expected = expected
 
-    def add(self, rows: Sequence[Any]) -> None:
+    def add(self, rows: Sequence[Any], *, stored: bool = True) -> None:
+        """Match ``rows``; ``stored=False`` (fresh runs): new transactions the ledger stores when it settles them."""
         for start in range(0, len(rows), _MATCH_CHUNK):
             chunk = rows[start : start + _MATCH_CHUNK]
             self.payments += len(chunk)
             self.index.load_everything_if_small(max(self.payments, self.expected))
             _match_chunk(self.session, self.ledger, self.matcher, chunk, self.summary, fresh=self.fresh)
             if self.fresh:
-                self.ledger.fresh(chunk)
+                self.ledger.fresh(chunk, stored=stored)
             self.ledger.settle()
             # What this chunk's allocations taught counts for the next (as for the next upload): whether the
             # index reads accounts as asked or holds the whole ledger, and however a file splits into statements.

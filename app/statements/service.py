@@ -186,12 +186,13 @@ class _Ingest:
             )
         warnings = st.warnings + added + _sequence_warnings(self.session, st)
         self.seen[identity] = statement_id
-        rows: list[dict[str, Any]] = []
-        leaves: list[dict[str, Any]] = []  # the payments: every row but globalisation totals
+        totals: list[dict[str, Any]] = []  # globalisation totals: kept, never matched
+        leaves: list[dict[str, Any]] = []  # the payments: every other row
         for t in st.transactions:
             row = _transaction_row(new_id("tx"), self.company_id, statement_id, st, t, self.now)
-            rows.append(row)
-            if t.kind is not MovementKind.TOTAL:
+            if t.kind is MovementKind.TOTAL:
+                totals.append(row)
+            else:
                 leaves.append(row)
                 self.new_ids.append(row["id"])
         insert_rows(
@@ -217,13 +218,14 @@ class _Ingest:
                 }
             ],
         )
-        # Core inserts (executemany): the ORM's bulk path costs several times more per row.
-        for start in range(0, len(rows), 5000):
-            insert_rows(self.session, BankTransaction, rows[start : start + 5000])
+        # Core inserts (executemany): the ORM's bulk path costs several times more per row. The payments go in
+        # with their first state, when matching has settled them (the ledger stores them: see Ledger.fresh).
+        for start in range(0, len(totals), 5000):
+            insert_rows(self.session, BankTransaction, totals[start : start + 5000])
         if self.matching is None:
             self.matching = MatchRun(self.session, self.company_id, fresh=True, expected=self.movements)
-        # The rows as stored, read by attribute as the database's rows are (nothing is read back).
-        self.matching.add([SimpleNamespace(**row) for row in leaves])
+        # Read by attribute as the database's rows are (nothing is read back).
+        self.matching.add([SimpleNamespace(**row) for row in leaves], stored=False)
         self.summaries.append(
             StatementPublic(
                 id=statement_id,

@@ -87,3 +87,36 @@ def test_an_upload_of_several_statements_never_reads_the_file_back(client):
     assert upload.status_code == 201, upload.text
     assert len(upload.json()["statements"]) == 2
     assert reads == []
+
+
+def test_an_upload_stores_each_payment_with_its_settled_state_and_never_updates_it(client):
+    """New payments are stored once, when matching has settled them: an update would write every index of the
+    row again and, on PostgreSQL, check its foreign keys again (a row inserted in the same transaction always
+    is). What is stored is what the API then shows."""
+    from sqlalchemy import event
+
+    from app.db import get_engine
+
+    make_company(client, accounts=[IBAN])
+    key = make_key(client)
+    invoice = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("A", total="100.00"), headers=key).json()
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_):
+        statements.append(" ".join(statement.split()).upper())
+
+    event.listen(get_engine(), "before_cursor_execute", record)
+    try:
+        upload = client.post(
+            f"/v1/companies/{VAT}/statements",
+            content=_statements(invoice["structured_reference"]),  # 100.00 by reference, then 75.00 unexplained
+            headers={**key, "Content-Type": "application/octet-stream"},
+        )
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", record)
+    assert upload.status_code == 201, upload.text
+    assert upload.json()["matching"] == {"matched": 1, "suggested": 0, "unmatched": 1}
+    assert not [s for s in statements if s.startswith("UPDATE TRANSACTIONS")]
+    listed = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
+    stored = {t["amount"]: (t["status"], t["allocated_amount"], t["unallocated_amount"]) for t in listed}
+    assert stored == {"100.00": ("matched", "100.00", "0.00"), "75.00": ("unmatched", "0.00", "75.00")}
