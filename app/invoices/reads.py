@@ -27,13 +27,21 @@ _ALLOCATIONS = Allocation.__table__  # type: ignore[attr-defined]
 _WRITE_OFFS = WriteOff.__table__  # type: ignore[attr-defined]
 _DOCUMENTS = InvoiceDocument.__table__  # type: ignore[attr-defined]
 
-#: What the resource shows of an invoice and of an allocation (the money, keys and hashes behind them are not).
-_SHOWN_INVOICE = [
-    c
-    for c in _INVOICES.c
-    if c.key not in {"company_id", "outstanding", "content_hash"} and "_key" not in c.key and c.key != "number_tail"
-]
-_SHOWN_ALLOCATION = [c for c in _ALLOCATIONS.c if c.key not in {"company_id", "suggestion_id"}]
+#: Columns the resource does not show: the tenant, matching's lookup keys, the content hash.
+_UNSHOWN = frozenset(
+    [
+        "company_id",
+        "suggestion_id",
+        "content_hash",
+        "outstanding",
+        "customer_key",
+        "number_key",
+        "number_digits_key",
+        "number_tail",
+    ]
+)
+_SHOWN_INVOICE = [c for c in _INVOICES.c if c.key not in _UNSHOWN]
+_SHOWN_ALLOCATION = [c for c in _ALLOCATIONS.c if c.key not in _UNSHOWN]
 #: The common case in one select, which is its own snapshot: the invoice with its allocations (an open
 #: invoice has none: the outer join gives one row, with nulls). Sorted here, not by the database: one or two
 #: rows, and no sort step for SQLite to plan.
@@ -42,8 +50,8 @@ _INVOICE_AND_ALLOCATIONS = PreparedSelect(
     .select_from(_INVOICES.outerjoin(_ALLOCATIONS, _ALLOCATIONS.c.invoice_id == _INVOICES.c.id))
     .where(_INVOICES.c.id == bindparam("invoice_id"), _INVOICES.c.company_id == bindparam("company_id"))
 )
-_INVOICE_ROW = namedtuple("_INVOICE_ROW", [c.key for c in _SHOWN_INVOICE])  # type: ignore[misc]
-_ALLOCATION_ROW = namedtuple("_ALLOCATION_ROW", [c.key for c in _SHOWN_ALLOCATION])  # type: ignore[misc]
+_InvoiceRow = namedtuple("_InvoiceRow", [c.key for c in _SHOWN_INVOICE])  # type: ignore[misc]
+_AllocationRow = namedtuple("_AllocationRow", [c.key for c in _SHOWN_ALLOCATION])  # type: ignore[misc]
 _SPLIT = len(_SHOWN_INVOICE)
 
 _ONE_INVOICE = PreparedSelect(
@@ -91,10 +99,10 @@ def _read_joined(conn: RawConnection, params: dict[str, str]) -> _Found | None:
     rows = _INVOICE_AND_ALLOCATIONS.values(conn, params)
     if not rows:
         raise NotFound(f"no invoice {params['invoice_id']}")
-    invoice = _INVOICE_ROW._make(rows[0][:_SPLIT])
+    invoice = _InvoiceRow._make(rows[0][:_SPLIT])
     if invoice.write_off_amount != 0 or invoice.document_count:
         return None
-    allocations = [_ALLOCATION_ROW._make(values[_SPLIT:]) for values in rows if values[_SPLIT] is not None]
+    allocations = [_AllocationRow._make(values[_SPLIT:]) for values in rows if values[_SPLIT] is not None]
     return invoice, oldest_first(allocations), (), ()
 
 
