@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from stdnum import iban as iban_std
 from stdnum.exceptions import ValidationError
 
@@ -10,6 +12,9 @@ class IbanError(ValueError):
     pass
 
 
+# A statement names the same few accounts again and again (the company's own, its regular payers): stdnum's
+# check reads its country table each time, a fifth of a camt.053 entry's reading. Invalid text is not cached.
+@lru_cache(maxsize=65536)
 def normalize_iban(text: str) -> str:
     try:
         # Checksum, length and format; not the bank registry, which lags behind new banks.
