@@ -113,10 +113,9 @@ class Ledger:
         self._transactions: set[str] = set()
         self._fresh: set[str] = set()
         self._suggestions: list[dict[str, Any]] = []
-        #: New transactions as stored (see fresh()): settled and presented from these rows and the queues.
+        #: New transactions, not stored yet (see fresh()): stored, settled and presented from these rows and the
+        #: queues by the next settle.
         self._known: dict[str, Any] = {}
-        #: New transactions the next settle stores, with their first state (see fresh(stored=False)).
-        self._pending: list[Any] = []
         #: Per invoice touched by the last settle: its kind (what its allocations mean for a transaction).
         self._kinds: dict[str, str] = {}
         self._announcements: list[tuple[str, str, dict[str, Any]]] = []
@@ -291,23 +290,18 @@ class Ledger:
         if invoice_id is not None:
             self._invoices.add(invoice_id)
 
-    def fresh(self, rows: Iterable[Any], *, stored: bool = True) -> None:
-        """New transactions, as just stored (nothing allocated to them, written off or suggested yet): their first
-        status is announced as a change.
+    def fresh(self, rows: Iterable[Any]) -> None:
+        """New transactions, not stored yet (objects whose attributes are all their columns; nothing allocated to
+        them, written off or suggested but what this ledger queues): their first status is announced as a change.
 
-        The next settle derives their state and presents them from these rows and what this ledger queued for
-        them, instead of reading all of it back: an upload announces most of its movements.
-
-        ``stored=False``: the rows (objects whose attributes are the columns, all of them) are not stored yet.
-        The next settle stores them with the state it derives, before the allocations that point at them, and
-        does not update them: an update costs each row a second write of its indexes, and on PostgreSQL a
-        second check of its foreign keys (a row inserted in the same transaction is always checked again)."""
+        The next settle derives their state from these rows and what this ledger queued for them, stores them
+        with it, before the allocations that point at them, and presents them: nothing is read back, and
+        nothing is updated (an update writes each row's indexes again, and on PostgreSQL checks its foreign
+        keys again: a row inserted in the same transaction always is)."""
         for row in rows:
             self._fresh.add(row.id)
             self._transactions.add(row.id)
             self._known[row.id] = row
-            if not stored:
-                self._pending.append(row)
 
     def suggest(self, transaction_id: str, score: float, allocations: list[dict[str, str]], reasons: list[Any]) -> str:
         """An open suggestion for a person to decide, announced with the transaction as it is after settle()."""
@@ -346,18 +340,15 @@ class Ledger:
         self._announce = announce
         self.session.flush()
         queued = _Queued(self._allocations, self._write_offs, self._suggestions)
-        pending_changes, states = self._store_pending(queued)
+        new_changes, states = self._store_new(queued)
         self._learn_payers(self._allocations, +1)
         insert_rows(self.session, Allocation, self._allocations)
         insert_rows(self.session, WriteOff, self._write_offs)
         insert_rows(self.session, Suggestion, self._suggestions)
         insert_rows(self.session, AuditEvent, self._audits)
         invoice_changes, invoices_seen = self._settle_invoices(sorted(self._invoices))
-        transaction_changes, settled_states = self._settle_transactions(
-            sorted(self._transactions - states.keys()), queued
-        )
-        transaction_changes += pending_changes
-        states |= settled_states
+        transaction_changes = self._settle_stored_transactions(sorted(self._transactions - states.keys()))
+        transaction_changes += new_changes
         self._allocations, self._write_offs, self._suggestions, self._audits = [], [], [], []
         self._invoices, self._transactions = set(), set()
         if announce:
@@ -444,16 +435,11 @@ class Ledger:
             out[row.invoice_id].append(row)
         return out
 
-    def _settle_transactions(
-        self, ids: list[str], queued: _Queued
-    ) -> tuple[list[tuple[str, str, dict[str, Any]]], dict[str, _State]]:
-        """Derive every touched transaction's state; returns the changes to announce, and the state of the
-        transactions settled from their known rows (what their snapshots show)."""
+    def _settle_stored_transactions(self, ids: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
+        """Derive each stored transaction's state from what is stored of it; returns the changes to announce."""
         updates: list[dict[str, Any]] = []
         changes: list[tuple[str, str, dict[str, Any]]] = []
-        states: dict[str, _State] = {}
-        stored_ids = [i for i in ids if i not in self._known]
-        for chunk in _chunks(stored_ids):
+        for chunk in _chunks(ids):
             allocated: dict[str, Decimal] = defaultdict(lambda: ZERO)
             settled_any: set[str] = set()
             for tx_id, kind, amount in self.session.execute(
@@ -492,20 +478,18 @@ class Ledger:
                     updates=updates,
                     changes=changes,
                 )
-        self._judge_known([i for i in ids if i in self._known], queued, updates, changes, states)
         if updates:
             update_rows(self.session, BankTransaction, updates)
-        return changes, states
+        return changes
 
-    def _judge_known(
-        self,
-        ids: list[str],
-        queued: _Queued,
-        updates: list[dict[str, Any]],
-        changes: list[tuple[str, str, dict[str, Any]]],
-        states: dict[str, _State],
-    ) -> None:
-        """The state of transactions of which nothing is stored but what this ledger queued (see fresh())."""
+    def _store_new(self, queued: _Queued) -> tuple[list[tuple[str, str, dict[str, Any]]], dict[str, _State]]:
+        """Store the new transactions (see fresh()) with the state they settle in, derived from their rows and
+        what this ledger queued for them; returns the changes to announce and their states."""
+        changes: list[tuple[str, str, dict[str, Any]]] = []
+        states: dict[str, _State] = {}
+        if not self._known:
+            return changes, states
+        ids = sorted(self._known)
         kinds = self._kinds_of({a["invoice_id"] for i in ids for a in queued.allocations.get(i, ())})
         for tx_id in ids:
             row = self._known[tx_id]
@@ -517,23 +501,12 @@ class Ledger:
                 sum(own_write_offs, ZERO),
                 settled_any=bool(allocations or own_write_offs),
                 suggested=tx_id in queued.suggestions,
-                updates=updates,
+                updates=[],  # stored with its state below, never updated
                 changes=changes,
             )
-
-    def _store_pending(self, queued: _Queued) -> tuple[list[tuple[str, str, dict[str, Any]]], dict[str, _State]]:
-        """Store the new transactions not stored yet (see fresh()) with the state they settle in; returns the
-        changes to announce and their states, as _settle_transactions does for the others."""
-        if not self._pending:
-            return [], {}
-        rows, self._pending = self._pending, []
-        updates: list[dict[str, Any]] = []
-        changes: list[tuple[str, str, dict[str, Any]]] = []
-        states: dict[str, _State] = {}
-        self._judge_known(sorted(row.id for row in rows), queued, updates, changes, states)
-        for row in rows:
-            row.status, row.amount_allocated, row.amount_written_off = states[row.id]
-        insert_rows(self.session, BankTransaction, [vars(row) for row in rows])
+        for tx_id, row in self._known.items():
+            row.status, row.amount_allocated, row.amount_written_off = states[tx_id]
+        insert_rows(self.session, BankTransaction, [vars(row) for row in self._known.values()])
         return changes, states
 
     def _kinds_of(self, invoice_ids: set[str]) -> dict[str, str]:

@@ -76,8 +76,9 @@ class MatchRun:
     """One run of the matching engine: transactions go in as rows, chunk by chunk, through one invoice index
     and one Ledger, which applies allocations, suggestions and events and settles after each chunk.
 
-    ``fresh``: the rows are new transactions as just stored (an upload adds each statement's rows as it stores
-    them, so nothing is read back and memory follows the largest statement); their first status is announced.
+    ``fresh``: the rows are new transactions, not stored yet: the ledger stores them as it settles them, with
+    their first state (an upload adds each statement's rows, so nothing is read back and memory follows the
+    largest statement); their first status is announced.
     ``expected``: how many payments the whole run will have at most (an upload's movement records), so that
     the choice between reading the open ledger in one go and looking invoices up is made for the run, not
     for its first statement alone.
@@ -100,15 +101,14 @@ class MatchRun:
         self.payments = 0
         self.expected = expected
 
-    def add(self, rows: Sequence[Any], *, stored: bool = True) -> None:
-        """Match ``rows``; ``stored=False`` (fresh runs): new transactions the ledger stores when it settles them."""
+    def add(self, rows: Sequence[Any]) -> None:
         for start in range(0, len(rows), _MATCH_CHUNK):
             chunk = rows[start : start + _MATCH_CHUNK]
             self.payments += len(chunk)
             self.index.load_everything_if_small(max(self.payments, self.expected))
             _match_chunk(self.session, self.ledger, self.matcher, chunk, self.summary, fresh=self.fresh)
             if self.fresh:
-                self.ledger.fresh(chunk, stored=stored)
+                self.ledger.fresh(chunk)
             self.ledger.settle()
             # What this chunk's allocations taught counts for the next (as for the next upload): whether the
             # index reads accounts as asked or holds the whole ledger, and however a file splits into statements.

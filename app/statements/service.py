@@ -225,7 +225,7 @@ class _Ingest:
         if self.matching is None:
             self.matching = MatchRun(self.session, self.company_id, fresh=True, expected=self.movements)
         # Read by attribute as the database's rows are (nothing is read back).
-        self.matching.add([SimpleNamespace(**row) for row in leaves], stored=False)
+        self.matching.add([SimpleNamespace(**row) for row in leaves])
         self.summaries.append(
             StatementPublic(
                 id=statement_id,
