@@ -639,8 +639,9 @@ class Matcher:
             # All of them together cannot reach it (a remainder often exceeds what is due): the search's first
             # step would find that, and it counts as one.
             return [], self.config.max_search_steps > 0
-        docs = sorted(pool, key=lambda i: (-abs(i.signed_due), _age(i)))
-        values = [int(i.signed_due * CENTS) for i in docs]
+        order = sorted(range(len(pool)), key=lambda k: (-abs(pool[k].signed_due), _age(pool[k])))
+        docs = [pool[k] for k in order]
+        values = [signed[k] for k in order]
         n = len(values)
         most = [0] * (n + 1)  # most/least that the documents from index i on can still add
         least = [0] * (n + 1)
