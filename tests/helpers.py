@@ -41,6 +41,25 @@ def invoice_body(external_id: str = "INV-1", total: str = "121.00", **overrides:
 
 
 @contextmanager
+def sql_sent() -> Iterator[list[str]]:
+    """The SQL statements the application sends to its database inside the block (as the driver gets them)."""
+    from sqlalchemy import event
+
+    from app.db import get_engine
+
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", record)
+
+
+@contextmanager
 def serving(app: Any, log_level: str = "error") -> Iterator[int]:
     """The app under a real uvicorn server on a free loopback port (in a thread); yields the port."""
     import socket

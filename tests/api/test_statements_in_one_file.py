@@ -11,7 +11,7 @@ import pytest
 
 from app.reconciliation import candidates
 from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
-from tests.helpers import IBAN, VAT, invoice_body, make_company, make_key
+from tests.helpers import IBAN, VAT, invoice_body, make_company, make_key, sql_sent
 
 PAYER_ACCOUNT = "BE68539007547034"
 
@@ -63,29 +63,17 @@ def test_an_upload_of_several_statements_never_reads_the_file_back(client):
     """Each statement is settled as it is stored, and a settle expires the session's objects: the stored file's
     row, touched again for the next statement, was read back whole each time (30 MB a statement, 100 times, in
     the large-file benchmark)."""
-    from sqlalchemy import event
-
-    from app.db import get_engine
-
     make_company(client, accounts=[IBAN])
     key = make_key(client)
-    reads: list[str] = []
-
-    def record(_conn, _cursor, statement, *_):
-        if "coda_files" in statement and not statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
-            reads.append(statement)
-
-    event.listen(get_engine(), "before_cursor_execute", record)
-    try:
+    with sql_sent() as sent:
         upload = client.post(
             f"/v1/companies/{VAT}/statements",
             content=_statements("+++090/9337/55493+++"),
             headers={**key, "Content-Type": "application/octet-stream"},
         )
-    finally:
-        event.remove(get_engine(), "before_cursor_execute", record)
     assert upload.status_code == 201, upload.text
     assert len(upload.json()["statements"]) == 2
+    reads = [s for s in sent if "coda_files" in s and not s.lstrip().upper().startswith(("INSERT", "UPDATE"))]
     assert reads == []
 
 
@@ -93,30 +81,18 @@ def test_an_upload_stores_each_payment_with_its_settled_state_and_never_updates_
     """New payments are stored once, when matching has settled them: an update would write every index of the
     row again and, on PostgreSQL, check its foreign keys again (a row inserted in the same transaction always
     is). What is stored is what the API then shows."""
-    from sqlalchemy import event
-
-    from app.db import get_engine
-
     make_company(client, accounts=[IBAN])
     key = make_key(client)
     invoice = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("A", total="100.00"), headers=key).json()
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_):
-        statements.append(" ".join(statement.split()).upper())
-
-    event.listen(get_engine(), "before_cursor_execute", record)
-    try:
+    with sql_sent() as sent:
         upload = client.post(
             f"/v1/companies/{VAT}/statements",
             content=_statements(invoice["structured_reference"]),  # 100.00 by reference, then 75.00 unexplained
             headers={**key, "Content-Type": "application/octet-stream"},
         )
-    finally:
-        event.remove(get_engine(), "before_cursor_execute", record)
     assert upload.status_code == 201, upload.text
     assert upload.json()["matching"] == {"matched": 1, "suggested": 0, "unmatched": 1}
-    assert not [s for s in statements if s.startswith("UPDATE TRANSACTIONS")]
+    assert not [s for s in sent if " ".join(s.split()).upper().startswith("UPDATE TRANSACTIONS")]
     listed = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
     stored = {t["amount"]: (t["status"], t["allocated_amount"], t["unallocated_amount"]) for t in listed}
     assert stored == {"100.00": ("matched", "100.00", "0.00"), "75.00": ("unmatched", "0.00", "75.00")}

@@ -9,10 +9,10 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlmodel import col
 
-from app.db import get_engine, unit_of_work
+from app.db import unit_of_work
 from app.invoices.models import OPEN_STATUSES, Invoice
 from app.reconciliation.keys import customer_key
 from app.reconciliation.matching import OpenInvoice, match_payments
@@ -20,7 +20,7 @@ from app.reconciliation.models import Allocation, LearnedPayer, Suggestion, Writ
 from app.reconciliation.service import _payment
 from app.statements.models import BankTransaction
 from tests.coda_builders import payment_file
-from tests.helpers import ADMIN, IBAN, VAT, invoice_body
+from tests.helpers import ADMIN, IBAN, VAT, invoice_body, sql_sent
 from tests.scenarios import CONFIG, TOLERANCE, generate
 
 
@@ -184,19 +184,10 @@ def _statements_for_small_upload(client, filler: int) -> tuple[int, dict]:
     for start in range(0, len(known) + len(others), 1000):
         batch = (known + others)[start : start + 1000]
         client.post(f"/v1/companies/{VAT}/invoices/batch", json={"invoices": batch}, headers=ADMIN).raise_for_status()
-    count = 0
-
-    def counted(*_: object) -> None:
-        nonlocal count
-        count += 1
-
-    event.listen(get_engine(), "before_cursor_execute", counted)
-    try:
+    with sql_sent() as sent:
         response = client.post(f"/v1/companies/{VAT}/statements", content=_small_statement(), headers=ADMIN)
-    finally:
-        event.remove(get_engine(), "before_cursor_execute", counted)
     assert response.status_code == 201, response.text
-    return count, response.json()["matching"]
+    return len(sent), response.json()["matching"]
 
 
 @pytest.mark.slow
