@@ -18,7 +18,7 @@ def new_id(prefix: str) -> str:
         random = _random_parts.pop()  # atomic under the GIL: no two threads get the same part
     except IndexError:
         random = _refill()
-    return f"{prefix}_{int(time.time() * 1000):012x}{random}"
+    return _stamp(prefix) + random
 
 
 def _refill() -> str:
@@ -30,7 +30,12 @@ def _refill() -> str:
 def new_ids(prefix: str, count: int) -> list[str]:
     """``count`` ids from one read of the system's randomness (a system call per id was a noticeable part of
     registering a thousand invoices)."""
-    # 48-bit millisecond timestamp then 64 random bits, like UUIDv7: index-friendly and keyset-sortable.
-    stamp = f"{prefix}_{int(time.time() * 1000):012x}"
+    stamp = _stamp(prefix)
     random = os.urandom(8 * count).hex()
     return [stamp + random[16 * i : 16 * i + 16] for i in range(count)]
+
+
+def _stamp(prefix: str) -> str:
+    # 48-bit millisecond timestamp then (the caller's) 64 random bits, like UUIDv7: index-friendly and
+    # keyset-sortable.
+    return f"{prefix}_{int(time.time() * 1000):012x}"
