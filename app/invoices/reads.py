@@ -1,7 +1,8 @@
 """The hot read of invoicing apps and dashboards: one invoice with its allocations, write-offs and documents.
 
 Plain rows from one kept driver connection, with statements compiled once (app/prepared.py): no ORM
-session, no identity map, no SQLAlchemy execution context per request. The route stays an ordinary FastAPI
+session, no identity map, no SQLAlchemy execution context per request, and no thread: the read is a coroutine
+on the event loop (PostgreSQL's through psycopg's async connections). The route stays an ordinary FastAPI
 route (authentication, tenancy and errors as everywhere else); only the database work is lean.
 """
 
@@ -76,16 +77,12 @@ _ITS_DOCUMENTS = PreparedSelect(
 )
 
 
-def reads_on_the_loop() -> bool:
-    return get_engine().dialect.name == "sqlite"
-
-
-def invoice_json(company_id: str, invoice_id: str) -> bytes:
+async def invoice_json(company_id: str, invoice_id: str) -> bytes:
     """The invoice resource as JSON bytes, or NotFound (also for another company's invoice)."""
     params = {"invoice_id": invoice_id, "company_id": company_id}
-    found = kept_read_connections.read(get_engine(), lambda conn: _read_joined(conn, params), snapshot=False)
+    found = await kept_read_connections.read(get_engine(), lambda conn: _read_joined(conn, params), snapshot=False)
     if found is None:  # written off or with documents: several selects, in one transaction
-        found = kept_read_connections.read(get_engine(), lambda conn: _read_apart(conn, params))
+        found = await kept_read_connections.read(get_engine(), lambda conn: _read_apart(conn, params))
     # Built as JSON directly (equal to InvoicePublic: tests/api/test_event_snapshots.py): pydantic's model and
     # dump were most of the read's own time.
     return json_bytes(invoice_document(*found))
@@ -94,9 +91,9 @@ def invoice_json(company_id: str, invoice_id: str) -> bytes:
 _Found = tuple[Any, Sequence[Any], Sequence[Any], Sequence[Any]]
 
 
-def _read_joined(conn: RawConnection, params: dict[str, str]) -> _Found | None:
+async def _read_joined(conn: RawConnection, params: dict[str, str]) -> _Found | None:
     """One select for an invoice that has neither write-offs nor documents; None for one that has."""
-    rows = _INVOICE_AND_ALLOCATIONS.values(conn, params)
+    rows = await _INVOICE_AND_ALLOCATIONS.values(conn, params)
     if not rows:
         raise NotFound(f"no invoice {params['invoice_id']}")
     invoice = _InvoiceRow._make(rows[0][:_SPLIT])
@@ -106,12 +103,12 @@ def _read_joined(conn: RawConnection, params: dict[str, str]) -> _Found | None:
     return invoice, oldest_first(allocations), (), ()
 
 
-def _read_apart(conn: RawConnection, params: dict[str, str]) -> _Found:
-    row = _ONE_INVOICE.first(conn, params)
+async def _read_apart(conn: RawConnection, params: dict[str, str]) -> _Found:
+    row = await _ONE_INVOICE.first(conn, params)
     if row is None:
         raise NotFound(f"no invoice {params['invoice_id']}")
     # Only what the invoice has.
-    allocations = _ITS_ALLOCATIONS.all(conn, params) if row.amount_paid != 0 else ()
-    write_offs = _ITS_WRITE_OFFS.all(conn, params) if row.write_off_amount != 0 else ()
-    documents = _ITS_DOCUMENTS.all(conn, params) if row.document_count else ()
+    allocations = await _ITS_ALLOCATIONS.all(conn, params) if row.amount_paid != 0 else ()
+    write_offs = await _ITS_WRITE_OFFS.all(conn, params) if row.write_off_amount != 0 else ()
+    documents = await _ITS_DOCUMENTS.all(conn, params) if row.document_count else ()
     return row, allocations, write_offs, documents

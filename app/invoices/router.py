@@ -7,7 +7,6 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
@@ -111,13 +110,9 @@ async def get_invoice(request: Request) -> Response:
     # The company check is called, not declared as a dependency: FastAPI solves each dependency level per
     # request, and this read is mostly that overhead (the same check as CompanyDep, from app.security).
     ctx = await current_company(vat, request)
-    # Async with cached authentication and no ORM session (invoices/reads.py). On SQLite the read runs right
-    # here: a WAL read never waits for the writer and takes less time than handing it to a thread (and the
-    # GIL back and forth). On PostgreSQL it goes to the thread pool: a network round trip must not hold the loop.
-    if reads.reads_on_the_loop():
-        body = reads.invoice_json(ctx.id, invoice_id)
-    else:
-        body = await run_in_threadpool(reads.invoice_json, ctx.id, invoice_id)
+    # On the event loop, with cached authentication and no ORM session (invoices/reads.py, app/prepared.py): a
+    # hand-off to the thread pool, and the GIL back and forth, cost more than the read itself.
+    body = await reads.invoice_json(ctx.id, invoice_id)
     # Serialised there: the model was built from our own rows, so FastAPI's re-validation adds nothing.
     return Response(body, media_type="application/json")
 
