@@ -112,6 +112,9 @@ class RawConnection:
         self.cursor.execute(sql, arguments)
         return self.cursor.fetchall()
 
+    async def execute(self, sql: str) -> None:
+        self.cursor.execute(sql)
+
 
 class _AwaitedConnection(RawConnection):
     """psycopg's async cursor: the event loop goes on with other requests while the server answers."""
@@ -121,6 +124,9 @@ class _AwaitedConnection(RawConnection):
     async def fetchall(self, sql: str, arguments: Any) -> list[Any]:
         await self.cursor.execute(sql, arguments)
         return await self.cursor.fetchall()
+
+    async def execute(self, sql: str) -> None:
+        await self.cursor.execute(sql)
 
 
 class KeptReadConnections:
@@ -159,16 +165,16 @@ class KeptReadConnections:
         transaction around it."""
         awaited = engine.dialect.name == "postgresql"
         for attempt in (1, 2):
-            connection, kept = await (self._take_awaited(engine) if awaited else self._take(engine))
+            connection, kept = await self._take_awaited(engine) if awaited else self._take(engine)
             cursor = None
             try:
                 # Inside the try: on a connection the server closed, even opening a cursor fails.
                 cursor = connection.cursor()
                 raw = (_AwaitedConnection if awaited else RawConnection)(engine.dialect, cursor)
                 if snapshot:
-                    await _execute(cursor, _BEGIN_SNAPSHOT.get(engine.dialect.name, "BEGIN"), awaited)
+                    await raw.execute(_BEGIN_SNAPSHOT.get(engine.dialect.name, "BEGIN"))
                 result = await work(raw)
-                await _end(connection, cursor, awaited)
+                await _end_awaited(connection, cursor) if awaited else _end(connection, cursor)
             except engine.dialect.loaded_dbapi.Error as exc:
                 driver = connection if awaited else connection.dbapi_connection
                 lost = engine.dialect.is_disconnect(exc, driver, cursor)
@@ -176,9 +182,13 @@ class KeptReadConnections:
                 if lost and kept and attempt == 1:
                     continue
                 raise
-            except Exception:  # the work's own refusal (NotFound): the connection is fine
-                await _end(connection, cursor, awaited)
-                self._give_back(engine, connection, awaited)
+            except Exception:  # the work's own refusal (NotFound): the connection is fine, unless ending fails
+                try:
+                    await _end_awaited(connection, cursor) if awaited else _end(connection, cursor)
+                except Exception:
+                    await self._drop(connection, awaited)
+                else:
+                    self._give_back(engine, connection, awaited)
                 raise
             except BaseException:  # cancelled while the server may still be answering: its state is unknown
                 await self._drop(connection, awaited)
@@ -187,7 +197,7 @@ class KeptReadConnections:
             return result
         raise AssertionError("unreachable: the second attempt returns or raises")
 
-    async def _take(self, engine: Engine) -> tuple[Any, bool]:
+    def _take(self, engine: Engine) -> tuple[Any, bool]:
         if engine is not self._engine:
             self.forget()
             self._engine = engine
@@ -274,21 +284,15 @@ class KeptReadConnections:
         self._engine, self._loop = None, None
 
 
-async def _execute(cursor: Any, sql: str, awaited: bool) -> None:
-    if awaited:
-        await cursor.execute(sql)
-    else:
-        cursor.execute(sql)
+def _end(connection: Any, cursor: Any) -> None:
+    """Close the cursor and end a read transaction (nothing to do after a single select)."""
+    cursor.close()
+    connection.rollback()
 
 
-async def _end(connection: Any, cursor: Any, awaited: bool) -> None:
-    """Close the cursor and end a read transaction (nothing to do, and no round trip, after a single select)."""
-    if awaited:
-        await cursor.close()
-        await connection.rollback()  # psycopg sends nothing when no transaction is open
-    else:
-        cursor.close()
-        connection.rollback()
+async def _end_awaited(connection: Any, cursor: Any) -> None:
+    await cursor.close()
+    await connection.rollback()  # psycopg sends nothing when no transaction is open
 
 
 #: What opens a read of several selects: one snapshot for all of them, and nothing it could write.
