@@ -14,6 +14,7 @@ hop and the GIL hand-offs a blocking driver call in the thread pool costs (they 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import deque, namedtuple
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -283,6 +284,14 @@ class KeptReadConnections:
         self._open.clear()
         self._engine, self._loop = None, None
 
+    def forsake(self) -> None:
+        """In a forked child: let go of the parent's connections without closing them (closing would end the
+        parent's sessions on the server)."""
+        self._idle.clear()
+        self._waiting.clear()
+        self._open.clear()
+        self._engine, self._loop = None, None
+
 
 def _end(connection: Any, cursor: Any) -> None:
     """Close the cursor and end a read transaction (nothing to do after a single select)."""
@@ -300,3 +309,4 @@ _BEGIN_SNAPSHOT = {"postgresql": "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONL
 
 
 kept_read_connections = KeptReadConnections()
+os.register_at_fork(after_in_child=kept_read_connections.forsake)

@@ -197,3 +197,34 @@ def test_a_cancelled_postgresql_read_drops_its_connection_and_gives_its_place_to
     (connection,) = kept._idle
     assert connection is not taken[0].cursor.connection and taken[0].cursor.connection.closed
     kept.forget()
+
+
+def test_a_forked_child_lets_go_of_its_parents_connections_without_closing_them(client):
+    """A child that starts its own loop (and so forgets the connections it holds) must not close the parent's:
+    closing a copied connection ends the parent's session on the server."""
+    import os
+
+    from app.prepared import kept_read_connections
+
+    company_id = _two_invoices(client)
+    select = PreparedSelect(_BY_COMPANY)
+
+    async def read():
+        return len(await kept_read_connections.read(get_engine(), lambda c: select.all(c, {"company_id": company_id})))
+
+    async def scenario():
+        assert await read() == 2
+        (before,) = kept_read_connections._idle
+        pid = os.fork()
+        if pid == 0:
+            held = len(kept_read_connections._idle)
+            kept_read_connections.forget()
+            os._exit(held)
+        assert os.waitpid(pid, 0)[1] == 0  # the child held nothing
+        assert await read() == 2
+        (after,) = kept_read_connections._idle
+        return before, after
+
+    before, after = asyncio.run(scenario())
+    assert after is before  # still the parent's own connection: not lost, not replaced
+    kept_read_connections.forget()
