@@ -12,8 +12,10 @@ from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
+from app.batched_reads import BatchedLookup
 from app.db import get_engine
 from app.errors import NotFound
 from app.invoices.models import Invoice, InvoiceDocument
@@ -51,6 +53,13 @@ _INVOICE_AND_ALLOCATIONS = PreparedSelect(
     .select_from(_INVOICES.outerjoin(_ALLOCATIONS, _ALLOCATIONS.c.invoice_id == _INVOICES.c.id))
     .where(_INVOICES.c.id == bindparam("invoice_id"), _INVOICES.c.company_id == bindparam("company_id"))
 )
+#: The same for a list of invoices (PostgreSQL, app/batched_reads.py), with each row's company last: every read
+#: keeps only its own company's rows.
+_INVOICES_AND_ALLOCATIONS = PreparedSelect(
+    select(*_SHOWN_INVOICE, *_SHOWN_ALLOCATION, _INVOICES.c.company_id)
+    .select_from(_INVOICES.outerjoin(_ALLOCATIONS, _ALLOCATIONS.c.invoice_id == _INVOICES.c.id))
+    .where(_INVOICES.c.id.in_(select(func.unnest(bindparam("ids", type_=ARRAY(String())))).scalar_subquery()))
+)
 _InvoiceRow = namedtuple("_InvoiceRow", [c.key for c in _SHOWN_INVOICE])  # type: ignore[misc]
 _AllocationRow = namedtuple("_AllocationRow", [c.key for c in _SHOWN_ALLOCATION])  # type: ignore[misc]
 _SPLIT = len(_SHOWN_INVOICE)
@@ -77,10 +86,23 @@ _ITS_DOCUMENTS = PreparedSelect(
 )
 
 
+async def _invoices_and_allocations(ids: list[str]) -> list[Sequence[Any]]:
+    return await kept_read_connections.read(
+        get_engine(), lambda conn: _INVOICES_AND_ALLOCATIONS.values(conn, {"ids": ids}), snapshot=False
+    )
+
+
+_batched = BatchedLookup(_invoices_and_allocations)
+
+
 async def invoice_json(company_id: str, invoice_id: str) -> bytes:
     """The invoice resource as JSON bytes, or NotFound (also for another company's invoice)."""
     params = {"invoice_id": invoice_id, "company_id": company_id}
-    found = await kept_read_connections.read(get_engine(), lambda conn: _read_joined(conn, params), snapshot=False)
+    if get_engine().dialect.name == "postgresql":  # reads that come together share a query
+        rows = [row[:-1] for row in await _batched.rows(invoice_id) if row[-1] == company_id]
+        found = _joined(rows, params)
+    else:
+        found = await kept_read_connections.read(get_engine(), lambda conn: _read_joined(conn, params), snapshot=False)
     if found is None:  # written off or with documents: several selects, in one transaction
         found = await kept_read_connections.read(get_engine(), lambda conn: _read_apart(conn, params))
     # Built as JSON directly (equal to InvoicePublic: tests/api/test_event_snapshots.py): pydantic's model and
@@ -93,7 +115,10 @@ _Found = tuple[Any, Sequence[Any], Sequence[Any], Sequence[Any]]
 
 async def _read_joined(conn: RawConnection, params: dict[str, str]) -> _Found | None:
     """One select for an invoice that has neither write-offs nor documents; None for one that has."""
-    rows = await _INVOICE_AND_ALLOCATIONS.values(conn, params)
+    return _joined(await _INVOICE_AND_ALLOCATIONS.values(conn, params), params)
+
+
+def _joined(rows: Sequence[Sequence[Any]], params: dict[str, str]) -> _Found | None:
     if not rows:
         raise NotFound(f"no invoice {params['invoice_id']}")
     invoice = _InvoiceRow._make(rows[0][:_SPLIT])

@@ -3,10 +3,13 @@ with and without allocations, write-offs and documents; errors are the ordinary 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
-from app.db import unit_of_work
+from app.db import get_engine, unit_of_work
+from app.errors import NotFound
+from app.invoices import reads
 from app.invoices.models import Invoice
 from app.invoices.presenter import present_invoice
 from tests.coda_builders import payment_file
@@ -84,3 +87,58 @@ def test_errors_are_the_ordinary_problems(client):
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
     assert missing.json()["detail"] == f"no invoice inv_{'0' * 28}"
+
+
+def test_reads_that_come_together_each_get_their_own_company_s_invoice(client, monkeypatch):
+    """Concurrent reads of two companies' invoices (on PostgreSQL they share queries, app/batched_reads.py): each
+    read gives what a read alone gives, and an invoice asked for under the wrong company stays not found even
+    when its rows came in the same query as its own company's read."""
+    ours, theirs = make_company(client)["id"], make_company(client, vat=OTHER_VAT, name="Other")["id"]
+    key, other_key = make_key(client), make_key(client, vat=OTHER_VAT)
+    paid = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("P", total="50.00"), headers=key).json()
+    client.post(
+        f"/v1/companies/{VAT}/statements", content=payment_file(("20.00", paid["structured_reference"])), headers=key
+    ).raise_for_status()
+    bare = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("B"), headers=key).json()
+    other = client.post(f"/v1/companies/{OTHER_VAT}/invoices", json=invoice_body("P"), headers=other_key).json()
+    alone = {
+        (ours, paid["id"]): client.get(f"/v1/companies/{VAT}/invoices/{paid['id']}", headers=key).json(),
+        (ours, bare["id"]): client.get(f"/v1/companies/{VAT}/invoices/{bare['id']}", headers=key).json(),
+        (theirs, other["id"]): client.get(
+            f"/v1/companies/{OTHER_VAT}/invoices/{other['id']}", headers=other_key
+        ).json(),
+    }
+    assert alone[(ours, paid["id"])]["amount_paid"] == "20.00"
+    wrong = [(theirs, paid["id"]), (ours, other["id"]), (ours, f"inv_{'0' * 28}")]
+    asked = [*alone, *wrong] * 8
+
+    queries: list[list[str]] = []
+    query = reads._batched._query
+
+    async def counted(ids):
+        queries.append(ids)
+        return await query(ids)
+
+    monkeypatch.setattr(reads._batched, "_query", counted)
+
+    async def read(company_id, invoice_id):
+        try:
+            return json.loads(await reads.invoice_json(company_id, invoice_id))
+        except NotFound as missing:
+            return missing
+
+    got = asyncio.run(_gathered(read, asked))
+    for (company_id, invoice_id), result in zip(asked, got, strict=True):
+        if (company_id, invoice_id) in alone:
+            assert result == alone[(company_id, invoice_id)]
+        else:
+            assert isinstance(result, NotFound), (company_id, invoice_id)
+    if get_engine().dialect.name == "postgresql":
+        assert 0 < len(queries) < len(asked)  # shared: fewer queries than reads
+        assert any(len(ids) > 1 for ids in queries)
+    else:
+        assert queries == []  # SQLite reads answer at once, one select each
+
+
+async def _gathered(read, asked):
+    return await asyncio.gather(*(read(company_id, invoice_id) for company_id, invoice_id in asked))

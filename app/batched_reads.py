@@ -1,0 +1,73 @@
+"""Lookups by key that arrive together, answered by one query.
+
+PostgreSQL's hot read is a round trip, and most of its cost is the same whatever the rows: the driver's work per
+query, the server's per statement, the wake-ups. When many reads come at once, a few queries in flight (the
+lanes) answer them all: a read that arrives while every lane is busy waits in a queue, and the next query a lane
+sends takes the whole queue (up to ``most`` keys). A lone read goes at once, as before; under load, reads share
+queries instead of queueing for connections. SQLite's reads answer at once on the event loop: nothing ever waits
+there to be batched with, so they do not come here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any
+
+#: One query for a list of keys: each row's values, the key they belong to at ``key_at``.
+Query = Callable[[list[Any]], Awaitable[Sequence[Sequence[Any]]]]
+
+
+class BatchedLookup:
+    """``rows(key)`` gives the rows whose value at ``key_at`` is ``key``, from one query per batch."""
+
+    def __init__(self, query: Query, *, key_at: int = 0, lanes: int = 4, most: int = 200) -> None:
+        self._query = query
+        self._key_at = key_at
+        self._lanes = lanes
+        self._most = most
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiting: list[tuple[Hashable, asyncio.Future[list[Sequence[Any]]]]] = []
+        self._busy = 0
+        self._lanes_running: set[asyncio.Task[None]] = set()  # the loop holds tasks weakly
+
+    async def rows(self, key: Hashable) -> list[Sequence[Any]]:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new loop (a test client's): the old one's queue and lanes ended with it
+            self._loop, self._waiting, self._busy = loop, [], 0
+        answer: asyncio.Future[list[Sequence[Any]]] = loop.create_future()
+        self._waiting.append((key, answer))
+        if self._busy < self._lanes:
+            self._busy += 1
+            lane = loop.create_task(self._lane(loop))
+            self._lanes_running.add(lane)
+            lane.add_done_callback(self._lanes_running.discard)
+        return await answer
+
+    async def _lane(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            while self._waiting and self._loop is loop:
+                batch, self._waiting = self._waiting[: self._most], self._waiting[self._most :]
+                await self._answer(batch)
+        finally:
+            if self._loop is loop:
+                self._busy -= 1
+
+    async def _answer(self, batch: list[tuple[Hashable, asyncio.Future[list[Sequence[Any]]]]]) -> None:
+        try:
+            rows = await self._query(list(dict.fromkeys(key for key, _ in batch)))
+        except Exception as exc:  # each read gets the failure, as it would have alone
+            for _, answer in batch:
+                if not answer.done():
+                    answer.set_exception(exc)
+            return
+        except asyncio.CancelledError:  # the lane was cancelled (the loop is closing): so are its reads
+            for _, answer in batch:
+                answer.cancel()
+            raise
+        found: dict[Hashable, list[Sequence[Any]]] = {}
+        for row in rows:
+            found.setdefault(row[self._key_at], []).append(row)
+        for key, answer in batch:
+            if not answer.done():  # a read cancelled while it waited (its client left) is skipped
+                answer.set_result(found.get(key, []))

@@ -1,0 +1,131 @@
+"""Lookups that arrive together share a query (app/batched_reads.py): each read gets exactly its own rows, a lone
+read is not held back, failures reach the reads of their batch only, and a read that leaves does not disturb the
+others."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.batched_reads import BatchedLookup
+
+
+class _Table:
+    """A fake query over rows (key, value); records the keys of every query and can hold or fail them."""
+
+    def __init__(self, rows: list[tuple[str, int]]) -> None:
+        self.rows = rows
+        self.queries: list[list[str]] = []
+        self.gate: asyncio.Event | None = None
+        self.fail_next: Exception | None = None
+
+    async def query(self, keys: list[str]) -> list[tuple[str, int]]:
+        self.queries.append(keys)
+        if self.gate is not None:
+            await self.gate.wait()
+        else:
+            await asyncio.sleep(0)  # a round trip: other reads get their turn meanwhile
+        if self.fail_next is not None:
+            failure, self.fail_next = self.fail_next, None
+            raise failure
+        return [row for row in self.rows if row[0] in keys]
+
+
+ROWS = [("a", 1), ("a", 2), ("b", 3), ("c", 4)]
+
+
+def test_a_lone_read_goes_at_once_and_gets_its_rows():
+    table = _Table(ROWS)
+    lookup = BatchedLookup(table.query, lanes=1)
+    assert asyncio.run(lookup.rows("a")) == [("a", 1), ("a", 2)]
+    assert table.queries == [["a"]]
+
+
+def test_reads_that_arrive_while_the_lanes_are_busy_share_the_next_query_and_each_gets_its_own_rows():
+    table = _Table(ROWS)
+    lookup = BatchedLookup(table.query, lanes=1)
+
+    async def scenario():
+        table.gate = asyncio.Event()
+        first = asyncio.create_task(lookup.rows("c"))
+        await asyncio.sleep(0.01)  # the one lane is busy with "c"
+        later = [asyncio.create_task(lookup.rows(key)) for key in ("a", "b", "a", "x")]
+        await asyncio.sleep(0.01)
+        table.gate.set()
+        return await first, await asyncio.gather(*later)
+
+    first, later = asyncio.run(scenario())
+    assert first == [("c", 4)]
+    assert later == [[("a", 1), ("a", 2)], [("b", 3)], [("a", 1), ("a", 2)], []]
+    assert table.queries == [["c"], ["a", "b", "x"]]  # one query for the four that waited, each key once
+
+
+def test_a_batch_takes_at_most_its_number_of_keys():
+    table = _Table(ROWS)
+    lookup = BatchedLookup(table.query, lanes=1, most=2)
+
+    async def scenario():
+        table.gate = asyncio.Event()
+        first = asyncio.create_task(lookup.rows("c"))
+        await asyncio.sleep(0.01)
+        later = [asyncio.create_task(lookup.rows(key)) for key in ("a", "b", "c", "x", "y")]
+        await asyncio.sleep(0.01)
+        table.gate.set()
+        await first
+        return await asyncio.gather(*later)
+
+    assert asyncio.run(scenario()) == [[("a", 1), ("a", 2)], [("b", 3)], [("c", 4)], [], []]
+    assert table.queries == [["c"], ["a", "b"], ["c", "x"], ["y"]]
+
+
+def test_a_failed_query_fails_the_reads_of_its_batch_and_the_next_reads_go_on():
+    table = _Table(ROWS)
+    lookup = BatchedLookup(table.query, lanes=1)
+
+    async def scenario():
+        table.fail_next = ConnectionError("server gone")
+        together = await asyncio.gather(lookup.rows("a"), lookup.rows("b"), return_exceptions=True)
+        return together, await lookup.rows("b")
+
+    together, after = asyncio.run(scenario())
+    assert [type(result) for result in together] == [ConnectionError, ConnectionError]
+    assert after == [("b", 3)]
+
+
+def test_a_read_that_leaves_while_it_waits_does_not_disturb_the_others():
+    table = _Table(ROWS)
+    lookup = BatchedLookup(table.query, lanes=1)
+
+    async def scenario():
+        table.gate = asyncio.Event()
+        first = asyncio.create_task(lookup.rows("c"))
+        await asyncio.sleep(0.01)
+        leaving, staying = asyncio.create_task(lookup.rows("a")), asyncio.create_task(lookup.rows("b"))
+        await asyncio.sleep(0.01)
+        leaving.cancel()
+        table.gate.set()
+        with pytest.raises(asyncio.CancelledError):
+            await leaving
+        return await first, await staying
+
+    assert asyncio.run(scenario()) == ([("c", 4)], [("b", 3)])
+
+
+def test_each_event_loop_starts_with_its_own_queue_and_lanes():
+    """A loop stopped with reads in flight (a test client's portal) leaves nothing behind for the next one."""
+    table = _Table(ROWS)
+    lookup = BatchedLookup(table.query, lanes=1)
+
+    async def stuck():
+        table.gate = asyncio.Event()  # never set: the loop stops with its one lane busy
+        reading = asyncio.create_task(lookup.rows("a"))
+        await asyncio.sleep(0.01)
+        return reading
+
+    loop = asyncio.new_event_loop()
+    reading = loop.run_until_complete(stuck())
+    loop.close()  # stopped, its tasks never finished
+    table.gate = None
+    assert asyncio.run(asyncio.wait_for(lookup.rows("b"), timeout=2)) == [("b", 3)]
+    del reading
