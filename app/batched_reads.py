@@ -6,6 +6,9 @@ lanes) answer them all: a read that arrives while every lane is busy waits in a 
 sends takes the whole queue (up to ``most`` keys). A lone read goes at once, as before; under load, reads share
 queries instead of queueing for connections. SQLite's reads answer at once on the event loop: nothing ever waits
 there to be batched with, so they do not come here.
+
+One event loop uses a lookup at a time (a server process's); a lookup first used on another loop (a test
+client's, a forked child's) starts afresh there, since the old loop's lanes will never run again.
 """
 
 from __future__ import annotations
