@@ -4,7 +4,8 @@ PostgreSQL's hot read is a round trip, and most of its cost is the same whatever
 query, the server's per statement, the wake-ups. When many reads come at once, a few queries in flight (the
 lanes) answer them all: a read that arrives while every lane is busy waits in a queue, and the next query a lane
 sends takes the whole queue (up to ``most`` keys). A lone read goes at once, as before; under load, reads share
-queries instead of queueing for connections. SQLite's reads answer at once on the event loop: nothing ever waits
+queries instead of queueing for connections. A read is only ever answered by a query that started after it was
+asked, so it sees every write committed before it (a client reads its own writes). SQLite's reads answer at once on the event loop: nothing ever waits
 there to be batched with, so they do not come here.
 
 One event loop uses a lookup at a time (a server process's); a lookup first used on another loop (a test
