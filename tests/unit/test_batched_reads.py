@@ -35,6 +35,16 @@ class _Table:
 ROWS = [("a", 1), ("a", 2), ("b", 3), ("c", 4)]
 
 
+async def _queued_behind_a_held_read(table: _Table, lookup: BatchedLookup, keys: tuple[str, ...]):
+    """The one lane held by a read of "c", then reads of ``keys``: they wait in the queue until the gate opens."""
+    table.gate = asyncio.Event()
+    first = asyncio.create_task(lookup.rows("c"))
+    await asyncio.sleep(0.01)
+    later = [asyncio.create_task(lookup.rows(key)) for key in keys]
+    await asyncio.sleep(0.01)
+    return first, later
+
+
 def test_a_lone_read_goes_at_once_and_gets_its_rows():
     table = _Table(ROWS)
     lookup = BatchedLookup(table.query, lanes=1)
@@ -47,11 +57,7 @@ def test_reads_that_arrive_while_the_lanes_are_busy_share_the_next_query_and_eac
     lookup = BatchedLookup(table.query, lanes=1)
 
     async def scenario():
-        table.gate = asyncio.Event()
-        first = asyncio.create_task(lookup.rows("c"))
-        await asyncio.sleep(0.01)  # the one lane is busy with "c"
-        later = [asyncio.create_task(lookup.rows(key)) for key in ("a", "b", "a", "x")]
-        await asyncio.sleep(0.01)
+        first, later = await _queued_behind_a_held_read(table, lookup, ("a", "b", "a", "x"))
         table.gate.set()
         return await first, await asyncio.gather(*later)
 
@@ -68,11 +74,7 @@ def test_a_batch_takes_at_most_its_number_of_keys():
     lookup = BatchedLookup(table.query, lanes=1, most=2)
 
     async def scenario():
-        table.gate = asyncio.Event()
-        first = asyncio.create_task(lookup.rows("c"))
-        await asyncio.sleep(0.01)
-        later = [asyncio.create_task(lookup.rows(key)) for key in ("a", "b", "c", "x", "y")]
-        await asyncio.sleep(0.01)
+        first, later = await _queued_behind_a_held_read(table, lookup, ("a", "b", "c", "x", "y"))
         table.gate.set()
         await first
         return await asyncio.gather(*later)
@@ -100,11 +102,7 @@ def test_a_read_that_leaves_while_it_waits_does_not_disturb_the_others():
     lookup = BatchedLookup(table.query, lanes=1)
 
     async def scenario():
-        table.gate = asyncio.Event()
-        first = asyncio.create_task(lookup.rows("c"))
-        await asyncio.sleep(0.01)
-        leaving, staying = asyncio.create_task(lookup.rows("a")), asyncio.create_task(lookup.rows("b"))
-        await asyncio.sleep(0.01)
+        first, (leaving, staying) = await _queued_behind_a_held_read(table, lookup, ("a", "b"))
         leaving.cancel()
         table.gate.set()
         with pytest.raises(asyncio.CancelledError):
