@@ -5,8 +5,8 @@ query, the server's per statement, the wake-ups. When many reads come at once, a
 lanes) answer them all: a read that arrives while every lane is busy waits in a queue, and the next query a lane
 sends takes the whole queue (up to ``most`` keys). A lone read goes at once, as before; under load, reads share
 queries instead of queueing for connections. A read is only ever answered by a query that started after it was
-asked, so it sees every write committed before it (a client reads its own writes). SQLite's reads answer at once on the event loop: nothing ever waits
-there to be batched with, so they do not come here.
+asked, so it sees every write committed before it (a client reads its own writes). SQLite's reads answer at once
+on the event loop: nothing ever waits there to be batched with, so they do not come here.
 
 One event loop uses a lookup at a time (a server process's); a lookup first used on another loop (a test
 client's, a forked child's) starts afresh there, since the old loop's lanes will never run again.
@@ -18,16 +18,15 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any
 
-#: One query for a list of keys: each row's values, the key they belong to at ``key_at``.
+#: One query for a list of keys: rows whose first value is the key they belong to.
 Query = Callable[[list[Any]], Awaitable[Sequence[Sequence[Any]]]]
 
 
 class BatchedLookup:
-    """``rows(key)`` gives the rows whose value at ``key_at`` is ``key``, from one query per batch."""
+    """``rows(key)`` gives the rows whose first value is ``key``, from one query per batch."""
 
-    def __init__(self, query: Query, *, key_at: int = 0, lanes: int = 4, most: int = 200) -> None:
+    def __init__(self, query: Query, *, lanes: int = 4, most: int = 200) -> None:
         self._query = query
-        self._key_at = key_at
         self._lanes = lanes
         self._most = most
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -71,7 +70,7 @@ class BatchedLookup:
             raise
         found: dict[Hashable, list[Sequence[Any]]] = {}
         for row in rows:
-            found.setdefault(row[self._key_at], []).append(row)
+            found.setdefault(row[0], []).append(row)
         for key, answer in batch:
             if not answer.done():  # a read cancelled while it waited (its client left) is skipped
                 answer.set_result(found.get(key, []))

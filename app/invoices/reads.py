@@ -54,7 +54,8 @@ _INVOICE_AND_ALLOCATIONS = PreparedSelect(
     .where(_INVOICES.c.id == bindparam("invoice_id"), _INVOICES.c.company_id == bindparam("company_id"))
 )
 #: The same for a list of invoices (PostgreSQL, app/batched_reads.py), with each row's company last: every read
-#: keeps only its own company's rows.
+#: keeps only its own company's rows. The ids go as app/one_of.py sends them to PostgreSQL (a semi-join with the
+#: unnested array), but as a named parameter: one_of binds its values when built, and this select is built once.
 _INVOICES_AND_ALLOCATIONS = PreparedSelect(
     select(*_SHOWN_INVOICE, *_SHOWN_ALLOCATION, _INVOICES.c.company_id)
     .select_from(_INVOICES.outerjoin(_ALLOCATIONS, _ALLOCATIONS.c.invoice_id == _INVOICES.c.id))

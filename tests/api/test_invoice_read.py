@@ -127,7 +127,10 @@ def test_reads_that_come_together_each_get_their_own_company_s_invoice(client, m
         except NotFound as missing:
             return missing
 
-    got = asyncio.run(_gathered(read, asked))
+    async def read_all():
+        return await asyncio.gather(*(read(company_id, invoice_id) for company_id, invoice_id in asked))
+
+    got = asyncio.run(read_all())
     for (company_id, invoice_id), result in zip(asked, got, strict=True):
         if (company_id, invoice_id) in alone:
             assert result == alone[(company_id, invoice_id)]
@@ -138,7 +141,3 @@ def test_reads_that_come_together_each_get_their_own_company_s_invoice(client, m
         assert any(len(ids) > 1 for ids in queries)
     else:
         assert queries == []  # SQLite reads answer at once, one select each
-
-
-async def _gathered(read, asked):
-    return await asyncio.gather(*(read(company_id, invoice_id) for company_id, invoice_id in asked))
