@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import os
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from cryptography.fernet import Fernet
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -81,14 +82,12 @@ class Settings(BaseSettings):
     @classmethod
     def _fernet_key(cls, value: str | None) -> str | None:
         # A malformed key stops the process at start, not at the first secret stored (as a 500).
-        if value is not None:
-            try:
-                Fernet(value.encode())
-            except ValueError:
-                raise ValueError(
-                    "CODARECON_SECRET_KEY must be a Fernet key (32 url-safe base64 bytes): generate one with "
-                    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
-                ) from None
+        if value is not None and not is_fernet_key(value):
+            raise ValueError(
+                "CODARECON_SECRET_KEY must be a Fernet key (32 bytes as 44 characters of url-safe base64, padding "
+                "included): generate one with "
+                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            )
         return value
 
     @field_validator("admin_token")
@@ -97,6 +96,20 @@ class Settings(BaseSettings):
         if value is not None and len(value) < MIN_ADMIN_TOKEN_LENGTH:
             raise ValueError(f"CODARECON_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters")
         return value
+
+
+def is_fernet_key(value: str) -> bool:
+    """Exactly what ``Fernet.generate_key()`` prints: 32 bytes in url-safe base64 with its padding.
+
+    Checked here rather than left to ``Fernet()``, whose leniency varies by release (cryptography 51 forgives
+    missing padding): decoding must give 32 bytes, and encoding them again must give back the same text, which
+    refuses another alphabet, missing or extra padding and non-canonical last characters alike.
+    """
+    try:
+        raw = base64.b64decode(value.encode("ascii"), altchars=b"-_", validate=True)
+    except ValueError:  # not ASCII, not base64, or wrong padding
+        return False
+    return len(raw) == 32 and base64.urlsafe_b64encode(raw).decode("ascii") == value
 
 
 def require_explicit_secret_key(settings: Settings) -> None:
@@ -114,9 +127,29 @@ def require_explicit_secret_key(settings: Settings) -> None:
 MIN_ADMIN_TOKEN_LENGTH = 32
 
 
+def make_private_dir(path: Path, *, tighten: bool = False) -> None:
+    """Create ``path`` and its missing parents readable by their owner only (0700), before anything is written
+    into them. ``tighten`` also makes an existing directory 0700 (var/ as an older version left it); a directory
+    the operator made for the database is theirs, and keeps its mode."""
+    missing, existing = [], path
+    while not existing.exists():
+        missing.append(existing)
+        existing = existing.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:  # another process made it first, with the same mode
+            continue
+        directory.chmod(0o700)  # mkdir's mode passes through the umask; 0700 is meant whatever the umask
+    if tighten and not missing:
+        status = path.stat()
+        if stat.S_IMODE(status.st_mode) & 0o077 and status.st_uid == os.getuid():
+            path.chmod(0o700)
+
+
 def create_private_file(path: Path, content: str) -> bool:
     """Write a secret file readable by its owner only (0600 from the first byte); False if it already exists."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dir(path.parent, tighten=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

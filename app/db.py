@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
-from app.config import get_settings
+from app.config import get_settings, make_private_dir
 from app.json_out import json_text
 from app.money import from_mills, to_mills
 
@@ -118,7 +118,7 @@ def _back_to_transactions(dbapi_connection: Any, _: Any) -> None:
 def _private_database_file(path: Path) -> None:
     """The SQLite file holds every company's ledger: readable by its owner only (its WAL and shared-memory
     files inherit the mode)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent, tighten=path.parent.resolve() == get_settings().var_dir.resolve())
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     if path.stat().st_mode & 0o077:
         path.chmod(0o600)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import stat
 
 import pytest
@@ -52,13 +53,41 @@ def test_a_short_admin_token_stops_the_process_at_start():
     assert Settings(admin_token="x" * 32).admin_token == "x" * 32
 
 
-def test_a_malformed_secret_key_stops_the_process_at_start():
+def _urlsafe(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+KEY_BYTES = bytes(range(200, 232))  # 32 bytes whose base64 holds both '-' and '_'
+
+
+@pytest.mark.parametrize(
+    "malformed",
+    [
+        pytest.param(_urlsafe(KEY_BYTES).rstrip("="), id="unpadded-43"),
+        pytest.param("not-a-fernet-key-but-long-enough-0123456789", id="unpadded-43-words"),
+        pytest.param(base64.b64encode(KEY_BYTES).decode(), id="standard-alphabet-44"),
+        pytest.param(_urlsafe(KEY_BYTES)[:-2] + "!=", id="foreign-character-44"),
+        pytest.param(_urlsafe(KEY_BYTES[:31]), id="31-bytes"),
+        pytest.param(_urlsafe(KEY_BYTES + b"x"), id="33-bytes"),
+        pytest.param(_urlsafe(KEY_BYTES) + "=", id="extra-padding"),
+        pytest.param(" " + _urlsafe(KEY_BYTES), id="leading-space"),
+        pytest.param(_urlsafe(KEY_BYTES)[:42] + "B=", id="non-canonical-last-character"),
+        pytest.param(_urlsafe(KEY_BYTES)[:43] + "é", id="not-ascii"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_a_malformed_secret_key_stops_the_process_at_start(malformed):
+    with pytest.raises(ValueError, match="must be a Fernet key"):
+        Settings(secret_key=malformed)
+
+
+def test_a_key_as_fernet_generates_it_is_accepted_and_works():
     from cryptography.fernet import Fernet
 
-    with pytest.raises(ValueError, match="must be a Fernet key"):
-        Settings(secret_key="not-a-fernet-key-but-long-enough-0123456789")
-    key = Fernet.generate_key().decode()
-    assert Settings(secret_key=key).secret_key == key
+    assert "-" in _urlsafe(KEY_BYTES) and "_" in _urlsafe(KEY_BYTES)  # the url-safe characters are exercised
+    for key in (_urlsafe(KEY_BYTES), Fernet.generate_key().decode()):
+        assert Settings(secret_key=key).secret_key == key
+        assert Fernet(key).decrypt(Fernet(key).encrypt(b"x")) == b"x"
 
 
 def test_database_errors_are_logged_without_their_parameters(tmp_path):
@@ -93,3 +122,44 @@ def test_the_cli_tells_its_version(capsys):
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert (done.value.code, capsys.readouterr().out.strip()) == (0, f"codarecon {__version__}")
+
+
+def test_var_is_private_before_the_database_is_written_into_it(tmp_path, monkeypatch):
+    # `make run` opens the database before any key is generated: its parent is the first thing made under var/.
+    import os
+
+    from app.config import get_settings
+    from app.db import make_engine
+
+    var = tmp_path / "deep" / "var"
+    monkeypatch.setenv("CODARECON_VAR_DIR", str(var))
+    get_settings.cache_clear()
+    old_umask = os.umask(0o022)  # the usual umask, which would make mkdir's directories 0755
+    try:
+        make_engine(f"sqlite:///{var / 'codarecon.db'}").dispose()
+    finally:
+        os.umask(old_umask)
+        get_settings.cache_clear()
+    assert mode(var) == 0o700
+    assert mode(var.parent) == 0o700  # every directory made for it
+    assert mode(var / "codarecon.db") == 0o600
+
+
+def test_an_existing_var_is_made_private_an_operators_directory_keeps_its_mode(tmp_path, monkeypatch):
+    from app.config import get_settings
+    from app.db import make_engine
+
+    var, operators = tmp_path / "var", tmp_path / "srv"
+    for directory in (var, operators):
+        directory.mkdir()
+        directory.chmod(0o755)  # as an older version (or the operator) left it
+    monkeypatch.setenv("CODARECON_VAR_DIR", str(var))
+    get_settings.cache_clear()
+    try:
+        make_engine(f"sqlite:///{var / 'codarecon.db'}").dispose()
+        make_engine(f"sqlite:///{operators / 'ledger.db'}").dispose()
+    finally:
+        get_settings.cache_clear()
+    assert mode(var) == 0o700
+    assert mode(operators) == 0o755
+    assert mode(operators / "ledger.db") == 0o600
