@@ -1,22 +1,31 @@
 # codarecon API (or, with `codarecon worker`, a background worker). PostgreSQL via CODARECON_DATABASE_URL.
-FROM python:3.11-slim
+# The base image is pinned to an exact tag; refreshing it is a deliberate change (README, "Installs").
+FROM python:3.11.14-slim-trixie
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_PYTHON_DOWNLOADS=never
 
 WORKDIR /srv/codarecon
-# Dependencies first, from pyproject.toml alone: a code change rebuilds only the layers below.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-      > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt
+# Dependencies first, from the lock alone (hash-checked), so a code change rebuilds only the layers below.
+# uv comes from the lock too, turns it into a hashed requirements list (refusing a lock that no longer matches
+# pyproject.toml), and leaves: the image runs on pip's install of exactly the locked runtime packages.
+COPY pyproject.toml uv.lock ./
+COPY scripts/uv_requirement.py ./scripts/
+RUN python scripts/uv_requirement.py uv.lock > /tmp/uv.txt \
+ && pip install --require-hashes --no-deps -r /tmp/uv.txt \
+ && uv export --quiet --locked --offline --no-emit-project --format requirements-txt --output-file /tmp/requirements.txt \
+ && pip install --require-hashes --no-deps -r /tmp/requirements.txt \
+ && pip uninstall --yes uv \
+ && rm -rf /tmp/uv.txt /tmp/requirements.txt scripts
 COPY README.md LICENSE ./
 COPY app ./app
-RUN pip install --no-deps . \
+# Built with the locked setuptools (the lock's `build` group, installed above), not an isolated fresh download.
+RUN pip install --no-deps --no-build-isolation . \
  && useradd --system --uid 10001 --home-dir /srv/codarecon --shell /usr/sbin/nologin codarecon \
- && mkdir -p var && chown codarecon:codarecon var
+ && mkdir -m 0700 var && chown codarecon:codarecon var
 
 USER codarecon
 # The embedded SQLite database and generated keys (admin token, CODARECON_SECRET_KEY) live here: mount it.

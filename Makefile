@@ -1,5 +1,7 @@
 # codarecon: `make run` serves the API on 127.0.0.1:8000 (SQLite under var/); `make test` runs every test.
 PYTHON ?= python3
+# `make test` reads each half's exit status through a pipe (pipefail).
+SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
@@ -11,18 +13,26 @@ DB_TESTS := tests/api tests/db
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help install run worker test test-sqlite test-postgres lint format openapi bench mutate clean
+.PHONY: help install lock run worker test test-sqlite test-postgres lint format openapi bench mutate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
 
-install: $(STAMP) ## create .venv with the project and its test tools
+install: $(STAMP) ## create .venv with exactly the versions in uv.lock (hash-checked)
 
-$(STAMP): pyproject.toml
+# uv itself comes from the lock (pip, --require-hashes), then installs the lock and nothing else. --locked refuses
+# a uv.lock that no longer matches pyproject.toml instead of quietly resolving something new.
+$(STAMP): pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PYTHON) scripts/uv_requirement.py uv.lock > $(VENV)/uv-requirement.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(VENV)/uv-requirement.txt
+	UV_PYTHON_DOWNLOADS=never $(VENV)/bin/uv sync --quiet --locked --extra dev || \
+	  { echo "make install: uv.lock does not match pyproject.toml; run 'make lock' and commit uv.lock" >&2; exit 1; }
 	@touch $(STAMP)
+
+lock: install ## refresh uv.lock to the newest versions pyproject.toml allows (then run make test before committing)
+	UV_PYTHON_DOWNLOADS=never $(VENV)/bin/uv lock --upgrade
+	$(MAKE) --no-print-directory install
 
 run: install ## serve the API on 127.0.0.1:8000 (schema migrated on start)
 	$(VENV)/bin/codarecon serve
@@ -30,13 +40,23 @@ run: install ## serve the API on 127.0.0.1:8000 (schema migrated on start)
 worker: install ## run background jobs in a process of their own (then serve with CODARECON_EMBEDDED_WORKERS=false)
 	$(VENV)/bin/codarecon worker
 
-test: test-sqlite test-postgres ## run the whole suite on SQLite, then the database tests on PostgreSQL
+SQLITE_RUN := $(PY) -m pytest
+POSTGRES_RUN := scripts/with-postgres $(PY) -m pytest $(DB_TESTS)
+
+# Both halves run whatever the first one gives; then both summaries, and a failure if either failed.
+test: install ## run the whole suite on SQLite, then the database tests on PostgreSQL
+	@set -o pipefail; sqlite=0; postgres=0; \
+	$(SQLITE_RUN) 2>&1 | tee $(VENV)/test-sqlite.log || sqlite=$$?; \
+	$(POSTGRES_RUN) 2>&1 | tee $(VENV)/test-postgres.log || postgres=$$?; \
+	echo "make test: SQLite     (exit $$sqlite) $$(tail -n 1 $(VENV)/test-sqlite.log)"; \
+	echo "make test: PostgreSQL (exit $$postgres) $$(tail -n 1 $(VENV)/test-postgres.log)"; \
+	[ $$sqlite = 0 ] && [ $$postgres = 0 ]
 
 test-sqlite: install
-	$(PY) -m pytest
+	$(SQLITE_RUN)
 
 test-postgres: install
-	scripts/with-postgres $(PY) -m pytest $(DB_TESTS)
+	$(POSTGRES_RUN)
 
 lint: install ## ruff lint and format check
 	$(VENV)/bin/ruff check app tests bench

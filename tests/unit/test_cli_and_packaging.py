@@ -44,10 +44,17 @@ def test_the_readme_lists_every_problem_type():
 
 def test_the_image_installs_dependencies_before_the_code_and_keeps_var_on_a_volume():
     steps = [line for line in (ROOT / "Dockerfile").read_text().splitlines() if line and not line.startswith(" ")]
-    copy_pyproject = next(n for n, line in enumerate(steps) if line.startswith("COPY pyproject.toml"))
-    install = next(n for n, line in enumerate(steps) if line.startswith("RUN python -c") and "dependencies" in line)
+    copy_lock = next(n for n, line in enumerate(steps) if line.startswith("COPY pyproject.toml uv.lock"))
+    install = next(n for n, line in enumerate(steps) if line.startswith("RUN python scripts/uv_requirement.py"))
     copy_app = next(n for n, line in enumerate(steps) if line.startswith("COPY app"))
-    assert copy_pyproject < install < copy_app  # a code change rebuilds only the layers after the install
+    assert copy_lock < install < copy_app  # a code change rebuilds only the layers after the install
     dockerfile = (ROOT / "Dockerfile").read_text()
+    # Only the lock, hash-checked, and a base image pinned to an exact release (not a moving tag like 3.11-slim).
+    assert "uv export --quiet --locked" in dockerfile
+    assert dockerfile.count("pip install --require-hashes") == 2
+    assert "--no-build-isolation" in dockerfile
+    (base,) = (line.split()[1] for line in steps if line.startswith("FROM "))
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?", base), base
+    assert base.split("@")[0].split(":")[1] in (ROOT / "README.md").read_text()  # its refresh line names it
     assert 'VOLUME ["/srv/codarecon/var"]' in dockerfile
     assert "CODARECON_SECRET_KEY" in dockerfile
