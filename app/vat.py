@@ -26,6 +26,21 @@ def normalize_vat(text: str) -> str:
     return "BE" + digits
 
 
+def enterprise_number(text: str | None) -> str | None:
+    """The Belgian enterprise number a bank file gives for an account's holder, as ``BE`` + 10 digits; None
+    when the field is blank, zeros, or not a number that passes the mod-97 check (anonymised files, banks that
+    fill it with something else): a holder is only ever compared when the file names one for certain.
+
+    CODA writes it in 11 digits ("0" + the 10-digit number), camt.053 as the number, with or without ``BE``.
+    """
+    digits = re.sub(r"[\s.\-/]", "", text or "").upper().removeprefix("BE")
+    if len(digits) == 11 and digits.startswith("0"):
+        digits = digits[1:]
+    if len(digits) != 10 or not digits.isdigit() or not digits.strip("0"):
+        return None
+    return "BE" + digits if be_vat.is_valid(digits) else None
+
+
 _PREFIX = re.compile(r"^[A-Za-z]{2}")
 
 

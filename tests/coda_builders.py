@@ -16,6 +16,7 @@ def payment_file(
     day: date = date(2026, 11, 20),
     opening: str = "0",
     name: str = "KLANT NV",
+    holder: str | None = None,
 ) -> bytes:
     """One statement with one movement per (amount, ogm) pair; ogm None means a free communication."""
     movements = [
@@ -28,4 +29,6 @@ def payment_file(
         )
         for amount, ogm in payments
     ]
-    return write_coda([StatementSpec(account, day, Decimal(opening), movements, sequence=sequence)])
+    return write_coda(
+        [StatementSpec(account, day, Decimal(opening), movements, sequence=sequence, holder_number=holder)]
+    )

@@ -36,6 +36,7 @@ from app.statements.parsed import (
     ParsedStatement,
     ParsedTransaction,
 )
+from app.vat import enterprise_number
 from app.xml_names import child as _child
 from app.xml_names import children as _children
 from app.xml_names import local as _local
@@ -190,6 +191,18 @@ def _account(stmt: Any) -> tuple[str, str, str | None]:
     return raw, iban, bic
 
 
+def _holder_number(stmt: Any, iban: str) -> str | None:
+    """The owner's Belgian enterprise number (Acct/Ownr/Id/OrgId/Othr/Id), read only for a Belgian account:
+    another country's organisation id can pass the Belgian check digits by chance."""
+    if not iban.startswith("BE"):
+        return None
+    for other in _children(_child(stmt, "Acct", "Ownr", "Id", "OrgId"), "Othr"):
+        number = enterprise_number(_text(other, "Id"))
+        if number is not None:
+            return number
+    return None
+
+
 def _balances(stmt: Any) -> dict[str, tuple[Decimal, date | None, str | None, int | None]]:
     out: dict[str, tuple[Decimal, date | None, str | None, int | None]] = {}
     for balance in _children(stmt, "Bal"):
@@ -263,6 +276,7 @@ def _statement(stmt: Any) -> ParsedStatement:
         closing_date=statement_date,
         bic=bic,
         account_holder_name=_text(stmt, "Acct", "Ownr", "Nm"),
+        account_holder_number=_holder_number(stmt, iban),
         transactions=transactions,
         warnings=warnings,
     )

@@ -77,7 +77,10 @@ def write_camt(statements: Sequence[StatementSpec]) -> bytes:
         account = _e(stmt, "Acct")
         _e(_e(account, "Id"), "IBAN", st.account_iban)
         _e(account, "Ccy", st.currency)
-        _e(_e(account, "Ownr"), "Nm", st.holder_name)
+        owner = _e(account, "Ownr")
+        _e(owner, "Nm", st.holder_name)
+        if st.holder_number:
+            _e(_e(_e(_e(owner, "Id"), "OrgId"), "Othr"), "Id", st.holder_number.removeprefix("BE"))
         _e(_e(_e(account, "Svcr"), "FinInstnId"), "BICFI", st.bic)
         _balance(stmt, "OPBD", st.opening_balance, st.date.isoformat(), st.currency)
         _balance(stmt, "CLBD", st.closing_balance, st.date.isoformat(), st.currency)

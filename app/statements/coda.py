@@ -35,6 +35,7 @@ from app.statements.parsed import (
     ParsedStatement,
     ParsedTransaction,
 )
+from app.vat import enterprise_number
 
 RECORD_LENGTH = 128
 _RECORD_TYPES = set("0123489")
@@ -364,6 +365,8 @@ def _statement(block: list[tuple[int, str]], file_warnings: list[CodaWarning]) -
         duplicate=header[16] == "D",
         bic=_clean(header[60:71]),
         account_holder_name=_clean(one[64:90]),
+        # Record 0, positions 72-82: the identification number of the Belgian-based account holder.
+        account_holder_number=enterprise_number(header[71:82]),
         account_description=_clean(one[90:125]),
         transactions=transactions,
         informations=informations,

@@ -44,10 +44,17 @@ class StatementSpec:
     currency: str = "EUR"
     holder_name: str = "CODARECON DEMO"
     bic: str = "GEBABEBB"
+    #: The holder's Belgian enterprise number (``BE0123456789``), or None for a file that names none (zeros).
+    holder_number: str | None = None
 
     @property
     def closing_balance(self) -> Decimal:
         return self.opening_balance + sum((m.amount for m in self.movements), ZERO)
+
+
+def _holder_number(number: str | None) -> str:
+    """Record 0's holder field: "0" and the 10 digits of the enterprise number, or zeros."""
+    return "0" + number.removeprefix("BE") if number else "0" * 11
 
 
 def _d(value: date) -> str:
@@ -117,7 +124,7 @@ def _statement_lines(st: StatementSpec, duplicate: bool) -> Iterator[str]:
     bank_id = st.account_iban[4:7] if st.account_iban.upper().startswith("BE") else "000"
     yield (
         f"00000{_d(st.date)}{bank_id}05{'D' if duplicate else ' '}{' ' * 7}{'0' * 10}{_text(st.holder_name, 26)}"
-        f"{_text(st.bic, 11)}{'0' * 11} 00000{' ' * 16}{' ' * 16}{' ' * 7}2"
+        f"{_text(st.bic, 11)}{_holder_number(st.holder_number)} 00000{' ' * 16}{' ' * 16}{' ' * 7}2"
     )
     paper = f"{st.sequence % 1000:03d}"
     body = [

@@ -95,6 +95,8 @@ class ParsedStatement:
     duplicate: bool = False  # header flagged "D": a re-sent file
     bic: str | None = None
     account_holder_name: str | None = None
+    #: The holder's Belgian enterprise number (``BE0123456789``) when the file names a valid one, else None.
+    account_holder_number: str | None = None
     account_description: str | None = None
     transactions: list[ParsedTransaction] = field(default_factory=list)
     informations: list[str] = field(default_factory=list)

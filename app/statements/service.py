@@ -45,8 +45,26 @@ def _identity(st: ParsedStatement) -> tuple[str, str, int, Any]:
     return (st.account_iban, st.currency, st.sequence, st.date)
 
 
-def ingest_coda(session: Session, company_id: str, data: bytes, *, source: str = "upload") -> IngestResult:
+class ForeignStatement(Conflict):
+    """A statement whose holder (the enterprise number the bank file names) is not the company's own."""
+
+    def __init__(self, st: ParsedStatement, holder: str) -> None:
+        super().__init__(
+            f"the statement of {st.account_iban} at line {st.line} is held by enterprise {st.account_holder_number}, "
+            f"not by {holder}; nothing was stored",
+            errors=[{"line": st.line, "message": f"account holder {st.account_holder_number}"}],
+        )
+        self.holder_number = st.account_holder_number
+
+
+def ingest_coda(
+    session: Session, company_id: str, data: bytes, *, source: str = "upload", holder: str | None = None
+) -> IngestResult:
     """Store every statement not stored before, then match the new transactions.
+
+    ``holder``: the company's enterprise number (``BE0123456789``), for files that must be its own (CodaBox's
+    feed): a statement that names another holder refuses the whole file (``ForeignStatement``). A statement
+    that names none is judged by its account, as every upload is.
 
     Statements are read, checked and written one at a time (memory follows the largest statement, not the
     file), all in the caller's transaction: a refusal anywhere rolls back the whole file.
@@ -61,7 +79,7 @@ def ingest_coda(session: Session, company_id: str, data: bytes, *, source: str =
     kind = "camt.053" if looks_like_xml(data) else "CODA"
     try:
         reader: CamtReader | CodaReader = CamtReader(data) if kind == "camt.053" else CodaReader(data)
-        ingest = _Ingest(session, company_id, data, reader.encoding, source, reader.movement_records())
+        ingest = _Ingest(session, company_id, data, reader.encoding, source, reader.movement_records(), holder)
         for statement in reader.statements():
             ingest.add(statement)
     except CodaError as exc:
@@ -105,10 +123,18 @@ class _Ingest:
     """Writes one statement at a time; remembers only ids and summaries."""
 
     def __init__(
-        self, session: Session, company_id: str, data: bytes, encoding: str, source: str, movements: int
+        self,
+        session: Session,
+        company_id: str,
+        data: bytes,
+        encoding: str,
+        source: str,
+        movements: int,
+        holder: str | None = None,
     ) -> None:
         self.session = session
         self.company_id = company_id
+        self.holder = holder
         self.file_row = CodaFile(
             id=new_id("cf"),
             company_id=company_id,
@@ -161,6 +187,8 @@ class _Ingest:
 
     def add(self, st: ParsedStatement) -> None:
         self.count += 1
+        if self.holder and st.account_holder_number and st.account_holder_number != self.holder:
+            raise ForeignStatement(st, self.holder)
         account_id = self._account(st.account_iban)
         identity = _identity(st)
         existing = self.seen.get(identity) or _stored_identity(self.session, identity)
