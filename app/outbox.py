@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, literal_column, or_, update
+from sqlalchemy import and_, case, literal_column, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -97,6 +97,16 @@ def enqueue(
         session.add(job)
         return job
     waiting = session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).first()
+    if waiting is not None and waiting.status == "running":
+        # It may be past the point that would see what this request is about: have it run once more. The
+        # condition on status makes a job that finished meanwhile (its key released) take a new one instead.
+        marked = session.execute(
+            update(Job).where(col(Job.id) == waiting.id, col(Job.status) == "running").values(rerun=True)
+        )
+        if marked.rowcount:  # type: ignore[attr-defined]
+            return None
+        session.expire(waiting)
+        waiting = session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).first()
     if waiting is not None:
         if expedite and waiting.status == "pending" and waiting.run_at > utcnow():
             waiting.run_at = utcnow()
@@ -337,9 +347,23 @@ def run_job(job: Job, owner: str, *, base_delay: float) -> str:
             locked_until=None,
             locked_by=None,
             run_at=utcnow() + timedelta(seconds=delay),
+            rerun=False,  # the retry is the run that was asked for
         )
         return "retry"
-    _finish(job.id, owner, status="done", last_error=None, locked_until=None, dedupe_key=None)
+    # Asked for again while it ran: pending once more, as a first attempt, keeping its key; else done.
+    again = col(Job.rerun).is_(True)
+    _finish(
+        job.id,
+        owner,
+        status=case((again, "pending"), else_="done"),
+        dedupe_key=case((again, col(Job.dedupe_key)), else_=None),
+        attempts=case((again, 0), else_=col(Job.attempts)),
+        run_at=case((again, utcnow()), else_=col(Job.run_at)),
+        last_error=None,
+        locked_until=None,
+        locked_by=case((again, None), else_=col(Job.locked_by)),
+        rerun=False,
+    )
     return "done"
 
 

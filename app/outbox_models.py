@@ -53,6 +53,9 @@ class Job(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     status: str = Field(default="pending", max_length=10)  # pending | running | done | failed
     attempts: int = 0
+    #: The same work was asked for while this job ran (and may already have passed the point that would see
+    #: it): once done, the job runs again instead of ending, so no request is lost to the dedupe key.
+    rerun: bool = False
     run_at: datetime = Field(default_factory=utcnow)
     locked_until: datetime | None = None
     locked_by: str | None = Field(default=None, max_length=80)

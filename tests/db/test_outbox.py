@@ -46,6 +46,33 @@ def test_done_job_frees_its_dedupe_key(db, kinds):
         assert outbox.enqueue(session, "ok", {}, dedupe_key="x") is not None
 
 
+def test_work_asked_for_while_its_job_runs_is_done_after_it(db, kinds):
+    """A sync requested after the running sync listed the feed, an invoice created after the delivery loop
+    looked: the dedupe key must not swallow the request. The running job goes round once more."""
+    seen: list[int] = []
+    inbox = [1]
+
+    def drain(job):
+        seen.extend(inbox)
+        inbox.clear()
+        if len(seen) == 1:  # new work arrives, and is asked for, after this run has looked
+            inbox.append(2)
+            with unit_of_work() as session:
+                assert outbox.enqueue(session, "drain", {}, dedupe_key="drain:co") is None
+
+    outbox.register("drain", drain)
+    with unit_of_work() as session:
+        outbox.enqueue(session, "drain", {}, dedupe_key="drain:co")
+    assert outbox.run_due_jobs(owner="w1") == 1
+    [job] = jobs()
+    assert (job.status, job.dedupe_key, job.attempts, job.rerun) == ("pending", "drain:co", 0, False)
+    assert outbox.run_due_jobs(owner="w1") == 1
+    assert seen == [1, 2]
+    [job] = jobs()
+    assert (job.status, job.dedupe_key) == ("done", None)  # and it ends once nothing more was asked for
+    assert outbox.run_due_jobs(owner="w1") == 0
+
+
 def test_failure_is_retried_later_then_fails_after_max_attempts(db, kinds):
     calls = []
 
