@@ -199,7 +199,7 @@ def _fake_codabox(args: argparse.Namespace) -> int:
     from app.codabox.fake import serve_fake
 
     print(f"fake CodaBox on http://{args.host}:{args.port}/v2/ (control routes under /_fake/)", file=sys.stderr)
-    serve_fake(args.host, args.port, args.software_company)
+    serve_fake(args.host, args.port, args.software_company, args.fetch_delay)
     return 0
 
 
@@ -259,6 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=8765)
     fake.add_argument("--software-company", help="the X-Software-Company it accepts (default all zeros)")
+    fake.add_argument(
+        "--fetch-delay",
+        type=int,
+        default=7200,
+        help="the fetch_delay it announces, seconds between two polls of a feed (default 7200, as CodaBox's)",
+    )
     fake.set_defaults(func=_fake_codabox)
     return parser
 

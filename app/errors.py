@@ -39,6 +39,7 @@ class AppError(Exception):
     status = 400
     title = "Bad request"
     slug = "bad-request"
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None, **extra: Any) -> None:
         super().__init__(detail)
@@ -65,6 +66,14 @@ class NotFound(AppError):
 
 class Conflict(AppError):
     status, title, slug = 409, "Conflict", "conflict"
+
+
+class TooManyRequests(AppError):
+    status, title, slug = 429, "Too many requests", "rate-limited"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, retry_after=max(1, retry_after))
+        self.headers = {"Retry-After": str(max(1, retry_after))}
 
 
 class PayloadTooLarge(AppError):
@@ -114,7 +123,9 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors, **exc.extra)
+        return problem(
+            exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors, headers=exc.headers, **exc.extra
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

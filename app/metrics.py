@@ -33,6 +33,13 @@ MATCHING = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+CODABOX_ENTRIES = Counter(
+    "codarecon_codabox_feed_entries",
+    "CodaBox feed entries settled, by outcome: ingested, failed (unreadable or unstorable), skipped (not a bank "
+    "statement), foreign (a statement of another enterprise).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 WEBHOOK_FAILURES = Counter(
     "codarecon_webhook_delivery_failures",
     "Failed webhook delivery attempts (final or to be retried).",

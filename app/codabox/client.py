@@ -1,10 +1,12 @@
 """A typed client for CodaBox API v2 as type-3 integrators (invoicing software) use it.
 
 Known from public integrations: base URL .../v2/, X-Software-Company on every call, HTTP Basic per client,
-trailing slashes, ``Accept: */*`` for downloads, errors as ``{"detail": ...}``. The sales-invoice upload
-path is not public and is configured. Errors split into retryable (timeouts, connection errors, 408, 429,
-5xx) and permanent (other 4xx); a duplicate upload is its own error, so a sender whose first response was
-lost can tell "already there" from "refused". Secrets never appear in reprs, logs or exception messages.
+trailing slashes, ``Accept: */*`` for downloads, errors as ``{"detail": ...}``, and the shapes of pod-client
+(integer ids, ``allowed_formats`` per document model, ``feed_clients`` named but without a VAT number) and of
+the feed (``type: "download"``, entries of every document model). The sales-invoice upload path is not public
+and is configured. Errors split into retryable (timeouts, connection errors, 408, 429, 5xx) and permanent
+(other 4xx); a 409 to an upload is taken as "already there" (an assumption: docs/codabox.md), so a sender
+whose first response was lost can tell it from a refusal. Secrets never appear in reprs, logs or messages.
 """
 
 from __future__ import annotations
@@ -50,13 +52,42 @@ class FeedEntry:
 
 
 @dataclass(frozen=True)
+class FeedClient:
+    """One feed of the pod: CodaBox's id for it, and the name and code its accountant knows the client by."""
+
+    id: str
+    name: str | None = None
+    code: str | None = None
+
+
+@dataclass(frozen=True)
 class PodClient:
     id: str
     fetch_delay: int
-    allowed_formats: list[str]
-    feed_ids: list[str]
-    #: What CodaBox says identifies each feed client (VAT or enterprise number, and name), as given.
-    feed_client_ids: list[str] = field(default_factory=list)
+    #: The formats each document model can be downloaded in, e.g. {"coda": ["cod", "pdf", "xml"]}.
+    allowed_formats: dict[str, list[str]]
+    feed_clients: list[FeedClient]
+
+    @property
+    def feed_ids(self) -> list[str]:
+        return [f.id for f in self.feed_clients]
+
+    def statement_format(self, preferred: str) -> str:
+        """The preferred download format for bank statements when CodaBox offers it, else CODA's own."""
+        return preferred if preferred in self.allowed_formats.get("coda", []) else "cod"
+
+
+def _formats(raw: Any) -> dict[str, list[str]]:
+    """``allowed_formats`` per document model; a bare list (no public example has one) is read as CODA's."""
+    if isinstance(raw, dict):
+        return {str(model).lower(): [str(f).lower() for f in formats or []] for model, formats in raw.items()}
+    if isinstance(raw, list):
+        return {"coda": [str(f).lower() for f in raw]}
+    return {}
+
+
+def _optional(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
 
 
 def _detail(response: httpx.Response) -> str:
@@ -65,6 +96,10 @@ def _detail(response: httpx.Response) -> str:
     except ValueError:
         return response.text[:200] or response.reason_phrase
     return str(body.get("detail", body))[:500] if isinstance(body, dict) else str(body)[:500]
+
+
+#: CodaBox's fetch_delay when pod-client does not say (the value in every public example).
+DEFAULT_FETCH_DELAY = 7200
 
 
 class CodaboxClient:
@@ -110,8 +145,8 @@ class CodaboxClient:
         status = response.status_code
         if status in (408, 429) or status >= 500:
             raise RetryableCodaboxError(f"CodaBox answered {status} to {method} {path}: {detail}", status)
-        if status in (400, 409) and ("duplicate" in detail.lower() or "already" in detail.lower()):
-            raise DuplicateDocumentError(f"CodaBox already has this document: {detail}", status)
+        if status == 409 and method == "POST":
+            raise DuplicateDocumentError(f"CodaBox already has this document (409): {detail}", status)
         raise PermanentCodaboxError(f"CodaBox refused {method} {path} ({status}): {detail}", status)
 
     # -- connecting a client ---------------------------------------------------------------------------
@@ -130,14 +165,11 @@ class CodaboxClient:
         body = self._request("GET", "delivery/pod-client/", auth=creds).json()
         return PodClient(
             id=str(body["id"]),
-            fetch_delay=int(body.get("fetch_delay", 7200)),
-            allowed_formats=list(body.get("allowed_formats", [])),
-            feed_ids=[str(f["id"]) for f in body.get("feed_clients", [])],
-            feed_client_ids=[
-                str(f[name])
-                for f in body.get("feed_clients", [])
-                for name in ("vat", "vat_number", "enterprise_number", "company_number", "client_name")
-                if f.get(name)
+            fetch_delay=DEFAULT_FETCH_DELAY if body.get("fetch_delay") is None else int(body["fetch_delay"]),
+            allowed_formats=_formats(body.get("allowed_formats")),
+            feed_clients=[
+                FeedClient(str(f["id"]), _optional(f.get("client_name")), _optional(f.get("client_code")))
+                for f in body.get("feed_clients") or []
             ],
         )
 

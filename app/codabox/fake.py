@@ -1,6 +1,11 @@
 """A local stand-in for CodaBox API v2 (the routes type-3 integrators use), with fault injection, so the whole
 flow can be tried and tested offline: `codarecon fake-codabox`, then point CODARECON_CODABOX_BASE_URL at it.
 
+Its answers take the shapes public clients of the real API show (docs/codabox.md): integer pod and feed ids,
+``allowed_formats`` per document model, ``feed_clients`` with a name and codes but no VAT number, a feed of
+``type: "download"`` whose entries may be of any document model. The sales-invoice upload is not public: its
+parts and answers here are our assumptions.
+
 Control routes under /_fake/: seed CODA files for a company, read the token "e-mailed" to it, read what was
 uploaded, and inject faults: the next N calls to a route answer 503, answer slowly (time-out), or do their
 work and then lose the response (a 504 after the fact).
@@ -28,11 +33,13 @@ _ID = re.compile(rb"<cbc:ID>([^<]+)</cbc:ID>")
 
 @dataclass
 class FakeClient:
-    vat: str
+    vat: str  # the stand-in's own key for a client; CodaBox's answers never show it
     username: str
     password: str
-    feed_id: str
-    entries: list[dict[str, Any]] = field(default_factory=list)  # {feed_index, coda, metadata}
+    feed_id: int
+    name: str = ""  # client_name, as the accountant knows the client
+    code: str = field(default_factory=lambda: str(uuid.uuid4()))  # client_code
+    entries: list[dict[str, Any]] = field(default_factory=list)  # {feed_index, model, coda, xml, metadata}
     offset: str | None = None  # the last committed feed_index
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)  # document id -> upload
     #: Every upload that reached it, kept or not ({"id", "status"}): "exactly once" is judged on what was
@@ -48,6 +55,7 @@ class FakeCodaboxState:
     fetch_delay: int = 7200
     slow_seconds: float = 3.0
     clients: dict[str, FakeClient] = field(default_factory=dict)  # by VAT
+    next_id: int = 276  # pod and feed ids are integers
     tokens: dict[str, str] = field(default_factory=dict)  # token -> VAT (single use)
     last_token: dict[str, str] = field(default_factory=dict)  # VAT -> token, "e-mailed"
     faults: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -56,18 +64,35 @@ class FakeCodaboxState:
 
     def client(self, vat: str) -> FakeClient:
         if vat not in self.clients:
+            self.next_id += 1
             self.clients[vat] = FakeClient(
-                vat=vat, username=f"cb-{vat.lower()}", password=secrets.token_urlsafe(16), feed_id=str(uuid.uuid4())
+                vat=vat,
+                username=f"cb-{vat.lower()}",
+                password=secrets.token_urlsafe(16),
+                feed_id=self.next_id,
+                name=f"Company {vat}",
             )
         return self.clients[vat]
 
     def add_coda(
         self, vat: str, coda: bytes, metadata: dict[str, Any] | None = None, *, xml: bytes | None = None
     ) -> str:
-        """A bank file in the feed: its CODA, and (as CodaBox offers for XML-enabled clients) its camt.053."""
+        """A bank file in the feed: its CODA, and (as CodaBox offers for XML-enabled clients) its XML form."""
+        return self.add_document(vat, "coda", coda, metadata, xml=xml)
+
+    def add_document(
+        self,
+        vat: str,
+        model: str,
+        content: bytes,
+        metadata: dict[str, Any] | None = None,
+        *,
+        xml: bytes | None = None,
+    ) -> str:
+        """A feed entry of any document model (coda, soda, expense, purchase_invoice, sales_invoice, ...)."""
         with self.lock:
             index = str(uuid.uuid4())
-            entry = {"feed_index": index, "coda": coda, "xml": xml, "metadata": metadata or {}}
+            entry = {"feed_index": index, "model": model, "coda": content, "xml": xml, "metadata": metadata or {}}
             self.client(vat).entries.append(entry)
             return index
 
@@ -156,11 +181,28 @@ def create_fake_codabox_app(state: FakeCodaboxState | None = None) -> FastAPI:
         client = authenticated(request)
         if client is None:
             return _error(401, "Invalid credentials")
+        coda_formats = ["cod", "pdf", "xml"] if any(e.get("xml") for e in client.entries) else ["cod", "pdf"]
         body = {
-            "id": client.username,
+            "id": client.feed_id + 1000,
             "fetch_delay": state.fetch_delay,
-            "allowed_formats": ["cod", "xml"] if any(e.get("xml") for e in client.entries) else ["cod"],
-            "feed_clients": [{"id": client.feed_id, "client_name": f"Client {client.vat}", "vat": client.vat}],
+            "allowed_formats": {
+                "coda": coda_formats,
+                "soda": ["pdf", "xml"],
+                "expense": ["pdf", "xml"],
+                "purchase_invoice": ["pdf", "xml"],
+                "sales_invoice": ["pdf", "xml"],
+            },
+            "feed_clients": [
+                {
+                    "id": client.feed_id,
+                    "client_id": str(uuid.uuid5(uuid.NAMESPACE_OID, client.vat)),
+                    "client_name": client.name,
+                    "client_code": client.code,
+                    "fiduciary_id": str(uuid.uuid5(uuid.NAMESPACE_OID, "fiduciary")),
+                    "target_root_state": "default",
+                    "delivery_config": None,
+                }
+            ],
         }
         return done(fault, JSONResponse(body))
 
@@ -172,9 +214,10 @@ def create_fake_codabox_app(state: FakeCodaboxState | None = None) -> FastAPI:
     def _feed_body(client: FakeClient, entries: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "id": client.feed_id,
-            "type": "CODA",
+            "type": "download",
             "feed_entries": [
-                {"feed_index": e["feed_index"], "document_model": "coda", "metadata": e["metadata"]} for e in entries
+                {"feed_index": e["feed_index"], "document_model": e["model"], "metadata": e["metadata"]}
+                for e in entries
             ],
         }
 
@@ -184,7 +227,7 @@ def create_fake_codabox_app(state: FakeCodaboxState | None = None) -> FastAPI:
         if early:
             return early
         client = authenticated(request)
-        if client is None or client.feed_id != feed_id:
+        if client is None or str(client.feed_id) != feed_id:
             return _error(401 if client is None else 404, "Invalid credentials" if client is None else "Unknown feed")
         return done(fault, JSONResponse(_feed_body(client, _entries_after(client))))
 
@@ -194,7 +237,7 @@ def create_fake_codabox_app(state: FakeCodaboxState | None = None) -> FastAPI:
         if early:
             return early
         client = authenticated(request)
-        if client is None or client.feed_id != feed_id:
+        if client is None or str(client.feed_id) != feed_id:
             return _error(401 if client is None else 404, "Invalid credentials" if client is None else "Unknown feed")
         offset = (await request.json()).get("feed_offset")
         if offset not in [e["feed_index"] for e in client.entries]:
@@ -232,7 +275,7 @@ def create_fake_codabox_app(state: FakeCodaboxState | None = None) -> FastAPI:
     @app.get("/v2/delivery/redownload-feed/{feed_id}/")
     async def redownload_feed(feed_id: str, request: Request) -> Response:
         client = authenticated(request)
-        if client is None or client.feed_id != feed_id:
+        if client is None or str(client.feed_id) != feed_id:
             return _error(401, "Invalid credentials")
         return JSONResponse(_feed_body(client, client.entries))
 
@@ -282,6 +325,18 @@ def create_fake_codabox_app(state: FakeCodaboxState | None = None) -> FastAPI:
     async def seed_coda(vat: str, request: Request) -> Response:
         return JSONResponse({"feed_index": state.add_coda(vat, await request.body())}, status_code=201)
 
+    @app.post("/_fake/clients/{vat}/documents/{model}")
+    async def seed_document(vat: str, model: str, request: Request) -> Response:
+        """An entry of another document model (soda, expense, purchase_invoice, ...)."""
+        return JSONResponse({"feed_index": state.add_document(vat, model, await request.body())}, status_code=201)
+
+    @app.put("/_fake/clients/{vat}")
+    async def rename_client(vat: str, request: Request) -> Response:
+        """Set client_name, as an accountant may have named the client."""
+        with state.lock:
+            state.client(vat).name = str((await request.json()).get("client_name", ""))
+        return JSONResponse({"client_name": state.client(vat).name})
+
     @app.get("/_fake/clients/{vat}")
     async def client_state(vat: str) -> Response:
         client = state.clients.get(vat)
@@ -307,10 +362,12 @@ def create_fake_codabox_app(state: FakeCodaboxState | None = None) -> FastAPI:
     return app
 
 
-def serve_fake(host: str = "127.0.0.1", port: int = 8765, software_company: str | None = None) -> None:
+def serve_fake(
+    host: str = "127.0.0.1", port: int = 8765, software_company: str | None = None, fetch_delay: int = 7200
+) -> None:
     import uvicorn
 
-    state = FakeCodaboxState()
+    state = FakeCodaboxState(fetch_delay=fetch_delay)
     if software_company:
         state.software_company = software_company
     uvicorn.run(create_fake_codabox_app(state), host=host, port=port, log_level="warning")

@@ -1,26 +1,37 @@
-"""Reading a company's CODA feed from CodaBox: every entry stored exactly once, the offset after storage.
+"""Reading a company's CodaBox feed: every entry stored exactly once or recorded with why not, the offset
+moved only past entries that are one or the other.
 
-A sync job lists each feed, downloads each CODA entry, ingests it through the same path as uploads, and only
-then commits the feed offset past it. A failed download stops the sync (retried later); an entry ingested
-before (re-delivery) is not downloaded again, and the offset still moves. A file that can never be stored
-is set aside as failed; one that arrives cut off is downloaded again first; one whose storing keeps failing
-for another reason (a database error, a bug) is tried a bounded number of times, then set aside as failed
-with its error, so that it never blocks the entries after it.
+A sync job lists each feed (no more often than CodaBox's fetch_delay), and for each entry:
+- a bank statement (document model ``coda``) is downloaded in the chosen format, read by its content (CODA or
+  camt.053) and ingested through the same path as uploads, with the company's enterprise number as the only
+  holder it accepts;
+- any other document model is recorded as ``skipped``;
+- a statement of another enterprise is recorded as ``foreign``, nothing of it is stored, the connection goes to
+  ``mismatch`` and the sync stops (until an admin resumes or disconnects);
+- a file that can never be stored is recorded as ``failed``; one that arrives cut off is downloaded again first;
+  one whose storing keeps failing for another reason (a database error, a bug) is tried a bounded number of
+  times, then recorded as ``failed`` with its error, so that it never blocks the entries after it.
+A failed download stops the sync (retried later) before the offset moves.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlmodel import col, select
 
+from app import metrics
 from app.codabox.client import (
     CodaboxClient,
     CodaboxError,
     Credentials,
+    FeedEntry,
+    PodClient,
 )
 from app.codabox.models import CodaboxConnection, CodaboxFeedEntry
-from app.codabox.service import SYNC, client, connection, credentials
+from app.codabox.service import SYNC, client, connection, credentials, mismatch, next_poll_at, note_pod
+from app.companies.models import Company
 from app.config import get_settings
 from app.db import unit_of_work
 from app.errors import AppError, Conflict, ValidationFailed
@@ -30,24 +41,46 @@ from app.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
+#: Entries already settled one way or another: never downloaded again.
+SETTLED = ("ingested", "failed", "skipped", "foreign")
+
+
+@dataclass(frozen=True)
+class _Link:
+    company_id: str
+    company_name: str
+    holder: str  # the company's enterprise number, BE0123456789: the only holder its statements may name
+    creds: Credentials
+
 
 def sync_company(job: Job) -> None:
     company_id = job.payload["company_id"]
     with unit_of_work(read_only=True) as session:
-        creds = credentials(session, company_id)
-    if creds is None:
+        creds = credentials(session, company_id)  # None unless connected: a mismatch stops here
+        company = session.get(Company, company_id)
+        conn = session.get(CodaboxConnection, company_id)
+        due = next_poll_at(conn) if conn else None
+    if creds is None or company is None:
         return
+    # CodaBox's fetch_delay spaces polls out, whoever asks; a retry of a sync that failed half-way may go on.
+    if job.attempts <= 1 and due is not None and due > utcnow():
+        log.info("CodaBox feed of company %s not polled: fetch_delay runs until %s", company_id, due)
+        return
+    link = _Link(company_id, company.name, company.vat, creds)
     try:
         with client() as cb:
             pod = cb.pod_client(creds)
-            preferred = get_settings().codabox_statement_format
-            fmt = preferred if preferred in pod.allowed_formats else "cod"
+            fmt = pod.statement_format(get_settings().codabox_statement_format)
             for feed_id in pod.feed_ids:
-                for entry in cb.feed(creds, feed_id):
-                    if entry.document_model.lower() == "coda":
-                        _ingest_entry(cb, creds, company_id, feed_id, entry.feed_index, fmt)
-                    # Commit only once the entry is safely stored (or was before, or is set aside as failed).
+                entries = cb.feed(creds, feed_id)
+                _note_poll(link, pod)
+                for entry in entries:
+                    outcome = _take(cb, link, feed_id, entry, fmt)
+                    # Only once the entry is stored (or was before, or is recorded as not ingested).
                     cb.commit_offset(creds, feed_id, entry.feed_index)
+                    if outcome == "foreign":
+                        _note_sync(company_id, "stopped: a statement of another enterprise (see mismatch)")
+                        return
     except CodaboxError as exc:
         _note_sync(company_id, str(exc))
         raise RetryableJobError(str(exc)) from None
@@ -57,45 +90,57 @@ def sync_company(job: Job) -> None:
     _note_sync(company_id, None)
 
 
-def _ingest_entry(
-    cb: CodaboxClient, creds: Credentials, company_id: str, feed_id: str, feed_index: str, fmt: str = "cod"
-) -> None:
-    from app.statements.service import ingest_coda
-
+def _take(cb: CodaboxClient, link: _Link, feed_id: str, entry: FeedEntry, fmt: str) -> str:
+    """Settle one feed entry; its outcome (ingested, failed, skipped, foreign)."""
     with unit_of_work(read_only=True) as session:
-        seen = session.get(CodaboxFeedEntry, feed_index)
-        if seen is not None and seen.status in ("ingested", "failed"):
-            return
-    data = cb.download(creds, feed_index, fmt)  # a failure here stops the sync before the offset moves
+        seen = session.get(CodaboxFeedEntry, entry.feed_index)
+        if seen is not None and seen.status in SETTLED:
+            return seen.status
+    model = entry.document_model.lower()
+    if model != "coda":
+        reason = f"document model {entry.document_model or '(none)'!r} is not a bank statement: not read"
+        _record(link.company_id, feed_id, entry, "skipped", reason)
+        return "skipped"
+    return _ingest_entry(cb, link, feed_id, entry, fmt)
+
+
+def _ingest_entry(cb: CodaboxClient, link: _Link, feed_id: str, entry: FeedEntry, fmt: str) -> str:
+    from app.statements.service import ForeignStatement, ingest_coda
+
+    data = cb.download(link.creds, entry.feed_index, fmt)  # a failure here stops the sync before the offset moves
     try:
         with unit_of_work() as session:
-            result = ingest_coda(session, company_id, data, source="codabox")
-            entry = session.get(CodaboxFeedEntry, feed_index) or CodaboxFeedEntry(
-                feed_index=feed_index, company_id=company_id, feed_id=feed_id
-            )
-            entry.status, entry.ingested_at, entry.attempts = "ingested", utcnow(), entry.attempts + 1
-            entry.coda_file_id = result.response.file_id
-            session.add(entry)
+            # Read by content, whatever the format asked for: CODA or camt.053, anything else refused.
+            result = ingest_coda(session, link.company_id, data, source="codabox", holder=link.holder)
+            row = session.get(CodaboxFeedEntry, entry.feed_index) or _new_row(link.company_id, feed_id, entry)
+            row.status, row.ingested_at, row.attempts = "ingested", utcnow(), row.attempts + 1
+            row.coda_file_id = result.response.file_id
+            session.add(row)
+        metrics.CODABOX_ENTRIES.labels("ingested").inc()
+        return "ingested"
+    except ForeignStatement as exc:
+        _record(link.company_id, feed_id, entry, "foreign", exc.detail, holder=exc.holder_number)
+        with unit_of_work() as session:
+            mismatch(session, link.company_id, entry.feed_index, exc.holder_number, exc.detail)
+        log.warning("CodaBox entry %s for company %s: %s", entry.feed_index, link.company_id, exc.detail)
+        return "foreign"
     except ValidationFailed as exc:
         if not exc.extra.get("incomplete"):
-            _set_aside(company_id, feed_id, feed_index, exc)
-            return
+            return _set_aside(link.company_id, feed_id, entry, exc)
         # Cut off on the way: download it again on the next sync, before the offset moves past it.
-        attempts = _note_attempt(company_id, feed_id, feed_index, exc.detail)
+        attempts = _note_attempt(link.company_id, feed_id, entry, exc.detail)
         if attempts >= INCOMPLETE_DOWNLOAD_ATTEMPTS:
-            _set_aside(company_id, feed_id, feed_index, exc)
-            return
-        raise RetryableJobError(f"feed entry {feed_index} arrived incomplete: {exc.detail}") from None
+            return _set_aside(link.company_id, feed_id, entry, exc)
+        raise RetryableJobError(f"feed entry {entry.feed_index} arrived incomplete: {exc.detail}") from None
     except Conflict as exc:
-        _set_aside(company_id, feed_id, feed_index, exc)
+        return _set_aside(link.company_id, feed_id, entry, exc)
     except Exception as exc:  # not the file's fault as far as we can tell: try again, but not forever
         error = _describe(exc)
-        log.exception("CodaBox entry %s for company %s could not be stored", feed_index, company_id)
-        attempts = _note_attempt(company_id, feed_id, feed_index, error)
+        log.exception("CodaBox entry %s for company %s could not be stored", entry.feed_index, link.company_id)
+        attempts = _note_attempt(link.company_id, feed_id, entry, error)
         if attempts >= STORE_ATTEMPTS:
-            _set_aside(company_id, feed_id, feed_index, AppError(f"gave up after {attempts} attempts: {error}"))
-            return
-        raise RetryableJobError(f"feed entry {feed_index} could not be stored: {error}") from None
+            return _set_aside(link.company_id, feed_id, entry, AppError(f"gave up after {attempts} attempts: {error}"))
+        raise RetryableJobError(f"feed entry {entry.feed_index} could not be stored: {error}") from None
 
 
 #: How often a feed entry that arrives cut off is downloaded again before it is set aside as failed.
@@ -113,25 +158,46 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
-def _note_attempt(company_id: str, feed_id: str, feed_index: str, error: str) -> int:
+def _new_row(company_id: str, feed_id: str, entry: FeedEntry) -> CodaboxFeedEntry:
+    return CodaboxFeedEntry(
+        feed_index=entry.feed_index, company_id=company_id, feed_id=feed_id, document_model=entry.document_model
+    )
+
+
+def _note_attempt(company_id: str, feed_id: str, entry: FeedEntry, error: str) -> int:
     with unit_of_work() as session:
-        entry = session.get(CodaboxFeedEntry, feed_index) or CodaboxFeedEntry(
-            feed_index=feed_index, company_id=company_id, feed_id=feed_id
-        )
-        entry.attempts, entry.last_error = entry.attempts + 1, error
-        session.add(entry)
-        return entry.attempts
+        row = session.get(CodaboxFeedEntry, entry.feed_index) or _new_row(company_id, feed_id, entry)
+        row.attempts, row.last_error = row.attempts + 1, error
+        session.add(row)
+        return row.attempts
 
 
-def _set_aside(company_id: str, feed_id: str, feed_index: str, exc: AppError) -> None:
+def _record(
+    company_id: str, feed_id: str, entry: FeedEntry, outcome: str, reason: str, *, holder: str | None = None
+) -> None:
+    """An entry that is not ingested, kept with why (the status shows it, the metrics count it)."""
+    with unit_of_work() as session:
+        row = session.get(CodaboxFeedEntry, entry.feed_index) or _new_row(company_id, feed_id, entry)
+        row.status, row.last_error, row.holder_number = outcome, reason, holder
+        row.attempts = max(row.attempts, 1)
+        session.add(row)
+    metrics.CODABOX_ENTRIES.labels(outcome).inc()
+
+
+def _set_aside(company_id: str, feed_id: str, entry: FeedEntry, exc: AppError) -> str:
     """The file can never be stored as it is: keep it aside for a person and move on."""
-    log.warning("CodaBox entry %s for company %s refused: %s", feed_index, company_id, exc.detail)
+    log.warning("CodaBox entry %s for company %s refused: %s", entry.feed_index, company_id, exc.detail)
+    _record(company_id, feed_id, entry, "failed", exc.detail)
+    return "failed"
+
+
+def _note_poll(link: _Link, pod: PodClient) -> None:
+    """The feed was listed: fetch_delay counts from now; what pod-client said is kept for the status."""
     with unit_of_work() as session:
-        entry = session.get(CodaboxFeedEntry, feed_index) or CodaboxFeedEntry(
-            feed_index=feed_index, company_id=company_id, feed_id=feed_id, attempts=1
-        )
-        entry.status, entry.last_error = "failed", exc.detail
-        session.add(entry)
+        conn = connection(session, link.company_id)
+        conn.last_polled_at = utcnow()
+        note_pod(conn, pod, link.company_name)
+        session.add(conn)
 
 
 def _note_sync(company_id: str, error: str | None) -> None:
@@ -142,11 +208,22 @@ def _note_sync(company_id: str, error: str | None) -> None:
 
 
 def poll_connected() -> None:
-    """Periodic: a sync job for every connected company (at most one waiting per company)."""
+    """Periodic: a sync job for every connected company whose fetch_delay has passed (one waiting at most)."""
     if not get_settings().codabox_enabled:
         return
+    now = utcnow()
     with unit_of_work() as session:
-        for company_id in session.exec(
-            select(CodaboxConnection.company_id).where(CodaboxConnection.state == "connected")
+        for conn in session.exec(
+            select(CodaboxConnection)
+            .where(CodaboxConnection.state == "connected")
+            .order_by(col(CodaboxConnection.company_id))
         ):
-            enqueue(session, SYNC, {"company_id": company_id}, company_id=company_id, dedupe_key=f"sync:{company_id}")
+            due = next_poll_at(conn)
+            if due is None or due <= now:
+                enqueue(
+                    session,
+                    SYNC,
+                    {"company_id": conn.company_id},
+                    company_id=conn.company_id,
+                    dedupe_key=f"sync:{conn.company_id}",
+                )

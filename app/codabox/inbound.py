@@ -1,8 +1,10 @@
-"""POST /v1/webhooks/inbound: signed (Standard Webhooks) notifications from the invoicing side or CodaBox.
+"""POST /v1/webhooks/inbound: signed (Standard Webhooks) notifications from the integrator's own systems.
 
 invoice.created / invoice.updated / invoice.cancelled carry {company_vat, invoice} (the invoice as in the
-contract); codabox.documents_available carries {company_vat} and triggers a sync. Each webhook-id is
-processed once. A bad signature or a stale timestamp is 401.
+contract); codabox.sync_requested carries {company_vat} and asks for a CodaBox sync of that company now, as
+``POST .../codabox/sync`` does (CodaBox's API is pull-only and sends no webhooks: this is a trigger for an
+integrator's own relay or scheduler). ``codabox.documents_available``, its earlier name, is still accepted.
+Each webhook-id is processed once. A bad signature or a stale timestamp is 401.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from app.invoices.schemas import InvoiceCreate
 from app.security import company_by_vat, path_vat
 
 router = APIRouter(tags=["webhooks"])
-TYPES = ("invoice.created", "invoice.updated", "invoice.cancelled", "codabox.documents_available")
+SYNC_TYPES = ("codabox.sync_requested", "codabox.documents_available")
+TYPES = ("invoice.created", "invoice.updated", "invoice.cancelled", *SYNC_TYPES)
 
 
 def _verify(body: bytes, headers: dict[str, str]) -> None:
@@ -73,7 +76,7 @@ def _process(message_id: str, event: dict[str, Any]) -> dict[str, Any]:
         company = company_by_vat(session, path_vat(str(data.get("company_vat", ""))))
         if company is None:
             raise NotFound("no such company")
-        if kind == "codabox.documents_available":
+        if kind in SYNC_TYPES:
             from app.codabox.service import request_sync
 
             request_sync(session, company.id)
@@ -106,10 +109,17 @@ def _process(message_id: str, event: dict[str, Any]) -> dict[str, Any]:
         return {"status": "created" if outcome.status == 201 else "unchanged", "invoice_id": outcome.invoice.id}
 
 
-@router.post("/v1/webhooks/inbound", responses={401: {"description": "Bad signature or stale timestamp."}})
+@router.post(
+    "/v1/webhooks/inbound",
+    responses={
+        401: {"description": "Bad signature or stale timestamp."},
+        429: {"description": "codabox.sync_requested within CodaBox's fetch_delay: retry after `Retry-After`."},
+    },
+)
 async def inbound(request: Request) -> JSONResponse:
-    """CodaBox's notifications (invoice.created/updated/cancelled, codabox.documents_available), signed per
-    Standard Webhooks with CODARECON_INBOUND_WEBHOOK_SECRET; a documents notice queues a sync."""
+    """Notifications from the integrator's own systems, signed per Standard Webhooks with
+    CODARECON_INBOUND_WEBHOOK_SECRET: invoice.created/updated/cancelled, and codabox.sync_requested, which
+    queues a CodaBox sync of the company (429 within CodaBox's fetch_delay; CodaBox itself sends no webhooks)."""
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
     _verify(body, headers)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
 from app.timeutil import utcnow
@@ -13,24 +15,43 @@ class CodaboxConnection(SQLModel, table=True):
     __tablename__ = "codabox_connections"
 
     company_id: str = Field(primary_key=True, foreign_key="companies.id", max_length=40)
-    #: not_connected | token_requested | connected
+    #: not_connected | token_requested | connected | mismatch (a statement of another enterprise came through
+    #: the feed: syncing stops until an admin resumes or disconnects)
     state: str = Field(default="not_connected", max_length=20)
     username: str | None = Field(default=None, max_length=200)
     password_encrypted: str | None = Field(default=None, max_length=1000)
+    #: Whom CodaBox says the credentials serve: [{id, name, code}] from pod-client's feed_clients.
+    feed_clients: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON(none_as_null=True))
+    #: Set when no feed client's name resembles the company's (a warning for a person, never a refusal).
+    name_warning: str | None = None
+    #: Why the connection is in ``mismatch``: the foreign holder and the feed entry that named it.
+    mismatch: str | None = None
+    #: CodaBox's fetch_delay (seconds): the least interval between two polls of this company's feed.
+    fetch_delay: int | None = None
+    #: When the feed was last listed (the poll that fetch_delay spaces out).
+    last_polled_at: datetime | None = None
+    #: The statement format downloaded: the preferred one when CodaBox offers it for CODA, else "cod".
+    statement_format: str | None = Field(default=None, max_length=10)
     last_sync_at: datetime | None = None
     last_error: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
 
 
 class CodaboxFeedEntry(SQLModel, table=True):
-    """One CODA document in a company's CodaBox feed: ingested exactly once, then the offset moves past it."""
+    """One entry of a company's CodaBox feed: a bank statement ingested exactly once, or recorded with why it
+    was not (the offset moves past an entry only once it is one or the other)."""
 
     __tablename__ = "codabox_feed_entries"
 
     feed_index: str = Field(primary_key=True, max_length=64)
     company_id: str = Field(foreign_key="companies.id", index=True, max_length=40)
     feed_id: str = Field(max_length=64)
-    status: str = Field(default="pending", max_length=10)  # pending | ingested | failed
+    #: pending | ingested | failed (unreadable, or could not be stored) | skipped (not a bank statement) |
+    #: foreign (a statement of another enterprise: nothing of it stored)
+    status: str = Field(default="pending", max_length=10)
+    document_model: str | None = Field(default=None, max_length=40)  # CodaBox's, e.g. coda, sales_invoice
+    #: The enterprise number a foreign statement named.
+    holder_number: str | None = Field(default=None, max_length=20)
     attempts: int = 0
     last_error: str | None = None
     coda_file_id: str | None = Field(default=None, max_length=40)

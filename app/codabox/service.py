@@ -1,31 +1,39 @@
 """CodaBox link: connecting a company (one-time token, encrypted credentials), its status, the job kinds.
 
-Forwarding invoices lives in ``delivery.py``, reading the CODA feed in ``feed.py``.
+CodaBox's pod-client names its feed clients but gives no VAT or enterprise number, so connecting cannot check
+whose credentials these are; the feed does, on every statement's holder (``feed.py``), and a statement of
+another enterprise puts the connection in ``mismatch`` until an admin resumes or disconnects it.
+Forwarding invoices lives in ``delivery.py``, reading the feed in ``feed.py``.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlmodel import Session, col, func, select
 
 from app.codabox.client import (
+    DEFAULT_FETCH_DELAY,
     CodaboxClient,
     Credentials,
     PermanentCodaboxError,
+    PodClient,
     RetryableCodaboxError,
 )
 from app.codabox.models import CodaboxConnection, CodaboxFeedEntry
 from app.companies.models import Company
 from app.config import get_settings
 from app.crypto import decrypt, encrypt
-from app.errors import AppError, Conflict, ValidationFailed
+from app.errors import AppError, Conflict, TooManyRequests, ValidationFailed
+from app.events import record_event
 from app.invoices.models import Invoice
 from app.outbox import enqueue, register
-from app.timeutil import utcnow
-from app.vat import VatError, normalize_vat
+from app.reconciliation.names import name_similarity
+from app.timeutil import iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +104,10 @@ def exchange_token(session: Session, company: Company, token: str) -> CodaboxCon
     with client() as cb:
         creds: Credentials = _call(lambda: cb.get_credentials(token))
         pod = _call(lambda: cb.pod_client(creds))
-    _check_binding(company, pod.feed_client_ids)
     conn = connection(session, company.id)
     conn.username, conn.password_encrypted = creds.username, encrypt(creds.password)
-    conn.state, conn.last_error, conn.updated_at = "connected", None, utcnow()
+    conn.state, conn.last_error, conn.mismatch, conn.updated_at = "connected", None, None, utcnow()
+    note_pod(conn, pod, company.name)
     session.add(conn)
     # Invoices waiting for the connection can go now, and the first statements can come in.
     enqueue(
@@ -116,20 +124,28 @@ def exchange_token(session: Session, company: Company, token: str) -> CodaboxCon
     return conn
 
 
-def _check_binding(company: Company, identifiers: list[str]) -> None:
-    """The credentials must be this company's: a token sent to another company must not open its feed."""
-    reported = set()
-    for text in identifiers:
-        try:
-            reported.add(normalize_vat(text))
-        except VatError:
-            continue  # a name, not a number
-    if company.vat not in reported:
-        shown = ", ".join(sorted(reported)) or "no VAT or enterprise number"
-        raise Conflict(
-            f"these CodaBox credentials belong to {shown}, not to {company.vat}; nothing was stored",
-            errors=[{"loc": "body.token", "message": "the token is another company's"}],
+def note_pod(conn: CodaboxConnection, pod: PodClient, company_name: str) -> None:
+    """What pod-client says, kept for the status: whom the credentials serve, the fetch delay, the format.
+
+    CodaBox gives names, not numbers: a name unlike the company's is a warning for a person to read, never a
+    refusal (an accountant may know the client by a trade name); the statements' holders decide (feed.py)."""
+    conn.feed_clients = [{"id": f.id, "name": f.name, "code": f.code} for f in pod.feed_clients]
+    conn.fetch_delay = pod.fetch_delay
+    conn.statement_format = pod.statement_format(get_settings().codabox_statement_format)
+    names = [f.name for f in pod.feed_clients if f.name]
+    if names and max(name_similarity(name, company_name) for name in names) < NAME_WARNING_BELOW:
+        conn.name_warning = (
+            f"CodaBox names these credentials' client {', '.join(repr(n) for n in names)}, which does not look like "
+            f"{company_name!r}: check that the token was this company's (statements of another enterprise are "
+            "refused either way)"
         )
+    else:
+        conn.name_warning = None
+
+
+#: A feed client's name scoring below this against the company's name (0-100, as matching scores payer names)
+#: makes the status warn.
+NAME_WARNING_BELOW = 60
 
 
 def credentials(session: Session, company_id: str) -> Credentials | None:
@@ -139,11 +155,75 @@ def credentials(session: Session, company_id: str) -> Credentials | None:
     return Credentials(conn.username, decrypt(conn.password_encrypted))
 
 
+def next_poll_at(conn: CodaboxConnection) -> datetime | None:
+    """When CodaBox lets this company's feed be polled again (its fetch_delay after the last poll); None: now."""
+    if conn.last_polled_at is None:
+        return None
+    return conn.last_polled_at + timedelta(seconds=fetch_delay(conn))
+
+
+def fetch_delay(conn: CodaboxConnection) -> int:
+    return DEFAULT_FETCH_DELAY if conn.fetch_delay is None else conn.fetch_delay
+
+
 def request_sync(session: Session, company_id: str) -> bool:
+    """Queue a sync now, unless CodaBox's fetch_delay since the last poll has not passed (429, Retry-After)."""
     _require_enabled()
+    conn = session.get(CodaboxConnection, company_id)
+    if conn is None or conn.state not in ("connected",):
+        state = conn.state if conn else "not_connected"
+        raise Conflict(f"the CodaBox connection is {state}: nothing to sync", state=state)
+    due = next_poll_at(conn)
+    if due is not None and due > utcnow():
+        raise TooManyRequests(
+            f"CodaBox asks for at least {fetch_delay(conn)} s between two polls of a feed; "
+            f"this company's was polled at {iso(conn.last_polled_at)}",
+            retry_after=math.ceil((due - utcnow()).total_seconds()),
+        )
     return (
         enqueue(session, SYNC, {"company_id": company_id}, company_id=company_id, dedupe_key=f"sync:{company_id}")
         is not None
+    )
+
+
+def resume(session: Session, company: Company) -> CodaboxConnection:
+    """An admin has looked at a mismatch and keeps the connection: syncing starts again. The foreign entries
+    stay recorded and are never read again."""
+    conn = session.get(CodaboxConnection, company.id)
+    if conn is None or conn.state != "mismatch":
+        raise Conflict(f"the CodaBox connection is {conn.state if conn else 'not_connected'}, not mismatch")
+    conn.state, conn.mismatch, conn.updated_at = "connected", None, utcnow()
+    session.add(conn)
+    enqueue(session, SYNC, {"company_id": company.id}, company_id=company.id, dedupe_key=f"sync:{company.id}")
+    return conn
+
+
+def disconnect(session: Session, company: Company) -> CodaboxConnection:
+    """Forget the credentials (a wrong token, a company leaving): nothing is delivered or synced until the
+    company connects again. What was stored stays."""
+    conn = connection(session, company.id)
+    conn.username = conn.password_encrypted = None
+    conn.state, conn.mismatch, conn.updated_at = "not_connected", None, utcnow()
+    session.add(conn)
+    return conn
+
+
+def mismatch(session: Session, company_id: str, feed_index: str, holder: str | None, detail: str) -> None:
+    """A statement of another enterprise came through the company's feed: stop syncing, say so, tell."""
+    conn = connection(session, company_id)
+    conn.state, conn.updated_at = "mismatch", utcnow()
+    conn.mismatch = f"feed entry {feed_index} holds a statement of enterprise {holder}: {detail}"
+    session.add(conn)
+    session.flush()
+    record_event(
+        session,
+        company_id,
+        "codabox.mismatch",
+        company_id,
+        {
+            "data": {"state": "mismatch", "mismatch": conn.mismatch, "feed_index": feed_index, "holder": holder},
+            "change": {"state": "mismatch"},
+        },
     )
 
 
@@ -163,9 +243,24 @@ def status(session: Session, company: Company) -> dict[str, Any]:
             .group_by(col(CodaboxFeedEntry.status))
         ).all()
     )
+    aside = list(
+        session.exec(
+            select(CodaboxFeedEntry)
+            .where(CodaboxFeedEntry.company_id == company.id, col(CodaboxFeedEntry.status).in_(SET_ASIDE))
+            .order_by(col(CodaboxFeedEntry.created_at).desc())
+            .limit(ENTRIES_SHOWN)
+        )
+    )
     return {
         "enabled": get_settings().codabox_enabled,
         "state": conn.state if conn else "not_connected",
+        "clients": (conn.feed_clients or []) if conn else [],
+        "warnings": [conn.name_warning] if conn and conn.name_warning else [],
+        "mismatch": conn.mismatch if conn else None,
+        "statement_format": conn.statement_format if conn else None,
+        "fetch_delay": conn.fetch_delay if conn else None,
+        "last_polled_at": conn.last_polled_at if conn else None,
+        "next_poll_at": next_poll_at(conn) if conn else None,
         "last_sync_at": conn.last_sync_at if conn else None,
         "last_error": conn.last_error if conn else None,
         "pending_deliveries": counts.get("pending", 0),
@@ -173,20 +268,26 @@ def status(session: Session, company: Company) -> dict[str, Any]:
         "failed_deliveries": counts.get("failed", 0),
         "statements_ingested": entries.get("ingested", 0),
         "statements_failed": entries.get("failed", 0),
-        "failed_entries": [
-            {"feed_index": e.feed_index, "attempts": e.attempts, "last_error": e.last_error}
-            for e in session.exec(
-                select(CodaboxFeedEntry)
-                .where(CodaboxFeedEntry.company_id == company.id, CodaboxFeedEntry.status == "failed")
-                .order_by(col(CodaboxFeedEntry.created_at).desc())
-                .limit(FAILED_ENTRIES_SHOWN)
-            )
+        "entries_skipped": entries.get("skipped", 0),
+        "statements_foreign": entries.get("foreign", 0),
+        "entries_set_aside": [
+            {
+                "feed_index": e.feed_index,
+                "document_model": e.document_model,
+                "outcome": e.status,
+                "reason": e.last_error,
+                "holder_number": e.holder_number,
+                "attempts": e.attempts,
+            }
+            for e in aside
         ],
     }
 
 
-#: The status lists the newest feed entries that were set aside, for a person to look at.
-FAILED_ENTRIES_SHOWN = 20
+#: What a feed entry may end as without being ingested: each is recorded and shown, never passed over.
+SET_ASIDE = ("failed", "skipped", "foreign")
+#: The status lists the newest entries set aside, for a person to look at.
+ENTRIES_SHOWN = 20
 
 
 def register_jobs() -> None:

@@ -23,6 +23,7 @@ EVENT_TYPES = (
     "transaction.partially_matched",
     "suggestion.created",
     "account.added",
+    "codabox.mismatch",
     "webhook.test",
 )
 
