@@ -38,6 +38,9 @@ from app.statements.parsed import (
 from app.vat import enterprise_number
 
 RECORD_LENGTH = 128
+#: A trailer (9) shorter than this lost some of its fields (the credit total ends at position 52); a longer
+#: one only lost trailing blanks, as banks' files do (one real trailer is 57 characters, another 52).
+TRAILER_FIELDS = 52
 _RECORD_TYPES = set("0123489")
 _THOUSAND = Decimal(1000)
 
@@ -79,6 +82,14 @@ def records(lines: list[str], warnings: list[CodaWarning]) -> Iterator[tuple[int
         raise CodaError(
             f"incomplete file: it ends at line {last + 1} in the middle of a record ({len(lines[last])} of "
             f"{RECORD_LENGTH} characters), before any trailer (a cut-off download?); nothing was stored",
+            last + 1,
+            incomplete=True,
+        )
+    if last is not None and lines[last].startswith("9") and len(lines[last]) < TRAILER_FIELDS:
+        raise CodaError(
+            f"incomplete file: it ends at line {last + 1} in the middle of the trailer record (9) "
+            f"({len(lines[last])} characters, its totals end at {TRAILER_FIELDS}; a cut-off download?); "
+            "nothing was stored",
             last + 1,
             incomplete=True,
         )

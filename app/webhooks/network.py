@@ -2,7 +2,8 @@
 
 A tenant chooses the URL, so a URL is an attempt to make this server open a connection. Every address a host
 resolves to is checked (loopback, private, link-local, unique-local, multicast, unspecified, reserved and
-metadata addresses are refused unless ``WEBHOOK_ALLOWED_NETWORKS`` covers them), at creation, on PATCH and at
+metadata addresses are refused unless ``WEBHOOK_ALLOWED_NETWORKS`` covers them; an IPv6 address that carries an
+IPv4 one, mapped, 6to4, Teredo or NAT64, is refused when that IPv4 would be), at creation, on PATCH and at
 every delivery. The delivery connects to the very address that was checked: the transport resolves the host
 itself, so a second DNS answer cannot switch it. One deadline bounds connect, TLS, request and response
 together, so a receiver that answers a byte at a time cannot hold a worker.
@@ -28,6 +29,10 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: Cloud metadata services that are not covered by the link-local check (AWS IPv6, Alibaba).
 _METADATA = (ipaddress.ip_network("fd00:ec2::254/128"), ipaddress.ip_network("100.100.100.200/32"))
+#: NAT64's well-known prefix (RFC 6052): 64:ff9b::a.b.c.d is translated to a.b.c.d.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+#: 6to4 (deprecated by RFC 7526) counts as not global whatever the Python: 3.11.10+ says so, 3.11.7 does not.
+_SIXTOFOUR = ipaddress.ip_network("2002::/16")
 #: The message tenants see for any connection failure: socket details would tell open ports from closed.
 UNREACHABLE = "could not connect to the endpoint"
 
@@ -60,6 +65,13 @@ def refusal(address: IPAddress, policy: Policy) -> str | None:
     """Why an address may not be reached, or None when it may."""
     if address.version == 6 and address.ipv4_mapped is not None:
         address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    embedded = _embedded_ipv4(address)
+    if embedded is not None:
+        # 2002:7f00:1:: leads to 127.0.0.1: the IPv4 inside must pass as itself (allow-list included), and
+        # allowing the IPv6 range does not open what it carries.
+        reason = refusal(embedded, policy)
+        if reason is not None:
+            return reason
     if any(address in network for network in policy.allowed_networks):
         return None
     if address.is_loopback:
@@ -70,8 +82,21 @@ def refusal(address: IPAddress, policy: Policy) -> str | None:
         return "a link-local or metadata address"
     if address.is_multicast:
         return "a multicast address"
-    if address.is_private or address.is_reserved or not address.is_global:
+    if address.is_private or address.is_reserved or not address.is_global or address in _SIXTOFOUR:
         return "a private or reserved address"
+    return None
+
+
+def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address that packets to a 6to4, Teredo (its client) or NAT64 address end up at, if any."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return None
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]  # the client, already un-obfuscated
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None
 
 

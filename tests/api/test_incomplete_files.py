@@ -123,3 +123,18 @@ def test_the_last_line_read_is_named(client):
 def test_real_bank_files_cut_anywhere(client, name, account):
     refused, _ = check_every_cut(client, sample_path(name).read_bytes(), account)
     assert refused > 0
+
+
+@pytest.mark.parametrize("end", [b"\n", b""])
+def test_a_file_that_ends_in_a_cut_trailer_is_refused_whole(client, end):
+    make_company(client, accounts=[IBAN])
+    key = make_key(client)
+    lines = three_statements().rstrip(b"\n").split(b"\n")
+    lines[-1] = lines[-1][:40]  # the last trailer, cut inside its debit total
+    response = client.post(f"/v1/companies/{VAT}/statements", content=b"\n".join(lines) + end, headers=key)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["incomplete"] is True
+    assert problem["errors"][0]["line"] == len(lines)
+    assert f"incomplete CODA file (line {len(lines)})" in problem["detail"]
+    assert stored() == ([], 0)  # not even the two complete statements before it

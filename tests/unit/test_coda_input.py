@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from app.statements.coda import join_free_text, parse_coda
+from app.statements.coda import TRAILER_FIELDS, join_free_text, parse_coda
 from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
 from app.statements.parsed import CodaError, MovementKind
 
@@ -44,12 +44,26 @@ def test_bom_crlf_cr_and_blank_lines_around():
         assert parsed.statements[0].closing_balance == D("11.00")
 
 
-def test_lost_trailing_blanks_are_padded_with_a_warning():
+@pytest.mark.parametrize("length", [57, TRAILER_FIELDS])  # as real banks' trailers are: blanks lost, totals kept
+def test_lost_trailing_blanks_are_padded_with_a_warning(length):
     rows = lines(one(MovementSpec(D("1.00"))))
-    rows[-1] = rows[-1][:57]  # a trailer cut short, as one bank's file has it
+    rows[-1] = rows[-1][:length]
     parsed = parse_coda("\n".join(rows).encode())
     assert [w.code for w in parsed.warnings] == ["short_record"]
     assert parsed.warnings[0].line == len(rows)
+    assert parsed.statements[0].warnings == []  # the trailer's count and totals were all read
+
+
+@pytest.mark.parametrize("end", ["\n", ""])
+@pytest.mark.parametrize("length", [1, 16, 40, TRAILER_FIELDS - 1])
+def test_a_file_that_ends_in_a_cut_trailer_is_incomplete(length, end):
+    rows = lines(one(MovementSpec(D("1.00"))))
+    rows[-1] = rows[-1][:length]
+    with pytest.raises(CodaError) as refused:
+        parse_coda(("\n".join(rows) + end).encode())
+    assert refused.value.incomplete
+    assert refused.value.line == len(rows)
+    assert "trailer" in refused.value.message
 
 
 def test_a_long_record_is_refused_with_its_line():

@@ -37,6 +37,19 @@ REFUSED = {
     "https://[ff02::1]/h": "multicast",
     "https://240.0.0.1/h": "private or reserved",
     "https://[::ffff:10.0.0.1]/h": "private",
+    # an IPv4 inside an IPv6 address is judged as itself: 6to4, Teredo (the client) and NAT64
+    "https://[2002:7f00:0001::]/h": "loopback",  # 6to4 of 127.0.0.1
+    "https://[2002:c0a8:0101::]/h": "private",  # 192.168.1.1
+    "https://[2002:0a00:0001::]/h": "private",  # 10.0.0.1
+    "https://[2002:a9fe:a9fe::]/h": "link-local",  # 169.254.169.254
+    "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/h": "loopback",  # Teredo client 127.0.0.1
+    "https://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/h": "private",  # Teredo client 10.0.0.1
+    "https://[64:ff9b::7f00:1]/h": "loopback",  # NAT64 of 127.0.0.1
+    "https://[64:ff9b::a00:1]/h": "private",  # NAT64 of 10.0.0.1
+    # and the ranges themselves stay closed with a public IPv4 inside (6to4 on every Python, see network.py)
+    "https://[2002:808:808::]/h": "private or reserved",  # 6to4 of 8.8.8.8
+    "https://[2001:0:4136:e378:8000:63bf:f7f7:f7f7]/h": "private or reserved",  # Teredo client 8.8.8.8
+    "https://[64:ff9b::808:808]/h": "private or reserved",  # NAT64 of 8.8.8.8
     # forms that hide the host or leave the rules
     "https://user:pw@93.184.215.14/h": "user name",
     "https://93.184.215.14@127.0.0.1/h": "user name",
@@ -75,6 +88,31 @@ def test_the_allow_list_opens_the_networks_it_names_and_no_others():
         check_url("https://10.21.0.1/h", settings)
     with pytest.raises(TargetRefused, match="link-local"):
         check_url("https://169.254.169.254/h", settings)
+
+
+@pytest.mark.parametrize(
+    ("network", "public", "loopback"),
+    [
+        ("2002::/16", "2002:808:808::", "2002:7f00:1::"),
+        ("2001::/32", "2001:0:4136:e378:8000:63bf:f7f7:f7f7", "2001:0:4136:e378:8000:63bf:80ff:fffe"),
+        ("64:ff9b::/96", "64:ff9b::808:808", "64:ff9b::7f00:1"),
+    ],
+)
+def test_allowing_a_range_that_carries_ipv4_does_not_open_the_internal_ipv4_inside(network, public, loopback):
+    settings = Settings(webhook_allowed_networks=network)
+    check_url(f"https://[{public}]/h", settings)
+    with pytest.raises(TargetRefused, match="loopback"):
+        check_url(f"https://[{loopback}]/h", settings)
+
+
+def test_the_allow_list_opens_an_ipv4_inside_6to4_as_far_as_it_opens_the_ipv4():
+    settings = Settings(webhook_allowed_networks="2002::/16, 10.20.0.0/16")
+    check_url("https://[2002:a14:304::]/h", settings)  # 10.20.3.4
+    with pytest.raises(TargetRefused, match="private"):
+        check_url("https://[2002:a15:1::]/h", settings)  # 10.21.0.1
+    # The IPv4 alone does not open the 6to4 range around it.
+    with pytest.raises(TargetRefused, match="private or reserved"):
+        check_url("https://[2002:a14:304::]/h", Settings(webhook_allowed_networks="10.20.0.0/16"))
 
 
 def test_a_bad_allow_list_stops_the_process_at_start():
