@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.asgi import bearer, header
@@ -25,7 +27,7 @@ JSON_LIMIT = 1024 * 1024
 INBOUND_LIMIT = 64 * 1024
 INBOUND_PATH = "/v1/webhooks/inbound"
 #: Routes that carry documents: CODA uploads, and invoices with their PDF or UBL (also in batches).
-_DOCUMENT_ROUTES = re.compile(r"^/v1/companies/[^/]+/(statements|invoices(/batch)?)$")
+_DOCUMENT_ROUTES = re.compile(r"^(/v1/companies/[^/]+/(statements|invoices(/batch)?)|/ui/statements)$")
 _WITH_BODY = {"POST", "PUT", "PATCH"}
 
 
@@ -63,6 +65,10 @@ class RequestLimits:
                 await principal_for(credential)
             except Unauthorized as exc:
                 await problem(401, exc.title, exc.detail, slug=exc.slug)(scope, receive, send)
+                return
+            except (OperationalError, InterfaceError) as exc:
+                # A key not cached yet is looked up in the database; down, it is the app's 503 (Retry-After).
+                await _answered_by_the_app(exc, scope, receive, send)
                 return
         limit = body_limit(path)
         declared = header(scope, b"content-length")
@@ -105,6 +111,16 @@ class RequestLimits:
         # The route gave up on the cut-off body (say, with ClientDisconnect) without answering: answer for it.
         if exceeded and not started:
             await _too_large(limit)(scope, _no_body, send)
+
+
+async def _answered_by_the_app(exc: Exception, scope: Scope, receive: Receive, send: Send) -> None:
+    """``exc`` answered by the app's own handler for it: middleware runs outside the app's error handlers."""
+    handlers = getattr(scope.get("app"), "exception_handlers", {})
+    handler = next((handlers[cls] for cls in type(exc).__mro__ if cls in handlers), None)
+    if handler is None:
+        raise exc
+    response = await handler(Request(scope, receive), exc)
+    await response(scope, receive, send)
 
 
 async def _no_body() -> Message:

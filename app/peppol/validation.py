@@ -4,7 +4,9 @@ Peppol BIS Billing 3.0 stylesheet (app/peppol/rules, EUPL-1.2), run by Saxon-HE 
 Each stylesheet is compiled once per process, at first use (about a second for both), then a document costs
 milliseconds. Before Saxon sees a document, lxml reads it with a hardened parser (no DTD, no entities, no
 network): a document that is not well-formed XML, or not a UBL Invoice or CreditNote, fails with a rule of
-ours (``XML``, ``UBL-ROOT``) instead of reaching the stylesheets.
+ours (``XML``, ``UBL-ROOT``) instead of reaching the stylesheets. Saxon parses the document again with the JDK's
+parser, whose limits are narrower than lxml's (200 attributes on an element, namespace declarations included):
+a document it refuses fails with ``XML`` too.
 """
 
 from __future__ import annotations
@@ -102,14 +104,21 @@ class _Stylesheets:
         peppol = compiler.compile_stylesheet(stylesheet_file=str(PEPPOL))
         return processor, en16931, peppol
 
-    def run(self, text: str, *, peppol: bool) -> list[bytes]:
+    def run(self, text: str, *, peppol: bool) -> list[bytes] | Finding:
+        """The SVRL report of each stylesheet, or why Saxon's parser refuses the document."""
         # One transformation at a time per process: each takes milliseconds, and SaxonC's thread attachment
         # is not worth the risk for that.
         with self._lock:
             if self._compiled is None:
                 self._compiled = self._compile()
             processor, en16931, peppol_rules = self._compiled
-            node = processor.parse_xml(xml_text=text)
+            from saxonche import PySaxonApiError  # loaded by _compile already
+
+            try:
+                node = processor.parse_xml(xml_text=text)
+            except PySaxonApiError as exc:
+                # Only the parse is the document's fault: an error in the stylesheets stays an error of ours.
+                return Finding("XML", f"the XML parser refuses the document: {' '.join(str(exc).split())}")
             sheets = [en16931, peppol_rules] if peppol else [en16931]
             return [sheet.transform_to_string(xdm_node=node).encode() for sheet in sheets]
 
@@ -133,6 +142,9 @@ def validate_ubl(data: bytes, *, peppol: bool = True) -> Report:
     root, kind = read
     report = Report(root=kind)
     text = etree.tostring(root, encoding="unicode")  # the parsed tree again: Saxon never sees a DTD
-    for svrl in STYLESHEETS.run(text, peppol=peppol):
+    reports = STYLESHEETS.run(text, peppol=peppol)
+    if isinstance(reports, Finding):
+        return Report(errors=[reports])
+    for svrl in reports:
         _findings(svrl, report)
     return report

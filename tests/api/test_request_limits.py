@@ -104,3 +104,21 @@ def test_the_admin_passes_the_credential_check(client, app):
     headers = {k.lower(): v for k, v in ADMIN.items()} | {"content-type": "application/json"}
     status, body = call(app, "POST", "/v1/companies", headers, [b'{"vat": "BE0417497106", "name": "Admin BV"}'])
     assert status == 201, body
+
+
+def test_a_key_checked_while_the_database_is_down_gets_503_with_retry_after(client, key, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from app import security
+    from app.errors import RETRY_AFTER_SECONDS
+
+    def database_down(_key_id: str) -> None:
+        raise OperationalError("SELECT api_keys", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(security, "_load_key", database_down)
+    security.key_cache._entries.clear()  # the key is not cached: checking it needs the database
+    response = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("DOWN"), headers=key)
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
+    assert response.json()["type"].endswith("/unavailable")

@@ -32,3 +32,15 @@ def test_only_xml_from_a_known_key(client):
     assert (wrong.status_code, wrong.headers["content-type"]) == (415, "application/problem+json")
     foreign = client.post("/v1/ubl/validate", content=b"<x/>", headers={**key, "Content-Type": "text/xml"}).json()
     assert [e["rule"] for e in foreign["errors"]] == ["UBL-ROOT"]
+
+
+def test_a_document_beyond_saxons_parser_limits_is_refused_by_the_xml_rule(client):
+    from tests.unit.test_saxon_limits import BEYOND_SAXON
+
+    make_company(client)
+    xml = {**make_key(client, scope="read"), "Content-Type": "application/xml"}
+    for name, document in BEYOND_SAXON.items():
+        answer = client.post("/v1/ubl/validate", content=document, headers=xml)
+        assert answer.status_code == 200, (name, answer.text[:300])
+        assert answer.json()["valid"] is False
+        assert [e["rule"] for e in answer.json()["errors"]] == ["XML"], name
