@@ -63,6 +63,8 @@ def test_the_readme_codabox_walkthrough_runs_against_the_stand_in(stand_in, tmp_
     settings = dict(re.findall(r"(CODARECON_\w+)=(\S+)", start))
     settings["CODARECON_CODABOX_BASE_URL"] = f"{stand_in}/v2/"
     settings["CODARECON_DELIVERY_RETRY_SECONDS"] = "1"  # the README's ~30 s and ~60 s retries, shortened
+    # As `make run` has it (the suite's own settings turn the embedded workers off for in-process tests).
+    settings["CODARECON_EMBEDDED_WORKERS"] = "true"
     env = {**server_env(tmp_path), **settings}
     server = serving(env)
     base = next(server)
