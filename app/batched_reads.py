@@ -57,12 +57,19 @@ class BatchedLookup:
                 self._busy -= 1
 
     async def _answer(self, batch: list[tuple[Hashable, asyncio.Future[list[Sequence[Any]]]]]) -> None:
+        keys = list(dict.fromkeys(key for key, _ in batch))
         try:
-            rows = await self._query(list(dict.fromkeys(key for key, _ in batch)))
-        except Exception as exc:  # each read gets the failure, as it would have alone
-            for _, answer in batch:
-                if not answer.done():
-                    answer.set_exception(exc)
+            rows = await self._query(keys)
+        except Exception as exc:
+            if len(keys) == 1:
+                for _, answer in batch:
+                    if not answer.done():
+                        answer.set_exception(exc)
+                return
+            # One read's key may be what failed the query (a value the database refuses): each read is asked
+            # again alone, so that a failure is only ever the failing read's own.
+            for key in keys:
+                await self._answer([(k, answer) for k, answer in batch if k == key])
             return
         except asyncio.CancelledError:  # the lane was cancelled (the loop is closing): so are its reads
             for _, answer in batch:

@@ -29,6 +29,9 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=logging_config(get_settings().log_level),
         proxy_headers=True,
         access_log=False,
+        # On SIGTERM, requests in flight get this long to finish; then the process ends anyway. Waiting
+        # requests are bounded too (write queue, lock and statement timeouts), so they end well before.
+        timeout_graceful_shutdown=get_settings().graceful_shutdown_seconds,
     )
     return 0
 

@@ -70,6 +70,22 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     #: Thread-pool size for blocking work (database calls) in each API process.
     threads: int = 8
+    #: PostgreSQL: how many writes of one company run at once in a process (they wait for its ledger lock
+    #: anyway); the rest queue without holding a thread (app/write_queues.py).
+    company_write_slots: int = Field(default=2, ge=1, le=64)
+    #: How long a write may queue before it answers 503 with Retry-After.
+    write_queue_seconds: float = Field(default=20.0, gt=0)
+    #: PostgreSQL: the longest a statement waits for a lock (lock_timeout), and the longest one statement may
+    #: run (statement_timeout; 0 for none). A request that exceeds either answers 503 with Retry-After.
+    database_lock_timeout_seconds: float = Field(default=15.0, ge=0)
+    database_statement_timeout_seconds: float = Field(default=300.0, ge=0)
+    #: Worker processes that read and check clients' UBL documents (app/xml_work.py), the time budget of one
+    #: document, and how many documents a worker takes before it is replaced (its memory given back).
+    xml_processes: int = Field(default=2, ge=1, le=32)
+    xml_seconds: float = Field(default=20.0, gt=0)
+    xml_tasks_per_worker: int = Field(default=100, ge=1)
+    #: On SIGTERM, how long requests in flight may take to finish before the API process ends.
+    graceful_shutdown_seconds: int = Field(default=30, ge=1)
 
     @field_validator("webhook_allowed_networks")
     @classmethod

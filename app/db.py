@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import namedtuple
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
@@ -102,10 +102,26 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     engine = create_engine(
-        url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True, json_serializer=json_text
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        json_serializer=json_text,
+        connect_args={"options": _waiting_bounds()},
     )
     event.listen(engine, "checkin", _back_to_transactions)
     return engine
+
+
+def _waiting_bounds() -> str:
+    """PostgreSQL session settings that bound how long a request can wait: for a lock (a company's ledger lock,
+    a row another transaction holds) and for one statement. Exceeding either raises, and the request answers
+    503 with Retry-After (app/errors.py) instead of hanging with its thread and connection."""
+    settings = get_settings()
+    lock_ms = int(settings.database_lock_timeout_seconds * 1000)
+    statement_ms = int(settings.database_statement_timeout_seconds * 1000)
+    return f"-c lock_timeout={lock_ms} -c statement_timeout={statement_ms}"
 
 
 def _back_to_transactions(dbapi_connection: Any, _: Any) -> None:
@@ -301,25 +317,42 @@ def unit_of_work(*, read_only: bool = False) -> Iterator[Session]:
 
 
 async def _request_session(request: Request) -> AsyncIterator[Session]:
-    # Async so that opening the (lazy) session costs no thread hop; database work stays in the sync
-    # handlers' thread, and the commit runs in the thread pool too.
+    """The request's session. A writing request's transaction ends in the thread that did its work: a sync
+    handler's route commits it there (app/request_routes.py), an async handler hands its work and the commit
+    to one thread together (``in_one_transaction``).
+
+    The commit must not wait for a thread of its own: with every pool thread held by requests waiting for the
+    lock this transaction holds (a company's ledger lock), it would never get one, and the process would stop
+    for every company. What is left here (a handler that committed nothing) is rolled back, never committed:
+    nothing that holds a lock waits for a thread after its work is done."""
     read_only = request.method in ("GET", "HEAD")
     session = new_session(read_only=read_only)
-    if read_only:
-        # Nothing to commit: closing only ends a read transaction, quick enough to do without a thread hop.
-        try:
-            yield session
-        finally:
-            session.close()
-        return
     try:
         yield session
-        await run_in_threadpool(session.commit)
+    finally:
+        if session.in_transaction() and not read_only:
+            await run_in_threadpool(_end_unfinished, session)
+        else:
+            session.close()  # no transaction open (or a read one): nothing to send, no thread needed
+
+
+def _end_unfinished(session: Session) -> None:
+    session.rollback()
+    session.close()
+
+
+def in_one_transaction(session: Session, work: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """Run ``work(*args, **kwargs)`` and commit in the calling thread (the thread pool's, for an async handler), or roll
+    back if it raises: the transaction, its locks and its commit belong to one thread."""
+    try:
+        result = work(*args, **kwargs)
+        session.commit()
     except BaseException:
-        await run_in_threadpool(session.rollback)
+        session.rollback()
         raise
     finally:
-        await run_in_threadpool(session.close)
+        session.close()
+    return result
 
 
 #: One session per request, committed after the handler returns and before the response is sent

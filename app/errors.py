@@ -33,6 +33,8 @@ STATUS_SLUGS = {
 }
 #: What a 503 asks clients to wait before retrying.
 RETRY_AFTER_SECONDS = 5
+#: PostgreSQL's SQLSTATEs for lock_timeout (lock_not_available) and statement_timeout (query_canceled).
+WAITED_TOO_LONG = {"55P03", "57014"}
 
 
 class AppError(Exception):
@@ -149,14 +151,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
     async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        # The database is down, restarting or (SQLite) busy past its timeout: the request can be retried as it
-        # is. The SQL and its parameters stay out of the log (IBANs, names); the driver's class says enough.
+        # The database is down, restarting or (SQLite) busy past its timeout, or (PostgreSQL) a lock or a
+        # statement took longer than its bound: the request can be retried as it is. The SQL and its parameters
+        # stay out of the log (IBANs, names); the driver's class says enough.
         orig = getattr(exc, "orig", None)
         log.error("database unavailable on %s %s: %s", request.method, request.url.path, type(orig or exc).__name__)
+        busy = getattr(orig, "sqlstate", None) in WAITED_TOO_LONG
         return problem(
             503,
             "Service unavailable",
-            "the database is not reachable right now; retry shortly",
+            "the company's data is busy with other requests (a lock or a statement waited past its bound); retry"
+            if busy
+            else "the database is not reachable right now; retry shortly",
             slug="unavailable",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )

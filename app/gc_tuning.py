@@ -19,3 +19,19 @@ THRESHOLDS = (20_000, 20, 20)
 
 def tune_for_serving() -> None:
     gc.set_threshold(*THRESHOLDS)
+
+
+def give_memory_back() -> None:
+    """Return freed heap to the system after a large request (glibc keeps it otherwise: the API process stayed
+    at a gigabyte after one large camt.053 upload). A no-op where there is no glibc."""
+    import ctypes
+    import ctypes.util
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        return

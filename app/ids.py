@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 
 #: Random parts read ahead from the system in one call: an upload makes an id for each movement, event,
@@ -39,3 +40,13 @@ def _stamp(prefix: str) -> str:
     # 48-bit millisecond timestamp then (the caller's) 64 random bits, like UUIDv7: index-friendly and
     # keyset-sortable.
     return f"{prefix}_{int(time.time() * 1000):012x}"
+
+
+#: What every id this service hands out looks like: its type's prefix, then 28 lowercase hex digits.
+_POSSIBLE = re.compile(r"[a-z]{2,4}_[0-9a-f]{28}")
+
+
+def is_possible_id(value: str) -> bool:
+    """Whether ``value`` could be one of our ids: what cannot (a NUL, a wrong length, another alphabet) is
+    refused before any query, where a database would fail on it, or spend a lookup on nothing."""
+    return _POSSIBLE.fullmatch(value) is not None

@@ -10,7 +10,7 @@ import anyio
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
-from app import __version__
+from app import __version__, xml_work
 from app.codabox.inbound import router as inbound_router
 from app.codabox.router import router as codabox_router
 from app.companies.router import router as companies_router
@@ -36,10 +36,10 @@ from app.rate_limit import RateLimits
 from app.reconciliation.audit import router as audit_router
 from app.reconciliation.router import router as reconciliation_router
 from app.security import admin_token
-from app.sqlite_writers import SqliteWriters
 from app.statements.router import router as statements_router
 from app.ui.router import router as ui_router
 from app.webhooks.router import router as webhooks_router
+from app.write_queues import WriteQueues
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if worker is not None:
             await run_in_threadpool(worker.close)
+        await run_in_threadpool(xml_work.shutdown)
 
 
 class CodareconAPI(FastAPI):
@@ -95,7 +96,7 @@ def create_app() -> FastAPI:
     install_hooks()
     app.add_middleware(IdempotencyMiddleware)
     # Outside the idempotency records (they write too), inside the limits: a request is checked, then queues.
-    app.add_middleware(SqliteWriters)
+    app.add_middleware(WriteQueues)
     app.add_middleware(RequestLimits)  # before the idempotency record reads the body
     app.add_middleware(RateLimits)  # before anything reads a body or the database
     app.add_middleware(RequestIdMiddleware, observe=observe_request)  # outermost: sees refusals too

@@ -26,7 +26,11 @@ def upgrade_to_head(engine: Engine) -> None:
     cfg = alembic_config()
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            # Several processes may start at once: serialise their migrations on one advisory lock.
+            # Several processes may start at once: serialise their migrations on one advisory lock, waiting as long
+            # as another process's migration takes (the request bounds, lock_timeout and statement_timeout, are
+            # for requests).
+            connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7274917)")
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")

@@ -27,9 +27,10 @@ from app.db import unit_of_work
 from app.errors import AppError, Conflict, NotFound, Unauthorized, ValidationFailed
 from app.invoices import service as invoices
 from app.invoices.schemas import InvoiceCreate
+from app.request_routes import CommittingRoute
 from app.security import company_by_vat, path_vat
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(route_class=CommittingRoute, tags=["webhooks"])
 SYNC_TYPES = ("codabox.sync_requested", "codabox.documents_available")
 TYPES = ("invoice.created", "invoice.updated", "invoice.cancelled", *SYNC_TYPES)
 

@@ -11,10 +11,11 @@ from pydantic import BaseModel, Field
 from app.codabox import service
 from app.db import SessionDep
 from app.errors import Forbidden
+from app.request_routes import CommittingRoute
 from app.schemas import StrictInput
 from app.security import CompanyDep
 
-router = APIRouter(prefix="/v1/companies/{vat}/codabox", tags=["codabox"])
+router = APIRouter(route_class=CommittingRoute, prefix="/v1/companies/{vat}/codabox", tags=["codabox"])
 
 
 class TokenIn(StrictInput):

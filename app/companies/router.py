@@ -23,10 +23,11 @@ from app.errors import NotFound, ValidationFailed
 from app.iban import IbanError, normalize_iban
 from app.idempotency import SECRET_FIELDS
 from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
+from app.request_routes import CommittingRoute
 from app.schemas import Page
 from app.security import AdminDep, CompanyDep, company_by_vat, issue_api_key, path_vat
 
-router = APIRouter(prefix="/v1/companies", tags=["companies"])
+router = APIRouter(route_class=CommittingRoute, prefix="/v1/companies", tags=["companies"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CompanyPublic)

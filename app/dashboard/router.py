@@ -12,9 +12,10 @@ from app.companies.models import Company
 from app.dashboard.schemas import Overview, Summary
 from app.dashboard.service import summaries
 from app.db import SessionDep
+from app.request_routes import CommittingRoute
 from app.security import AdminDep, CompanyDep
 
-router = APIRouter(tags=["dashboard"])
+router = APIRouter(route_class=CommittingRoute, tags=["dashboard"])
 
 
 def _summary(company: Company, figures: dict[str, Any], today: date) -> Summary:

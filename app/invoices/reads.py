@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from app.batched_reads import BatchedLookup
 from app.db import get_engine
 from app.errors import NotFound
+from app.ids import is_possible_id
 from app.invoices.models import Invoice, InvoiceDocument
 from app.invoices.presenter import invoice_document
 from app.json_out import json_bytes
@@ -98,6 +99,8 @@ _batched = BatchedLookup(_invoices_and_allocations)
 
 async def invoice_json(company_id: str, invoice_id: str) -> bytes:
     """The invoice resource as JSON bytes, or NotFound (also for another company's invoice)."""
+    if not is_possible_id(invoice_id):  # refused before any query, never sent to share one with others
+        raise NotFound(f"no invoice {invoice_id}")
     params = {"invoice_id": invoice_id, "company_id": company_id}
     if get_engine().dialect.name == "postgresql":  # reads that come together share a query
         rows = [row[:-1] for row in await _batched.rows(invoice_id) if row[-1] == company_id]

@@ -17,10 +17,11 @@ from app.invoices.schemas import BatchCreate, BatchResponse, InvoiceCreate, Invo
 from app.json_out import json_bytes
 from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
 from app.reconciliation import decisions
+from app.request_routes import CommittingRoute
 from app.schemas import Page, free_of_control_characters
 from app.security import CompanyDep, current_company
 
-router = APIRouter(prefix="/v1/companies/{vat}/invoices", tags=["invoices"])
+router = APIRouter(route_class=CommittingRoute, prefix="/v1/companies/{vat}/invoices", tags=["invoices"])
 
 InvoiceStatus = Literal["open", "partially_paid", "paid", "overpaid", "cancelled"]
 

@@ -11,11 +11,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from app.errors import ValidationFailed
 from app.iban import IbanError, normalize_iban
 from app.money import CENT
 from app.peppol.lines import Line, Totals, compute_totals
-from app.peppol.reading import UblFacts, read_facts
-from app.peppol.validation import Finding
+from app.peppol.reading import UblFacts
+from app.peppol.validation import Finding, Report
 from app.references import ReferenceError_, normalize_reference
 from app.schemas import AddressIn, AddressPublic, MoneyIn, MoneyOut, StrictInput, checked_email
 from app.vat import VatError, normalize_customer_vat
@@ -246,29 +247,47 @@ class InvoiceCreate(StrictInput):
 
     _ubl: UblFacts | None = PrivateAttr(default=None)
     _ubl_unreadable: Finding | None = PrivateAttr(default=None)
+    _ubl_report: Report | None = PrivateAttr(default=None)
+    _ubl_read: bool = PrivateAttr(default=False)
 
     @model_validator(mode="after")
     def _from_ubl(self) -> InvoiceCreate:
         """A UBL document attached (application/xml) is the invoice: what the JSON omits is read from it, and
-        what the JSON gives must agree with it. Its rules and seller are checked by the service."""
+        what the JSON gives must agree with it (``take_ubl``, once the document is read in a worker process:
+        never here, on the event loop). Its rules and seller are checked by the service."""
         xml = [doc for doc in self.documents if is_xml(doc.content_type)]
         if len(xml) > 1:
             raise ValueError("attach at most one UBL document (application/xml)")
         if xml:
             if self.lines:
                 raise ValueError("send lines or a UBL document, not both: the document's lines are the invoice's")
-            facts = read_facts(xml[0].content())
-            if isinstance(facts, Finding):
-                self._ubl_unreadable = facts  # refused by the service, with the rule
-                return self
-            self._ubl = facts
-            conflicts = [c for c in self._take_from(facts) if c]
-            if conflicts:
-                raise ValueError("the UBL document disagrees with the JSON: " + "; ".join(conflicts))
+            return self
+        self._require_the_essentials()
+        return self
+
+    def _require_the_essentials(self) -> None:
         missing = [name for name in ("number", "issue_date", "due_date", "customer") if getattr(self, name) is None]
         if missing:
             raise ValueError(f"{', '.join(missing)} required (or attach the invoice's UBL document)")
-        return self
+
+    def take_ubl(self, facts: UblFacts | Finding, report: Report | None) -> None:
+        """The attached document as read (app/xml_work.py): fill in what the JSON omits, refuse disagreements."""
+        if self.__pydantic_private__["_ubl_read"]:  # type: ignore[index]
+            return
+        self._ubl_read = True
+        if isinstance(facts, Finding):
+            self._ubl_unreadable = facts  # refused by the service, with the rule
+            return
+        self._ubl, self._ubl_report = facts, report
+        conflicts = [c for c in self._take_from(facts) if c]
+        try:
+            if conflicts:
+                raise ValueError("the UBL document disagrees with the JSON: " + "; ".join(conflicts))
+            self._require_the_essentials()
+            if self.total_amount is None:
+                raise ValueError("total_amount is required: the UBL document states none")
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), errors=[{"loc": "body", "message": str(exc)}]) from None
 
     def _take_from(self, facts: UblFacts) -> list[str | None]:
         given = self.model_fields_set
@@ -318,6 +337,14 @@ class InvoiceCreate(StrictInput):
     def ubl_unreadable(self) -> Finding | None:
         return self.__pydantic_private__["_ubl_unreadable"]  # type: ignore[index]
 
+    @property
+    def ubl_taken(self) -> bool:
+        return self.__pydantic_private__["_ubl_read"]  # type: ignore[index]
+
+    @property
+    def ubl_report(self) -> Report | None:
+        return self.__pydantic_private__["_ubl_report"]  # type: ignore[index]
+
     def ubl_document(self) -> bytes | None:
         return next((doc.content() for doc in self.documents if is_xml(doc.content_type)), None)
 
@@ -330,7 +357,8 @@ class InvoiceCreate(StrictInput):
     @model_validator(mode="after")
     def _total_from_lines(self) -> InvoiceCreate:
         if not self.lines:
-            if self.total_amount is None and self._ubl_unreadable is None:
+            has_ubl = any(is_xml(doc.content_type) for doc in self.documents)  # its total is read later (take_ubl)
+            if self.total_amount is None and not has_ubl:
                 raise ValueError("total_amount is required for an invoice without lines or a UBL document")
             return self
         categories = {line.vat_category for line in self.lines}

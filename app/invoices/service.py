@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app import xml_work
 from app.companies.models import Company
 from app.db import insert_missing_rows, insert_rows
 from app.errors import AppError, Conflict, NotFound, ValidationFailed, problem
@@ -24,7 +25,6 @@ from app.invoices.schemas import InvoiceCreate
 from app.json_out import canonical_json
 from app.one_of import one_of
 from app.peppol.lines import line_dict
-from app.peppol.validation import validate_ubl
 from app.reconciliation.keys import invoice_key_columns, name_tokens
 from app.references import generate_ogms
 from app.schemas import CONTROLS_CHECKED
@@ -93,9 +93,8 @@ def ubl_problem(item: InvoiceCreate, vat: str) -> AppError | None:
     if item.ubl_unreadable is not None:
         finding = item.ubl_unreadable
         return ValidationFailed(f"the UBL document cannot be read: {finding.message}", errors=[finding.as_dict()])
-    document = item.ubl_document()
-    assert document is not None and item.ubl is not None
-    report = validate_ubl(document)
+    report = item.ubl_report
+    assert report is not None and item.ubl is not None
     if not report.valid:
         return ValidationFailed(
             f"the UBL document fails the official rules: {report.failed_rules}",
@@ -162,6 +161,20 @@ def delivery_state(item: InvoiceCreate, codabox_enabled: bool) -> tuple[str, str
     return "needs_document", NEEDS_DOCUMENT
 
 
+def read_documents(items: Sequence[InvoiceCreate]) -> dict[int, AppError]:
+    """Read every attached UBL document and check it against the official rules, in the worker processes
+    (app/xml_work.py), before any query: no lock is held meanwhile. What a document refuses, by position."""
+    documents = {position: item.ubl_document() for position, item in enumerate(items) if not item.ubl_taken}
+    documents = {position: document for position, document in documents.items() if document is not None}
+    refused: dict[int, AppError] = {}
+    for position, (facts, report) in zip(documents, xml_work.read_ubls(list(documents.values())), strict=True):
+        try:
+            items[position].take_ubl(facts, report)
+        except ValidationFailed as exc:
+            refused[position] = exc
+    return refused
+
+
 def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCreate]) -> list[Outcome]:
     """Register invoices in one transaction with a constant number of queries per call, not per invoice.
 
@@ -173,6 +186,14 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
     unique constraints say when the guess is wrong; the insert is then undone and the careful pass looks up
     what is stored and answers invoice by invoice.
     """
+    unread = read_documents(items)
+    if unread:  # answered apart, in their places: the others are registered as if they came alone
+        kept = [item for position, item in enumerate(items) if position not in unread]
+        answers = iter(create_invoices(session, company_id, kept) if kept else [])
+        return [
+            Outcome(unread[position].status, error=unread[position]) if position in unread else next(answers)
+            for position in range(len(items))
+        ]
     digests = [content_hash(item) for item in items]
     wanted_refs = {item.structured_reference for item in items if item.structured_reference}
     fresh_count = sum(1 for item in items if not item.structured_reference)

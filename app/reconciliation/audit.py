@@ -12,10 +12,11 @@ from sqlmodel import col, select
 from app.db import SessionDep
 from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
 from app.reconciliation.models import AuditEvent
+from app.request_routes import CommittingRoute
 from app.schemas import Page
 from app.security import CompanyDep
 
-router = APIRouter(prefix="/v1/companies/{vat}", tags=["transactions"])
+router = APIRouter(route_class=CommittingRoute, prefix="/v1/companies/{vat}", tags=["transactions"])
 
 
 class AuditEventPublic(BaseModel):

@@ -6,12 +6,15 @@ from fastapi import APIRouter, Response
 
 from app.db import SessionDep
 from app.reconciliation import decisions
+from app.request_routes import CommittingRoute
 from app.security import CompanyDep
 from app.statements.models import BankTransaction
 from app.statements.presenter import present_transactions
 from app.statements.schemas import ManualAllocationIn, TransactionPublic, TransactionWriteOffIn
 
-router = APIRouter(prefix="/v1/companies/{vat}/transactions/{transaction_id}", tags=["transactions"])
+router = APIRouter(
+    route_class=CommittingRoute, prefix="/v1/companies/{vat}/transactions/{transaction_id}", tags=["transactions"]
+)
 
 
 def _present(session: SessionDep, transaction_id: str) -> TransactionPublic:

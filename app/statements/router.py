@@ -9,9 +9,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlmodel import col, select
 
-from app.db import SessionDep
+from app.db import SessionDep, in_one_transaction
 from app.errors import NotFound
+from app.gc_tuning import give_memory_back
 from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
+from app.request_routes import CommittingRoute
 from app.schemas import Page
 from app.security import CompanyDep
 from app.statements import service
@@ -20,7 +22,7 @@ from app.statements.presenter import present_transactions
 from app.statements.schemas import IngestResponse, TransactionPublic, TransactionStatus
 from app.statements.upload import read_coda_upload
 
-router = APIRouter(prefix="/v1/companies/{vat}", tags=["statements"])
+router = APIRouter(route_class=CommittingRoute, prefix="/v1/companies/{vat}", tags=["statements"])
 
 _CODA_BODY = {
     "requestBody": {
@@ -41,6 +43,10 @@ _CODA_BODY = {
 }
 
 
+#: An upload this large leaves its parsed statements' memory with the process unless it is handed back.
+LARGE_UPLOAD_BYTES = 4 * 1024 * 1024
+
+
 @router.post(
     "/statements",
     status_code=201,
@@ -56,7 +62,9 @@ _CODA_BODY = {
 async def upload_statements(request: Request, ctx: CompanyDep, session: SessionDep) -> JSONResponse:
     """Upload a raw CODA file: stored whole or not at all; statements already stored are skipped."""
     data = await read_coda_upload(request)
-    result = await run_in_threadpool(service.ingest_coda, session, ctx.id, data)
+    result = await run_in_threadpool(in_one_transaction, session, service.ingest_coda, session, ctx.id, data)
+    if len(data) >= LARGE_UPLOAD_BYTES:
+        await run_in_threadpool(give_memory_back)
     return JSONResponse(result.response.model_dump(mode="json"), status_code=201 if result.created else 200)
 
 

@@ -7,12 +7,13 @@ from fastapi import APIRouter, Request, Response
 from app.db import SessionDep
 from app.idempotency import SECRET_FIELDS
 from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
+from app.request_routes import CommittingRoute
 from app.schemas import Page
 from app.security import PrincipalDep
 from app.webhooks import service
 from app.webhooks.schemas import DeliveryPublic, EndpointCreate, EndpointCreated, EndpointPublic, EndpointUpdate
 
-router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
+router = APIRouter(route_class=CommittingRoute, prefix="/v1/webhook-endpoints", tags=["webhooks"])
 
 
 @router.post("", status_code=201, response_model=EndpointCreated)

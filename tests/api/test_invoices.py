@@ -269,8 +269,8 @@ def test_a_ubl_document_is_checked_once_even_when_the_batch_is_looked_at_twice(c
 
     assert client.post(f"/v1/companies/{VAT}/invoices/batch", json={"invoices": [invoice_body("S1")]}, headers=key)
     checks: list[bytes] = []
-    real = service.validate_ubl
-    monkeypatch.setattr(service, "validate_ubl", lambda document: checks.append(document) or real(document))
+    real = service.xml_work.read_ubls
+    monkeypatch.setattr(service.xml_work, "read_ubls", lambda documents: checks.extend(documents) or real(documents))
     batch = [ubl_body(ubl(), external_id="U1"), invoice_body("S1")]  # S1 is stored: the insert is tried twice
     results = client.post(f"/v1/companies/{VAT}/invoices/batch", json={"invoices": batch}, headers=key).json()
     assert [r["status"] for r in results["results"]] == [201, 200]

@@ -19,6 +19,8 @@ class _Table:
         self.queries: list[list[str]] = []
         self.gate: asyncio.Event | None = None
         self.fail_next: Exception | None = None
+        self.down = False  # every query fails (the server is gone)
+        self.refused = "\x00"  # a key the database refuses outright: any query holding it fails
 
     async def query(self, keys: list[str]) -> list[tuple[str, int]]:
         self.queries.append(keys)
@@ -29,6 +31,10 @@ class _Table:
         if self.fail_next is not None:
             failure, self.fail_next = self.fail_next, None
             raise failure
+        if self.down:
+            raise ConnectionError("server gone")
+        if self.refused in keys:
+            raise ValueError("A string literal cannot contain NUL (0x00) characters.")
         return [row for row in self.rows if row[0] in keys]
 
 
@@ -83,13 +89,31 @@ def test_a_batch_takes_at_most_its_number_of_keys():
     assert table.queries == [["c"], ["a", "b"], ["c", "x"], ["y"]]
 
 
-def test_a_failed_query_fails_the_reads_of_its_batch_and_the_next_reads_go_on():
+def test_a_read_the_database_refuses_fails_alone_and_the_reads_beside_it_get_their_rows():
+    """One company's malformed key must not fail other companies' reads that shared its query."""
     table = _Table(ROWS)
     lookup = BatchedLookup(table.query, lanes=1)
 
     async def scenario():
-        table.fail_next = ConnectionError("server gone")
+        first, later = await _queued_behind_a_held_read(table, lookup, ("a", table.refused, "b"))
+        table.gate.set()
+        await first
+        return await asyncio.gather(*later, return_exceptions=True)
+
+    a, refused, b = asyncio.run(scenario())
+    assert (a, b) == ([("a", 1), ("a", 2)], [("b", 3)])
+    assert isinstance(refused, ValueError)
+    assert table.queries[1] == ["a", table.refused, "b"]  # shared first, then each asked alone
+
+
+def test_when_every_query_fails_every_read_gets_the_failure_and_the_next_reads_go_on():
+    table = _Table(ROWS)
+    lookup = BatchedLookup(table.query, lanes=1)
+
+    async def scenario():
+        table.down = True
         together = await asyncio.gather(lookup.rows("a"), lookup.rows("b"), return_exceptions=True)
+        table.down = False
         return together, await lookup.rows("b")
 
     together, after = asyncio.run(scenario())
