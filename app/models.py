@@ -6,6 +6,7 @@ from app.invoices.models import Invoice, InvoiceDocument
 from app.outbox_models import Event, IdempotencyRecord, Job
 from app.reconciliation.models import Allocation, AuditEvent, Suggestion, WriteOff
 from app.statements.models import BankTransaction, CodaFile, Statement
+from app.ui.sessions import UiSession  # noqa: F401  (the review page's sign-ins)
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [

@@ -1,8 +1,10 @@
 """The review page (/ui/): server-rendered, no JavaScript, for a person holding a company key.
 
-The key is kept in an HttpOnly, SameSite=Strict cookie; every action is a plain form POST that runs the same
-services as the API (so tenancy, scopes, audit and events are the same) and redirects back (POST/redirect/GET).
-Whatever moves money is shown on a confirmation page first, and can be undone from the history afterwards.
+Signing in with the key opens a server-side session (app/ui/sessions.py): the HttpOnly, SameSite=Strict cookie
+holds the session's random id, never the key. Every action is a plain form POST with a CSRF token that runs the
+same services as the API (so tenancy, scopes, audit and events are the same) and redirects back
+(POST/redirect/GET). Whatever moves money is shown on a confirmation page first, and can be undone from the
+history afterwards. Every answer carries the headers of app/ui/headers.py.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,22 +33,41 @@ from app.reconciliation import decisions
 from app.reconciliation.models import WRITE_OFF_REASONS
 from app.security import Principal, principal_for
 from app.statements.upload import read_limited_body
-from app.ui import confirm, i18n
+from app.ui import confirm, i18n, sessions
+from app.ui.headers import PageRoute
 from app.ui.views import LISTS, page_data
 
-router = APIRouter(prefix="/ui", include_in_schema=False)
-templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
-COOKIE = "codarecon_key"
+router = APIRouter(prefix="/ui", include_in_schema=False, route_class=PageRoute)
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+#: The session id (app/ui/sessions.py); lives as long as the session.
+COOKIE = "codarecon_session"
+#: Where the key itself used to be kept: a browser that still has it is told to forget it.
+LEGACY_COOKIE = "codarecon_key"
+#: Set by the sign-in page, so that its form can carry a token no other site can know (see login_token).
+LOGIN_COOKIE = "codarecon_login"
 LANGUAGE_COOKIE = "codarecon_lang"
+STYLE = (HERE / "static" / "review.css").read_bytes()
+#: Named by its content: cached for good, and a new version is a new URL.
+STYLESHEET = f"/ui/review.css?v={hashlib.sha256(STYLE).hexdigest()[:12]}"
+
+
+def _token(purpose: str, cookie: str) -> str:
+    from app.crypto import secret_bytes
+
+    return hmac.new(secret_bytes(), f"{purpose}:{cookie}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def csrf_token(request: Request) -> str:
-    """Tied to the signed-in key (its cookie) and to this server's secret: a page from elsewhere cannot know it.
-    Every form of the signed-in page carries it, and every action checks it (besides SameSite=Strict)."""
-    from app.crypto import secret_bytes
+    """Tied to the signed-in session (its cookie) and to this server's secret: a page from elsewhere cannot know
+    it. Every form of the signed-in page carries it, and every action checks it (besides SameSite=Strict)."""
+    return _token("csrf", request.cookies.get(COOKIE, ""))
 
-    key = request.cookies.get(COOKIE, "")
-    return hmac.new(secret_bytes(), f"csrf:{key}".encode(), hashlib.sha256).hexdigest()[:32]
+
+def login_token(cookie: str) -> str:
+    """The sign-in form's token, tied to the sign-in page's cookie: a form posted from another site has neither
+    (SameSite=Strict), so it cannot sign a visitor into the sender's company."""
+    return _token("login", cookie)
 
 
 async def _csrf_ok(request: Request) -> bool:
@@ -55,14 +77,11 @@ async def _csrf_ok(request: Request) -> bool:
 
 
 async def _principal(request: Request) -> Principal | None:
-    key = request.cookies.get(COOKIE)
-    if not key:
-        return None
-    try:
-        principal = await principal_for(key)
-    except Unauthorized:
-        return None
-    return principal if principal.kind == "company" else None
+    """The session's principal, looked up once per request (in the thread pool: it reads the database)."""
+    if not hasattr(request.state, "principal"):
+        session_id = request.cookies.get(COOKIE)
+        request.state.principal = await run_in_threadpool(sessions.resolve, session_id) if session_id else None
+    return request.state.principal
 
 
 NOTICE = "codarecon_notice"
@@ -101,7 +120,7 @@ def _shown(
 ) -> Response:
     message, error = notice or _take_notice(request)
     language = _language(request)
-    csrf = csrf_token(request) if request.cookies.get(COOKIE) else ""
+    csrf = context.pop("csrf", None) or (csrf_token(request) if request.cookies.get(COOKIE) else "")
     response = templates.TemplateResponse(
         request,
         template,
@@ -112,6 +131,7 @@ def _shown(
             "message": message,
             "error": error,
             "csrf": csrf,
+            "stylesheet": STYLESHEET,
             "t": i18n.translator(language),
             "language": language,
             "languages": i18n.LANGUAGE_NAMES,
@@ -129,9 +149,31 @@ def _to_login(message: str | None = None) -> Response:
     return _notice("/ui/login", message, error=True)
 
 
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _sign_in_page(request: Request, status_code: int = 200, notice: tuple[str, bool] | None = None) -> Response:
+    """The sign-in form with its token; the cookie it is tied to is kept if the browser has one (several tabs
+    may be open), else set."""
+    cookie = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+    response = _shown(request, "login.html", {"csrf": login_token(cookie)}, status_code=status_code, notice=notice)
+    response.set_cookie(
+        LOGIN_COOKIE, cookie, httponly=True, samesite="strict", secure=_secure(request), path="/ui", max_age=3600
+    )
+    if LEGACY_COOKIE in request.cookies:
+        response.delete_cookie(LEGACY_COOKIE, path="/ui")
+    return response
+
+
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request) -> Response:
-    return _shown(request, "login.html", {})
+    return _sign_in_page(request)
+
+
+@router.get("/review.css")
+async def stylesheet() -> Response:
+    return Response(STYLE, media_type="text/css", headers={"cache-control": "public, max-age=31536000, immutable"})
 
 
 @router.get("/language/{language}")
@@ -144,17 +186,30 @@ async def choose_language(language: str) -> Response:
 
 
 @router.post("/login")
-async def login(request: Request, key: Annotated[str, Form()]) -> Response:
+async def login(request: Request, key: Annotated[str, Form()], csrf: Annotated[str, Form()] = "") -> Response:
+    cookie = request.cookies.get(LOGIN_COOKIE)
+    if not cookie or not hmac.compare_digest(csrf, login_token(cookie)):
+        return _notice("/ui/login", _t(request, "stale"), error=True)
     try:
         principal = await principal_for(key.strip())
     except Unauthorized:
         principal = None
     if principal is None or principal.kind != "company":
-        return _shown(request, "login.html", {}, status_code=401, notice=(_t(request, "not_a_key"), True))
+        return _sign_in_page(request, status_code=401, notice=(_t(request, "not_a_key"), True))
+    session_id = await run_in_threadpool(sessions.start, principal, request.cookies.get(COOKIE))
     response = RedirectResponse("/ui/", status_code=303)
     response.set_cookie(
-        COOKIE, key.strip(), httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/ui"
+        COOKIE,
+        session_id,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/ui",
+        max_age=int(sessions.LIFETIME.total_seconds()),
     )
+    response.delete_cookie(LOGIN_COOKIE, path="/ui")
+    if LEGACY_COOKIE in request.cookies:
+        response.delete_cookie(LEGACY_COOKIE, path="/ui")
     return response
 
 
@@ -162,6 +217,7 @@ async def login(request: Request, key: Annotated[str, Form()]) -> Response:
 async def logout(request: Request) -> Response:
     if not await _csrf_ok(request):
         return _notice("/ui/", _t(request, "stale"), error=True)
+    await run_in_threadpool(sessions.end, request.cookies.get(COOKIE, ""))
     response = _to_login()
     response.delete_cookie(COOKIE, path="/ui")
     return response

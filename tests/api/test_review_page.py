@@ -18,13 +18,18 @@ from tests.coda_builders import payment_file
 from tests.helpers import ADMIN, IBAN, VAT, invoice_body, make_company, make_key
 
 
+def sign_in_with(client, key: str):
+    """The sign-in form as a browser sends it: with the token of the page it was on."""
+    form = client.get("/ui/login").text
+    token = re.search(r'name="csrf" value="([0-9a-f]{32})"', form).group(1)
+    return client.post("/ui/login", data={"key": key, "csrf": token}, follow_redirects=False)
+
+
 def sign_in(client, scope: str = "write", language: str = "en") -> dict[str, str]:
     make_company(client, accounts=[IBAN])
     key = make_key(client, scope=scope)
     client.cookies.set("codarecon_lang", language)
-    signed = client.post(
-        "/ui/login", data={"key": key["Authorization"].removeprefix("Bearer ")}, follow_redirects=False
-    )
+    signed = sign_in_with(client, key["Authorization"].removeprefix("Bearer "))
     assert signed.status_code == 303, signed.text
     return key
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from tests.api.test_review_page import sign_in_with
 from tests.helpers import IBAN, make_company, make_key
 
 
@@ -12,7 +13,7 @@ def test_a_notice_in_the_url_is_never_shown_and_a_real_one_is_shown_once(client)
     make_company(client, accounts=[IBAN])
     key = make_key(client, scope="read")["Authorization"].removeprefix("Bearer ")
     client.cookies.set("codarecon_lang", "en")
-    client.post("/ui/login", data={"key": key}, follow_redirects=False)
+    sign_in_with(client, key)
     forged = client.get("/ui/?error=1&message=Call+0470+12+34+56+to+unlock+your+account")
     assert forged.status_code == 200
     assert "0470" not in forged.text
@@ -26,13 +27,13 @@ def test_a_notice_in_the_url_is_never_shown_and_a_real_one_is_shown_once(client)
     assert "This key can only read." in client.get("/ui/").text
 
 
-def test_a_csrf_token_belongs_to_its_key(client):
+def test_a_csrf_token_belongs_to_its_session(client):
     make_company(client, accounts=[IBAN])
     keys = [make_key(client)["Authorization"].removeprefix("Bearer ") for _ in range(2)]
     client.cookies.set("codarecon_lang", "en")
     tokens = []
     for key in keys:
-        client.post("/ui/login", data={"key": key}, follow_redirects=False)
+        sign_in_with(client, key)
         tokens.append(re.search(r'name="csrf" value="([0-9a-f]{32})"', client.get("/ui/").text).group(1))
     assert tokens[0] != tokens[1]
     client.post("/ui/logout", data={"csrf": tokens[0]}, follow_redirects=False)  # the other key's token
