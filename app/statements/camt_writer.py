@@ -1,18 +1,79 @@
 """Write camt.053.001.08 statements from the same plain data as the CODA writer (``StatementSpec``), the way
 Febelfin's XML statement guidelines lay out what CODA carries: the OGM as ``CdtrRefInf`` with ``SCOR`` and
 issuer ``BBA``, free text as ``Ustrd``, the CODA sequence as ``LglSeqNb``, a globalisation as one entry with
-one ``TxDtls`` per detail. For tests, demos and scenario generators: the same payments in both formats."""
+one ``TxDtls`` per detail. For tests, demos and scenario generators: the same payments in both formats.
+
+Plain ``StatementSpec`` and ``MovementSpec`` write what CODA can say, and nothing else: creation time at the
+statement date's midnight, equal ``ElctrncSeqNb`` and ``LglSeqNb``, booked entries with their direction. What
+the camt.053 reader chooses between, and CODA cannot say, comes from ``CamtStatementSpec`` and
+``CamtMovementSpec``: a ``CreDtTm`` other than the closing date, an electronic sequence other than the legal
+one (or either left out), ``PRCD`` for the opening balance, pending entries, entries or details without
+``CdtDbtInd``, entries without ``BookgDt``. Their defaults write exactly what the plain specs write."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from app.references import ogm_digits
-from app.statements.coda_writer import MovementSpec, StatementSpec
+from app.statements.coda_writer import ZERO, MovementSpec, StatementSpec
 
 NS = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
+
+#: Entry statuses that are not booked: left out of the closing balance (and of what the reader stores).
+NOT_BOOKED = ("PDNG", "INFO")
+
+
+@dataclass
+class CamtMovementSpec(MovementSpec):
+    """A movement with what camt.053 says beyond CODA. Also usable as a detail of a batch (then only
+    ``detail_direction`` counts)."""
+
+    #: The entry's ``Sts/Cd``: ``BOOK``, or ``PDNG`` (pending) / ``INFO``, which are not booked yet.
+    status: str = "BOOK"
+    #: False: the entry (``Ntry``) has no ``CdtDbtInd``.
+    entry_direction: bool = True
+    #: False: this movement's ``TxDtls`` (its own one, or this detail's) has no ``CdtDbtInd``.
+    detail_direction: bool = True
+    #: False: the entry has no ``BookgDt`` (only its ``ValDt``).
+    booking_date_written: bool = True
+
+
+@dataclass
+class CamtStatementSpec(StatementSpec):
+    """A statement with what camt.053 says beyond CODA; the closing balance counts booked entries only."""
+
+    #: The statement's ``CreDtTm`` (and the group header's, for the document's first statement); None: the
+    #: statement date at midnight.
+    created: datetime | None = None
+    #: ``ElctrncSeqNb`` as written; None: the sequence (modulo 1000, as CODA's three digits); "": left out.
+    electronic_sequence: str | None = None
+    #: ``LglSeqNb`` as written; None: the sequence (modulo 1000); "": left out.
+    legal_sequence: str | None = None
+    #: The opening balance's code: ``OPBD``, or ``PRCD`` (the previous closing) as some banks write it.
+    opening_code: str = "OPBD"
+
+    @property
+    def closing_balance(self) -> Decimal:
+        return self.opening_balance + sum((m.amount for m in self.movements if _booked(m)), ZERO)
+
+
+def _booked(m: MovementSpec) -> bool:
+    return getattr(m, "status", "BOOK") not in NOT_BOOKED
+
+
+def _closing(st: StatementSpec) -> Decimal:
+    if all(_booked(m) for m in st.movements):
+        return st.closing_balance
+    return st.opening_balance + sum((m.amount for m in st.movements if _booked(m)), ZERO)
+
+
+def _created(st: StatementSpec) -> str:
+    created: datetime | None = getattr(st, "created", None)
+    return created.isoformat(timespec="seconds") if created else f"{st.date.isoformat()}T00:00:00"
 
 
 def _e(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -22,9 +83,10 @@ def _e(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> E
     return element
 
 
-def _amount(parent: ET.Element, value: Decimal, currency: str) -> None:
+def _amount(parent: ET.Element, value: Decimal, currency: str, direction: bool = True) -> None:
     _e(parent, "Amt", f"{abs(value):.2f}", Ccy=currency)
-    _e(parent, "CdtDbtInd", "DBIT" if value < 0 else "CRDT")
+    if direction:
+        _e(parent, "CdtDbtInd", "DBIT" if value < 0 else "CRDT")
 
 
 def _balance(stmt: ET.Element, code: str, value: Decimal, day: str, currency: str) -> None:
@@ -34,9 +96,16 @@ def _balance(stmt: ET.Element, code: str, value: Decimal, day: str, currency: st
     _e(_e(balance, "Dt"), "Dt", day)
 
 
+def _sequence(stmt: ET.Element, tag: str, written: str | None, sequence: int) -> None:
+    if written is None:
+        _e(stmt, tag, str(sequence % 1000))
+    elif written:
+        _e(stmt, tag, written)
+
+
 def _details(entry: ET.Element, m: MovementSpec, currency: str) -> None:
     tx = _e(entry, "TxDtls")
-    _amount(tx, m.amount, currency)
+    _amount(tx, m.amount, currency, getattr(m, "detail_direction", True))
     if m.counterparty_name or m.counterparty_iban:
         parties = _e(tx, "RltdPties")
         party, account = ("Dbtr", "DbtrAcct") if m.amount >= 0 else ("Cdtr", "CdtrAcct")
@@ -66,14 +135,13 @@ def write_camt(statements: Sequence[StatementSpec]) -> bytes:
     report = _e(document, "BkToCstmrStmt")
     header = _e(report, "GrpHdr")
     _e(header, "MsgId", "CODARECON-" + "-".join(f"{st.sequence}" for st in statements)[:30])
-    first = statements[0].date.isoformat() if statements else "2026-01-01"
-    _e(header, "CreDtTm", f"{first}T00:00:00")
+    _e(header, "CreDtTm", _created(statements[0]) if statements else "2026-01-01T00:00:00")
     for st in statements:
         stmt = _e(report, "Stmt")
         _e(stmt, "Id", f"{st.account_iban}-{st.date.isoformat()}-{st.sequence}")
-        _e(stmt, "ElctrncSeqNb", str(st.sequence % 1000))
-        _e(stmt, "LglSeqNb", str(st.sequence % 1000))
-        _e(stmt, "CreDtTm", f"{st.date.isoformat()}T00:00:00")
+        _sequence(stmt, "ElctrncSeqNb", getattr(st, "electronic_sequence", None), st.sequence)
+        _sequence(stmt, "LglSeqNb", getattr(st, "legal_sequence", None), st.sequence)
+        _e(stmt, "CreDtTm", _created(st))
         account = _e(stmt, "Acct")
         _e(_e(account, "Id"), "IBAN", st.account_iban)
         _e(account, "Ccy", st.currency)
@@ -82,14 +150,16 @@ def write_camt(statements: Sequence[StatementSpec]) -> bytes:
         if st.holder_number:
             _e(_e(_e(_e(owner, "Id"), "OrgId"), "Othr"), "Id", st.holder_number.removeprefix("BE"))
         _e(_e(_e(account, "Svcr"), "FinInstnId"), "BICFI", st.bic)
-        _balance(stmt, "OPBD", st.opening_balance, st.date.isoformat(), st.currency)
-        _balance(stmt, "CLBD", st.closing_balance, st.date.isoformat(), st.currency)
+        opening_code = getattr(st, "opening_code", "OPBD")
+        _balance(stmt, opening_code, st.opening_balance, st.date.isoformat(), st.currency)
+        _balance(stmt, "CLBD", _closing(st), st.date.isoformat(), st.currency)
         for number, m in enumerate(st.movements, start=1):
             entry = _e(stmt, "Ntry")
-            _amount(entry, m.amount, st.currency)
-            _e(_e(entry, "Sts"), "Cd", "BOOK")
+            _amount(entry, m.amount, st.currency, getattr(m, "entry_direction", True))
+            _e(_e(entry, "Sts"), "Cd", getattr(m, "status", "BOOK"))
             booking = m.booking_date or st.date
-            _e(_e(entry, "BookgDt"), "Dt", booking.isoformat())
+            if getattr(m, "booking_date_written", True):
+                _e(_e(entry, "BookgDt"), "Dt", booking.isoformat())
             _e(_e(entry, "ValDt"), "Dt", (m.value_date or booking).isoformat())
             _e(entry, "AcctSvcrRef", m.bank_reference or f"CRN{number:05d}{0:04d}")
             details = _e(entry, "NtryDtls")
