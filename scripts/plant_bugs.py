@@ -152,7 +152,7 @@ BUGS = [
         "holder-field-shifted",
         "app/statements/coda.py",
         "account_holder_number=enterprise_number(header[71:82]),",
-        "account_holder_number=enterprise_number(header[72:83]),",
+        "account_holder_number=enterprise_number(header[70:81]),",
         ("tests/unit/test_holder_number.py",),
     ),
     Bug(
@@ -282,7 +282,7 @@ BUGS = [
         "secret-key-unpadded",
         "app/config.py",
         '    return len(raw) == 32 and base64.urlsafe_b64encode(raw).decode("ascii") == value',
-        '    return len(raw) == 32 and base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=") == value.rstrip("=")',
+        "    return len(raw) == 32",
         ("tests/unit/test_secrets_at_rest.py",),
     ),
     Bug(

@@ -197,6 +197,11 @@ def test_entries_that_are_not_bank_statements_are_recorded_shown_and_counted(cli
     assert shown[soda]["outcome"] == "skipped" and "'soda' is not a bank statement" in shown[soda]["reason"]
     after = entry_counts()
     assert (after["skipped"] - before["skipped"], after["ingested"] - before["ingested"]) == (2, 1)
+    # The feed delivered again: each entry was settled once, and is counted once.
+    codabox.clients[VAT].offset = None
+    client.post(f"/v1/companies/{VAT}/codabox/sync", headers=key).raise_for_status()
+    run_jobs()
+    assert entry_counts() == after
 
 
 def test_a_download_that_is_neither_coda_nor_camt_is_refused_and_recorded(client, codabox):
@@ -263,6 +268,12 @@ def test_a_statement_of_another_enterprise_is_kept_aside_and_stops_the_connectio
     run_jobs()
     assert statement_count() == 1 and codabox.clients[VAT].offset == own
     assert codabox.clients[VAT].downloads.count(foreign) == 1
+    # CodaBox delivers the whole feed again: the foreign entry is settled, never read (nor refused) again.
+    codabox.clients[VAT].offset = None
+    client.post(f"/v1/companies/{VAT}/codabox/sync", headers=key).raise_for_status()
+    run_jobs()
+    assert codabox.clients[VAT].downloads.count(foreign) == 1
+    assert client.get(f"/v1/companies/{VAT}/codabox", headers=key).json()["state"] == "connected"
 
 
 def test_own_and_unnamed_holders_are_read_and_a_new_account_still_says_so(client, codabox):
@@ -288,6 +299,8 @@ def test_an_admin_disconnects_and_the_credentials_are_forgotten(client, codabox)
     key = connect(client, codabox)
     run_jobs()
     assert client.delete(f"/v1/companies/{VAT}/codabox", headers=key).status_code == 403
+    # Resuming is for a connection stopped by a mismatch, not one that runs.
+    assert client.post(f"/v1/companies/{VAT}/codabox/resume", headers=ADMIN).status_code == 409
     gone = client.delete(f"/v1/companies/{VAT}/codabox", headers=ADMIN)
     assert gone.status_code == 200 and gone.json()["state"] == "not_connected"
     with unit_of_work() as session:

@@ -77,3 +77,20 @@ def test_one_companys_impossible_reads_never_fail_anothers(client, app):
             answers = list(pool.map(read, range(16)))
     assert {status for n, statuses in enumerate(answers) if n % 2 == 0 for status in statuses} == {200}
     assert {status for n, statuses in enumerate(answers) if n % 2 for status in statuses} == {404}
+
+
+@pytest.mark.parametrize("bad", ["inv_\x00x", "inv_1", "INV_" + "0" * 28, "inv_" + "g" * 28])
+def test_the_shared_invoice_read_refuses_an_impossible_id_before_any_query(client, monkeypatch, bad):
+    """The invoice read batches ids into one PostgreSQL query: an id none of ours can be never joins it."""
+    import asyncio
+
+    from app.errors import NotFound
+    from app.invoices import reads
+
+    def no_query(*_, **__):
+        raise AssertionError("a query was sent")
+
+    monkeypatch.setattr(reads._batched, "rows", no_query)
+    monkeypatch.setattr(reads.kept_read_connections, "read", no_query)
+    with pytest.raises(NotFound):
+        asyncio.run(reads.invoice_json("co_x", bad))

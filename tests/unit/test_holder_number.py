@@ -66,3 +66,16 @@ def test_both_formats_carry_the_number_written(holder):
     )
     assert [st.account_holder_number for st in CodaReader(write_coda([spec])).statements()] == [holder]
     assert [st.account_holder_number for st in CamtReader(write_camt([spec])).statements()] == [holder]
+
+
+def test_a_foreign_accounts_owner_id_is_never_read_as_a_belgian_number():
+    """Another country's organisation id can pass the Belgian check digits by chance: only Belgian accounts'
+    owners are read."""
+    spec = StatementSpec(
+        "FR7630006000011234567890189",
+        date(2026, 11, 5),
+        Decimal(0),
+        [MovementSpec(Decimal("1.00"))],
+        holder_number="BE0417497106",
+    )
+    assert [st.account_holder_number for st in CamtReader(write_camt([spec])).statements()] == [None]
