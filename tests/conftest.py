@@ -54,6 +54,7 @@ def _under_mutmut() -> bool:
 #: test that merely passes through it (an upload runs matching, the ledger and events; judging a ledger mutant
 #: by all of them would cost minutes per mutant and find nothing the ledger's own tests miss).
 _MONEY_DECISIONS = (
+    "tests/api/test_ledger_properties.py",  # the state machine of the ledger: every action, undone and redone
     "tests/api/test_money_guards.py",
     "tests/api/test_decision_contract.py",
     "tests/api/test_decision_edges.py",
@@ -83,6 +84,7 @@ MUTANT_TEST_SCOPE = {
         "tests/db/test_indexed_matching.py",
     ),
     "app.statements.service.": (
+        "tests/unit/test_coda_properties.py",
         "tests/api/test_statements.py",
         "tests/api/test_statement_answers.py",
         "tests/api/test_camt.py",

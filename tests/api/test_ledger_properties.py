@@ -28,7 +28,8 @@ from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
 from tests.helpers import IBAN, OTHER_VAT, VAT, invoice_body, make_company, make_key
 
 # Seconds per run: left out of `make mutate`'s per-mutant runs (see docs/testing.md).
-pytestmark = pytest.mark.slow
+# Money: run per mutant too (with fewer examples there, tests/conftest.py).
+pytestmark = [pytest.mark.slow, pytest.mark.money]
 
 CUSTOMER_IBAN = "BE71096123456769"
 REFERENCES = ["+++090/9337/55493+++", "+++000/0000/00101+++", "+++000/0000/00202+++", "+++000/0000/00303+++"]
@@ -348,11 +349,16 @@ class MoneyMachine(RuleBasedStateMachine):
         self.before, self.before_tx = after, after_tx
 
 
+def _per_mutant() -> bool:
+    return "__mutmut_" in os.environ.get("MUTANT_UNDER_TEST", "")
+
+
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
 def test_money_state_under_random_sequences(client):
     MoneyMachine.client = client
     MoneyMachine.TestCase.settings = settings(
-        max_examples=int(os.environ.get("CODARECON_PROPERTY_EXAMPLES", "60")),
+        # Per mutant (`make mutate`), a few sequences: a broken money rule fails in the first ones.
+        max_examples=int(os.environ.get("CODARECON_PROPERTY_EXAMPLES", "8" if _per_mutant() else "60")),
         stateful_step_count=12,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

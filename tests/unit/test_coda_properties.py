@@ -15,7 +15,8 @@ from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
 from app.statements.parsed import CodaError, ParsedFile
 
 # Seconds per run: left out of `make mutate`'s per-mutant runs (see docs/testing.md).
-pytestmark = pytest.mark.slow
+# Money: run per mutant too (with fewer examples there, tests/conftest.py).
+pytestmark = [pytest.mark.slow, pytest.mark.money]
 
 amounts = st.decimals(min_value=D("-99999.99"), max_value=D("99999.99"), places=2).filter(lambda a: a != 0)
 movements = st.builds(
