@@ -7,6 +7,7 @@ stateful property tests. Each violation names the rows it is about.
   status and ``outstanding`` follow from both.
 - The accounts customers paid from (``learned_payers``) count exactly the allocations that link them.
 - Allocations and write-offs stay within one company, are positive, and never touch a globalisation total.
+- A globalisation total, and nothing else, is ``ignored``: its money is counted in its details.
 - Every money change of an invoice was announced: its latest money event records the state it is in now.
 
 Work is streamed in chunks with grouped queries, so a check of 100,000 invoices stays within seconds.
@@ -53,6 +54,7 @@ def check(session: Session, company_id: str | None = None) -> list[Violation]:
         *_invoices(session, company_id),
         *_learned_payers(session, company_id),
         *_links(session, company_id),
+        *_totals(session, company_id),
         *_events(session, company_id),
     ]
 
@@ -127,6 +129,17 @@ def _transactions(session: Session, company_id: str | None) -> Iterator[Violatio
                 yield Violation("transaction.status", tx.id, f"status {tx.status}, but its money says {expected}")
             if tx.status == "matched" and tx.id in suggested:
                 yield Violation("transaction.suggestions", tx.id, "fully matched, yet a suggestion is still open")
+            if tx.status == "ignored":
+                yield Violation(
+                    "transaction.ignored", tx.id, "a booked movement, yet ignored like a globalisation total"
+                )
+
+
+def _totals(session: Session, company_id: str | None) -> Iterator[Violation]:
+    for chunk in _ids(session, BankTransaction, company_id, BankTransaction.kind == "total"):
+        for tx in session.exec(select(BankTransaction).where(col(BankTransaction.id).in_(chunk))):
+            if tx.status != "ignored":
+                yield Violation("total.status", tx.id, f"a globalisation total is ignored, not {tx.status}")
 
 
 def _invoices(session: Session, company_id: str | None) -> Iterator[Violation]:
@@ -235,6 +248,8 @@ def _links(session: Session, company_id: str | None) -> Iterator[Violation]:
                 row = session.get(model, owner)
                 if row is None or row.company_id != w.company_id:  # type: ignore[attr-defined]
                     yield Violation("write_off.company", w.id, f"{owner} is not of the write-off's company")
+                elif model is BankTransaction and row.kind == "total":  # type: ignore[attr-defined]
+                    yield Violation("write_off.total", w.id, "writes off a globalisation total, not a booked movement")
 
 
 def _events(session: Session, company_id: str | None) -> Iterator[Violation]:

@@ -259,6 +259,16 @@ CASES = [
         lambda w: sql("UPDATE suggestions SET status = 'open' WHERE id = :s", s=w.suggestions["ACC"]),
         lambda w: [("transaction.suggestions", w.transactions["ACC"])],
     ),
+    Case(
+        "transaction.ignored",  # a booked payment set aside as if it were a globalisation total
+        lambda w: sql("UPDATE transactions SET status = 'ignored' WHERE id = :t", t=w.transactions["FULL"]),
+        lambda w: [("transaction.ignored", w.transactions["FULL"])],
+    ),
+    Case(
+        "total.status",  # a globalisation total counted as money of its own
+        lambda w: sql("UPDATE transactions SET status = 'unmatched' WHERE id = :t", t=w.transactions["TOTAL"]),
+        lambda w: [("total.status", w.transactions["TOTAL"])],
+    ),
     # -- invoices ------------------------------------------------------------------------------------------
     Case(
         "invoice.amount_paid",
@@ -337,7 +347,8 @@ CASES = [
     Case(
         "allocation.total",  # the payment that settles FULL turned into a globalisation total
         lambda w: sql("UPDATE transactions SET kind = 'total' WHERE id = :t", t=w.transactions["FULL"]),
-        lambda w: [("allocation.total", w.allocations["FULL"])],
+        # A total carries no status of its own either: it is reported as a total that is not ignored too.
+        lambda w: [("allocation.total", w.allocations["FULL"]), ("total.status", w.transactions["FULL"])],
     ),
     Case(
         "write_off.amount",  # a zero write-off beside the real one: no sum changes
@@ -412,3 +423,13 @@ def test_one_corrupted_row_is_reported_under_its_rule(client, case):
     assert violations() == []
     case.corrupt(world)
     assert violations() == sorted(case.expected(world))
+
+
+def test_a_write_off_moved_onto_a_globalisation_total_is_reported(client):
+    world = build(client)
+    sql(
+        "UPDATE write_offs SET transaction_id = :t WHERE id = :w",
+        t=world.transactions["TOTAL"],
+        w=world.write_offs["OVER"],
+    )
+    assert ("write_off.total", world.write_offs["OVER"]) in violations()
