@@ -8,6 +8,8 @@ stateful property tests. Each violation names the rows it is about.
 - The accounts customers paid from (``learned_payers``) count exactly the allocations that link them.
 - Allocations and write-offs stay within one company, are positive, and never touch a globalisation total.
 - A globalisation total, and nothing else, is ``ignored``: its money is counted in its details.
+- A write-off that came with an allocation names that allocation (undoing it undoes the write-off), and an open
+  suggestion proposes no cancelled invoice.
 - Every money change of an invoice was announced: its latest money event records the state it is in now.
 
 Work is streamed in chunks with grouped queries, so a check of 100,000 invoices stays within seconds.
@@ -55,6 +57,7 @@ def check(session: Session, company_id: str | None = None) -> list[Violation]:
         *_learned_payers(session, company_id),
         *_links(session, company_id),
         *_totals(session, company_id),
+        *_suggestions(session, company_id),
         *_events(session, company_id),
     ]
 
@@ -133,6 +136,22 @@ def _transactions(session: Session, company_id: str | None) -> Iterator[Violatio
                 yield Violation(
                     "transaction.ignored", tx.id, "a booked movement, yet ignored like a globalisation total"
                 )
+
+
+def _suggestions(session: Session, company_id: str | None) -> Iterator[Violation]:
+    """An open suggestion proposes only invoices that can still be paid: cancelling withdraws those naming it."""
+    query = select(Suggestion).where(Suggestion.status == "open")
+    if company_id is not None:
+        query = query.where(Suggestion.company_id == company_id)
+    for suggestion in session.exec(query):
+        named = [line["invoice_id"] for line in suggestion.allocations]
+        cancelled = session.exec(
+            select(Invoice.id).where(col(Invoice.id).in_(named), Invoice.status == "cancelled")
+        ).all()
+        for invoice_id in cancelled:
+            yield Violation(
+                "suggestion.cancelled", suggestion.id, f"open, yet it proposes cancelled invoice {invoice_id}"
+            )
 
 
 def _totals(session: Session, company_id: str | None) -> Iterator[Violation]:
@@ -243,6 +262,17 @@ def _links(session: Session, company_id: str | None) -> Iterator[Violation]:
             yield Violation("write_off.reason", w.id, f"reason {w.reason!r} is not one of {WRITE_OFF_REASONS}")
         if w.invoice_id is None and w.transaction_id is None:
             yield Violation("write_off.owner", w.id, "belongs to neither an invoice nor a transaction")
+        if w.allocation_id is not None:
+            # Undoing that allocation undoes this write-off (docs/ledger.md): it must be the allocation of the
+            # same invoice and payment, or an undo would remove the wrong one.
+            allocation = session.get(Allocation, w.allocation_id)
+            if allocation is None or (allocation.invoice_id, allocation.transaction_id) != (
+                w.invoice_id,
+                w.transaction_id,
+            ):
+                yield Violation(
+                    "write_off.allocation", w.id, f"names allocation {w.allocation_id} of another invoice or payment"
+                )
         for model, owner in ((Invoice, w.invoice_id), (BankTransaction, w.transaction_id)):
             if owner is not None:
                 row = session.get(model, owner)

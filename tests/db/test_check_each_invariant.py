@@ -8,6 +8,7 @@ also what its latest event must record (``event.stale``), so a change to them al
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -433,3 +434,27 @@ def test_a_write_off_moved_onto_a_globalisation_total_is_reported(client):
         w=world.write_offs["OVER"],
     )
     assert ("write_off.total", world.write_offs["OVER"]) in violations()
+
+
+def test_a_write_off_naming_another_allocation_is_reported(client):
+    """Undoing an allocation undoes the write-off that came with it: one that names another invoice's allocation
+    would be removed by the wrong undo."""
+    world = build(client)
+    with unit_of_work(read_only=True) as session:
+        tolerance = session.get(WriteOff, world.write_offs["TOL"])
+        assert tolerance is not None and tolerance.allocation_id is not None  # the tolerance's own allocation
+    sql(
+        "UPDATE write_offs SET allocation_id = :a WHERE id = :w", a=world.allocations["FULL"], w=world.write_offs["TOL"]
+    )
+    assert violations() == [("write_off.allocation", world.write_offs["TOL"])]
+
+
+def test_an_open_suggestion_proposing_a_cancelled_invoice_is_reported(client):
+    build(client)
+    with unit_of_work(read_only=True) as session:
+        open_ones = session.execute(text("SELECT id, allocations FROM suggestions WHERE status = 'open'")).all()
+    assert open_ones, "the ledger holds an open suggestion"
+    suggestion_id, lines = open_ones[0]
+    lines = json.loads(lines) if isinstance(lines, str) else lines
+    sql("UPDATE invoices SET status = 'cancelled' WHERE id = :i", i=lines[0]["invoice_id"])
+    assert ("suggestion.cancelled", suggestion_id) in violations()
