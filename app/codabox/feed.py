@@ -30,12 +30,12 @@ from app.codabox.client import (
     PodClient,
 )
 from app.codabox.models import CodaboxConnection, CodaboxFeedEntry
-from app.codabox.service import SYNC, client, connection, credentials, mismatch, next_poll_at, note_pod
+from app.codabox.service import client, connection, credentials, mismatch, next_poll_at, note_pod, queue_sync
 from app.companies.models import Company
 from app.config import get_settings
 from app.db import unit_of_work
 from app.errors import AppError, Conflict, ValidationFailed
-from app.outbox import RetryableJobError, enqueue
+from app.outbox import RetryableJobError
 from app.outbox_models import Job
 from app.timeutil import utcnow
 
@@ -220,10 +220,4 @@ def poll_connected() -> None:
         ):
             due = next_poll_at(conn)
             if due is None or due <= now:
-                enqueue(
-                    session,
-                    SYNC,
-                    {"company_id": conn.company_id},
-                    company_id=conn.company_id,
-                    dedupe_key=f"sync:{conn.company_id}",
-                )
+                queue_sync(session, conn.company_id)

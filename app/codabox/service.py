@@ -118,9 +118,7 @@ def exchange_token(session: Session, company: Company, token: str) -> CodaboxCon
         dedupe_key=f"deliver:{company.id}",
         expedite=True,
     )
-    enqueue(
-        session, SYNC, {"company_id": company.id}, company_id=company.id, dedupe_key=f"sync:{company.id}", expedite=True
-    )
+    queue_sync(session, company.id, expedite=True)
     return conn
 
 
@@ -166,6 +164,19 @@ def fetch_delay(conn: CodaboxConnection) -> int:
     return DEFAULT_FETCH_DELAY if conn.fetch_delay is None else conn.fetch_delay
 
 
+def queue_sync(session: Session, company_id: str, *, expedite: bool = False) -> bool:
+    """A sync job for the company, unless one waits already (one per company: the dedupe key)."""
+    job = enqueue(
+        session,
+        SYNC,
+        {"company_id": company_id},
+        company_id=company_id,
+        dedupe_key=f"sync:{company_id}",
+        expedite=expedite,
+    )
+    return job is not None
+
+
 def request_sync(session: Session, company_id: str) -> bool:
     """Queue a sync now, unless CodaBox's fetch_delay since the last poll has not passed (429, Retry-After)."""
     _require_enabled()
@@ -180,10 +191,7 @@ def request_sync(session: Session, company_id: str) -> bool:
             f"this company's was polled at {iso(conn.last_polled_at)}",
             retry_after=math.ceil((due - utcnow()).total_seconds()),
         )
-    return (
-        enqueue(session, SYNC, {"company_id": company_id}, company_id=company_id, dedupe_key=f"sync:{company_id}")
-        is not None
-    )
+    return queue_sync(session, company_id)
 
 
 def resume(session: Session, company: Company) -> CodaboxConnection:
@@ -194,7 +202,7 @@ def resume(session: Session, company: Company) -> CodaboxConnection:
         raise Conflict(f"the CodaBox connection is {conn.state if conn else 'not_connected'}, not mismatch")
     conn.state, conn.mismatch, conn.updated_at = "connected", None, utcnow()
     session.add(conn)
-    enqueue(session, SYNC, {"company_id": company.id}, company_id=company.id, dedupe_key=f"sync:{company.id}")
+    queue_sync(session, company.id)
     return conn
 
 
