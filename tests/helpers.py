@@ -81,3 +81,64 @@ def serving(app: Any, log_level: str = "error") -> Iterator[int]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers_200(response: Any) -> bool:
+    return response.status_code == 200
+
+
+@contextmanager
+def cli_process(
+    *args: str,
+    env: dict[str, str] | None = None,
+    ready_path: str = "/readyz",
+    ready: Any = _answers_200,
+    start_seconds: float = 60.0,
+    stop_seconds: float = 45.0,
+) -> Iterator[tuple[str, Any]]:
+    """``python -m app.cli <args> --port P`` (a real server process: `serve`, `fake-codabox`) on a free loopback
+    port, once ``ready_path`` answers as ``ready`` says; yields its base URL and the process. Stopping it must
+    take no longer than ``stop_seconds`` (the graceful shutdown is bounded): else the test fails."""
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    import httpx
+    import pytest
+
+    port = free_port()
+    with tempfile.TemporaryFile() as stderr:  # a file, not a pipe: a chatty server never blocks on it
+        proc = subprocess.Popen([sys.executable, "-m", "app.cli", *args, "--port", str(port)], env=env, stderr=stderr)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + start_seconds
+        while True:
+            try:
+                if ready(httpx.get(f"{base}{ready_path}", timeout=1)):
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                proc.wait(timeout=10)
+                stderr.seek(0)
+                pytest.fail(f"app.cli {args[0]} did not start: {stderr.read().decode(errors='replace')[-2000:]}")
+            time.sleep(0.1)
+        try:
+            yield base, proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=stop_seconds)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+                pytest.fail(f"app.cli {args[0]} did not stop within {stop_seconds:g} s")

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +21,7 @@ import pytest
 from app import xml_work
 from app.codabox.ubl import Address, Party, UblInvoice, build_ubl
 from app.peppol.lines import Line
-from tests.helpers import ADMIN, OTHER_VAT, VAT, invoice_body
+from tests.helpers import ADMIN, OTHER_VAT, VAT, cli_process, invoice_body
 
 pytestmark = pytest.mark.slow
 
@@ -67,37 +65,11 @@ def with_document(document: bytes, external_id: str) -> dict:
     }
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def server(db: None, **settings: str) -> Iterator[tuple[str, int]]:
-    port = _free_port()
     env = {**os.environ, "CODARECON_LOG_LEVEL": "WARNING", **settings}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("the server did not start")
-    try:
+    with cli_process("serve", env=env) as (base, proc):
         yield base, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=45)
 
 
 def companies(http: httpx.Client) -> tuple[dict[str, str], dict[str, str], str]:

@@ -10,8 +10,6 @@ The figures of each run are printed (pytest -s) for the record.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -25,7 +23,7 @@ import pytest
 from app.db import unit_of_work
 from app.reconciliation.invariants import check
 from tests.coda_builders import payment_file
-from tests.helpers import ADMIN, IBAN, OTHER_VAT, VAT, invoice_body
+from tests.helpers import ADMIN, IBAN, OTHER_VAT, VAT, cli_process, invoice_body
 
 BURST = 50
 OTHER_IBAN = "BE68539007547034"
@@ -35,40 +33,11 @@ READ_BOUND = 1.0
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(params=[1, 4], ids=["one-process", "four-workers"])
 def server(db, request) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(request.param)],
-        env={**os.environ, "CODARECON_LOG_LEVEL": "WARNING"},
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("the server did not start")
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=45)  # the graceful shutdown is bounded
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        pytest.fail("the server did not stop within its graceful-shutdown time")
+    env = {**os.environ, "CODARECON_LOG_LEVEL": "WARNING"}
+    with cli_process("serve", "--workers", str(request.param), env=env) as (base, _):
+        yield base
 
 
 def company(http: httpx.Client, vat: str, iban: str) -> dict[str, str]:

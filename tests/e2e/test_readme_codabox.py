@@ -8,15 +8,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import _free_port, server_env, serving
+from tests.e2e.conftest import server_env, serving
 from tests.e2e.test_readme_walkthrough import ROOT, run, walkthrough
+from tests.helpers import cli_process
 
 NEEDED = ("bash", "curl", "jq")
 
@@ -32,24 +31,9 @@ def codabox_blocks() -> tuple[str, str]:
 def stand_in():
     start, _ = codabox_blocks()
     flags = re.search(r"codarecon fake-codabox ([^&]*)&", start).group(1).split()
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "fake-codabox", "--port", str(port), *flags], stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{base}/_fake/clients/none", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("the stand-in did not start")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    # Up when it answers at all (its control routes say 404 for a client it does not know).
+    with cli_process("fake-codabox", *flags, ready_path="/_fake/clients/none", ready=lambda _: True) as (base, _):
+        yield base
 
 
 def test_the_readme_codabox_walkthrough_runs_against_the_stand_in(stand_in, tmp_path):
