@@ -29,5 +29,5 @@ def server(tmp_path):
 
 def serving(env: dict[str, str]):
     """`codarecon serve` on a free port with ``env``; yields its base URL, stops it afterwards."""
-    with cli_process("serve", env=env) as (base, _):
+    with cli_process("serve", env=env, start_seconds=15, stop_seconds=10) as (base, _):
         yield base

@@ -32,7 +32,14 @@ def stand_in():
     start, _ = codabox_blocks()
     flags = re.search(r"codarecon fake-codabox ([^&]*)&", start).group(1).split()
     # Up when it answers at all (its control routes say 404 for a client it does not know).
-    with cli_process("fake-codabox", *flags, ready_path="/_fake/clients/none", ready=lambda _: True) as (base, _):
+    with cli_process(
+        "fake-codabox",
+        *flags,
+        ready_path="/_fake/clients/none",
+        ready=lambda _: True,
+        start_seconds=15,
+        stop_seconds=10,
+    ) as (base, _):
         yield base
 
 
