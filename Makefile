@@ -67,7 +67,7 @@ format: install
 	$(VENV)/bin/ruff format app tests bench
 
 openapi: install ## regenerate openapi/openapi.json from the app
-	$(PY) -m app.openapi_export openapi/openapi.json
+	$(PY) -m app.openapi.export openapi/openapi.json
 
 BENCHES := bench/bench_api.py bench/bench_small_statement.py bench/bench_ingest.py bench/bench_camt.py bench/bench_matching.py bench/bench_processes.py
 

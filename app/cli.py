@@ -18,8 +18,8 @@ Command = Callable[[argparse.Namespace], int]
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.config import get_settings
-    from app.logging_setup import logging_config
+    from app.core.config import get_settings
+    from app.core.logging_setup import logging_config
 
     uvicorn.run(
         "app.main:app",
@@ -39,11 +39,11 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     import signal
 
-    from app.config import get_settings, require_explicit_secret_key
-    from app.db import get_engine
-    from app.gc_tuning import tune_for_serving
-    from app.logging_setup import configure_logging
-    from app.migrate import upgrade_to_head
+    from app.core.config import get_settings, require_explicit_secret_key
+    from app.core.db import get_engine
+    from app.core.gc_tuning import tune_for_serving
+    from app.core.logging_setup import configure_logging
+    from app.core.migrate import upgrade_to_head
     from app.worker import Worker
 
     settings = get_settings()
@@ -60,8 +60,8 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _migrate(_: argparse.Namespace) -> int:
-    from app.db import get_engine
-    from app.migrate import current_revision, upgrade_to_head
+    from app.core.db import get_engine
+    from app.core.migrate import current_revision, upgrade_to_head
 
     upgrade_to_head(get_engine())
     print(f"schema at revision {current_revision(get_engine())}")
@@ -69,18 +69,18 @@ def _migrate(_: argparse.Namespace) -> int:
 
 
 def _admin_token(_: argparse.Namespace) -> int:
-    from app.config import get_settings
-    from app.security import admin_token
+    from app.core.auth import admin_token
+    from app.core.config import get_settings
 
     print(admin_token(get_settings()))
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
-    from app.db import get_engine, unit_of_work
+    from app.companies.access import company_by_vat
+    from app.core.db import get_engine, unit_of_work
+    from app.identifiers.vat import VatError, normalize_vat
     from app.reconciliation.invariants import check
-    from app.security import company_by_vat
-    from app.vat import VatError, normalize_vat
 
     engine = get_engine()
     with unit_of_work(read_only=True) as session:
@@ -160,7 +160,7 @@ def _day(text: str) -> date:
 
 
 def _iban(text: str) -> str:
-    from app.iban import IbanError, normalize_iban
+    from app.identifiers.iban import IbanError, normalize_iban
 
     try:
         return normalize_iban(text)
@@ -169,7 +169,7 @@ def _iban(text: str) -> str:
 
 
 def _ogm(text: str) -> str:
-    from app.references import ReferenceError_, normalize_ogm
+    from app.identifiers.references import ReferenceError_, normalize_ogm
 
     try:
         return normalize_ogm(text)

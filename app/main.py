@@ -10,36 +10,37 @@ import anyio
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
-from app import __version__, xml_work
+from app import __version__
 from app.codabox.inbound import router as inbound_router
 from app.codabox.router import router as codabox_router
 from app.companies.router import router as companies_router
-from app.config import get_settings, require_explicit_secret_key
+from app.core.auth import admin_token
+from app.core.config import get_settings, require_explicit_secret_key
+from app.core.db import get_engine
+from app.core.error_boundary import KeepConnectionOnError
+from app.core.errors import install_error_handlers
+from app.core.gc_tuning import tune_for_serving
+from app.core.health import router as health_router
+from app.core.idempotency import IdempotencyMiddleware
+from app.core.limits import RequestLimits
+from app.core.logging_setup import RequestIdMiddleware
+from app.core.metrics import metrics_response, observe_request
+from app.core.migrate import upgrade_to_head
+from app.core.rate_limit import RateLimits
+from app.core.write_queues import WriteQueues
 from app.dashboard.router import router as dashboard_router
-from app.db import get_engine
-from app.docs_offline import install_offline_docs
-from app.error_boundary import KeepConnectionOnError
-from app.errors import install_error_handlers
-from app.gc_tuning import tune_for_serving
-from app.health import router as health_router
 from app.hooks import install_hooks
-from app.idempotency import IdempotencyMiddleware
 from app.invoices.router import add_hot_read
 from app.invoices.router import router as invoices_router
-from app.limits import RequestLimits
-from app.logging_setup import RequestIdMiddleware
-from app.metrics import metrics_response, observe_request
-from app.migrate import upgrade_to_head
-from app.openapi_doc import document
+from app.openapi.docs_offline import install_offline_docs
+from app.openapi.document import document
+from app.peppol import work as xml_work
 from app.peppol.router import router as peppol_router
-from app.rate_limit import RateLimits
 from app.reconciliation.audit import router as audit_router
 from app.reconciliation.router import router as reconciliation_router
-from app.security import admin_token
 from app.statements.router import router as statements_router
 from app.ui.router import router as ui_router
 from app.webhooks.router import router as webhooks_router
-from app.write_queues import WriteQueues
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,10 @@
 """Imports every table so SQLModel.metadata (and Alembic) sees the whole schema."""
 
 from app.codabox.models import CodaboxConnection, CodaboxFeedEntry, InboundWebhook
-from app.companies.models import ApiKey, BankAccount, Company
+from app.companies.models import BankAccount, Company
+from app.core.auth import ApiKey
+from app.core.outbox_models import Event, IdempotencyRecord, Job
 from app.invoices.models import Invoice, InvoiceDocument
-from app.outbox_models import Event, IdempotencyRecord, Job
 from app.reconciliation.models import Allocation, AuditEvent, Suggestion, WriteOff
 from app.statements.models import BankTransaction, CodaFile, Statement
 from app.ui.sessions import UiSession  # noqa: F401  (the review page's sign-ins)

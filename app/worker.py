@@ -10,29 +10,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
-from app.config import get_settings
-from app.outbox import run_due_jobs, worker_id
+from app.core.config import get_settings
+from app.core.outbox import run_due_jobs, worker_id
+from app.jobs import PERIODIC, register_job_kinds
 from app.webhooks.dispatch import JOB_KIND as DELIVER_WEBHOOK
 
 log = logging.getLogger(__name__)
 
-#: Periodic tasks: (name, interval seconds getter, function); features add theirs at import time.
-PERIODIC: list[tuple[str, Callable[[], float], Callable[[], None]]] = []
 
 #: Job kinds that run on the delivery pool instead of the main loop.
 DELIVERY_KINDS = [DELIVER_WEBHOOK]
 
 
-def register_periodic(name: str, interval: Callable[[], float], func: Callable[[], None]) -> None:
-    PERIODIC.append((name, interval, func))
-
-
 def load_job_kinds() -> None:
-    """Import the features that register job kinds and periodic tasks (once)."""
-    import app.jobs  # noqa: F401  (registers on first import only)
+    """Register every job kind (once per process)."""
+    register_job_kinds()
 
 
 def run_worker(

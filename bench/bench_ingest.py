@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_api import ADMIN, VAT, free_port, start_server
 
-from app.references import generate_ogm
+from app.identifiers.references import generate_ogm
 from app.statements.coda import parse_coda
 from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
 

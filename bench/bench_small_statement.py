@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_api import ADMIN, free_port, start_server
 
-from app.references import generate_ogm
+from app.identifiers.references import generate_ogm
 from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
 
 SIZES = [int(n) for n in os.environ.get("BENCH_LEDGER_SIZES", "100,100000").split(",")]

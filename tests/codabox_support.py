@@ -7,9 +7,9 @@ from datetime import date, timedelta
 from sqlmodel import func, select
 from standardwebhooks import Webhook
 
-from app import outbox
 from app.codabox.models import CodaboxFeedEntry
-from app.db import unit_of_work
+from app.core import outbox
+from app.core.db import unit_of_work
 from app.statements.models import Statement
 from tests.coda_builders import payment_file
 from tests.helpers import IBAN, VAT, make_company, make_key

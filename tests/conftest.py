@@ -205,13 +205,13 @@ def app_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         "CODARECON_VAR_DIR": str(tmp / "var"),
         "CODARECON_EMBEDDED_WORKERS": "false",
         "CODARECON_RATE_LIMIT": "0",  # the suite is one client firing fast; tests/api/test_rate_limit.py turns it on
-        # PostgreSQL refuses to start without an explicit key (app.config.require_explicit_secret_key).
+        # PostgreSQL refuses to start without an explicit key (app.core.config.require_explicit_secret_key).
         "CODARECON_SECRET_KEY": TEST_SECRET_KEY,
     }
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    from app.config import get_settings
-    from app.db import reset_engine
+    from app.core.config import get_settings
+    from app.core.db import reset_engine
 
     get_settings.cache_clear()
     reset_engine()
@@ -228,8 +228,8 @@ def app_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
 def _schema_template() -> Path:
     """A migrated, empty SQLite file, made once per version of the migrations and copied by every test
     session: migrating from nothing takes a second or two, which `make mutate` would pay per mutant."""
-    from app.db import make_engine
-    from app.migrate import upgrade_to_head
+    from app.core.db import make_engine
+    from app.core.migrate import upgrade_to_head
 
     versions = Path(__file__).resolve().parents[1] / "app" / "migrations" / "versions"
     digest = hashlib.sha256(b"".join(f.read_bytes() for f in sorted(versions.glob("*.py")))).hexdigest()[:16]
@@ -247,8 +247,8 @@ def _schema_template() -> Path:
 def migrated(app_settings: dict[str, str]) -> None:
     from sqlalchemy.engine import make_url
 
-    from app.db import get_engine
-    from app.migrate import upgrade_to_head
+    from app.core.db import get_engine
+    from app.core.migrate import upgrade_to_head
 
     url = app_settings["CODARECON_DATABASE_URL"]
     if url.startswith("sqlite"):
@@ -264,8 +264,9 @@ def migrated(app_settings: dict[str, str]) -> None:
 
 def _empty_all_tables() -> None:
     import app.models  # noqa: F401
-    from app.db import get_engine
-    from app.security import company_cache, key_cache
+    from app.companies.access import company_cache
+    from app.core.auth import key_cache
+    from app.core.db import get_engine
 
     engine = get_engine()
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
@@ -315,7 +316,7 @@ PUBLIC_TEST_ADDRESS = "93.184.215.14"
 def _job_kinds_restored() -> Iterator[None]:
     """Each test leaves the job registry as it found it: a kind registered under a patched setting (one attempt,
     say) would otherwise decide how a later test's jobs retry, in whatever order the tests run."""
-    from app import outbox
+    from app.core import outbox
     from app.worker import load_job_kinds
 
     load_job_kinds()  # registered once per process, under the settings of the moment: here, not in a patched test

@@ -45,7 +45,7 @@ def sql_sent() -> Iterator[list[str]]:
     """The SQL statements the application sends to its database inside the block (as the driver gets them)."""
     from sqlalchemy import event
 
-    from app.db import get_engine
+    from app.core.db import get_engine
 
     sent: list[str] = []
 

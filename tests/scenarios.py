@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from app.identifiers.references import format_ogm, ogm_check_digits
 from app.reconciliation.ledger import invoice_status
 from app.reconciliation.matching import MatchConfig, OpenInvoice, Outcome, Payment
 from app.reconciliation.tolerance import Tolerance
-from app.references import format_ogm, ogm_check_digits
 
 LEGAL = ["BV", "NV", "SRL", "BVBA", "SA", "SPRL", ""]
 WORDS = ["Bakkerij", "Garage", "Dakwerken", "Immo", "Transport", "Consult", "Brasserie", "Atelier", "Studio",
@@ -366,7 +366,7 @@ def generate(seed: int = 1, invoices: int = 5000, payments: int = 1000) -> Scena
 
 
 def is_valid(digits: str) -> bool:
-    from app.references import is_valid_ogm_digits
+    from app.identifiers.references import is_valid_ogm_digits
 
     return len(digits) == 12 and digits.isdigit() and is_valid_ogm_digits(digits)
 

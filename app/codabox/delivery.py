@@ -21,15 +21,15 @@ from app.codabox.client import (
 from app.codabox.service import DELIVER, client, credentials
 from app.codabox.ubl import Address, Party, UblInvoice, build_ubl
 from app.companies.models import BankAccount, Company
-from app.config import get_settings
-from app.db import unit_of_work
-from app.events import record_event
+from app.core.config import get_settings
+from app.core.db import unit_of_work
+from app.core.events import record_event
+from app.core.outbox import RetryableJobError, enqueue
+from app.core.outbox_models import Job
+from app.core.timeutil import utcnow
 from app.invoices.models import Invoice, InvoiceDocument
-from app.outbox import RetryableJobError, enqueue
-from app.outbox_models import Job
 from app.peppol.lines import line_from_dict
 from app.peppol.validation import Report, validate_ubl
-from app.timeutil import utcnow
 
 
 def queue_delivery(session: Session, company_id: str, invoices: list[Any]) -> bool:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from app import metrics
 from app.codabox.client import (
     CodaboxClient,
     CodaboxError,
@@ -32,12 +31,13 @@ from app.codabox.client import (
 from app.codabox.models import CodaboxConnection, CodaboxFeedEntry
 from app.codabox.service import client, connection, credentials, mismatch, next_poll_at, note_pod, queue_sync
 from app.companies.models import Company
-from app.config import get_settings
-from app.db import unit_of_work
-from app.errors import AppError, Conflict, ValidationFailed
-from app.outbox import RetryableJobError
-from app.outbox_models import Job
-from app.timeutil import utcnow
+from app.core import metrics
+from app.core.config import get_settings
+from app.core.db import unit_of_work
+from app.core.errors import AppError, Conflict, ValidationFailed
+from app.core.outbox import RetryableJobError
+from app.core.outbox_models import Job
+from app.core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 

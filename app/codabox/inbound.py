@@ -22,13 +22,13 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from app.codabox.models import InboundWebhook
-from app.config import get_settings
-from app.db import unit_of_work
-from app.errors import AppError, Conflict, NotFound, Unauthorized, ValidationFailed
+from app.companies.access import company_by_vat, path_vat
+from app.core.config import get_settings
+from app.core.db import unit_of_work
+from app.core.errors import AppError, Conflict, NotFound, Unauthorized, ValidationFailed
+from app.core.request_routes import CommittingRoute
 from app.invoices import service as invoices
 from app.invoices.schemas import InvoiceCreate
-from app.request_routes import CommittingRoute
-from app.security import company_by_vat, path_vat
 
 router = APIRouter(route_class=CommittingRoute, tags=["webhooks"])
 SYNC_TYPES = ("codabox.sync_requested", "codabox.documents_available")

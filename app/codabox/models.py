@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-from app.timeutil import utcnow
+from app.core.timeutil import utcnow
 
 
 class CodaboxConnection(SQLModel, table=True):

@@ -9,11 +9,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.codabox import service
-from app.db import SessionDep
-from app.errors import Forbidden
-from app.request_routes import CommittingRoute
-from app.schemas import StrictInput
-from app.security import CompanyDep
+from app.companies.access import CompanyDep
+from app.core.db import SessionDep
+from app.core.errors import Forbidden
+from app.core.request_routes import CommittingRoute
+from app.core.schemas import StrictInput
 
 router = APIRouter(route_class=CommittingRoute, prefix="/v1/companies/{vat}/codabox", tags=["codabox"])
 

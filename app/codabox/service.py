@@ -26,14 +26,14 @@ from app.codabox.client import (
 )
 from app.codabox.models import CodaboxConnection, CodaboxFeedEntry
 from app.companies.models import Company
-from app.config import get_settings
-from app.crypto import decrypt, encrypt
-from app.errors import AppError, Conflict, TooManyRequests, ValidationFailed
-from app.events import record_event
+from app.core.config import get_settings
+from app.core.crypto import decrypt, encrypt
+from app.core.errors import AppError, Conflict, TooManyRequests, ValidationFailed
+from app.core.events import record_event
+from app.core.outbox import enqueue, register
+from app.core.timeutil import iso, utcnow
 from app.invoices.models import Invoice
-from app.outbox import enqueue, register
 from app.reconciliation.names import name_similarity
-from app.timeutil import iso, utcnow
 
 log = logging.getLogger(__name__)
 

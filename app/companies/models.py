@@ -1,4 +1,4 @@
-"""Tables for tenants: companies, their bank accounts and their API keys."""
+"""Tables for tenants: companies and their bank accounts (API keys: app/core/auth.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-from app.timeutil import utcnow
+from app.core.timeutil import utcnow
 
 
 class Company(SQLModel, table=True):
@@ -36,15 +36,3 @@ class BankAccount(SQLModel, table=True):
     #: An account belongs to one company: statements for it are refused for every other company.
     iban: str = Field(unique=True, max_length=40)
     created_at: datetime = Field(default_factory=utcnow)
-
-
-class ApiKey(SQLModel, table=True):
-    __tablename__ = "api_keys"
-
-    id: str = Field(primary_key=True, max_length=40)
-    company_id: str = Field(foreign_key="companies.id", index=True, max_length=40)
-    scope: str = Field(max_length=10)  # "read" | "write"
-    #: SHA-256 of the secret part; keys are 256-bit random so a slow hash adds nothing.
-    secret_hash: str = Field(max_length=64)
-    created_at: datetime = Field(default_factory=utcnow)
-    revoked_at: datetime | None = None

@@ -13,12 +13,12 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from app.companies.models import BankAccount, Company
-from app.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound
+from app.core.timeutil import utcnow
 from app.reconciliation.ledger import Ledger
 from app.reconciliation.models import Allocation, Suggestion, WriteOff
 from app.reconciliation.service import match_transactions
 from app.statements.models import BankTransaction, Statement
-from app.timeutil import utcnow
 
 
 def move_bank_account(

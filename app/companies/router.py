@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 from sqlmodel import col, select
 
 from app.companies import service
+from app.companies.access import CompanyDep, company_by_vat, path_vat
 from app.companies.models import Company
 from app.companies.moves import move_bank_account
 from app.companies.schemas import (
@@ -18,14 +19,14 @@ from app.companies.schemas import (
     CompanyUpdate,
     MatchingConfigIn,
 )
-from app.db import SessionDep
-from app.errors import NotFound, ValidationFailed
-from app.iban import IbanError, normalize_iban
-from app.idempotency import SECRET_FIELDS
-from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
-from app.request_routes import CommittingRoute
-from app.schemas import Page
-from app.security import AdminDep, CompanyDep, company_by_vat, issue_api_key, path_vat
+from app.core.auth import AdminDep, issue_api_key
+from app.core.db import SessionDep
+from app.core.errors import NotFound, ValidationFailed
+from app.core.idempotency import SECRET_FIELDS
+from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
+from app.core.request_routes import CommittingRoute
+from app.core.schemas import Page
+from app.identifiers.iban import IbanError, normalize_iban
 
 router = APIRouter(route_class=CommittingRoute, prefix="/v1/companies", tags=["companies"])
 

@@ -8,9 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from app.iban import IbanError, normalize_iban
-from app.schemas import AddressIn, AddressPublic, MoneyIn, MoneyOut, StrictInput, checked_email
-from app.vat import VatError, normalize_vat
+from app.core.schemas import AddressIn, AddressPublic, MoneyIn, MoneyOut, StrictInput, checked_email
+from app.identifiers.iban import IbanError, normalize_iban
+from app.identifiers.vat import VatError, normalize_vat
 
 
 def _vat(value: str) -> str:

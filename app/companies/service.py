@@ -5,14 +5,15 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.companies.models import ApiKey, BankAccount, Company
+from app.companies.access import company_cache
+from app.companies.models import BankAccount, Company
 from app.companies.schemas import CompanyCreate, CompanyPublic, CompanyUpdate, PaymentTolerance, PaymentTolerancePublic
-from app.errors import Conflict, NotFound
-from app.ids import new_id
+from app.core.auth import ApiKey, key_cache
+from app.core.errors import Conflict, NotFound
+from app.core.ids import new_id
+from app.core.timeutil import utcnow
 from app.reconciliation.tolerance import Tolerance
-from app.security import company_cache, key_cache
 from app.statements.models import Statement
-from app.timeutil import utcnow
 
 
 def create_company(session: Session, data: CompanyCreate) -> Company:

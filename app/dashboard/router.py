@@ -8,12 +8,13 @@ from typing import Any
 from fastapi import APIRouter
 from sqlmodel import col, select
 
+from app.companies.access import CompanyDep
 from app.companies.models import Company
+from app.core.auth import AdminDep
+from app.core.db import SessionDep
+from app.core.request_routes import CommittingRoute
 from app.dashboard.schemas import Overview, Summary
 from app.dashboard.service import summaries
-from app.db import SessionDep
-from app.request_routes import CommittingRoute
-from app.security import AdminDep, CompanyDep
 
 router = APIRouter(route_class=CommittingRoute, tags=["dashboard"])
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from app.schemas import MoneyOut
+from app.core.schemas import MoneyOut
 
 
 class CountAmount(BaseModel):

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, type_coerce
 from sqlmodel import Session, col, select
 
-from app.db import Money
+from app.core.db import Money
 from app.invoices.models import Invoice
 from app.reconciliation.models import Allocation, Suggestion
 from app.statements.models import BankTransaction

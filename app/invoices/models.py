@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import Money, partial_index
-from app.timeutil import utcnow
+from app.core.db import Money, partial_index
+from app.core.timeutil import utcnow
 
 OPEN_STATUSES = ("open", "partially_paid")
 #: Absent stays SQL NULL (not the JSON text 'null'): nothing to encode on write or decode on read, and most

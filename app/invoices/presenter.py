@@ -9,7 +9,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.db import plain_rows
+from app.core.db import plain_rows
+from app.core.money import format_amount
+from app.core.one_of import one_of
+from app.core.schemas import AddressPublic
+from app.core.timeutil import json_datetime
 from app.invoices.models import Invoice, InvoiceDocument
 from app.invoices.schemas import (
     AllocationPublic,
@@ -21,12 +25,8 @@ from app.invoices.schemas import (
     VatSubtotalPublic,
     WriteOffPublic,
 )
-from app.money import format_amount
-from app.one_of import one_of
 from app.reconciliation.ledger import invoice_amount_due
 from app.reconciliation.models import Allocation, WriteOff
-from app.schemas import AddressPublic
-from app.timeutil import json_datetime
 
 ZERO = Decimal("0.00")
 # Plain rows, not ORM objects: presenting only reads them, and rows cost a fraction (events present thousands).

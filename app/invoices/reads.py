@@ -1,6 +1,6 @@
 """The hot read of invoicing apps and dashboards: one invoice with its allocations, write-offs and documents.
 
-Plain rows from one kept driver connection, with statements compiled once (app/prepared.py): no ORM
+Plain rows from one kept driver connection, with statements compiled once (app/core/prepared.py): no ORM
 session, no identity map, no SQLAlchemy execution context per request, and no thread: the read is a coroutine
 on the event loop (PostgreSQL's through psycopg's async connections). The route stays an ordinary FastAPI
 route (authentication, tenancy and errors as everywhere else); only the database work is lean.
@@ -15,14 +15,14 @@ from typing import Any
 from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from app.batched_reads import BatchedLookup
-from app.db import get_engine
-from app.errors import NotFound
-from app.ids import is_possible_id
+from app.core.batched_reads import BatchedLookup
+from app.core.db import get_engine
+from app.core.errors import NotFound
+from app.core.ids import is_possible_id
+from app.core.json_out import json_bytes
+from app.core.prepared import PreparedSelect, RawConnection, kept_read_connections
 from app.invoices.models import Invoice, InvoiceDocument
 from app.invoices.presenter import invoice_document
-from app.json_out import json_bytes
-from app.prepared import PreparedSelect, RawConnection, kept_read_connections
 from app.reconciliation.models import Allocation, WriteOff
 from app.statements.presenter import oldest_first
 
@@ -54,8 +54,8 @@ _INVOICE_AND_ALLOCATIONS = PreparedSelect(
     .select_from(_INVOICES.outerjoin(_ALLOCATIONS, _ALLOCATIONS.c.invoice_id == _INVOICES.c.id))
     .where(_INVOICES.c.id == bindparam("invoice_id"), _INVOICES.c.company_id == bindparam("company_id"))
 )
-#: The same for a list of invoices (PostgreSQL, app/batched_reads.py), with each row's company last: every read
-#: keeps only its own company's rows. The ids go as app/one_of.py sends them to PostgreSQL (a semi-join with the
+#: The same for a list of invoices (PostgreSQL, app/core/batched_reads.py), with each row's company last: every read
+#: keeps only its own company's rows. The ids go as app/core/one_of.py sends them to PostgreSQL (a semi-join with the
 #: unnested array), but as a named parameter: one_of binds its values when built, and this select is built once.
 _INVOICES_AND_ALLOCATIONS = PreparedSelect(
     select(*_SHOWN_INVOICE, *_SHOWN_ALLOCATION, _INVOICES.c.company_id)

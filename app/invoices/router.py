@@ -10,16 +10,16 @@ from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from app.db import SessionDep
+from app.companies.access import CompanyDep, current_company
+from app.core.db import SessionDep
+from app.core.json_out import json_bytes
+from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
+from app.core.request_routes import CommittingRoute
+from app.core.schemas import Page, free_of_control_characters
 from app.invoices import reads, service
 from app.invoices.presenter import invoice_documents, present_invoice, present_invoices
 from app.invoices.schemas import BatchCreate, BatchResponse, InvoiceCreate, InvoicePublic, WriteOffIn
-from app.json_out import json_bytes
-from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
 from app.reconciliation import decisions
-from app.request_routes import CommittingRoute
-from app.schemas import Page, free_of_control_characters
-from app.security import CompanyDep, current_company
 
 router = APIRouter(route_class=CommittingRoute, prefix="/v1/companies/{vat}/invoices", tags=["invoices"])
 
@@ -109,9 +109,9 @@ async def get_invoice(request: Request) -> Response:
     # (plain strings, nothing to refuse) through several steps per request, an eighth of this read's time.
     vat, invoice_id = request.path_params["vat"], request.path_params["invoice_id"]
     # The company check is called, not declared as a dependency: FastAPI solves each dependency level per
-    # request, and this read is mostly that overhead (the same check as CompanyDep, from app.security).
+    # request, and this read is mostly that overhead (the same check as CompanyDep, from app.companies.access).
     ctx = await current_company(vat, request)
-    # On the event loop, with cached authentication and no ORM session (invoices/reads.py, app/prepared.py): a
+    # On the event loop, with cached authentication and no ORM session (invoices/reads.py, app/core/prepared.py): a
     # hand-off to the thread pool, and the GIL back and forth, cost more than the read itself.
     body = await reads.invoice_json(ctx.id, invoice_id)
     # Serialised there: the model was built from our own rows, so FastAPI's re-validation adds nothing.

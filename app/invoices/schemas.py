@@ -11,15 +11,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from app.errors import ValidationFailed
-from app.iban import IbanError, normalize_iban
-from app.money import CENT
+from app.core.errors import ValidationFailed
+from app.core.money import CENT
+from app.core.schemas import AddressIn, AddressPublic, MoneyIn, MoneyOut, StrictInput, checked_email
+from app.identifiers.iban import IbanError, normalize_iban
+from app.identifiers.references import ReferenceError_, normalize_reference
+from app.identifiers.vat import VatError, normalize_customer_vat
 from app.peppol.lines import Line, Totals, compute_totals
 from app.peppol.reading import UblFacts
 from app.peppol.validation import Finding, Report
-from app.references import ReferenceError_, normalize_reference
-from app.schemas import AddressIn, AddressPublic, MoneyIn, MoneyOut, StrictInput, checked_email
-from app.vat import VatError, normalize_customer_vat
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -271,7 +271,7 @@ class InvoiceCreate(StrictInput):
             raise ValueError(f"{', '.join(missing)} required (or attach the invoice's UBL document)")
 
     def take_ubl(self, facts: UblFacts | Finding, report: Report | None) -> None:
-        """The attached document as read (app/xml_work.py): fill in what the JSON omits, refuse disagreements."""
+        """The attached document as read (app/peppol/work.py): fill in what the JSON omits, refuse disagreements."""
         if self.__pydantic_private__["_ubl_read"]:  # type: ignore[index]
             return
         self._ubl_read = True

@@ -15,20 +15,20 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import xml_work
 from app.companies.models import Company
-from app.db import insert_missing_rows, insert_rows
-from app.errors import AppError, Conflict, NotFound, ValidationFailed, problem
-from app.ids import new_id, new_ids
+from app.core.db import insert_missing_rows, insert_rows
+from app.core.errors import AppError, Conflict, NotFound, ValidationFailed, problem
+from app.core.ids import new_id, new_ids
+from app.core.json_out import canonical_json
+from app.core.one_of import one_of
+from app.core.schemas import CONTROLS_CHECKED
+from app.core.timeutil import utcnow
+from app.identifiers.references import generate_ogms
 from app.invoices.models import OPEN_STATUSES, CustomerNameToken, Invoice, InvoiceDocument
 from app.invoices.schemas import InvoiceCreate
-from app.json_out import canonical_json
-from app.one_of import one_of
+from app.peppol import work as xml_work
 from app.peppol.lines import line_dict
 from app.reconciliation.keys import invoice_key_columns, name_tokens
-from app.references import generate_ogms
-from app.schemas import CONTROLS_CHECKED
-from app.timeutil import utcnow
 
 _INVOICE_TABLE = Invoice.__table__  # type: ignore[attr-defined]
 
@@ -163,7 +163,7 @@ def delivery_state(item: InvoiceCreate, codabox_enabled: bool) -> tuple[str, str
 
 def read_documents(items: Sequence[InvoiceCreate]) -> dict[int, AppError]:
     """Read every attached UBL document and check it against the official rules, in the worker processes
-    (app/xml_work.py), before any query: no lock is held meanwhile. What a document refuses, by position."""
+    (app/peppol/work.py), before any query: no lock is held meanwhile. What a document refuses, by position."""
     documents = {position: item.ubl_document() for position, item in enumerate(items) if not item.ubl_taken}
     documents = {position: document for position, document in documents.items() if document is not None}
     refused: dict[int, AppError] = {}
@@ -253,7 +253,7 @@ class _Plan:
     ) -> tuple[list[Outcome], list[dict[str, Any]], list[dict[str, Any]]]:
         """``existing``: stored invoices by external id; ``used_refs``: stored references and their invoice's
         external id; ``fresh_refs``: unused OGMs for the invoices that bring none."""
-        from app.config import get_settings
+        from app.core.config import get_settings
 
         codabox_enabled = get_settings().codabox_enabled
         now = utcnow()

@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from the caller (app.migrate) or the settings."""
+"""Alembic environment: the URL comes from the caller (app.core.migrate) or the settings."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sqlalchemy import Connection, engine_from_config, pool
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table)
-from app.config import get_settings
+from app.core.config import get_settings
 
 config = context.config
 target_metadata = SQLModel.metadata

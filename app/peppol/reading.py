@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from app.core.xml_names import child as _child
+from app.core.xml_names import local as _local
+from app.core.xml_names import text as _text
 from app.peppol.validation import Finding, read_ubl
-from app.xml_names import child as _child
-from app.xml_names import local as _local
-from app.xml_names import text as _text
 
 
 @dataclass

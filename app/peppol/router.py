@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app import xml_work
-from app.config import get_settings
-from app.errors import UnsupportedMediaType
+from app.core.auth import PrincipalDep
+from app.core.bodies import read_limited_body
+from app.core.config import get_settings
+from app.core.errors import UnsupportedMediaType
+from app.core.request_routes import CommittingRoute
+from app.peppol import work as xml_work
 from app.peppol.schemas import ValidationResult
-from app.request_routes import CommittingRoute
-from app.security import PrincipalDep
-from app.statements.upload import read_limited_body
 
 router = APIRouter(route_class=CommittingRoute, prefix="/v1/ubl", tags=["peppol"])
 
@@ -30,7 +30,7 @@ async def validate(request: Request, principal: PrincipalDep) -> ValidationResul
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in XML_TYPES:
         raise UnsupportedMediaType(f"send the UBL document as application/xml, not {content_type or 'nothing'}")
-    # Up to the UBL cap (app/xml_work.py); a larger document is a 413 before it is read.
+    # Up to the UBL cap (app/peppol/work.py); a larger document is a 413 before it is read.
     data = await read_limited_body(request, min(get_settings().max_upload_bytes, xml_work.MAX_UBL_BYTES))
     report = await xml_work.check_ubl(data)  # in a worker process: the event loop and its threads stay free
     return ValidationResult.model_validate(report.as_dict())

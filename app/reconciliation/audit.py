@@ -9,12 +9,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from app.db import SessionDep
-from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
+from app.companies.access import CompanyDep
+from app.core.db import SessionDep
+from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
+from app.core.request_routes import CommittingRoute
+from app.core.schemas import Page
 from app.reconciliation.models import AuditEvent
-from app.request_routes import CommittingRoute
-from app.schemas import Page
-from app.security import CompanyDep
 
 router = APIRouter(route_class=CommittingRoute, prefix="/v1/companies/{vat}", tags=["transactions"])
 

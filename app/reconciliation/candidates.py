@@ -21,8 +21,10 @@ from sqlalchemy import String, and_, bindparam, func, literal, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
+from app.core.one_of import one_of
+from app.core.sql_hints import Unindexed
+from app.identifiers.references import find_references, format_ogm
 from app.invoices.models import OPEN_STATUSES, CustomerNameToken, Invoice
-from app.one_of import one_of
 from app.reconciliation.invoice_numbers import numbers_in_text
 from app.reconciliation.keys import name_tokens
 from app.reconciliation.locks import is_postgres
@@ -35,8 +37,6 @@ from app.reconciliation.matching import (
     typo_suspects,
 )
 from app.reconciliation.models import LearnedPayer
-from app.references import find_references, format_ogm
-from app.sql_hints import Unindexed
 
 _INVOICES = Invoice.__table__  # type: ignore[attr-defined]
 _TOKENS = CustomerNameToken.__table__  # type: ignore[attr-defined]
@@ -82,7 +82,7 @@ class SqlCandidates:
 
     def _open_with_key(self) -> Any:
         """Open invoices, when another condition names the key: that key's index must find them, not the
-        status index (app/sql_hints.py)."""
+        status index (app/core/sql_hints.py)."""
         return and_(_INVOICES.c.company_id == self.company_id, Unindexed(_INVOICES.c.status).in_(OPEN_STATUSES))
 
     def lookup(self, column: Any, values: Sequence[Any]) -> Any:

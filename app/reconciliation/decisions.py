@@ -10,15 +10,15 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.companies.models import Company
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.money import format_amount
+from app.core.timeutil import utcnow
 from app.invoices.models import Invoice
-from app.money import format_amount
 from app.reconciliation.ledger import Ledger, fits, invoice_amount_due, signed_effect
 from app.reconciliation.locks import for_update
 from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, Suggestion, WriteOff
 from app.reconciliation.tolerance import Tolerance
 from app.statements.models import BankTransaction
-from app.timeutil import utcnow
 
 ZERO = Decimal("0.00")
 

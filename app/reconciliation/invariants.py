@@ -25,11 +25,11 @@ from decimal import Decimal
 from sqlalchemy import func, type_coerce
 from sqlmodel import Session, col, select
 
-from app.db import Money
-from app.events import INVOICE_STATUS_EVENTS
+from app.core.db import Money
+from app.core.events import INVOICE_STATUS_EVENTS
+from app.core.money import format_amount
+from app.core.outbox_models import Event
 from app.invoices.models import Invoice
-from app.money import format_amount
-from app.outbox_models import Event
 from app.reconciliation.ledger import fits, invoice_status, signed_effect, transaction_status
 from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, LearnedPayer, Suggestion, WriteOff
 from app.statements.models import BankTransaction

@@ -29,18 +29,18 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from app.db import add_to_counters, insert_rows, plain_rows, update_rows
-from app.errors import Conflict
-from app.events import INVOICE_STATUS_EVENTS
-from app.ids import new_id
+from app.core.db import add_to_counters, insert_rows, plain_rows, update_rows
+from app.core.errors import Conflict
+from app.core.events import INVOICE_STATUS_EVENTS
+from app.core.ids import new_id
+from app.core.money import format_amount
+from app.core.one_of import one_of
+from app.core.outbox_models import Event
+from app.core.timeutil import utcnow
 from app.invoices.models import Invoice
-from app.money import format_amount
-from app.one_of import one_of
-from app.outbox_models import Event
 from app.reconciliation.locks import lock_company_ledger
 from app.reconciliation.models import Allocation, AuditEvent, LearnedPayer, Suggestion, WriteOff
 from app.statements.models import BankTransaction
-from app.timeutil import utcnow
 
 ZERO = Decimal("0.00")
 _CHUNK = 500

@@ -1,6 +1,6 @@
 """Locks for check-then-write on the money state.
 
-SQLite has one writer at a time (every write transaction starts with BEGIN IMMEDIATE, see ``app.db``), so
+SQLite has one writer at a time (every write transaction starts with BEGIN IMMEDIATE, see ``app.core.db``), so
 what a transaction read cannot change before it commits. PostgreSQL runs writers side by side, so every
 unit of work that changes a company's allocations, write-offs or suggestions first takes that company's
 ledger lock (a transaction-scoped advisory lock), and reads the rows it checks ``FOR UPDATE``.

@@ -28,12 +28,12 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
-from app.money import format_amount
+from app.core.money import format_amount
+from app.identifiers.references import FoundReference, find_references, format_ogm, is_valid_ogm_digits, ogm_digits
 from app.reconciliation.invoice_numbers import full_keys, numbers_in_text, tail_key
 from app.reconciliation.keys import name_tokens
 from app.reconciliation.names import name_similarity, normalize_name
 from app.reconciliation.tolerance import Tolerance
-from app.references import FoundReference, find_references, format_ogm, is_valid_ogm_digits, ogm_digits
 
 ZERO = Decimal("0.00")
 CENTS = 100

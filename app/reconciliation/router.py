@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.db import SessionDep
+from app.companies.access import CompanyDep
+from app.core.db import SessionDep
+from app.core.request_routes import CommittingRoute
 from app.reconciliation import decisions
-from app.request_routes import CommittingRoute
-from app.security import CompanyDep
 from app.statements.models import BankTransaction
 from app.statements.presenter import present_transactions
 from app.statements.schemas import ManualAllocationIn, TransactionPublic, TransactionWriteOffIn

@@ -14,10 +14,11 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.companies.models import Company
-from app.db import plain_rows
+from app.core.db import plain_rows
+from app.core.money import format_amount
+from app.core.one_of import one_of
+from app.core.timeutil import utcnow
 from app.invoices.models import Invoice
-from app.money import format_amount
-from app.one_of import one_of
 from app.reconciliation.candidates import SqlCandidates, StoredInvoiceIndex
 from app.reconciliation.ledger import Ledger
 from app.reconciliation.locks import lock_company_ledger
@@ -25,7 +26,6 @@ from app.reconciliation.matching import MatchConfig, Matcher, Part, Payment
 from app.reconciliation.models import Suggestion
 from app.reconciliation.tolerance import Tolerance
 from app.statements.models import BankTransaction
-from app.timeutil import utcnow
 
 _CHUNK = 500
 _TX = BankTransaction.__table__  # type: ignore[attr-defined]

@@ -25,8 +25,13 @@ from typing import Any
 
 from lxml import etree
 
-from app.iban import IbanError, normalize_iban
-from app.references import ReferenceError_, format_ogm, is_valid_ogm_digits, normalize_rf, ogm_digits
+from app.core.xml_names import child as _child
+from app.core.xml_names import children as _children
+from app.core.xml_names import local as _local
+from app.core.xml_names import text as _text
+from app.identifiers.iban import IbanError, normalize_iban
+from app.identifiers.references import ReferenceError_, format_ogm, is_valid_ogm_digits, normalize_rf, ogm_digits
+from app.identifiers.vat import enterprise_number
 from app.statements.parsed import (
     CodaError,
     CodaWarning,
@@ -36,11 +41,6 @@ from app.statements.parsed import (
     ParsedStatement,
     ParsedTransaction,
 )
-from app.vat import enterprise_number
-from app.xml_names import child as _child
-from app.xml_names import children as _children
-from app.xml_names import local as _local
-from app.xml_names import text as _text
 
 ZERO = Decimal("0.00")
 MAX_BYTES = 200 * 1024 * 1024

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from app.references import ogm_digits
+from app.identifiers.references import ogm_digits
 from app.statements.coda_writer import ZERO, MovementSpec, StatementSpec
 
 NS = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"

@@ -25,7 +25,8 @@ from functools import lru_cache
 from coda.parser import CodaParserException, Parser
 from stdnum import iban as iban_std
 
-from app.references import ReferenceError_, format_ogm, is_valid_ogm_digits, normalize_rf
+from app.identifiers.references import ReferenceError_, format_ogm, is_valid_ogm_digits, normalize_rf
+from app.identifiers.vat import enterprise_number
 from app.statements.parsed import (
     CodaError,
     CodaWarning,
@@ -35,7 +36,6 @@ from app.statements.parsed import (
     ParsedStatement,
     ParsedTransaction,
 )
-from app.vat import enterprise_number
 
 RECORD_LENGTH = 128
 #: A trailer (9) shorter than this lost some of its fields (the credit total ends at position 52); a longer

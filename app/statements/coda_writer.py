@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from app.references import ogm_digits
+from app.identifiers.references import ogm_digits
 
 ZERO = Decimal("0")
 _FREE_21, _FREE_22, _FREE_23 = 53, 53, 43

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import Money
-from app.timeutil import utcnow
+from app.core.db import Money
+from app.core.timeutil import utcnow
 
 
 class CodaFile(SQLModel, table=True):

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.db import plain_rows
+from app.core.db import plain_rows
+from app.core.money import format_amount
+from app.core.one_of import one_of
 from app.invoices.presenter import allocation_document, allocation_public, write_off_document, write_off_public
-from app.money import format_amount
-from app.one_of import one_of
 from app.reconciliation.models import Allocation, Suggestion, WriteOff
 from app.statements.models import BankTransaction
 from app.statements.schemas import (

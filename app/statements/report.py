@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.money import format_amount
+from app.core.money import format_amount
 from app.statements.parsed import CodaWarning, ParsedFile, ParsedStatement, ParsedTransaction
 
 

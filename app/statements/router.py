@@ -9,13 +9,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlmodel import col, select
 
-from app.db import SessionDep, in_one_transaction
-from app.errors import NotFound
-from app.gc_tuning import give_memory_back
-from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
-from app.request_routes import CommittingRoute
-from app.schemas import Page
-from app.security import CompanyDep
+from app.companies.access import CompanyDep
+from app.core.db import SessionDep, in_one_transaction
+from app.core.errors import NotFound
+from app.core.gc_tuning import give_memory_back
+from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
+from app.core.request_routes import CommittingRoute
+from app.core.schemas import Page
 from app.statements import service
 from app.statements.models import BankTransaction
 from app.statements.presenter import present_transactions

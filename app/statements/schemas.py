@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from app.core.schemas import MoneyIn, MoneyOut, StrictInput
 from app.invoices.schemas import AllocationPublic, WriteOffPublic, WriteOffReason
-from app.schemas import MoneyIn, MoneyOut, StrictInput
 
 TransactionStatus = Literal["matched", "partially_matched", "suggested", "unmatched", "ignored"]
 

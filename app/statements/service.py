@@ -10,18 +10,18 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from app import metrics
 from app.companies.models import BankAccount
-from app.db import insert_rows
-from app.errors import Conflict, ValidationFailed
-from app.ids import new_id
-from app.outbox_models import Event
+from app.core import metrics
+from app.core.db import insert_rows
+from app.core.errors import Conflict, ValidationFailed
+from app.core.ids import new_id
+from app.core.outbox_models import Event
+from app.core.timeutil import utcnow
 from app.reconciliation.locks import lock_company_ledger
 from app.reconciliation.service import MatchRun, MatchSummary
 from app.statements.models import BankTransaction, CodaFile, Statement
 from app.statements.parsed import CodaError, CodaWarning, MovementKind, ParsedStatement
 from app.statements.schemas import IngestResponse, MatchingCounts, StatementPublic, WarningPublic
-from app.timeutil import utcnow
 
 
 @dataclass

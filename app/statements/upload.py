@@ -5,24 +5,10 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
-from app.asgi import replay_body
-from app.config import get_settings
-from app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-
-
-async def read_limited_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the upload is larger than the limit of {limit} bytes (CODARECON_MAX_UPLOAD_BYTES)")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the upload is larger than the limit of {limit} bytes (CODARECON_MAX_UPLOAD_BYTES)")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
+from app.core.asgi import replay_body
+from app.core.bodies import read_limited_body
+from app.core.config import get_settings
+from app.core.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 #: camt.053 statements (ISO 20022 XML); the content decides the format either way.
 XML_TYPES = ("application/xml", "text/xml")

@@ -12,8 +12,8 @@ from typing import Any
 from sqlmodel import Session
 
 from app.companies.models import Company
-from app.db import unit_of_work
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.core.db import unit_of_work
+from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.invoices.models import Invoice
 from app.reconciliation.ledger import invoice_amount_due, invoice_status, signed_effect
 from app.reconciliation.models import WRITE_OFF_REASONS, Suggestion

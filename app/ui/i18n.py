@@ -16,7 +16,7 @@ from decimal import Decimal
 from babel.dates import format_date
 from babel.numbers import NumberFormatError, format_currency, parse_decimal
 
-from app.money import MoneyError, parse_amount
+from app.core.money import MoneyError, parse_amount
 
 LANGUAGES = ("nl", "fr", "en")
 DEFAULT_LANGUAGE = "nl"

@@ -13,13 +13,13 @@ from decimal import Decimal
 
 from rapidfuzz import fuzz
 
+from app.identifiers.references import find_references
 from app.invoices.models import Invoice
 from app.reconciliation.candidates import SqlCandidates
 from app.reconciliation.invoice_numbers import numbers_in_text
 from app.reconciliation.keys import name_tokens
 from app.reconciliation.matching import OpenInvoice
 from app.reconciliation.names import normalize_name
-from app.references import find_references
 
 _INVOICES = Invoice.__table__  # type: ignore[attr-defined]
 #: Shown per payment: enough to choose from, few enough to read on a phone.

@@ -24,15 +24,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 
-from app.asgi import replay_body
-from app.config import get_settings
-from app.db import unit_of_work
-from app.errors import AppError, PayloadTooLarge, Unauthorized
-from app.money import MoneyError
+from app.core.asgi import replay_body
+from app.core.auth import Principal, principal_for
+from app.core.bodies import read_limited_body
+from app.core.config import get_settings
+from app.core.db import unit_of_work
+from app.core.errors import AppError, PayloadTooLarge, Unauthorized
+from app.core.money import MoneyError
 from app.reconciliation import decisions
 from app.reconciliation.models import WRITE_OFF_REASONS
-from app.security import Principal, principal_for
-from app.statements.upload import read_limited_body
 from app.ui import confirm, i18n, sessions
 from app.ui.headers import PageRoute
 from app.ui.views import LISTS, page_data
@@ -53,7 +53,7 @@ STYLESHEET = f"/ui/review.css?v={hashlib.sha256(STYLE).hexdigest()[:12]}"
 
 
 def _token(purpose: str, cookie: str) -> str:
-    from app.crypto import secret_bytes
+    from app.core.crypto import secret_bytes
 
     return hmac.new(secret_bytes(), f"{purpose}:{cookie}".encode(), hashlib.sha256).hexdigest()[:32]
 

@@ -14,10 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlmodel import Field, SQLModel, col, select
 
-from app.companies.models import ApiKey
-from app.db import unit_of_work
-from app.security import Principal
-from app.timeutil import utcnow
+from app.core.auth import ApiKey, Principal
+from app.core.db import unit_of_work
+from app.core.timeutil import utcnow
 
 #: A working day: long enough not to interrupt a person, short enough that a forgotten browser signs out.
 LIFETIME = timedelta(hours=8)
@@ -73,7 +72,7 @@ def resolve(session_id: str) -> Principal | None:
     if found is None:
         return None
     row, key = found
-    # The key is judged as app/security.py judges it: revoked is gone, whatever sessions it opened.
+    # The key is judged as app/core/auth.py judges it: revoked is gone, whatever sessions it opened.
     if row.expires_at <= utcnow() or key.revoked_at is not None or key.company_id != row.company_id:
         return None
     return Principal(kind="company", company_id=row.company_id, scope=row.scope, key_id=row.key_id)

@@ -12,10 +12,10 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from app.companies.models import Company
-from app.db import unit_of_work
+from app.core.db import unit_of_work
+from app.core.money import MoneyError
 from app.invoices.models import Invoice
 from app.invoices.presenter import amount_due
-from app.money import MoneyError
 from app.reconciliation.candidates import SqlCandidates
 from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, Suggestion, WriteOff
 from app.statements.models import BankTransaction

@@ -21,15 +21,15 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 from standardwebhooks import Webhook
 
-from app.config import get_settings
-from app.crypto import decrypt
-from app.db import insert_rows, unit_of_work
-from app.ids import new_id, new_ids
-from app.metrics import WEBHOOK_FAILURES
-from app.one_of import one_of
-from app.outbox import PermanentJobError, RetryableJobError, enqueue, register
-from app.outbox_models import Event, Job
-from app.timeutil import iso, utcnow
+from app.core.config import get_settings
+from app.core.crypto import decrypt
+from app.core.db import insert_rows, unit_of_work
+from app.core.ids import new_id, new_ids
+from app.core.metrics import WEBHOOK_FAILURES
+from app.core.one_of import one_of
+from app.core.outbox import PermanentJobError, RetryableJobError, enqueue, register
+from app.core.outbox_models import Event, Job
+from app.core.timeutil import iso, utcnow
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks.network import UNREACHABLE, GuardedTransport, Policy, TargetRefused, check_syntax
 

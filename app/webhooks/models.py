@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
-from app.timeutil import utcnow
+from app.core.timeutil import utcnow
 
 
 class WebhookEndpoint(SQLModel, table=True):

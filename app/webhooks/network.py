@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from app.config import Settings, get_settings
+from app.core.config import Settings, get_settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

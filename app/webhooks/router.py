@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from app.db import SessionDep
-from app.idempotency import SECRET_FIELDS
-from app.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
-from app.request_routes import CommittingRoute
-from app.schemas import Page
-from app.security import PrincipalDep
+from app.core.auth import PrincipalDep
+from app.core.db import SessionDep
+from app.core.idempotency import SECRET_FIELDS
+from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
+from app.core.request_routes import CommittingRoute
+from app.core.schemas import Page
 from app.webhooks import service
 from app.webhooks.schemas import DeliveryPublic, EndpointCreate, EndpointCreated, EndpointPublic, EndpointUpdate
 

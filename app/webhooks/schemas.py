@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from app.config import get_settings
-from app.schemas import StrictInput
+from app.core.config import get_settings
+from app.core.schemas import StrictInput
 from app.webhooks.network import Policy, TargetRefused, check_syntax
 
 EVENT_TYPES = (

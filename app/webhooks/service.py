@@ -7,12 +7,13 @@ import secrets
 
 from sqlmodel import Session, col, func, select
 
+from app.companies.access import company_by_vat, path_vat
 from app.companies.models import Company
-from app.crypto import encrypt
-from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.ids import new_id
-from app.outbox_models import Event, Job
-from app.security import Principal, company_by_vat, path_vat
+from app.core.auth import Principal
+from app.core.crypto import encrypt
+from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.core.ids import new_id
+from app.core.outbox_models import Event, Job
 from app.webhooks.dispatch import add_delivery
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks.network import TargetRefused, check_url
@@ -143,7 +144,7 @@ def send_test(session: Session, principal: Principal, endpoint_id: str) -> Webho
     )
     session.add(event)
     session.flush()
-    from app.timeutil import utcnow
+    from app.core.timeutil import utcnow
 
     event.dispatched_at = utcnow()  # addressed to this endpoint only
     session.add(event)

@@ -11,7 +11,7 @@ import pytest
 import uvicorn
 
 from app.codabox.fake import FakeCodaboxState, create_fake_codabox_app
-from app.config import get_settings
+from app.core.config import get_settings
 
 
 @pytest.fixture(scope="module")

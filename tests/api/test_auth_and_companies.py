@@ -95,8 +95,8 @@ def test_revoked_key_stops_working(client):
 def test_keys_are_stored_hashed(client):
     from sqlmodel import select
 
-    from app.companies.models import ApiKey
-    from app.db import unit_of_work
+    from app.core.auth import ApiKey
+    from app.core.db import unit_of_work
 
     make_company(client)
     created = client.post(f"/v1/companies/{VAT}/api-keys", json={"scope": "write"}, headers=ADMIN).json()
@@ -112,10 +112,9 @@ def test_a_key_revoked_by_another_process_stops_working_here_within_a_second(cli
     """Each process caches checked keys for KEY_CACHE_SECONDS; a revocation elsewhere reaches this one after it."""
     import time
 
-    from app.companies.models import ApiKey
-    from app.db import unit_of_work
-    from app.security import KEY_CACHE_SECONDS
-    from app.timeutil import utcnow
+    from app.core.auth import KEY_CACHE_SECONDS, ApiKey
+    from app.core.db import unit_of_work
+    from app.core.timeutil import utcnow
 
     assert KEY_CACHE_SECONDS <= 1.0
     make_company(client)

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.references import generate_ogm
+from app.identifiers.references import generate_ogm
 from app.statements.camt_writer import write_camt
 from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
 from tests.conftest import camt_sample

@@ -21,7 +21,7 @@ XML = {"Content-Type": "application/xml"}
 
 def stored_rows() -> tuple[int, int, int]:
     """(files, statements, transactions) in the database."""
-    from app.db import unit_of_work
+    from app.core.db import unit_of_work
     from app.statements.models import BankTransaction, CodaFile, Statement
 
     with unit_of_work(read_only=True) as session:

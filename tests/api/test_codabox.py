@@ -16,11 +16,11 @@ from decimal import Decimal
 import pytest
 from sqlmodel import col, select
 
-from app import outbox
 from app.codabox.models import CodaboxConnection, CodaboxFeedEntry
-from app.config import get_settings
-from app.db import unit_of_work
-from app.outbox_models import Job
+from app.core import outbox
+from app.core.config import get_settings
+from app.core.db import unit_of_work
+from app.core.outbox_models import Job
 from app.peppol.validation import validate_ubl
 from tests.coda_builders import payment_file
 from tests.codabox_support import connect, feed_entries, run_jobs, seed, signed, statement_count
@@ -610,7 +610,7 @@ def test_a_feed_entry_offering_xml_is_read_in_the_preferred_format_and_counts_on
 
 def delivery_events(invoice_id: str) -> list[tuple[str, str, dict]]:
     """The delivery events of an invoice: type, the status in the resource they carry, and what changed."""
-    from app.outbox_models import Event
+    from app.core.outbox_models import Event
 
     with unit_of_work() as session:
         events = session.exec(select(Event).where(Event.subject_id == invoice_id, col(Event.type).like("%deliver%")))

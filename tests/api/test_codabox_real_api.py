@@ -12,7 +12,6 @@ import httpx
 import pytest
 from sqlmodel import func, select
 
-from app import metrics
 from app.codabox import service
 from app.codabox.client import (
     CodaboxClient,
@@ -21,9 +20,10 @@ from app.codabox.client import (
     PermanentCodaboxError,
 )
 from app.codabox.models import CodaboxConnection
-from app.config import get_settings
-from app.db import unit_of_work
-from app.outbox_models import Event, Job
+from app.core import metrics
+from app.core.config import get_settings
+from app.core.db import unit_of_work
+from app.core.outbox_models import Event, Job
 from app.statements.models import BankTransaction, CodaFile, Statement
 from tests.coda_builders import payment_file
 from tests.codabox_support import connect, feed_entries, run_jobs, seed, signed, statement_count

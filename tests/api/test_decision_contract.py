@@ -40,7 +40,7 @@ def audit(client, key, action):
 
 
 def set_status(transaction_id: str, status: str) -> None:
-    from app.db import unit_of_work
+    from app.core.db import unit_of_work
     from app.statements.models import BankTransaction
 
     with unit_of_work() as session:
@@ -104,7 +104,7 @@ def test_more_than_due_and_unknown_or_cancelled_invoices_are_refused_by_name(cli
 
 
 def test_a_globalisation_total_is_not_a_transaction_one_can_allocate(client, key):
-    from app.db import unit_of_work
+    from app.core.db import unit_of_work
     from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
     from app.statements.models import BankTransaction
 
@@ -163,7 +163,7 @@ def test_a_manual_allocation_records_who_made_it_and_the_tolerated_difference(cl
     ]
     # The suggestion the matcher had made is closed by this allocation, and says by whom; no other is.
     assert body["suggestions"] == []
-    from app.db import unit_of_work
+    from app.core.db import unit_of_work
     from app.reconciliation.models import Suggestion
 
     with unit_of_work(read_only=True) as session:
@@ -190,8 +190,8 @@ def test_accepting_a_suggestion_with_a_tolerated_difference_writes_it_off_and_un
     [suggestion] = tx["suggestions"]
     assert suggestion["id"].startswith("sug_")
     assert suggestion["allocations"] == [{"invoice_id": inv["id"], "amount": "120.40", "write_off": "0.60"}]
-    from app.db import unit_of_work
-    from app.outbox_models import Event
+    from app.core.db import unit_of_work
+    from app.core.outbox_models import Event
 
     with unit_of_work(read_only=True) as session:
         [created] = session.exec(select(Event).where(Event.type == "suggestion.created")).all()
@@ -372,9 +372,9 @@ def test_transaction_write_offs_count_the_earlier_ones(client, key):
     [("0", {"invoice_id": "inv_x"}), ("-1", {"transaction_id": "tx_x"}), ("1.00", {})],
 )
 def test_the_ledger_refuses_a_write_off_that_is_not_positive_or_belongs_to_nothing(client, key, amount, owner):
-    from app.db import unit_of_work
+    from app.companies.access import company_by_vat
+    from app.core.db import unit_of_work
     from app.reconciliation.ledger import Ledger
-    from app.security import company_by_vat
 
     with unit_of_work() as session:
         ledger = Ledger(session, company_by_vat(session, VAT).id, "test")

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from app.errors import ValidationFailed
+from app.core.errors import ValidationFailed
 from tests.api.test_decision_contract import actor_of, problem, tx_path
 from tests.api.test_money_guards import allocate, create, events, invoice, only_transaction, upload
 from tests.helpers import IBAN, VAT, make_company, make_key
@@ -27,7 +27,7 @@ def transactions(client, key) -> list[dict]:
 
 
 def suggestions_by_status(transaction_id: str) -> dict[str, set[str]]:
-    from app.db import unit_of_work
+    from app.core.db import unit_of_work
     from app.reconciliation.models import Suggestion
 
     out: dict[str, set[str]] = {}
@@ -85,10 +85,10 @@ def test_invoice_write_offs_of_cents_and_of_unknown_invoices(client, key):
 
 
 def test_an_unknown_write_off_reason_is_refused_by_name(client, key):
-    from app.db import unit_of_work
+    from app.companies.access import company_by_vat
+    from app.core.db import unit_of_work
     from app.reconciliation import decisions
     from app.reconciliation.models import WRITE_OFF_REASONS
-    from app.security import company_by_vat
 
     upload(client, key, ("10.00", None))
     tx = only_transaction(client, key)
@@ -133,7 +133,7 @@ def test_accepting_closes_its_own_transactions_suggestions_and_undo_reopens_exac
     pick = {s["allocations"][0]["invoice_id"]: s["id"] for s in first["suggestions"]}
     client.post(tx_path(first, f"/suggestions/{pick[a['id']]}/accept"), headers=key).raise_for_status()
 
-    from app.db import unit_of_work
+    from app.core.db import unit_of_work
     from app.reconciliation.models import Suggestion
 
     with unit_of_work(read_only=True) as session:

@@ -45,8 +45,8 @@ def test_request_id_is_echoed(client):
 def test_a_database_outage_is_a_503_with_retry_after_and_no_sql_in_the_answer(client, monkeypatch, tmp_path):
     from sqlmodel import Session
 
-    from app import db
-    from app.security import company_cache
+    from app.companies.access import company_cache
+    from app.core import db
     from tests.helpers import ADMIN, VAT
 
     unreachable = db.make_engine(f"sqlite:///{tmp_path}/gone/x.db")

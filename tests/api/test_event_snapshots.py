@@ -7,10 +7,10 @@ import base64
 
 from sqlmodel import select
 
-from app.db import unit_of_work
+from app.core.db import unit_of_work
+from app.core.outbox_models import Event
 from app.invoices.models import Invoice
 from app.invoices.presenter import invoice_documents, present_invoices
-from app.outbox_models import Event
 from app.statements.models import BankTransaction
 from app.statements.presenter import present_transactions, transaction_documents
 from tests.coda_builders import payment_file

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import func, select
 
-from app.db import unit_of_work
-from app.outbox_models import IdempotencyRecord
+from app.core.db import unit_of_work
+from app.core.outbox_models import IdempotencyRecord
 from tests.helpers import ADMIN, IBAN, VAT, invoice_body, make_company, make_key
 
 
@@ -78,8 +78,8 @@ def test_a_revoked_key_replays_nothing(client, key):
 
 
 def test_records_expire_after_a_day(client, key):
-    from app.idempotency import EXPIRY, purge_expired
-    from app.timeutil import utcnow
+    from app.core.idempotency import EXPIRY, purge_expired
+    from app.core.timeutil import utcnow
 
     headers = {**key, "Idempotency-Key": "old"}
     client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("E1"), headers=headers)

@@ -84,7 +84,7 @@ def test_the_shared_invoice_read_refuses_an_impossible_id_before_any_query(clien
     """The invoice read batches ids into one PostgreSQL query: an id none of ours can be never joins it."""
     import asyncio
 
-    from app.errors import NotFound
+    from app.core.errors import NotFound
     from app.invoices import reads
 
     def no_query(*_, **__):

@@ -37,7 +37,7 @@ def three_statements() -> bytes:
 
 def stored():
     """(statement identity, movement sequence, detail) of every stored leaf movement."""
-    from app.db import unit_of_work
+    from app.core.db import unit_of_work
     from app.statements.models import BankTransaction, Statement
 
     with unit_of_work(read_only=True) as session:

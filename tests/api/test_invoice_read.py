@@ -7,8 +7,8 @@ import asyncio
 import base64
 import json
 
-from app.db import get_engine, unit_of_work
-from app.errors import NotFound
+from app.core.db import get_engine, unit_of_work
+from app.core.errors import NotFound
 from app.invoices import reads
 from app.invoices.models import Invoice
 from app.invoices.presenter import present_invoice
@@ -90,7 +90,7 @@ def test_errors_are_the_ordinary_problems(client):
 
 
 def test_reads_that_come_together_each_get_their_own_company_s_invoice(client, monkeypatch):
-    """Concurrent reads of two companies' invoices (on PostgreSQL they share queries, app/batched_reads.py): each
+    """Concurrent reads of two companies' invoices (on PostgreSQL they share queries, app/core/batched_reads.py): each
     read gives what a read alone gives, and an invoice asked for under the wrong company stays not found even
     when its rows came in the same query as its own company's read."""
     ours, theirs = make_company(client)["id"], make_company(client, vat=OTHER_VAT, name="Other")["id"]

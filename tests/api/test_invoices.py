@@ -7,7 +7,7 @@ import base64
 import pytest
 from sqlmodel import func, select
 
-from app.references import is_valid_ogm_digits
+from app.identifiers.references import is_valid_ogm_digits
 from tests.helpers import ADMIN, VAT, invoice_body, make_company, make_key
 
 
@@ -22,7 +22,7 @@ def post(client, key, body, **kw):
 
 
 def count_invoices() -> int:
-    from app.db import unit_of_work
+    from app.core.db import unit_of_work
     from app.invoices.models import Invoice
 
     with unit_of_work() as session:

@@ -26,7 +26,7 @@ def ogm(n: int) -> str:
 
 
 def test_a_late_invoice_takes_its_payment_and_the_earlier_suggestion_is_superseded_by_the_matcher(client, key):
-    from app.db import unit_of_work
+    from app.core.db import unit_of_work
     from app.reconciliation.models import Suggestion
 
     client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("GUESS", total="75.00"), headers=key)
@@ -90,7 +90,7 @@ def _suggestions(client, key):
 
 
 def test_a_late_invoice_leaves_the_other_payments_and_their_proposals_alone(client, key):
-    from app.db import unit_of_work
+    from app.core.db import unit_of_work
     from app.reconciliation.models import Suggestion
 
     client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("GUESS", total="75.00"), headers=key)
@@ -135,8 +135,8 @@ def test_a_late_invoice_never_takes_another_companys_payment(client, key):
 def test_a_payment_known_before_its_invoice_says_what_it_was_in_its_event(client, key):
     from sqlmodel import select
 
-    from app.db import unit_of_work
-    from app.outbox_models import Event
+    from app.core.db import unit_of_work
+    from app.core.outbox_models import Event
 
     _pay(client, key, MovementSpec(Decimal("120.00"), ogm=ogm(5)[3:-3]))
     [tx] = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]

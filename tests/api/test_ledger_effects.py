@@ -8,11 +8,11 @@ from decimal import Decimal
 
 from sqlmodel import select
 
-from app.db import unit_of_work
+from app.core.db import unit_of_work
+from app.core.outbox_models import Event
+from app.core.timeutil import utcnow
 from app.invoices.models import Invoice
-from app.outbox_models import Event
 from app.statements.models import BankTransaction
-from app.timeutil import utcnow
 from tests.coda_builders import payment_file
 from tests.helpers import IBAN, VAT, invoice_body, make_company, make_key
 

@@ -232,7 +232,7 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def reopen(self, data):
-        from app.db import unit_of_work
+        from app.core.db import unit_of_work
         from app.reconciliation.models import Suggestion
 
         with unit_of_work(read_only=True) as session:
@@ -311,7 +311,7 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @invariant()
     def money_state_is_consistent(self):
-        from app.db import unit_of_work
+        from app.core.db import unit_of_work
         from app.reconciliation.invariants import check
 
         with unit_of_work(read_only=True) as session:
@@ -320,8 +320,8 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @invariant()
     def each_change_emits_one_event(self):
-        from app.db import unit_of_work
-        from app.outbox_models import Event
+        from app.core.db import unit_of_work
+        from app.core.outbox_models import Event
 
         after = _state(self.client, self.key)
         after_tx = _transactions(self.client, self.key)

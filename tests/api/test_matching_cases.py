@@ -183,7 +183,7 @@ def test_rejected_pair_is_not_proposed_again_when_matching_reruns(client, key):
     client.post(
         f"/v1/companies/{VAT}/transactions/{tx['id']}/suggestions/{tx['suggestions'][0]['id']}/reject", headers=key
     )
-    from app.db import unit_of_work
+    from app.core.db import unit_of_work
     from app.reconciliation.service import match_transactions
     from app.statements.models import BankTransaction
 
@@ -262,7 +262,7 @@ def test_of_two_payments_for_one_invoice_the_one_the_bank_listed_first_takes_it(
     from datetime import date
     from decimal import Decimal
 
-    from app.references import format_ogm
+    from app.identifiers.references import format_ogm
     from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
 
     refs = [format_ogm(f"{7000 + n:010d}{(7000 + n) % 97 or 97:02d}") for n in range(10)]

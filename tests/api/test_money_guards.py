@@ -56,8 +56,8 @@ def allocate(client, key, tx, inv, amount, **extra):
 
 
 def events(kind=None):
-    from app.db import unit_of_work
-    from app.outbox_models import Event
+    from app.core.db import unit_of_work
+    from app.core.outbox_models import Event
 
     with unit_of_work(read_only=True) as session:
         rows = session.exec(select(Event).order_by(Event.created_at, Event.id)).all()
@@ -372,8 +372,8 @@ def test_an_event_carries_the_invoice_as_it_was_when_it_happened(client, key):
     upload(client, key, ("100.00", OGM_A))
     tx = only_transaction(client, key)
     client.delete(f"/v1/companies/{VAT}/transactions/{tx['id']}/allocations/{tx['allocations'][0]['id']}", headers=key)
-    from app.db import unit_of_work
-    from app.outbox_models import Event
+    from app.core.db import unit_of_work
+    from app.core.outbox_models import Event
     from app.webhooks.dispatch import message_body
 
     with unit_of_work(read_only=True) as session:

@@ -10,8 +10,8 @@ import pytest
 from pydantic import BaseModel
 
 from app.invoices import service as invoice_service
-from app.openapi_examples import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
-from app.openapi_export import openapi_document
+from app.openapi.examples import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
+from app.openapi.export import openapi_document
 from tests.helpers import ADMIN
 
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}

@@ -150,8 +150,8 @@ def test_manual_allocation_and_undo(client, key):
 def test_events_record_status_changes(client, key):
     from sqlmodel import select
 
-    from app.db import unit_of_work
-    from app.outbox_models import Event
+    from app.core.db import unit_of_work
+    from app.core.outbox_models import Event
 
     invoice = new_invoice(client, key)
     upload(client, key, payment_file(("100.00", OGM), ("5.00", None)))
@@ -177,8 +177,8 @@ def test_amount_only_is_a_suggestion_a_person_accepts(client, key):
     assert {r["code"] for r in suggestion["reasons"]} == {"payer_iban", "amount"}
     from sqlmodel import select
 
-    from app.db import unit_of_work
-    from app.outbox_models import Event
+    from app.core.db import unit_of_work
+    from app.core.outbox_models import Event
 
     with unit_of_work() as session:
         [created] = session.exec(select(Event).where(Event.type == "suggestion.created")).all()

@@ -245,7 +245,7 @@ class Receiver:
 
 @pytest.mark.timeout(60)
 def test_an_invoice_paid_body_still_says_paid_when_delivered_after_the_payment_was_undone(client, key, monkeypatch):
-    from app import outbox
+    from app.core import outbox
     from app.webhooks import dispatch
     from app.worker import load_job_kinds
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.config import get_settings
+from app.core.config import get_settings
 from tests.helpers import IBAN, VAT, make_company, make_key
 
 

@@ -16,14 +16,14 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from app.config import get_settings
-from app.security import key_cache
+from app.core.auth import key_cache
+from app.core.config import get_settings
 from app.ui import router as ui
 from tests.helpers import ADMIN, IBAN, VAT, make_company, make_key, sql_sent
 
 URL = f"/v1/companies/{VAT}/invoices"
 FLOOD = 60
-#: Requests per second per address with unknown credentials (app.rate_limit.UNKNOWN_PER_SECOND).
+#: Requests per second per address with unknown credentials (app.core.rate_limit.UNKNOWN_PER_SECOND).
 UNKNOWN_PER_SECOND = 10
 
 _addresses = (f"198.51.100.{n}" for n in itertools.count(1))

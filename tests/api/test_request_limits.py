@@ -109,8 +109,8 @@ def test_the_admin_passes_the_credential_check(client, app):
 def test_a_key_checked_while_the_database_is_down_gets_503_with_retry_after(client, key, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
-    from app import security
-    from app.errors import RETRY_AFTER_SECONDS
+    from app.core import auth as security
+    from app.core.errors import RETRY_AFTER_SECONDS
 
     def database_down(_key_id: str) -> None:
         raise OperationalError("SELECT api_keys", {}, ConnectionRefusedError("connection refused"))

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from app.db import unit_of_work
-from app.money import MoneyError
+from app.core.db import unit_of_work
+from app.core.money import MoneyError
 from app.statements.models import BankTransaction
 from app.ui import i18n
 from tests.coda_builders import payment_file

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from app.config import get_settings
-from app.db import unit_of_work
+from app.core.config import get_settings
+from app.core.db import unit_of_work
 from app.ui.sessions import UiSession
 from tests.api.test_review_page import csrf, notice, sign_in_with
 from tests.helpers import ADMIN, IBAN, VAT, make_company, make_key

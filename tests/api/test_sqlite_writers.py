@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from app.config import get_settings
-from app.db import is_sqlite
+from app.core.config import get_settings
+from app.core.db import is_sqlite
 from tests.helpers import ADMIN, IBAN, VAT, invoice_body, make_company, make_key, serving
 
 WRITERS = 50

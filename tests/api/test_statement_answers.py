@@ -117,8 +117,8 @@ def test_a_new_account_in_two_statements_of_one_file_is_attached_once_with_one_e
     from sqlmodel import select
 
     from app.companies.models import BankAccount
-    from app.db import unit_of_work
-    from app.outbox_models import Event
+    from app.core.db import unit_of_work
+    from app.core.outbox_models import Event
     from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
 
     make_company(client, accounts=[])
@@ -157,8 +157,8 @@ def test_a_refusal_without_a_line_says_so_without_one():
 def test_an_unregistered_account_is_attached_with_a_warning_and_an_event(client):
     from sqlmodel import select
 
-    from app.db import unit_of_work
-    from app.outbox_models import Event
+    from app.core.db import unit_of_work
+    from app.core.outbox_models import Event
 
     make_company(client, accounts=[])
     key = make_key(client)
@@ -201,7 +201,7 @@ def test_a_globalisation_total_is_kept_but_never_open_to_matching(client, key):
 
     from sqlmodel import select
 
-    from app.db import unit_of_work
+    from app.core.db import unit_of_work
     from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
     from app.statements.models import BankTransaction
 
@@ -226,7 +226,7 @@ def test_a_globalisation_total_is_kept_but_never_open_to_matching(client, key):
 def test_a_files_warnings_answer_each_upload_and_stay_with_the_stored_file(client, key):
     from sqlmodel import select
 
-    from app.db import unit_of_work
+    from app.core.db import unit_of_work
     from app.statements.models import CodaFile
 
     records = payment_file(("12.50", None)).split(b"\n")

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlmodel import func, select
 
-from app.db import unit_of_work
+from app.core.db import unit_of_work
 from app.statements.models import BankTransaction, CodaFile, Statement
 from tests.coda_builders import payment_file
 from tests.conftest import sample_path
@@ -114,7 +114,7 @@ def test_wrong_content_type_is_415(client, key):
 
 
 def test_too_large_is_413(client, key, monkeypatch):
-    from app.config import get_settings
+    from app.core.config import get_settings
 
     monkeypatch.setattr(get_settings(), "max_upload_bytes", 100)
     assert upload(client, key, payment_file(("1.00", None))).status_code == 413

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 
-from app.config import get_settings
+from app.core.config import get_settings
 from app.webhooks import dispatch
 from app.webhooks.network import UNREACHABLE
 from tests.api.test_webhooks import OGM, Receiver, pay, run_worker_rounds, subscribe
@@ -140,7 +140,7 @@ def test_an_unreachable_receiver_is_logged_without_socket_details(client, key, m
         raise httpx.ConnectError("connection refused", request=request)
 
     monkeypatch.setattr(dispatch, "transport", httpx.MockTransport(refuse))
-    from app import outbox
+    from app.core import outbox
     from app.worker import load_job_kinds
 
     load_job_kinds()  # before the setting below: registered under it, the one-attempt kind would outlive the test
@@ -169,7 +169,7 @@ def test_a_skipped_delivery_says_why_and_counts_no_attempt(client, key, receiver
 
 
 def test_the_history_keeps_the_last_twenty_attempts(client, key, receiver, monkeypatch):
-    from app import outbox
+    from app.core import outbox
 
     monkeypatch.setitem(outbox.KINDS, dispatch.JOB_KIND, outbox.JobKind(dispatch.deliver, max_attempts=25))
     monkeypatch.setattr(get_settings(), "webhook_max_attempts", 25)
@@ -185,10 +185,10 @@ def test_the_history_keeps_the_last_twenty_attempts(client, key, receiver, monke
 
 def _insert_legacy_event(company_vat: str, type_: str, subject_id: str, payload: dict) -> str:
     """An event as recorded before events carried their resource (payload without "data")."""
-    from app.db import unit_of_work
-    from app.ids import new_id
-    from app.outbox_models import Event
-    from app.security import company_by_vat
+    from app.companies.access import company_by_vat
+    from app.core.db import unit_of_work
+    from app.core.ids import new_id
+    from app.core.outbox_models import Event
 
     with unit_of_work() as session:
         event = Event(
@@ -221,7 +221,7 @@ def test_an_event_recorded_without_its_resource_carries_the_resource_as_it_is_no
 
 
 def test_a_success_after_a_failed_delivery_resets_the_endpoints_failure_count(client, key, receiver, monkeypatch):
-    from app import outbox
+    from app.core import outbox
 
     monkeypatch.setitem(outbox.KINDS, dispatch.JOB_KIND, outbox.JobKind(dispatch.deliver, max_attempts=1))
     monkeypatch.setattr(get_settings(), "webhook_max_attempts", 1)
@@ -245,9 +245,9 @@ def test_a_success_after_a_failed_delivery_resets_the_endpoints_failure_count(cl
 def test_a_delivery_job_run_again_after_it_was_delivered_sends_nothing(client, key, receiver):
     from sqlmodel import select
 
-    from app import outbox
-    from app.db import unit_of_work
-    from app.outbox_models import Job
+    from app.core import outbox
+    from app.core.db import unit_of_work
+    from app.core.outbox_models import Job
 
     subscribe(client, key, events=["transaction.unmatched"])
     client.post(f"/v1/companies/{VAT}/statements", content=_unmatched_file(), headers=key)
@@ -266,8 +266,8 @@ def test_a_delivery_job_run_again_after_it_was_delivered_sends_nothing(client, k
 def test_three_events_about_one_invoice_go_out_in_order_each_once(client, key, receiver):
     from sqlmodel import select
 
-    from app.db import unit_of_work
-    from app.outbox_models import Event
+    from app.core.db import unit_of_work
+    from app.core.outbox_models import Event
 
     subscribe(client, key, events=["*"])
     inv = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body(structured_reference=OGM), headers=key).json()
@@ -289,7 +289,7 @@ def test_three_events_about_one_invoice_go_out_in_order_each_once(client, key, r
 
 
 def test_wants_only_enabled_endpoints_of_the_company_and_never_test_pings():
-    from app.outbox_models import Event
+    from app.core.outbox_models import Event
     from app.webhooks.models import WebhookEndpoint
 
     endpoint = WebhookEndpoint(
@@ -310,9 +310,9 @@ def test_wants_only_enabled_endpoints_of_the_company_and_never_test_pings():
 def test_a_delivery_that_gives_up_leaves_its_reason_on_the_job(client, key, receiver, monkeypatch):
     from sqlmodel import select
 
-    from app import outbox
-    from app.db import unit_of_work
-    from app.outbox_models import Job
+    from app.core import outbox
+    from app.core.db import unit_of_work
+    from app.core.outbox_models import Job
 
     monkeypatch.setitem(outbox.KINDS, dispatch.JOB_KIND, outbox.JobKind(dispatch.deliver, max_attempts=3))
     monkeypatch.setattr(get_settings(), "webhook_max_attempts", 2)
@@ -384,14 +384,14 @@ def test_a_redirect_is_a_failed_delivery_never_followed(client, key, monkeypatch
 def test_a_failing_delivery_job_keeps_the_reason_for_its_retry(client, key, receiver):
     from sqlmodel import select
 
-    from app.db import unit_of_work
-    from app.outbox_models import Job
+    from app.core.db import unit_of_work
+    from app.core.outbox_models import Job
 
     subscribe(client, key, events=["transaction.unmatched"])
     receiver.fail_next = 1
     client.post(f"/v1/companies/{VAT}/statements", content=_unmatched_file(), headers=key)
     dispatch.dispatch_events()
-    from app import outbox
+    from app.core import outbox
 
     outbox.run_due_jobs(owner="test", base_delay=60.0)  # the retry waits: the job is left pending with why
     with unit_of_work() as session:
@@ -402,8 +402,8 @@ def test_a_failing_delivery_job_keeps_the_reason_for_its_retry(client, key, rece
 def test_the_next_delivery_gets_one_job_however_often_it_is_queued(client, key, receiver):
     from sqlmodel import col, select
 
-    from app.db import unit_of_work
-    from app.outbox_models import Job
+    from app.core.db import unit_of_work
+    from app.core.outbox_models import Job
     from app.webhooks.models import WebhookDelivery
 
     endpoint = subscribe(client, key, events=["transaction.unmatched", "transaction.partially_matched"])
@@ -412,7 +412,7 @@ def test_the_next_delivery_gets_one_job_however_often_it_is_queued(client, key, 
     with unit_of_work() as session:
         [first] = session.exec(select(WebhookDelivery)).all()
         # The first is done; a second delivery about the same subject gets its job when it is added ...
-        from app.outbox_models import Event
+        from app.core.outbox_models import Event
 
         first.status = "delivered"
         session.add(first)
@@ -444,7 +444,7 @@ def _routing(monkeypatch, failing):
         return httpx.Response(204)
 
     monkeypatch.setattr(dispatch, "transport", httpx.MockTransport(route))
-    from app import outbox
+    from app.core import outbox
 
     monkeypatch.setitem(outbox.KINDS, dispatch.JOB_KIND, outbox.JobKind(dispatch.deliver, max_attempts=100))
     monkeypatch.setattr(get_settings(), "webhook_max_attempts", 100)

@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from app import outbox
-from app.config import get_settings
+from app.core import outbox
+from app.core.config import get_settings
 from app.webhooks import dispatch
 from app.webhooks.network import UNREACHABLE
 from tests.helpers import make_company, make_key

@@ -13,11 +13,11 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from app import outbox
-from app.config import get_settings
-from app.db import unit_of_work
-from app.outbox_models import Job
-from app.timeutil import utcnow
+from app.core import outbox
+from app.core.config import get_settings
+from app.core.db import unit_of_work
+from app.core.outbox_models import Job
+from app.core.timeutil import utcnow
 from app.webhooks import dispatch
 from tests.coda_builders import payment_file
 from tests.helpers import ADMIN, IBAN, OTHER_VAT, VAT, invoice_body, make_company, make_key

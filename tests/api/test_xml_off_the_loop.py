@@ -1,4 +1,4 @@
-"""Clients' UBL documents are read and checked in worker processes (app/xml_work.py), against a real
+"""Clients' UBL documents are read and checked in worker processes (app/peppol/work.py), against a real
 `codarecon serve` process: while large documents are checked, /healthz and another company's reads stay fast;
 a document over the size cap is refused at once, one over the time budget is refused and its worker killed,
 and workers are replaced after their share of documents (the memory a document took goes with them)."""
@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app import xml_work
 from app.codabox.ubl import Address, Party, UblInvoice, build_ubl
+from app.peppol import work as xml_work
 from app.peppol.lines import Line
 from tests.helpers import ADMIN, OTHER_VAT, VAT, cli_process, invoice_body
 
@@ -172,7 +172,7 @@ def test_a_document_over_its_time_budget_is_refused_its_worker_killed_and_the_ne
     """In process, with a task that sleeps: the budget counts the document's wait, the pool comes back."""
     import time as clock
 
-    from app.config import get_settings
+    from app.core.config import get_settings
     from app.peppol.validation import Finding
 
     monkeypatch.setattr(get_settings(), "xml_seconds", 1.5)

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from app.db import insert_rows, unit_of_work, update_rows
+from app.core.db import insert_rows, unit_of_work, update_rows
 from app.invoices.models import Invoice
 from app.reconciliation.models import AuditEvent
 from tests.helpers import ADMIN, VAT, invoice_body, make_company

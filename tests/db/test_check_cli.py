@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from app.cli import main
-from app.db import unit_of_work
+from app.core.db import unit_of_work
 from app.invoices.models import Invoice
 from app.statements.models import BankTransaction
 from tests.coda_builders import payment_file

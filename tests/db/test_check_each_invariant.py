@@ -19,12 +19,12 @@ import pytest
 from sqlalchemy import bindparam, text
 from sqlmodel import select
 
-from app.db import unit_of_work
-from app.outbox_models import Event
+from app.core.db import unit_of_work
+from app.core.outbox_models import Event
+from app.core.timeutil import utcnow
 from app.reconciliation.invariants import check
 from app.reconciliation.models import Allocation, WriteOff
 from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
-from app.timeutil import utcnow
 from tests.helpers import IBAN, OTHER_VAT, VAT, invoice_body, make_company, make_key
 
 pytestmark = pytest.mark.timeout(120)

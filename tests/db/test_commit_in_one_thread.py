@@ -4,7 +4,7 @@ Two small apps on a real uvicorn server with a pool of two threads; each request
 (the advisory lock of app/reconciliation/locks.py) and holds it for a moment. The old way ended a request's
 transaction in a thread hop of its own after the handler returned: with every pool thread held by a request
 waiting for the lock, the holder's commit never got a thread, and nothing moved until lock_timeout broke it
-(before lock_timeout, never). The routes of app/request_routes.py commit in the handler's own thread: the same
+(before lock_timeout, never). The routes of app/core/request_routes.py commit in the handler's own thread: the same
 burst all answers."""
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from app.config import get_settings
-from app.db import SessionDep, new_session, reset_engine
+from app.core.config import get_settings
+from app.core.db import SessionDep, new_session, reset_engine
+from app.core.request_routes import CommittingRoute
 from app.reconciliation.locks import lock_company_ledger
-from app.request_routes import CommittingRoute
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from app.db import unit_of_work
-from app.errors import AppError
+from app.core.db import unit_of_work
+from app.core.errors import AppError
 from app.reconciliation import decisions
 from app.reconciliation.invariants import check
 from tests.coda_builders import payment_file

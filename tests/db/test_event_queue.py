@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
-from app.db import unit_of_work
-from app.ids import new_id
-from app.outbox_models import Event
-from app.timeutil import utcnow
+from app.core.db import unit_of_work
+from app.core.ids import new_id
+from app.core.outbox_models import Event
+from app.core.timeutil import utcnow
 from app.webhooks.dispatch import dispatch_events, pending_events
 from tests.db.query_plans import query_plan
 from tests.helpers import ADMIN, VAT, make_company
@@ -53,7 +53,7 @@ def test_a_poll_fans_out_in_bulk_as_one_delivery_at_a_time_would(client):
     a delivery already waiting gets none, and the line keeps the events' order."""
     from sqlmodel import select
 
-    from app.outbox_models import Job
+    from app.core.outbox_models import Job
     from app.webhooks.dispatch import add_delivery
     from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 

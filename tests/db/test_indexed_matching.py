@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
-from app.db import unit_of_work
+from app.core.db import unit_of_work
 from app.invoices.models import OPEN_STATUSES, Invoice
 from app.reconciliation.keys import customer_key
 from app.reconciliation.matching import OpenInvoice, match_payments
@@ -201,7 +201,7 @@ def test_a_small_upload_costs_the_same_statements_at_100_and_at_10000_open_invoi
     from tests.conftest import _empty_all_tables
 
     _empty_all_tables()
-    from app.security import company_cache
+    from app.companies.access import company_cache
 
     company_cache.clear()
     large = _statements_for_small_upload(client, filler=9_996)

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, text
 
-from app import outbox
-from app.db import insert_rows, unit_of_work
-from app.outbox_models import Job
-from app.timeutil import utcnow
+from app.core import outbox
+from app.core.db import insert_rows, unit_of_work
+from app.core.outbox_models import Job
+from app.core.timeutil import utcnow
 from tests.db.query_plans import query_plan
 
 _job = st.fixed_dictionaries(

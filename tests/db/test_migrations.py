@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
-from app.db import make_engine
-from app.migrate import alembic_config, head_revision, is_at_head, upgrade_to_head
+from app.core.db import make_engine
+from app.core.migrate import alembic_config, head_revision, is_at_head, upgrade_to_head
 
 # Seconds per run: left out of `make mutate`'s per-mutant runs (see docs/testing.md).
 pytestmark = pytest.mark.slow

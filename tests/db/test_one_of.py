@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.companies.models import Company
-from app.db import unit_of_work
+from app.core.db import unit_of_work
+from app.core.one_of import one_of
 from app.invoices.models import Invoice
-from app.one_of import one_of
 from tests.helpers import ADMIN, VAT, invoice_body, make_company
 
 

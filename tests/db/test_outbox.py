@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from app import outbox
-from app.db import unit_of_work
-from app.outbox_models import Job
-from app.timeutil import utcnow
+from app.core import outbox
+from app.core.db import unit_of_work
+from app.core.outbox_models import Job
+from app.core.timeutil import utcnow
 
 
 @pytest.fixture

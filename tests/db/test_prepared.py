@@ -1,4 +1,4 @@
-"""Prepared selects on kept driver connections (app/prepared.py): the same rows, converted the same way, as
+"""Prepared selects on kept driver connections (app/core/prepared.py): the same rows, converted the same way, as
 SQLAlchemy's own execution, on both databases; a kept connection the server closed costs a retry, not an error;
 PostgreSQL's async connections stay within their number and their event loop, and a cancelled read gives its
 place back."""
@@ -10,9 +10,9 @@ import asyncio
 import pytest
 from sqlalchemy import bindparam
 
-from app.db import get_engine, unit_of_work
+from app.core.db import get_engine, unit_of_work
+from app.core.prepared import KeptReadConnections, PreparedSelect
 from app.invoices.models import Invoice
-from app.prepared import KeptReadConnections, PreparedSelect
 from tests.helpers import ADMIN, VAT, invoice_body, make_company
 
 _INVOICES = Invoice.__table__  # type: ignore[attr-defined]
@@ -204,7 +204,7 @@ def test_a_forked_child_lets_go_of_its_parents_connections_without_closing_them(
     closing a copied connection ends the parent's session on the server."""
     import os
 
-    from app.prepared import kept_read_connections
+    from app.core.prepared import kept_read_connections
 
     company_id = _two_invoices(client)
     select = PreparedSelect(_BY_COMPANY)

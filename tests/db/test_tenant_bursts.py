@@ -20,7 +20,7 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from app.db import unit_of_work
+from app.core.db import unit_of_work
 from app.reconciliation.invariants import check
 from tests.coda_builders import payment_file
 from tests.helpers import ADMIN, IBAN, OTHER_VAT, VAT, cli_process, invoice_body

@@ -1,4 +1,4 @@
-"""Lookups that arrive together share a query (app/batched_reads.py): each read gets exactly its own rows, a lone
+"""Lookups that arrive together share a query (app/core/batched_reads.py): each read gets exactly its own rows, a lone
 read is not held back, failures reach the reads of their batch only, and a read that leaves does not disturb the
 others."""
 
@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from app.batched_reads import BatchedLookup
+from app.core.batched_reads import BatchedLookup
 
 
 class _Table:

@@ -1,4 +1,4 @@
-"""The lanes of a BatchedLookup (app/batched_reads.py) are a limit: with every lane busy, one more read starts no
+"""The lanes of a BatchedLookup (app/core/batched_reads.py) are a limit: with every lane busy, one more read starts no
 query of its own; it waits in the queue and the next query a lane sends, once that lane is free, answers it."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from app.batched_reads import BatchedLookup
+from app.core.batched_reads import BatchedLookup
 
 ROWS = [("a", 1), ("b", 2), ("c", 3), ("d", 4)]
 TIMEOUT = 5  # seconds: a scenario that hangs fails instead

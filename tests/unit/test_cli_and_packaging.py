@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from app import config
 from app.cli import main
-from app.errors import STATUS_SLUGS
+from app.core import config
+from app.core.errors import STATUS_SLUGS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
+from app.identifiers.vat import enterprise_number
 from app.statements.camt import CamtReader
 from app.statements.camt_writer import write_camt
 from app.statements.coda import CodaReader
 from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
-from app.vat import enterprise_number
 from tests.conftest import camt_sample, sample_path
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 
-from app import ids
+from app.core import ids
 
 
 def test_ids_are_prefixed_and_distinct_across_refills():

@@ -1,4 +1,4 @@
-"""The JSON writers of app/json_out.py: the fast path writes exactly what the standard library writes."""
+"""The JSON writers of app/core/json_out.py: the fast path writes exactly what the standard library writes."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.core.json_out import canonical_json, json_bytes
 from app.invoices.schemas import InvoiceCreate
 from app.invoices.service import content_hash
-from app.json_out import canonical_json, json_bytes
 
 # Keys and strings with quotes, backslashes, control characters, non-ASCII and astral characters; integers
 # beyond 64 bits (orjson refuses those).

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal as D
 
+from app.identifiers.references import format_ogm
 from app.reconciliation.matching import InvoiceIndex, MatchConfig, Matcher, OpenInvoice, Payment, match_payments
 from app.reconciliation.tolerance import Tolerance
-from app.references import format_ogm
 from tests.unit.test_matching_engine import DAY, pay
 
 IBAN = "BE71096123456769"
@@ -550,8 +550,8 @@ def test_a_single_invoice_and_a_combination_for_the_same_amount_are_both_doubtfu
 
 
 def test_the_suspects_of_a_typo_are_the_references_that_name_nothing_open():
+    from app.identifiers.references import find_references
     from app.reconciliation.matching import typo_suspects
-    from app.references import find_references
 
     open_refs = {ogm(1)}
     known = open_refs.__contains__

@@ -10,7 +10,7 @@ import pytest
 
 PROGRAM = """
 import gc
-from app.gc_tuning import give_memory_back
+from app.core.gc_tuning import give_memory_back
 
 def rss():
     for line in open("/proc/self/status"):

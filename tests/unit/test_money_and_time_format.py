@@ -8,8 +8,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.money import CENT, MILL, format_amount
-from app.timeutil import json_datetime
+from app.core.money import CENT, MILL, format_amount
+from app.core.timeutil import json_datetime
 
 
 def plain_format(amount: Decimal) -> str:

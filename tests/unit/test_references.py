@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from stdnum import iso11649
 from stdnum.be import ogm_vcs
 
-from app.references import (
+from app.identifiers.references import (
     ReferenceError_,
     find_references,
     format_ogm,

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from app.config import Settings
+from app.core.config import Settings
 
 
 def mode(path) -> int:
@@ -15,12 +15,13 @@ def mode(path) -> int:
 
 
 def test_generated_keys_and_the_sqlite_file_are_owner_only(tmp_path, monkeypatch):
-    from app import crypto, security
-    from app.db import make_engine
+    from app.core import auth as security
+    from app.core import crypto
+    from app.core.db import make_engine
 
     monkeypatch.setenv("CODARECON_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.delenv("CODARECON_SECRET_KEY", raising=False)
-    from app.config import get_settings
+    from app.core.config import get_settings
 
     get_settings.cache_clear()
     try:
@@ -94,7 +95,7 @@ def test_database_errors_are_logged_without_their_parameters(tmp_path):
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
-    from app.db import make_engine
+    from app.core.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     with engine.begin() as conn:
@@ -107,7 +108,7 @@ def test_database_errors_are_logged_without_their_parameters(tmp_path):
 
 
 def test_postgresql_needs_an_explicit_secret_key_sqlite_does_not():
-    from app.config import require_explicit_secret_key
+    from app.core.config import require_explicit_secret_key
 
     postgres = Settings(database_url="postgresql+psycopg://u:p@db/codarecon", secret_key=None)
     with pytest.raises(SystemExit, match="CODARECON_SECRET_KEY is required with PostgreSQL"):
@@ -128,8 +129,8 @@ def test_var_is_private_before_the_database_is_written_into_it(tmp_path, monkeyp
     # `make run` opens the database before any key is generated: its parent is the first thing made under var/.
     import os
 
-    from app.config import get_settings
-    from app.db import make_engine
+    from app.core.config import get_settings
+    from app.core.db import make_engine
 
     var = tmp_path / "deep" / "var"
     monkeypatch.setenv("CODARECON_VAR_DIR", str(var))
@@ -146,8 +147,8 @@ def test_var_is_private_before_the_database_is_written_into_it(tmp_path, monkeyp
 
 
 def test_an_existing_var_is_made_private_an_operators_directory_keeps_its_mode(tmp_path, monkeypatch):
-    from app.config import get_settings
-    from app.db import make_engine
+    from app.core.config import get_settings
+    from app.core.db import make_engine
 
     var, operators = tmp_path / "var", tmp_path / "srv"
     for directory in (var, operators):

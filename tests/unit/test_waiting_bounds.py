@@ -9,11 +9,11 @@ import json
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from app.config import get_settings
+from app.core.config import get_settings
 
 
 def test_each_connection_is_given_the_configured_bounds_in_milliseconds(monkeypatch):
-    from app.db import _waiting_bounds
+    from app.core.db import _waiting_bounds
 
     monkeypatch.setattr(get_settings(), "database_lock_timeout_seconds", 2.5)
     monkeypatch.setattr(get_settings(), "database_statement_timeout_seconds", 0.0)
@@ -33,7 +33,7 @@ class _DriverError(Exception):
 def test_a_lock_or_statement_past_its_bound_is_a_503_that_says_busy(sqlstate, busy):
     from fastapi import FastAPI
 
-    from app.errors import install_error_handlers
+    from app.core.errors import install_error_handlers
 
     app = FastAPI()
     install_error_handlers(app)

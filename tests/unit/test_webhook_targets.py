@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.config import Settings
+from app.core.config import Settings
 from app.webhooks.network import TargetRefused, check_url
 
 REFUSED = {

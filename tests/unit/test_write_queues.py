@@ -1,4 +1,4 @@
-"""Writes queue by company before they take a thread (app/write_queues.py): the key is the company in the path,
+"""Writes queue by company before they take a thread (app/core/write_queues.py): the key is the company in the path,
 else the credential; a key's slots hold its writes back, other keys' go on; a write that cannot start in time
 answers 503 with Retry-After."""
 
@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from app.config import get_settings
-from app.write_queues import WriteQueues, queue_key
+from app.core.config import get_settings
+from app.core.write_queues import WriteQueues, queue_key
 
 
 def scope(path: str, method: str = "POST", headers: list[tuple[bytes, bytes]] | None = None) -> dict:

@@ -1,9 +1,9 @@
-"""UBL documents go to worker processes (app/xml_work.py) within a size cap: a larger document is refused by
+"""UBL documents go to worker processes (app/peppol/work.py) within a size cap: a larger document is refused by
 its size with rule XML, before any worker reads it; one within it gets its facts and, when asked, its report."""
 
 from __future__ import annotations
 
-from app import xml_work
+from app.peppol import work as xml_work
 from app.peppol.validation import Finding, Report
 
 

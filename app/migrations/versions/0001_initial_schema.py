@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import app.db
+import app.core.db
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -166,14 +166,14 @@ def upgrade() -> None:
         sa.Column("issue_date", sa.Date(), nullable=False),
         sa.Column("due_date", sa.Date(), nullable=False),
         sa.Column("currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
-        sa.Column("total_amount", app.db.Money(), nullable=False),
+        sa.Column("total_amount", app.core.db.Money(), nullable=False),
         sa.Column("customer_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("customer_vat", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
         sa.Column("customer_iban", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
         sa.Column("customer_email", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
         sa.Column("structured_reference", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column("amount_paid", app.db.Money(), nullable=False),
+        sa.Column("amount_paid", app.core.db.Money(), nullable=False),
         sa.Column("paid_at", sa.Date(), nullable=True),
         sa.Column("cancelled_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -225,8 +225,8 @@ def upgrade() -> None:
         sa.Column("paper_sequence", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
         sa.Column("date", sa.Date(), nullable=False),
         sa.Column("opening_date", sa.Date(), nullable=False),
-        sa.Column("opening_balance", app.db.Money(), nullable=False),
-        sa.Column("closing_balance", app.db.Money(), nullable=False),
+        sa.Column("opening_balance", app.core.db.Money(), nullable=False),
+        sa.Column("closing_balance", app.core.db.Money(), nullable=False),
         sa.Column("transaction_count", sa.Integer(), nullable=False),
         sa.Column("warnings", sa.JSON(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -260,7 +260,7 @@ def upgrade() -> None:
         sa.Column("bank_reference", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("booking_date", sa.Date(), nullable=False),
         sa.Column("value_date", sa.Date(), nullable=False),
-        sa.Column("amount", app.db.Money(), nullable=False),
+        sa.Column("amount", app.core.db.Money(), nullable=False),
         sa.Column("currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
         sa.Column("transaction_code", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
         sa.Column("counterparty_name", sqlmodel.sql.sqltypes.AutoString(length=70), nullable=True),
@@ -272,7 +272,7 @@ def upgrade() -> None:
         sa.Column("structured_reference", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
         sa.Column("end_to_end_reference", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
-        sa.Column("amount_allocated", app.db.Money(), nullable=False),
+        sa.Column("amount_allocated", app.core.db.Money(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["company_id"],
@@ -296,7 +296,7 @@ def upgrade() -> None:
         sa.Column("company_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("transaction_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("invoice_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("amount", app.db.Money(), nullable=False),
+        sa.Column("amount", app.core.db.Money(), nullable=False),
         sa.Column("method", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
         sa.Column("confidence", sa.Float(), nullable=False),
         sa.Column("reasons", sa.JSON(), nullable=False),

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import app.db
+import app.core.db
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -33,7 +33,7 @@ def upgrade() -> None:
         sa.Column("invoice_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
         sa.Column("transaction_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
         sa.Column("allocation_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-        sa.Column("amount", app.db.Money(), nullable=False),
+        sa.Column("amount", app.core.db.Money(), nullable=False),
         sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
         sa.Column("note", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
@@ -52,9 +52,9 @@ def upgrade() -> None:
     with op.batch_alter_table("companies", schema=None) as batch_op:
         batch_op.add_column(sa.Column("payment_tolerance", sa.JSON(), nullable=True))
     with op.batch_alter_table("invoices", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("write_off_amount", app.db.Money(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("write_off_amount", app.core.db.Money(), nullable=False, server_default="0"))
     with op.batch_alter_table("transactions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("amount_written_off", app.db.Money(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("amount_written_off", app.core.db.Money(), nullable=False, server_default="0"))
         batch_op.alter_column(
             "status",
             existing_type=sqlmodel.sql.sqltypes.AutoString(length=12),
@@ -87,7 +87,7 @@ def _fees_to_write_offs() -> None:
                 ":by, :at)"
             ),
             {
-                "id": f"wo_{int(time.time() * 1000):012x}{os.urandom(8).hex()}",  # as app.ids.new_id
+                "id": f"wo_{int(time.time() * 1000):012x}{os.urandom(8).hex()}",  # as app.core.ids.new_id
                 "company": row.company_id,
                 "invoice": row.invoice_id,
                 "tx": row.transaction_id,
@@ -109,7 +109,7 @@ def _fees_to_write_offs() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("allocations", schema=None) as batch_op:
         batch_op.drop_column("suggestion_id")
-        batch_op.add_column(sa.Column("fee", app.db.Money(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("fee", app.core.db.Money(), nullable=False, server_default="0"))
     with op.batch_alter_table("suggestions", schema=None) as batch_op:
         batch_op.drop_column("closed_by")
     bind = op.get_bind()

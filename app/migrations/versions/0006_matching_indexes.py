@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import app.db
+import app.core.db
 from app.reconciliation.keys import invoice_key_columns, name_tokens
 
 revision: str = "0006"
@@ -30,7 +30,7 @@ _BATCH = 5000
 
 def upgrade() -> None:
     with op.batch_alter_table("invoices", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("outstanding", app.db.Money(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("outstanding", app.core.db.Money(), nullable=False, server_default="0"))
         batch_op.add_column(
             sa.Column("customer_key", sqlmodel.sql.sqltypes.AutoString(length=240), nullable=False, server_default="")
         )

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import app.db
+import app.core.db
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -27,8 +27,8 @@ def upgrade() -> None:
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.add_column(sa.Column("lines", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("vat_breakdown", sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column("tax_exclusive_amount", app.db.Money(), nullable=True))
-        batch_op.add_column(sa.Column("tax_amount", app.db.Money(), nullable=True))
+        batch_op.add_column(sa.Column("tax_exclusive_amount", app.core.db.Money(), nullable=True))
+        batch_op.add_column(sa.Column("tax_amount", app.core.db.Money(), nullable=True))
         batch_op.add_column(sa.Column("customer_address", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("customer_peppol_id", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True))
         batch_op.add_column(sa.Column("buyer_reference", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True))

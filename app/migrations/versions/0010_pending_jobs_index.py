@@ -5,7 +5,7 @@ Revises: 0009
 Create Date: 2026-12-04 22:40:00
 
 The claim takes every company's oldest due job before any company's second. It ranked the whole backlog on
-each claim; it now reads each waiting company's first jobs through this index (app/outbox.py). Partial:
+each claim; it now reads each waiting company's first jobs through this index (app/core/outbox.py). Partial:
 finished jobs stay in the table as history and no claim looks at them.
 """
 

@@ -20,8 +20,8 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.db import SessionDep, in_one_transaction
-from app.errors import NotFound, ValidationFailed
+from app.core.db import SessionDep, in_one_transaction
+from app.core.errors import NotFound, ValidationFailed
 
 
 def _session_parameters(endpoint: Callable[..., Any]) -> list[str]:

@@ -16,11 +16,10 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.asgi import bearer, header
-from app.config import get_settings
-from app.errors import Unauthorized, problem
-from app.security import principal_for
-from app.xml_work import MAX_UBL_BYTES
+from app.core.asgi import bearer, header
+from app.core.auth import principal_for
+from app.core.config import MAX_UBL_BYTES, get_settings
+from app.core.errors import Unauthorized, problem
 
 #: JSON routes that carry no documents.
 JSON_LIMIT = 1024 * 1024
@@ -35,7 +34,7 @@ _READS_ITS_OWN_BODY = {"/ui/statements"}
 _WITH_BODY = {"POST", "PUT", "PATCH"}
 
 
-#: A UBL document to check: up to the UBL cap (app/xml_work.py), not the JSON bodies' megabyte.
+#: A UBL document to check: up to the UBL cap (app/core/config.py), not the JSON bodies' megabyte.
 UBL_VALIDATE_PATH = "/v1/ubl/validate"
 
 

@@ -13,11 +13,16 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: The largest UBL document taken (clients' own, sent to be forwarded or checked). A Peppol BIS invoice is
+#: tens of kilobytes; with its PDF embedded (base64), a few megabytes. 5 MiB keeps a 3.5 MiB PDF and bounds
+#: what one request can make a worker hold; a bigger document is refused at once, before any parsing.
+MAX_UBL_BYTES = 5 * 1024 * 1024
+
 
 def _default_var_dir() -> Path:
     """var/ beside the project when running from a checkout (so `codarecon admin-token` finds the same token
     from any directory), else var/ under the working directory (an installed package, a container's WORKDIR)."""
-    checkout = Path(__file__).resolve().parents[1]
+    checkout = Path(__file__).resolve().parents[2]
     if (checkout / "pyproject.toml").is_file() and (checkout / "app").is_dir():
         return checkout / "var"
     return Path("var").resolve()
@@ -71,7 +76,7 @@ class Settings(BaseSettings):
     #: Thread-pool size for blocking work (database calls) in each API process.
     threads: int = 8
     #: PostgreSQL: how many writes of one company run at once in a process (they wait for its ledger lock
-    #: anyway); the rest queue without holding a thread (app/write_queues.py).
+    #: anyway); the rest queue without holding a thread (app/core/write_queues.py).
     company_write_slots: int = Field(default=2, ge=1, le=64)
     #: How long a write may queue before it answers 503 with Retry-After.
     write_queue_seconds: float = Field(default=20.0, gt=0)
@@ -79,7 +84,7 @@ class Settings(BaseSettings):
     #: run (statement_timeout; 0 for none). A request that exceeds either answers 503 with Retry-After.
     database_lock_timeout_seconds: float = Field(default=15.0, ge=0)
     database_statement_timeout_seconds: float = Field(default=300.0, ge=0)
-    #: Worker processes that read and check clients' UBL documents (app/xml_work.py), the time budget of one
+    #: Worker processes that read and check clients' UBL documents (app/peppol/work.py), the time budget of one
     #: document, and how many documents a worker takes before it is replaced (its memory given back).
     xml_processes: int = Field(default=2, ge=1, le=32)
     xml_seconds: float = Field(default=20.0, gt=0)

@@ -24,14 +24,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.asgi import bearer, header, replay_body
-from app.config import get_settings
-from app.db import unit_of_work
-from app.errors import Unauthorized, problem
-from app.ids import new_id
-from app.outbox_models import IdempotencyRecord
-from app.security import principal_for
-from app.timeutil import utcnow
+from app.core.asgi import bearer, header, replay_body
+from app.core.auth import principal_for
+from app.core.config import get_settings
+from app.core.db import unit_of_work
+from app.core.errors import Unauthorized, problem
+from app.core.ids import new_id
+from app.core.outbox_models import IdempotencyRecord
+from app.core.timeutil import utcnow
 
 HEADER = b"idempotency-key"
 #: Answers that say "try again later", depend on the credential, or come from routing (no route produced

@@ -27,11 +27,11 @@ import time
 from limits import RateLimitItemPerSecond, storage, strategies
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.asgi import bearer
-from app.config import get_settings
-from app.errors import problem
-from app.limits import INBOUND_PATH
-from app.security import _admin_hash, hash_secret, key_cache
+from app.core.asgi import bearer
+from app.core.auth import _admin_hash, hash_secret, key_cache
+from app.core.config import get_settings
+from app.core.errors import problem
+from app.core.limits import INBOUND_PATH
 
 #: Requests per second per client address whose credential is missing or not known valid (and sign-ins to the
 #: review page): plenty for a client's first request or a person signing in, too few to feed a key-guessing loop.
@@ -104,7 +104,7 @@ class RateLimits:
     def _seen_valid(self, credential: str, digest: str) -> bool:
         """Whether the credential is the admin token or a key in this process's key cache with a matching secret
         (no database query); if so, it is remembered as known for KNOWN_SECONDS."""
-        # The digest is the credential's hash_secret(), as app.security compares it with the admin token's.
+        # The digest is the credential's hash_secret(), as app.core.auth compares it with the admin token's.
         if not hmac.compare_digest(digest, _admin_hash(get_settings())):
             key_id, _, secret = credential.partition(".")
             cached = key_cache.get(key_id)

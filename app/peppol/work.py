@@ -23,16 +23,11 @@ import threading
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from app.config import get_settings
+from app.core.config import MAX_UBL_BYTES, get_settings
 from app.peppol.reading import UblFacts, read_facts
 from app.peppol.validation import Finding, Report, validate_ubl
 
 log = logging.getLogger(__name__)
-
-#: The largest UBL document taken (clients' own, sent to be forwarded or checked). A Peppol BIS invoice is
-#: tens of kilobytes; with its PDF embedded (base64), a few megabytes. 5 MiB keeps a 3.5 MiB PDF and bounds
-#: what one request can make a worker hold; a bigger document is refused at once, before any parsing.
-MAX_UBL_BYTES = 5 * 1024 * 1024
 
 
 #: How much a UBL worker defers to other processes for the CPU (nice(2)): a 2-core machine checking two large

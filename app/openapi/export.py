@@ -1,4 +1,4 @@
-"""Write the app's OpenAPI document (``python -m app.openapi_export FILE``); a test keeps the file in sync."""
+"""Write the app's OpenAPI document (``python -m app.openapi.export FILE``); a test keeps the file in sync."""
 
 from __future__ import annotations
 

@@ -142,7 +142,7 @@ class KeptReadConnections:
     closed (a restart, an idle timeout) is dropped and the read tried once more on a fresh one, which is what
     the pool's pre-ping gave.
 
-    PostgreSQL's kept connections run in autocommit (SQLite's driver does already, app/db.py), so a single
+    PostgreSQL's kept connections run in autocommit (SQLite's driver does already, app/core/db.py), so a single
     select is one round trip. In a transaction it was three (BEGIN, the select, ROLLBACK), and psycopg forgets
     its prepared statements at each ROLLBACK, so the select was parsed and planned anew on every read. A read
     of several selects opens its own transaction, REPEATABLE READ on PostgreSQL: one snapshot for all of them
@@ -249,7 +249,7 @@ class KeptReadConnections:
         elif engine is self._engine and len(self._idle) < self._keep:
             self._idle.append(connection)
         else:
-            connection.close()  # back to the pool (app/db.py ends its autocommit)
+            connection.close()  # back to the pool (app/core/db.py ends its autocommit)
 
     def _hand_over(self, connection: Any | None) -> None:
         """A connection (or None: a place to open one) to the first read still waiting, else to the idle."""

@@ -12,7 +12,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem
+from app.core.errors import problem
 
 log = logging.getLogger(__name__)
 

@@ -25,9 +25,9 @@ from functools import lru_cache
 import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.config import get_settings
-from app.db import is_sqlite
-from app.errors import problem
+from app.core.config import get_settings
+from app.core.db import is_sqlite
+from app.core.errors import problem
 
 _READS = {"GET", "HEAD", "OPTIONS"}
 _COMPANY_PATH = "/v1/companies/"

@@ -26,7 +26,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Boolean
 
-from app.json_out import json_text
+from app.core.json_out import json_text
 
 
 class OneOf(ColumnElement[bool]):

@@ -54,9 +54,9 @@ class _QueueCollector:
     def collect(self) -> Any:
         from sqlalchemy import func, select
 
-        from app.db import unit_of_work
-        from app.outbox_models import Job
-        from app.timeutil import utcnow
+        from app.core.db import unit_of_work
+        from app.core.outbox_models import Job
+        from app.core.timeutil import utcnow
 
         depth = GaugeMetricFamily(
             "codarecon_jobs", "Jobs waiting or running, by kind and status.", labels=["kind", "status"]

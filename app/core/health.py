@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import text
 
-from app.db import get_engine
-from app.migrate import current_revision, head_revision
+from app.core.db import get_engine
+from app.core.migrate import current_revision, head_revision
 
 router = APIRouter(tags=["health"])
 

@@ -18,8 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from app.json_out import json_bytes
-from app.money import MoneyError, format_amount, parse_amount
+from app.core.json_out import json_bytes
+from app.core.money import MoneyError, format_amount, parse_amount
 
 
 def _money_in(value: Any) -> Decimal:

@@ -28,11 +28,11 @@ from sqlalchemy import and_, case, literal_column, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.db import unit_of_work
-from app.ids import new_id
-from app.outbox_models import Job
-from app.sql_hints import Unindexed
-from app.timeutil import utcnow
+from app.core.db import unit_of_work
+from app.core.ids import new_id
+from app.core.outbox_models import Job
+from app.core.sql_hints import Unindexed
+from app.core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 

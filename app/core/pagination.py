@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from app.errors import ValidationFailed
+from app.core.errors import ValidationFailed
 
 MAX_LIMIT = 500
 

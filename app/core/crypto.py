@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from app.config import create_private_file, get_settings
+from app.core.config import create_private_file, get_settings
 
 log = logging.getLogger(__name__)
 

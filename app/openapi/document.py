@@ -1,7 +1,7 @@
 """The OpenAPI document as integrators need it, on top of what FastAPI derives from the routes: the bearer
 scheme (an Authorize button in /docs), one ``Problem`` schema (RFC 9457) for every error a route can answer
 instead of FastAPI's own 422 shape, the ``Idempotency-Key`` header on every POST, and a whole example of every
-JSON request body (app/openapi_examples.py)."""
+JSON request body (app/openapi/examples.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from app.errors import STATUS_SLUGS, TYPE_BASE
-from app.openapi_examples import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
+from app.core.errors import STATUS_SLUGS, TYPE_BASE
+from app.openapi.examples import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA: dict[str, Any] = {

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.ids import new_id
-from app.outbox_models import Event
+from app.core.ids import new_id
+from app.core.outbox_models import Event
 
 INVOICE_STATUS_EVENTS = {
     "paid": "invoice.paid",

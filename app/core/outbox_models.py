@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
-from app.db import partial_index
-from app.timeutil import utcnow
+from app.core.db import partial_index
+from app.core.timeutil import utcnow
 
 
 class Event(SQLModel, table=True):
@@ -40,7 +40,7 @@ class Job(SQLModel, table=True):
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_claim", "status", "run_at"),
-        # The claim's round-robin: waiting jobs by company, oldest first (app/outbox.py, _next_in_turn); partial,
+        # The claim's round-robin: waiting jobs by company, oldest first (app/core/outbox.py, _next_in_turn); partial,
         # as finished jobs stay in the table as history.
         Index("ix_jobs_pending", "company_id", "run_at", "id", **partial_index("status = 'pending'")),
     )

@@ -21,9 +21,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
-from app.config import get_settings, make_private_dir
-from app.json_out import json_text
-from app.money import from_mills, to_mills
+from app.core.config import get_settings, make_private_dir
+from app.core.json_out import json_text
+from app.core.money import from_mills, to_mills
 
 READ_ONLY = "codarecon_read_only"
 
@@ -117,7 +117,7 @@ def make_engine(url: str) -> Engine:
 def _waiting_bounds() -> str:
     """PostgreSQL session settings that bound how long a request can wait: for a lock (a company's ledger lock,
     a row another transaction holds) and for one statement. Exceeding either raises, and the request answers
-    503 with Retry-After (app/errors.py) instead of hanging with its thread and connection."""
+    503 with Retry-After (app/core/errors.py) instead of hanging with its thread and connection."""
     settings = get_settings()
     lock_ms = int(settings.database_lock_timeout_seconds * 1000)
     statement_ms = int(settings.database_statement_timeout_seconds * 1000)
@@ -125,7 +125,7 @@ def _waiting_bounds() -> str:
 
 
 def _back_to_transactions(dbapi_connection: Any, _: Any) -> None:
-    """The hot read keeps its connections in autocommit (app/prepared.py); whichever way one comes back to the
+    """The hot read keeps its connections in autocommit (app/core/prepared.py); whichever way one comes back to the
     pool (given back, or collected with a dropped holder), the sessions that get it next run transactions."""
     if dbapi_connection is not None and dbapi_connection.autocommit:
         dbapi_connection.autocommit = False
@@ -286,7 +286,7 @@ def get_engine() -> Engine:
 def reset_engine() -> None:
     """Forget the cached engine (tests switch databases between runs)."""
     if get_engine.cache_info().currsize:
-        from app.prepared import kept_read_connections
+        from app.core.prepared import kept_read_connections
 
         kept_read_connections.forget()
         get_engine().dispose()
@@ -318,7 +318,7 @@ def unit_of_work(*, read_only: bool = False) -> Iterator[Session]:
 
 async def _request_session(request: Request) -> AsyncIterator[Session]:
     """The request's session. A writing request's transaction ends in the thread that did its work: a sync
-    handler's route commits it there (app/request_routes.py), an async handler hands its work and the commit
+    handler's route commits it there (app/core/request_routes.py), an async handler hands its work and the commit
     to one thread together (``in_one_transaction``).
 
     The commit must not wait for a thread of its own: with every pool thread held by requests waiting for the

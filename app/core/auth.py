@@ -1,8 +1,6 @@
-"""Who is calling and which company they may touch: API keys, the admin token, scopes, tenancy.
+"""Who is calling: API keys (table, issue, check), the admin token, scopes and the principal they stand for.
 
-Tenancy is decided here and only here: every ``/v1/companies/{vat}/...`` route depends on
-:func:`current_company`, which resolves the company and checks that the credential reaches it with the
-scope the HTTP method needs (GET/HEAD: read; anything else: write).
+Which company a principal may touch is decided in one place above this one, app/companies/access.py.
 """
 
 from __future__ import annotations
@@ -14,24 +12,36 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session, select
+from sqlmodel import Field, Session, SQLModel
 
-from app.companies.models import ApiKey, Company
-from app.config import Settings, create_private_file, get_settings
-from app.db import unit_of_work
-from app.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
-from app.ids import new_id
-from app.vat import VatError, normalize_vat
+from app.core.config import Settings, create_private_file, get_settings
+from app.core.db import unit_of_work
+from app.core.errors import Forbidden, Unauthorized
+from app.core.ids import new_id
+from app.core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
 SCOPES = ("read", "write")
 #: How long a process trusts a key it has checked: a revoked key stops working on every process within it.
 KEY_CACHE_SECONDS = 1.0
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_keys"
+
+    id: str = Field(primary_key=True, max_length=40)
+    company_id: str = Field(foreign_key="companies.id", index=True, max_length=40)
+    scope: str = Field(max_length=10)  # "read" | "write"
+    #: SHA-256 of the secret part; keys are 256-bit random so a slow hash adds nothing.
+    secret_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,80 +177,3 @@ def require_admin(principal: PrincipalDep) -> Principal:
 
 
 AdminDep = Annotated[Principal, Depends(require_admin)]
-
-
-def company_by_vat(session: Session, vat: str) -> Company | None:
-    return session.exec(select(Company).where(Company.vat == vat)).first()
-
-
-def path_vat(vat: str) -> str:
-    try:
-        return normalize_vat(vat)
-    except VatError as exc:
-        raise ValidationFailed(str(exc), errors=[{"loc": "path.vat", "message": str(exc)}]) from None
-
-
-class _CompanyCache:
-    """VAT -> company, briefly: companies are never renamed or moved, so a short cache is safe."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, Company]] = {}
-
-    def get(self, vat: str) -> Company | None:
-        entry = self._entries.get(vat)
-        return entry[1] if entry and entry[0] > time.monotonic() else None
-
-    def put(self, company: Company) -> None:
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[company.vat] = (time.monotonic() + 30.0, company)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
-company_cache = _CompanyCache()
-
-
-def _load_company(vat: str) -> Company | None:
-    with unit_of_work(read_only=True) as session:
-        return company_by_vat(session, vat)
-
-
-@dataclass(frozen=True, slots=True)
-class CompanyContext:
-    company: Company
-    principal: Principal
-
-    @property
-    def id(self) -> str:
-        return self.company.id
-
-    @property
-    def actor(self) -> str:
-        return self.principal.actor
-
-
-async def current_company(vat: str, request: Request) -> CompanyContext:
-    # Authenticates itself rather than through PrincipalDep: one dependency level less on every company
-    # request (FastAPI's per-level work was a sixth of the hot read). No route takes both.
-    principal = await authenticate(request)
-    normalized = path_vat(vat)
-    company = company_cache.get(normalized)
-    if company is None:
-        company = await run_in_threadpool(_load_company, normalized)
-        if company is not None:
-            company_cache.put(company)
-    if principal.kind != "admin":
-        # Another company's key learns nothing: same 404 whether the company exists or not.
-        if company is None or company.id != principal.company_id:
-            raise NotFound(f"no company {normalized}")
-        needed = "read" if request.method in ("GET", "HEAD") else "write"
-        if needed == "write" and principal.scope != "write":
-            raise Forbidden("this API key has scope 'read'; this operation needs 'write'")
-    elif company is None:
-        raise NotFound(f"no company {normalized}")
-    return CompanyContext(company=company, principal=principal)
-
-
-CompanyDep = Annotated[CompanyContext, Depends(current_company)]
