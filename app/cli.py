@@ -108,9 +108,8 @@ def _check(args: argparse.Namespace) -> int:
 
 def _statement_parse(args: argparse.Namespace) -> int:
     """What the service would store from a CODA or camt.053 file (told apart by its content); ``-`` is stdin."""
-    from app.statements.camt import looks_like_xml, parse_camt
-    from app.statements.coda import parse_coda
-    from app.statements.parsed import CodaError
+    from app.statements.parsed import StatementFileError
+    from app.statements.readers import reader_for
     from app.statements.report import render_report
 
     try:
@@ -122,11 +121,11 @@ def _statement_parse(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"codarecon: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    kind = "camt.053" if looks_like_xml(data) else "CODA"
+    reader = reader_for(data)
     try:
-        parsed = parse_camt(data) if kind == "camt.053" else parse_coda(data)
-    except CodaError as exc:
-        print(f"{args.file}: not a readable {kind} file: {exc}", file=sys.stderr)
+        parsed = reader.parse(data)
+    except StatementFileError as exc:
+        print(f"{args.file}: not a readable {reader.name} file: {exc}", file=sys.stderr)
         return 2
     print(render_report(parsed, as_json=args.json))
     return 0

@@ -36,7 +36,7 @@ from app.openapi.docs_offline import install_offline_docs
 from app.openapi.document import document
 from app.peppol import work as xml_work
 from app.peppol.router import router as peppol_router
-from app.reconciliation.audit import router as audit_router
+from app.reconciliation.router import audit_router
 from app.reconciliation.router import router as reconciliation_router
 from app.statements.router import router as statements_router
 from app.ui.router import router as ui_router

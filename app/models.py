@@ -6,7 +6,7 @@ from app.core.auth import ApiKey
 from app.core.outbox_models import Event, IdempotencyRecord, Job
 from app.invoices.models import Invoice, InvoiceDocument
 from app.reconciliation.models import Allocation, AuditEvent, Suggestion, WriteOff
-from app.statements.models import BankTransaction, CodaFile, Statement
+from app.statements.models import BankTransaction, Statement, StatementFile
 from app.ui.sessions import UiSession  # noqa: F401  (the review page's sign-ins)
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -16,7 +16,6 @@ __all__ = [
     "AuditEvent",
     "BankAccount",
     "BankTransaction",
-    "CodaFile",
     "CodaboxConnection",
     "CodaboxFeedEntry",
     "Company",
@@ -27,6 +26,7 @@ __all__ = [
     "InvoiceDocument",
     "Job",
     "Statement",
+    "StatementFile",
     "Suggestion",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -14,6 +14,7 @@ from typing import Any
 
 from app.core.config import get_settings
 from app.core.outbox import run_due_jobs, worker_id
+from app.hooks import install_hooks
 from app.jobs import PERIODIC, register_job_kinds
 from app.webhooks.dispatch import JOB_KIND as DELIVER_WEBHOOK
 
@@ -25,7 +26,9 @@ DELIVERY_KINDS = [DELIVER_WEBHOOK]
 
 
 def load_job_kinds() -> None:
-    """Register every job kind (once per process)."""
+    """Register every job kind (once per process), and install the hooks the jobs write through (the Ledger's
+    listener: a CodaBox sync matches payments)."""
+    install_hooks()
     register_job_kinds()
 
 

@@ -72,9 +72,9 @@ BUGS = [
     ),
     Bug(
         "codabox-holder-ignored",
-        "app/codabox/feed.py",
-        'result = ingest_coda(session, link.company_id, data, source="codabox", holder=link.holder)',
-        'result = ingest_coda(session, link.company_id, data, source="codabox")',
+        "app/statements/service.py",
+        "        self.holder = file.source.holder",
+        "        self.holder = None",
         CODABOX,
     ),
     Bug(
@@ -121,7 +121,7 @@ BUGS = [
     ),
     Bug(
         "codabox-name-warning-inverted",
-        "app/codabox/service.py",
+        "app/codabox/feed.py",
         "max(name_similarity(name, company_name) for name in names) < NAME_WARNING_BELOW",
         "max(name_similarity(name, company_name) for name in names) > NAME_WARNING_BELOW",
         CODABOX,

@@ -66,6 +66,7 @@ MUTANT_TEST_SCOPE = {
     "app.reconciliation.ledger.": (
         *_MONEY_DECISIONS,
         "tests/api/test_ledger_effects.py",
+        "tests/api/test_event_changes.py",  # the named changes, and the events told of them
         "tests/api/test_statement_answers.py",  # a globalisation total stays "ignored"
         "tests/api/test_late_invoices.py",
         "tests/api/test_webhooks.py",
@@ -105,6 +106,10 @@ MUTANT_TEST_SCOPE = {
         "tests/db/test_outbox.py",
     ),
 }
+
+# The ledger's state rules and its events moved out of it, and are judged by the same tests.
+MUTANT_TEST_SCOPE["app.reconciliation.status."] = MUTANT_TEST_SCOPE["app.reconciliation.ledger."]
+MUTANT_TEST_SCOPE["app.events."] = MUTANT_TEST_SCOPE["app.reconciliation.ledger."]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from app.companies.tolerance import Tolerance
 from app.identifiers.references import format_ogm, ogm_check_digits
-from app.reconciliation.ledger import invoice_status
 from app.reconciliation.matching import MatchConfig, OpenInvoice, Outcome, Payment
-from app.reconciliation.tolerance import Tolerance
+from app.reconciliation.status import invoice_status
 
 LEGAL = ["BV", "NV", "SRL", "BVBA", "SA", "SPRL", ""]
 WORDS = ["Bakkerij", "Garage", "Dakwerken", "Immo", "Transport", "Consult", "Brasserie", "Atelier", "Studio",

@@ -4,6 +4,9 @@ Creating an invoice queues a per-company delivery job in the same transaction (o
 company's pending invoices oldest first; a transient failure stops the run (so the order holds) and the job
 retries with backoff; CodaBox's duplicate answer means an earlier attempt did arrive (its response was
 lost), so the invoice counts as delivered: nothing is ever sent twice.
+
+This is one of CodaBox's two halves (the other, reading bank statements in, is ``feed.py``; they share only
+``connection.py`` and never import each other). ``ubl.py`` builds the documents it sends.
 """
 
 from __future__ import annotations
@@ -18,26 +21,40 @@ from app.codabox.client import (
     DuplicateDocumentError,
     RetryableCodaboxError,
 )
-from app.codabox.service import DELIVER, client, credentials
+from app.codabox.connection import client, credentials
 from app.codabox.ubl import Address, Party, UblInvoice, build_ubl
 from app.companies.models import BankAccount, Company
 from app.core.config import get_settings
 from app.core.db import unit_of_work
-from app.core.events import record_event
 from app.core.outbox import RetryableJobError, enqueue
 from app.core.outbox_models import Job
 from app.core.timeutil import utcnow
+from app.events.record import record_delivery
 from app.invoices.models import Invoice, InvoiceDocument
 from app.peppol.lines import line_from_dict
 from app.peppol.validation import Report, validate_ubl
+
+DELIVER = "codabox.deliver"
 
 
 def queue_delivery(session: Session, company_id: str, invoices: list[Any]) -> bool:
     """after_create hook: one waiting delivery job per company covers every new invoice (their money state
     stays as it is: False)."""
     if get_settings().codabox_enabled and any(getattr(i, "delivery_status", None) == "pending" for i in invoices):
-        enqueue(session, DELIVER, {"company_id": company_id}, company_id=company_id, dedupe_key=f"deliver:{company_id}")
+        queue_deliveries(session, company_id)
     return False
+
+
+def queue_deliveries(session: Session, company_id: str, *, expedite: bool = False) -> None:
+    """A delivery job for the company's pending invoices, unless one waits already (the dedupe key)."""
+    enqueue(
+        session,
+        DELIVER,
+        {"company_id": company_id},
+        company_id=company_id,
+        dedupe_key=f"deliver:{company_id}",
+        expedite=expedite,
+    )
 
 
 def _document(session: Session, invoice: Invoice) -> tuple[bytes, bytes | None, str, bool]:
@@ -90,8 +107,6 @@ def refusal(report: Report) -> str:
 
 
 def _settle_delivery(invoice_id: str, status: str, error: str | None) -> None:
-    from app.invoices.presenter import present_invoice
-
     with unit_of_work() as session:
         invoice = session.get(Invoice, invoice_id)
         if invoice is None:
@@ -102,14 +117,7 @@ def _settle_delivery(invoice_id: str, status: str, error: str | None) -> None:
         session.flush()
         if status in ("delivered", "failed"):
             kind = "invoice.delivered" if status == "delivered" else "invoice.delivery_failed"
-            resource = present_invoice(session, invoice).model_dump(mode="json")
-            record_event(
-                session,
-                invoice.company_id,
-                kind,
-                invoice.id,
-                {"data": resource, "change": {"delivery": resource["delivery"]}},
-            )
+            record_delivery(session, invoice, kind)  # with the invoice as it is now (app/events)
 
 
 def deliver_company(job: Job) -> None:

@@ -12,34 +12,48 @@ A sync job lists each feed (no more often than CodaBox's fetch_delay), and for e
   one whose storing keeps failing for another reason (a database error, a bug) is tried a bounded number of
   times, then recorded as ``failed`` with its error, so that it never blocks the entries after it.
 A failed download stops the sync (retried later) before the offset moves.
+
+This is one of CodaBox's two halves (the other, forwarding invoices, is ``delivery.py``; they share only
+``connection.py``): its feed is a statement source (``statements/sources.py``) like an upload, and its files go
+through the one ingestion path (``statements.service.ingest_statement_file``). It also owns when a feed may
+be polled (CodaBox's fetch_delay), the sync job, and what pod-client says about whom the credentials serve.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from app.codabox.client import (
+    DEFAULT_FETCH_DELAY,
     CodaboxClient,
     CodaboxError,
     Credentials,
     FeedEntry,
     PodClient,
 )
+from app.codabox.connection import client, connection, credentials
 from app.codabox.models import CodaboxConnection, CodaboxFeedEntry
-from app.codabox.service import client, connection, credentials, mismatch, next_poll_at, note_pod, queue_sync
 from app.companies.models import Company
 from app.core import metrics
 from app.core.config import get_settings
 from app.core.db import unit_of_work
 from app.core.errors import AppError, Conflict, ValidationFailed
-from app.core.outbox import RetryableJobError
+from app.core.events import record_event
+from app.core.outbox import RetryableJobError, enqueue
 from app.core.outbox_models import Job
 from app.core.timeutil import utcnow
+from app.reconciliation.names import name_similarity
+from app.statements import service as statements
+from app.statements.service import ForeignStatement
+from app.statements.sources import ReceivedFile
 
 log = logging.getLogger(__name__)
+
+SYNC = "codabox.sync"
 
 #: Entries already settled one way or another: never downloaded again.
 SETTLED = ("ingested", "failed", "skipped", "foreign")
@@ -47,10 +61,13 @@ SETTLED = ("ingested", "failed", "skipped", "foreign")
 
 @dataclass(frozen=True)
 class _Link:
+    """One company's CodaBox bank feed, as a statement source (``statements/sources.py``)."""
+
     company_id: str
     company_name: str
     holder: str  # the company's enterprise number, BE0123456789: the only holder its statements may name
     creds: Credentials
+    name: str = "codabox"  # stored with each file it brings
 
 
 def sync_company(job: Job) -> None:
@@ -105,13 +122,11 @@ def _take(cb: CodaboxClient, link: _Link, feed_id: str, entry: FeedEntry, fmt: s
 
 
 def _ingest_entry(cb: CodaboxClient, link: _Link, feed_id: str, entry: FeedEntry, fmt: str) -> str:
-    from app.statements.service import ForeignStatement, ingest_coda
-
     data = cb.download(link.creds, entry.feed_index, fmt)  # a failure here stops the sync before the offset moves
     try:
         with unit_of_work() as session:
             # Read by content, whatever the format asked for: CODA or camt.053, anything else refused.
-            result = ingest_coda(session, link.company_id, data, source="codabox", holder=link.holder)
+            result = statements.ingest_statement_file(session, link.company_id, ReceivedFile(data, link))
             row = session.get(CodaboxFeedEntry, entry.feed_index) or _new_row(link.company_id, feed_id, entry)
             row.status, row.ingested_at, row.attempts = "ingested", utcnow(), row.attempts + 1
             row.coda_file_id = result.response.file_id
@@ -221,3 +236,73 @@ def poll_connected() -> None:
             due = next_poll_at(conn)
             if due is None or due <= now:
                 queue_sync(session, conn.company_id)
+
+
+# -- when the feed may be polled, and what the link says ------------------------------------------------------
+
+
+def next_poll_at(conn: CodaboxConnection) -> datetime | None:
+    """When CodaBox lets this company's feed be polled again (its fetch_delay after the last poll); None: now."""
+    if conn.last_polled_at is None:
+        return None
+    return conn.last_polled_at + timedelta(seconds=fetch_delay(conn))
+
+
+def fetch_delay(conn: CodaboxConnection) -> int:
+    return DEFAULT_FETCH_DELAY if conn.fetch_delay is None else conn.fetch_delay
+
+
+def queue_sync(session: Session, company_id: str, *, expedite: bool = False) -> bool:
+    """A sync job for the company, unless one waits already (one per company: the dedupe key)."""
+    job = enqueue(
+        session,
+        SYNC,
+        {"company_id": company_id},
+        company_id=company_id,
+        dedupe_key=f"sync:{company_id}",
+        expedite=expedite,
+    )
+    return job is not None
+
+
+def note_pod(conn: CodaboxConnection, pod: PodClient, company_name: str) -> None:
+    """What pod-client says, kept for the status: whom the credentials serve, the fetch delay, the format.
+
+    CodaBox gives names, not numbers: a name unlike the company's is a warning for a person to read, never a
+    refusal (an accountant may know the client by a trade name); the statements' holders decide."""
+    conn.feed_clients = [{"id": f.id, "name": f.name, "code": f.code} for f in pod.feed_clients]
+    conn.fetch_delay = pod.fetch_delay
+    conn.statement_format = pod.statement_format(get_settings().codabox_statement_format)
+    names = [f.name for f in pod.feed_clients if f.name]
+    if names and max(name_similarity(name, company_name) for name in names) < NAME_WARNING_BELOW:
+        conn.name_warning = (
+            f"CodaBox names these credentials' client {', '.join(repr(n) for n in names)}, which does not look like "
+            f"{company_name!r}: check that the token was this company's (statements of another enterprise are "
+            "refused either way)"
+        )
+    else:
+        conn.name_warning = None
+
+
+#: A feed client's name scoring below this against the company's name (0-100, as matching scores payer names)
+#: makes the status warn.
+NAME_WARNING_BELOW = 60
+
+
+def mismatch(session: Session, company_id: str, feed_index: str, holder: str | None, detail: str) -> None:
+    """A statement of another enterprise came through the company's feed: stop syncing, say so, tell."""
+    conn = connection(session, company_id)
+    conn.state, conn.updated_at = "mismatch", utcnow()
+    conn.mismatch = f"feed entry {feed_index} holds a statement of enterprise {holder}: {detail}"
+    session.add(conn)
+    session.flush()
+    record_event(
+        session,
+        company_id,
+        "codabox.mismatch",
+        company_id,
+        {
+            "data": {"state": "mismatch", "mismatch": conn.mismatch, "feed_index": feed_index, "holder": holder},
+            "change": {"state": "mismatch"},
+        },
+    )

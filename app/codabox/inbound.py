@@ -22,10 +22,11 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from app.codabox.models import InboundWebhook
+from app.codabox.service import request_sync
 from app.companies.access import company_by_vat, path_vat
 from app.core.config import get_settings
 from app.core.db import unit_of_work
-from app.core.errors import AppError, Conflict, NotFound, Unauthorized, ValidationFailed
+from app.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from app.core.request_routes import CommittingRoute
 from app.invoices import service as invoices
 from app.invoices.schemas import InvoiceCreate
@@ -78,8 +79,6 @@ def _process(message_id: str, event: dict[str, Any]) -> dict[str, Any]:
         if company is None:
             raise NotFound("no such company")
         if kind in SYNC_TYPES:
-            from app.codabox.service import request_sync
-
             request_sync(session, company.id)
             return {"status": "sync_queued"}
         raw = data.get("invoice") or {}
@@ -107,7 +106,7 @@ def _process(message_id: str, event: dict[str, Any]) -> dict[str, Any]:
                     f"{outcome.error.detail}; changing a registered invoice is not supported, cancel it and register a new one"
                 )
             raise outcome.error
-        return {"status": "created" if outcome.status == 201 else "unchanged", "invoice_id": outcome.invoice.id}
+        return {"status": "created" if outcome.created else "unchanged", "invoice_id": outcome.invoice.id}
 
 
 @router.post(
@@ -130,8 +129,5 @@ async def inbound(request: Request) -> JSONResponse:
         raise ValidationFailed("the body is not JSON") from None
     if not isinstance(event, dict):
         raise ValidationFailed("the body must be a JSON object")
-    try:
-        result = await run_in_threadpool(_process, headers["webhook-id"], event)
-    except AppError:
-        raise
+    result = await run_in_threadpool(_process, headers["webhook-id"], event)
     return JSONResponse(result, status_code=200)

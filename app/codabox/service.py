@@ -3,57 +3,37 @@
 CodaBox's pod-client names its feed clients but gives no VAT or enterprise number, so connecting cannot check
 whose credentials these are; the feed does, on every statement's holder (``feed.py``), and a statement of
 another enterprise puts the connection in ``mismatch`` until an admin resumes or disconnects it.
-Forwarding invoices lives in ``delivery.py``, reading the feed in ``feed.py``.
+
+CodaBox's two halves are separate modules that never import each other: the bank feed (``feed.py``) and
+invoice forwarding (``delivery.py``, ``ubl.py``); what both need is ``connection.py``. This module sits above
+them: it connects a company, starts both, and reports on both (service -> feed, delivery -> connection).
 """
 
 from __future__ import annotations
 
-import logging
 import math
-from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlmodel import Session, col, func, select
 
-from app.codabox.client import (
-    DEFAULT_FETCH_DELAY,
-    CodaboxClient,
-    Credentials,
-    PermanentCodaboxError,
-    PodClient,
-    RetryableCodaboxError,
-)
+from app.codabox.client import Credentials, PermanentCodaboxError, RetryableCodaboxError
+from app.codabox.connection import client, connection
+from app.codabox.delivery import DELIVER, deliver_company, queue_deliveries
+from app.codabox.feed import SYNC, fetch_delay, next_poll_at, note_pod, queue_sync, sync_company
 from app.codabox.models import CodaboxConnection, CodaboxFeedEntry
 from app.companies.models import Company
 from app.core.config import get_settings
-from app.core.crypto import decrypt, encrypt
+from app.core.crypto import encrypt
 from app.core.errors import AppError, Conflict, TooManyRequests, ValidationFailed
-from app.core.events import record_event
-from app.core.outbox import enqueue, register
+from app.core.outbox import register
 from app.core.timeutil import iso, utcnow
 from app.invoices.models import Invoice
-from app.reconciliation.names import name_similarity
-
-log = logging.getLogger(__name__)
-
-DELIVER = "codabox.deliver"
-SYNC = "codabox.sync"
-
-#: Tests point this at the local stand-in's ASGI app; production talks to the network.
-transport: httpx.BaseTransport | None = None
 
 
-def client() -> CodaboxClient:
-    settings = get_settings()
-    if not settings.codabox_software_company:
-        raise Conflict("CodaBox is not configured: set CODARECON_CODABOX_SOFTWARE_COMPANY")
-    return CodaboxClient(
-        settings.codabox_base_url,
-        settings.codabox_software_company,
-        timeout=settings.codabox_timeout_seconds,
-        transport=transport,
-    )
+class CodaboxUnavailable(AppError):
+    """CodaBox was slow, down or busy: try again later."""
+
+    status, title, slug = 503, "CodaBox unavailable", "codabox-unavailable"
 
 
 def _require_enabled() -> None:
@@ -61,27 +41,13 @@ def _require_enabled() -> None:
         raise Conflict("CodaBox is disabled: set CODARECON_CODABOX_ENABLED=true")
 
 
-def connection(session: Session, company_id: str) -> CodaboxConnection:
-    found = session.get(CodaboxConnection, company_id)
-    if found is None:
-        found = CodaboxConnection(company_id=company_id)
-        session.add(found)
-    return found
-
-
 def _call(action: Any) -> Any:
     try:
         return action()
     except RetryableCodaboxError as exc:
-        raise _unavailable(str(exc)) from None
+        raise CodaboxUnavailable(str(exc)) from None
     except PermanentCodaboxError as exc:
         raise ValidationFailed(f"CodaBox refused: {exc}", errors=[{"message": str(exc)}]) from None
-
-
-def _unavailable(message: str) -> AppError:
-    error = AppError(message)
-    error.status, error.title, error.slug = 503, "CodaBox unavailable", "codabox-unavailable"
-    return error
 
 
 # -- connecting ----------------------------------------------------------------------------------------
@@ -110,71 +76,9 @@ def exchange_token(session: Session, company: Company, token: str) -> CodaboxCon
     note_pod(conn, pod, company.name)
     session.add(conn)
     # Invoices waiting for the connection can go now, and the first statements can come in.
-    enqueue(
-        session,
-        DELIVER,
-        {"company_id": company.id},
-        company_id=company.id,
-        dedupe_key=f"deliver:{company.id}",
-        expedite=True,
-    )
+    queue_deliveries(session, company.id, expedite=True)
     queue_sync(session, company.id, expedite=True)
     return conn
-
-
-def note_pod(conn: CodaboxConnection, pod: PodClient, company_name: str) -> None:
-    """What pod-client says, kept for the status: whom the credentials serve, the fetch delay, the format.
-
-    CodaBox gives names, not numbers: a name unlike the company's is a warning for a person to read, never a
-    refusal (an accountant may know the client by a trade name); the statements' holders decide (feed.py)."""
-    conn.feed_clients = [{"id": f.id, "name": f.name, "code": f.code} for f in pod.feed_clients]
-    conn.fetch_delay = pod.fetch_delay
-    conn.statement_format = pod.statement_format(get_settings().codabox_statement_format)
-    names = [f.name for f in pod.feed_clients if f.name]
-    if names and max(name_similarity(name, company_name) for name in names) < NAME_WARNING_BELOW:
-        conn.name_warning = (
-            f"CodaBox names these credentials' client {', '.join(repr(n) for n in names)}, which does not look like "
-            f"{company_name!r}: check that the token was this company's (statements of another enterprise are "
-            "refused either way)"
-        )
-    else:
-        conn.name_warning = None
-
-
-#: A feed client's name scoring below this against the company's name (0-100, as matching scores payer names)
-#: makes the status warn.
-NAME_WARNING_BELOW = 60
-
-
-def credentials(session: Session, company_id: str) -> Credentials | None:
-    conn = session.get(CodaboxConnection, company_id)
-    if conn is None or conn.state != "connected" or not conn.username or not conn.password_encrypted:
-        return None
-    return Credentials(conn.username, decrypt(conn.password_encrypted))
-
-
-def next_poll_at(conn: CodaboxConnection) -> datetime | None:
-    """When CodaBox lets this company's feed be polled again (its fetch_delay after the last poll); None: now."""
-    if conn.last_polled_at is None:
-        return None
-    return conn.last_polled_at + timedelta(seconds=fetch_delay(conn))
-
-
-def fetch_delay(conn: CodaboxConnection) -> int:
-    return DEFAULT_FETCH_DELAY if conn.fetch_delay is None else conn.fetch_delay
-
-
-def queue_sync(session: Session, company_id: str, *, expedite: bool = False) -> bool:
-    """A sync job for the company, unless one waits already (one per company: the dedupe key)."""
-    job = enqueue(
-        session,
-        SYNC,
-        {"company_id": company_id},
-        company_id=company_id,
-        dedupe_key=f"sync:{company_id}",
-        expedite=expedite,
-    )
-    return job is not None
 
 
 def request_sync(session: Session, company_id: str) -> bool:
@@ -214,25 +118,6 @@ def disconnect(session: Session, company: Company) -> CodaboxConnection:
     conn.state, conn.mismatch, conn.updated_at = "not_connected", None, utcnow()
     session.add(conn)
     return conn
-
-
-def mismatch(session: Session, company_id: str, feed_index: str, holder: str | None, detail: str) -> None:
-    """A statement of another enterprise came through the company's feed: stop syncing, say so, tell."""
-    conn = connection(session, company_id)
-    conn.state, conn.updated_at = "mismatch", utcnow()
-    conn.mismatch = f"feed entry {feed_index} holds a statement of enterprise {holder}: {detail}"
-    session.add(conn)
-    session.flush()
-    record_event(
-        session,
-        company_id,
-        "codabox.mismatch",
-        company_id,
-        {
-            "data": {"state": "mismatch", "mismatch": conn.mismatch, "feed_index": feed_index, "holder": holder},
-            "change": {"state": "mismatch"},
-        },
-    )
 
 
 def status(session: Session, company: Company) -> dict[str, Any]:
@@ -299,9 +184,6 @@ ENTRIES_SHOWN = 20
 
 
 def register_jobs() -> None:
-    from app.codabox.delivery import deliver_company
-    from app.codabox.feed import sync_company
-
     # A company's queue is never abandoned: transient failures retry with capped backoff for as long as it takes.
     register(DELIVER, deliver_company, max_attempts=100_000, lease_seconds=300)
     register(SYNC, sync_company, max_attempts=100_000, lease_seconds=600)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
-from sqlmodel import col, select
 
 from app.companies import service
-from app.companies.access import CompanyDep, company_by_vat, path_vat
-from app.companies.models import Company
-from app.companies.moves import move_bank_account
+from app.companies.access import CompanyDep, path_vat
 from app.companies.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -21,12 +18,14 @@ from app.companies.schemas import (
 )
 from app.core.auth import AdminDep, issue_api_key
 from app.core.db import SessionDep
-from app.core.errors import NotFound, ValidationFailed
+from app.core.errors import ValidationFailed
 from app.core.idempotency import SECRET_FIELDS
-from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
+from app.core.pagination import CursorQuery, LimitQuery
 from app.core.request_routes import CommittingRoute
 from app.core.schemas import Page
 from app.identifiers.iban import IbanError, normalize_iban
+from app.reconciliation import company_settings
+from app.reconciliation.account_moves import move_bank_account
 
 router = APIRouter(route_class=CommittingRoute, prefix="/v1/companies", tags=["companies"])
 
@@ -40,38 +39,26 @@ def create_company(data: CompanyCreate, session: SessionDep, _: AdminDep) -> Com
 @router.get("", response_model=Page[CompanyPublic])
 def list_companies(session: SessionDep, _: AdminDep, limit: LimitQuery = 100, cursor: CursorQuery = None) -> Page:
     """Every company, oldest first, a page at a time (admin)."""
-    query = select(Company).order_by(col(Company.id)).limit(limit + 1)
-    after = decode_cursor(cursor)
-    if after:
-        query = query.where(col(Company.id) > after)
-    rows = list(session.exec(query).all())
-    return Page(
-        items=[service.to_public(session, c) for c in rows[:limit]],
-        next_cursor=next_cursor([c.id for c in rows], limit),
-    )
+    return service.list_companies(session, limit, cursor)
 
 
 @router.get("/{vat}", response_model=CompanyPublic)
 def get_company(ctx: CompanyDep, session: SessionDep) -> CompanyPublic:
     """The company: name, address, bank accounts and payment tolerance."""
-    company = session.get(Company, ctx.id)  # fresh: the context's copy may be a cached one
-    assert company is not None
-    return service.to_public(session, company)
+    return service.to_public(session, service.get_company(session, ctx.id))  # fresh: ctx may hold a cached copy
 
 
 @router.patch("/{vat}", response_model=CompanyPublic)
 def update_company(data: CompanyUpdate, ctx: CompanyDep, session: SessionDep) -> CompanyPublic:
     """Change the company's name, bank accounts or payment tolerance (admin, or the company's write key)."""
-    return service.to_public(session, service.update_company(session, ctx.id, data, ctx.actor))
+    return service.to_public(session, company_settings.update_company(session, ctx.id, data, ctx.actor))
 
 
 @router.post("/{vat}/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
 def create_api_key(vat: str, data: ApiKeyCreate, request: Request, session: SessionDep, _: AdminDep) -> ApiKeyCreated:
     """Issue a company key; the key is in this answer only (a replay under the same Idempotency-Key omits it)."""
     setattr(request.state, SECRET_FIELDS, ("key",))
-    company = company_by_vat(session, path_vat(vat))
-    if company is None:
-        raise NotFound(f"no company {path_vat(vat)}")
+    company = service.company_at(session, path_vat(vat))
     key, plain = issue_api_key(session, company.id, data.scope)
     return ApiKeyCreated(id=key.id, key=plain, scope=key.scope, company_vat=company.vat)
 
@@ -79,9 +66,7 @@ def create_api_key(vat: str, data: ApiKeyCreate, request: Request, session: Sess
 @router.delete("/{vat}/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_api_key(vat: str, key_id: str, session: SessionDep, _: AdminDep) -> Response:
     """Revoke a company key (admin): every API process refuses it within a second."""
-    company = company_by_vat(session, path_vat(vat))
-    if company is None:
-        raise NotFound(f"no company {path_vat(vat)}")
+    company = service.company_at(session, path_vat(vat))
     service.revoke_api_key(session, company.id, key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -89,26 +74,16 @@ def revoke_api_key(vat: str, key_id: str, session: SessionDep, _: AdminDep) -> R
 @router.put("/{vat}/matching-config", response_model=dict)
 def set_matching_config(vat: str, data: MatchingConfigIn, session: SessionDep, _: AdminDep) -> dict:
     """Override the matching thresholds for one company (admin); returns the overrides now in force."""
-    from app.reconciliation.matching import MatchConfig
-
-    company = company_by_vat(session, path_vat(vat))
-    if company is None:
-        raise NotFound(f"no company {path_vat(vat)}")
-    overrides = data.model_dump(exclude_none=True)
-    MatchConfig.from_overrides(overrides)  # refuses nothing valid, proves the values combine
-    company.match_config = overrides or None
-    session.add(company)
-    return overrides
+    company = service.company_at(session, path_vat(vat))
+    return company_settings.set_matching_config(session, company, data.model_dump(exclude_none=True))
 
 
 @router.post("/{vat}/bank-accounts/{iban}/move", response_model=BankAccountMoved)
 def move_account(vat: str, iban: str, data: BankAccountMove, session: SessionDep, _: AdminDep) -> BankAccountMoved:
     """Move a bank account, with its statements, to the company that really holds it (admin). 409 while any
     of its money is allocated or written off at the current company; open suggestions there are withdrawn."""
-    source = company_by_vat(session, path_vat(vat))
-    target = company_by_vat(session, data.to)
-    if source is None or target is None:
-        raise NotFound(f"no company {path_vat(vat) if source is None else data.to}")
+    source = service.company_at(session, path_vat(vat))
+    target = service.company_at(session, data.to)
     try:
         account_iban = normalize_iban(iban)
     except IbanError as exc:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.companies.access import company_cache
+from app.companies.access import company_by_vat, company_cache
 from app.companies.models import BankAccount, Company
 from app.companies.schemas import CompanyCreate, CompanyPublic, CompanyUpdate, PaymentTolerance, PaymentTolerancePublic
+from app.companies.tolerance import Tolerance
 from app.core.auth import ApiKey, key_cache
 from app.core.errors import Conflict, NotFound
 from app.core.ids import new_id
+from app.core.pagination import decode_cursor, next_cursor
+from app.core.schemas import Page
 from app.core.timeutil import utcnow
-from app.reconciliation.tolerance import Tolerance
 from app.statements.models import Statement
 
 
@@ -70,11 +72,42 @@ def to_public(session: Session, company: Company) -> CompanyPublic:
     )
 
 
-def update_company(session: Session, company_id: str, data: CompanyUpdate, actor: str) -> Company:
-    """Change what was sent; a new tolerance applies to payments matched from now on (settled ones stay)."""
+def get_company(session: Session, company_id: str) -> Company:
+    """The company as stored now (a request's context may hold a cached copy)."""
     company = session.get(Company, company_id)
     if company is None:
         raise NotFound(f"no company {company_id}")
+    return company
+
+
+def company_at(session: Session, vat: str) -> Company:
+    """The company with this (normalised) VAT number; NotFound when there is none."""
+    company = company_by_vat(session, vat)
+    if company is None:
+        raise NotFound(f"no company {vat}")
+    return company
+
+
+def list_companies(session: Session, limit: int, cursor: str | None) -> Page:
+    """Every company, oldest first, a page at a time."""
+    query = select(Company).order_by(col(Company.id)).limit(limit + 1)
+    after = decode_cursor(cursor)
+    if after:
+        query = query.where(col(Company.id) > after)
+    rows = list(session.exec(query).all())
+    return Page(
+        items=[to_public(session, c) for c in rows[:limit]],
+        next_cursor=next_cursor([c.id for c in rows], limit),
+    )
+
+
+def update_company(session: Session, company_id: str, data: CompanyUpdate) -> Company:
+    """Change what was sent; a new tolerance applies to payments matched from now on (settled ones stay).
+
+    A tolerance change is audited under the ledger: callers go through
+    app.reconciliation.company_settings.update_company, which calls this.
+    """
+    company = get_company(session, company_id)
     sent = data.model_fields_set
     if "name" in sent and data.name is not None:
         company.name = data.name
@@ -83,13 +116,7 @@ def update_company(session: Session, company_id: str, data: CompanyUpdate, actor
     if "email" in sent:
         company.email = data.email
     if "payment_tolerance" in sent:
-        from app.reconciliation.ledger import Ledger
-
-        before = company.payment_tolerance
         company.payment_tolerance = _tolerance_config(data.payment_tolerance)
-        ledger = Ledger(session, company_id, actor)  # serialised with matching, which reads the tolerance
-        ledger.audit("company.payment_tolerance", company_id, {"before": before, "after": company.payment_tolerance})
-        ledger.settle()
     if "bank_accounts" in sent and data.bank_accounts is not None:
         _set_bank_accounts(session, company_id, data.bank_accounts)
     session.add(company)

@@ -83,8 +83,10 @@ def make_engine(url: str) -> Engine:
         database = make_url(url).database
         if database and database != ":memory:":
             _private_database_file(Path(database))
-        # One connection per thread-pool worker (40): SQLite connections are cheap, and a smaller pool
-        # makes requests queue for a connection and reconnect (re-running the pragmas) under load.
+        # More connections than threads that hold one (the request pool's `threads`, 8 by default, and the
+        # embedded workers' threads; 40 was anyio's default pool, which this was sized for): SQLite connections
+        # are cheap, and a pool smaller than the threads makes requests queue for a connection and reconnect
+        # (re-running the pragmas) under load.
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from functools import lru_cache
 
 CENT = Decimal("0.01")
@@ -66,7 +66,3 @@ def to_mills(amount: Decimal) -> int:
 def from_mills(mills: int) -> Decimal:
     value = Decimal(mills).scaleb(-3)
     return value.quantize(CENT) if mills % 10 == 0 else value.quantize(MILL)
-
-
-def round_cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)

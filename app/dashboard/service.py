@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import and_, case, func, type_coerce
 from sqlmodel import Session, col, select
 
+from app.companies.models import Company
 from app.core.db import Money
+from app.dashboard.schemas import Overview, Summary
 from app.invoices.models import Invoice
 from app.reconciliation.models import Allocation, Suggestion
 from app.statements.models import BankTransaction
@@ -187,3 +189,21 @@ def summaries(session: Session, company_ids: list[str] | None, today: date) -> d
     matching = matching_figures(session, company_ids)
     ids = company_ids if company_ids is not None else sorted(set(invoices) | set(matching))
     return {cid: {**invoices.get(cid, EMPTY_INVOICES), "matching": matching.get(cid, EMPTY_MATCHING)} for cid in ids}
+
+
+def _summary(company: Company, figures: dict[str, Any], today: date) -> Summary:
+    return Summary.model_validate({"company_vat": company.vat, "company_name": company.name, "as_of": today, **figures})
+
+
+def company_summary(session: Session, company: Company) -> Summary:
+    """One company's summary as of today."""
+    today = date.today()
+    return _summary(company, summaries(session, [company.id], today)[company.id], today)
+
+
+def overview(session: Session) -> Overview:
+    """Every company's summary as of today, by VAT number."""
+    today = date.today()
+    companies = list(session.exec(select(Company).order_by(col(Company.vat))).all())
+    figures = summaries(session, [c.id for c in companies], today)
+    return Overview(as_of=today, companies=[_summary(c, figures[c.id], today) for c in companies])

@@ -1,4 +1,4 @@
-"""IBAN validation and the Belgian BBAN -> IBAN conversion, via python-stdnum."""
+"""IBAN validation and normalisation, via python-stdnum (Belgian BBANs are converted by the CODA reader)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,3 @@ def normalize_iban(text: str) -> str:
         return iban_std.validate(text.upper(), check_country=False)
     except ValidationError:
         raise IbanError(f"'{text}' is not a valid IBAN") from None
-
-
-def mask_iban(value: str | None) -> str | None:
-    """For logs: country, check digits and the last four characters only."""
-    if not value:
-        return value
-    return value[:4] + "…" + value[-4:]

@@ -1,4 +1,10 @@
-"""Turn invoice rows (with their allocations and documents) into the API resource."""
+"""Render invoices (with their allocations, write-offs and documents) as the API's resource.
+
+``invoice_document`` is the one renderer of an invoice: it builds the JSON directly (the API's answers, the
+hot read, a batch's results and every event's snapshot), and InvoicePublic only describes it in the OpenAPI
+document (tests/unit/test_renderers.py holds the two equal). ``present_invoices`` reads what a list of
+invoices shows, with at most three queries in all, and renders them.
+"""
 
 from __future__ import annotations
 
@@ -15,20 +21,11 @@ from app.core.one_of import one_of
 from app.core.schemas import AddressPublic
 from app.core.timeutil import json_datetime
 from app.invoices.models import Invoice, InvoiceDocument
-from app.invoices.schemas import (
-    AllocationPublic,
-    CustomerPublic,
-    DeliveryPublic,
-    DocumentPublic,
-    InvoicePublic,
-    LinePublic,
-    VatSubtotalPublic,
-    WriteOffPublic,
-)
-from app.reconciliation.ledger import invoice_amount_due
+from app.invoices.schemas import LinePublic, VatSubtotalPublic
 from app.reconciliation.models import Allocation, WriteOff
+from app.reconciliation.presenter import allocation_document, write_off_document
+from app.reconciliation.status import invoice_amount_due
 
-ZERO = Decimal("0.00")
 # Plain rows, not ORM objects: presenting only reads them, and rows cost a fraction (events present thousands).
 _ALLOCATIONS = Allocation.__table__  # type: ignore[attr-defined]
 _WRITE_OFFS = WriteOff.__table__  # type: ignore[attr-defined]
@@ -38,34 +35,6 @@ def amount_due(invoice: Invoice | Any) -> Decimal:
     """What is still to be paid: never negative (an overpayment is shown by status and amount_paid)."""
     return invoice_amount_due(
         invoice.total_amount, invoice.amount_paid, invoice.write_off_amount, invoice.status == "cancelled"
-    )
-
-
-def write_off_public(w: WriteOff | Any) -> WriteOffPublic:
-    return WriteOffPublic(
-        id=w.id,
-        amount=w.amount,
-        reason=w.reason,
-        invoice_id=w.invoice_id,
-        transaction_id=w.transaction_id,
-        allocation_id=w.allocation_id,
-        note=w.note,
-        created_by=w.created_by,
-        created_at=w.created_at,
-    )
-
-
-def allocation_public(a: Allocation | Any) -> AllocationPublic:
-    return AllocationPublic(
-        id=a.id,
-        transaction_id=a.transaction_id,
-        invoice_id=a.invoice_id,
-        amount=a.amount,
-        method=a.method,
-        confidence=a.confidence,
-        reasons=a.reasons,
-        created_by=a.created_by,
-        created_at=a.created_at,
     )
 
 
@@ -119,24 +88,19 @@ def invoice_document_rows(session: Session, invoices: Sequence[Any]) -> dict[str
     return documents
 
 
-def present_invoices(session: Session, invoices: Sequence[Invoice | Any]) -> list[InvoicePublic]:
-    """Present invoices (ORM objects or plain rows) with at most three extra queries in all, not per invoice."""
-    allocations, write_offs, documents = _related(session, invoices)
-    return [
-        invoice_public(inv, allocations.get(inv.id, ()), write_offs.get(inv.id, ()), documents.get(inv.id, ()))
-        for inv in invoices
-    ]
-
-
-def invoice_documents(session: Session, invoices: Sequence[Any]) -> list[dict[str, Any]]:
-    """The JSON form of ``present_invoices`` (what ``model_dump(mode="json")`` gives), built directly: every
-    invoice an upload pays is announced with its snapshot, and pydantic cost 250 us an invoice.
-    tests/api/test_event_snapshots.py holds the two forms equal."""
+def present_invoices(session: Session, invoices: Sequence[Invoice | Any]) -> list[dict[str, Any]]:
+    """Invoices (ORM objects or plain rows) as the API's JSON, with at most three extra queries in all, not per
+    invoice: every invoice an upload pays is announced with its snapshot, and a batch returns a thousand."""
     allocations, write_offs, documents = _related(session, invoices)
     return [
         invoice_document(inv, allocations.get(inv.id, ()), write_offs.get(inv.id, ()), documents.get(inv.id, ()))
         for inv in invoices
     ]
+
+
+def present_invoice(session: Session, invoice: Invoice | Any) -> dict[str, Any]:
+    """One invoice as the API's JSON."""
+    return present_invoices(session, [invoice])[0]
 
 
 def invoice_document(
@@ -146,7 +110,8 @@ def invoice_document(
     documents: Iterable[Any],
     update: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One invoice row with its allocation, write-off and document rows, as the API's JSON.
+    """One invoice row (ORM object or plain row) with its allocation, write-off and document rows, as the
+    API's JSON (InvoicePublic).
 
     ``update``: the row's money state as just settled (status, amount_paid, write_off_amount, paid_at,
     updated_at), when it is newer than the row."""
@@ -216,83 +181,3 @@ _VAT_FIELDS = tuple(VatSubtotalPublic.model_fields)
 
 def _money(amount: Decimal | None) -> str | None:
     return None if amount is None else format_amount(amount)
-
-
-def invoice_public(
-    inv: Any, allocations: Iterable[Any], write_offs: Iterable[Any], documents: Iterable[Any]
-) -> InvoicePublic:
-    """One invoice row (ORM object or plain row) with its allocation, write-off and document rows."""
-    return InvoicePublic(
-        id=inv.id,
-        external_id=inv.external_id,
-        number=inv.number,
-        kind=inv.kind,
-        issue_date=inv.issue_date,
-        due_date=inv.due_date,
-        currency=inv.currency,
-        total_amount=inv.total_amount,
-        customer=CustomerPublic(
-            name=inv.customer_name,
-            vat=inv.customer_vat,
-            iban=inv.customer_iban,
-            email=inv.customer_email,
-            address=inv.customer_address,
-            peppol_id=inv.customer_peppol_id,
-        ),
-        lines=inv.lines or [],
-        vat_breakdown=inv.vat_breakdown or [],
-        tax_exclusive_amount=inv.tax_exclusive_amount,
-        tax_amount=inv.tax_amount,
-        buyer_reference=inv.buyer_reference,
-        billing_reference=inv.billing_reference,
-        structured_reference=inv.structured_reference,
-        status=inv.status,
-        amount_paid=inv.amount_paid,
-        write_off_amount=inv.write_off_amount,
-        amount_due=amount_due(inv),
-        paid_at=inv.paid_at,
-        cancelled_at=inv.cancelled_at,
-        allocations=[allocation_public(a) for a in allocations],
-        write_offs=[write_off_public(w) for w in write_offs],
-        documents=[
-            DocumentPublic(id=d.id, filename=d.filename, content_type=d.content_type, size=d.size, sha256=d.sha256)
-            for d in documents
-        ],
-        delivery=DeliveryPublic(
-            status=inv.delivery_status, attempts=inv.delivery_attempts, last_error=inv.delivery_last_error
-        ),
-        created_at=inv.created_at,
-        updated_at=inv.updated_at,
-    )
-
-
-def present_invoice(session: Session, invoice: Invoice) -> InvoicePublic:
-    return present_invoices(session, [invoice])[0]
-
-
-def allocation_document(a: Any) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "transaction_id": a.transaction_id,
-        "invoice_id": a.invoice_id,
-        "amount": format_amount(a.amount),
-        "method": a.method,
-        "confidence": float(a.confidence),
-        "reasons": a.reasons,
-        "created_by": a.created_by,
-        "created_at": json_datetime(a.created_at),
-    }
-
-
-def write_off_document(w: Any) -> dict[str, Any]:
-    return {
-        "id": w.id,
-        "amount": format_amount(w.amount),
-        "reason": w.reason,
-        "invoice_id": w.invoice_id,
-        "transaction_id": w.transaction_id,
-        "allocation_id": w.allocation_id,
-        "note": w.note,
-        "created_by": w.created_by,
-        "created_at": json_datetime(w.created_at),
-    }

@@ -19,12 +19,9 @@ from app.core.batched_reads import BatchedLookup
 from app.core.db import get_engine
 from app.core.errors import NotFound
 from app.core.ids import is_possible_id
-from app.core.json_out import json_bytes
 from app.core.prepared import PreparedSelect, RawConnection, kept_read_connections
 from app.invoices.models import Invoice, InvoiceDocument
-from app.invoices.presenter import invoice_document
 from app.reconciliation.models import Allocation, WriteOff
-from app.statements.presenter import oldest_first
 
 _INVOICES = Invoice.__table__  # type: ignore[attr-defined]
 _ALLOCATIONS = Allocation.__table__  # type: ignore[attr-defined]
@@ -96,9 +93,14 @@ async def _invoices_and_allocations(ids: list[str]) -> list[Sequence[Any]]:
 
 _batched = BatchedLookup(_invoices_and_allocations)
 
+#: An invoice row with its allocation rows (in no set order: the joined read returns them as found), its
+#: write-off rows and its document rows.
+_Found = tuple[Any, Sequence[Any], Sequence[Any], Sequence[Any]]
 
-async def invoice_json(company_id: str, invoice_id: str) -> bytes:
-    """The invoice resource as JSON bytes, or NotFound (also for another company's invoice)."""
+
+async def invoice_rows(company_id: str, invoice_id: str) -> _Found:
+    """The invoice's row with its allocation, write-off and document rows (as invoice_document takes them),
+    or NotFound (also for another company's invoice)."""
     if not is_possible_id(invoice_id):  # refused before any query, never sent to share one with others
         raise NotFound(f"no invoice {invoice_id}")
     params = {"invoice_id": invoice_id, "company_id": company_id}
@@ -109,12 +111,7 @@ async def invoice_json(company_id: str, invoice_id: str) -> bytes:
         found = await kept_read_connections.read(get_engine(), lambda conn: _read_joined(conn, params), snapshot=False)
     if found is None:  # written off or with documents: several selects, in one transaction
         found = await kept_read_connections.read(get_engine(), lambda conn: _read_apart(conn, params))
-    # Built as JSON directly (equal to InvoicePublic: tests/api/test_event_snapshots.py): pydantic's model and
-    # dump were most of the read's own time.
-    return json_bytes(invoice_document(*found))
-
-
-_Found = tuple[Any, Sequence[Any], Sequence[Any], Sequence[Any]]
+    return found
 
 
 async def _read_joined(conn: RawConnection, params: dict[str, str]) -> _Found | None:
@@ -129,7 +126,7 @@ def _joined(rows: Sequence[Sequence[Any]], params: dict[str, str]) -> _Found | N
     if invoice.write_off_amount != 0 or invoice.document_count:
         return None
     allocations = [_AllocationRow._make(values[_SPLIT:]) for values in rows if values[_SPLIT] is not None]
-    return invoice, oldest_first(allocations), (), ()
+    return invoice, allocations, (), ()
 
 
 async def _read_apart(conn: RawConnection, params: dict[str, str]) -> _Found:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Coroutine
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -12,14 +13,17 @@ from fastapi.routing import APIRoute
 
 from app.companies.access import CompanyDep, current_company
 from app.core.db import SessionDep
+from app.core.errors import AppError, problem
 from app.core.json_out import json_bytes
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
 from app.core.request_routes import CommittingRoute
 from app.core.schemas import Page, free_of_control_characters
 from app.invoices import reads, service
-from app.invoices.presenter import invoice_documents, present_invoice, present_invoices
-from app.invoices.schemas import BatchCreate, BatchResponse, InvoiceCreate, InvoicePublic, WriteOffIn
+from app.invoices.presenter import invoice_document, present_invoice, present_invoices
+from app.invoices.schemas import BatchCreate, BatchResponse, InvoiceCreate, InvoicePublic
 from app.reconciliation import decisions
+from app.reconciliation.presenter import oldest_first
+from app.reconciliation.schemas import WriteOffIn
 
 router = APIRouter(route_class=CommittingRoute, prefix="/v1/companies/{vat}/invoices", tags=["invoices"])
 
@@ -32,12 +36,12 @@ InvoiceStatus = Literal["open", "partially_paid", "paid", "overpaid", "cancelled
     response_model=InvoicePublic,
     responses={200: {"model": InvoicePublic, "description": "The same invoice was registered before (idempotent)."}},
 )
-def create_invoice(data: InvoiceCreate, ctx: CompanyDep, session: SessionDep, response: Response) -> InvoicePublic:
+def create_invoice(data: InvoiceCreate, ctx: CompanyDep, session: SessionDep, response: Response) -> dict[str, Any]:
     """Register a sales invoice (idempotent on external_id: the same content again is a 200, other content a 409).
 
     Send lines (totals and VAT are computed) or the invoice's own UBL document, or at least a total_amount."""
     outcome = service.create_invoice(session, ctx.id, data)
-    response.status_code = outcome.status
+    response.status_code = 201 if outcome.created else 200
     assert outcome.invoice is not None
     return present_invoice(session, outcome.invoice)
 
@@ -54,7 +58,7 @@ def create_batch(data: BatchCreate, ctx: CompanyDep, session: SessionDep) -> JSO
     valid = [p for p in parsed if isinstance(p, InvoiceCreate)]
     outcomes = iter(service.create_invoices(session, ctx.id, valid))
     # Plain JSON, not BatchResult models: a thousand invoices through pydantic cost more than storing them
-    # (the documents equal the API's InvoicePublic: tests/api/test_event_snapshots.py).
+    # (the invoices' renderer equals the API's InvoicePublic: tests/unit/test_renderers.py).
     results: list[dict[str, Any]] = []
     pending: list[tuple[int, service.Outcome]] = []
     for index, (raw, item) in enumerate(zip(data.invoices, parsed, strict=True)):
@@ -62,19 +66,17 @@ def create_batch(data: BatchCreate, ctx: CompanyDep, session: SessionDep) -> JSO
         if isinstance(item, InvoiceCreate):
             outcome = next(outcomes)
             pending.append((len(results), outcome))
-            results.append({"index": index, "external_id": external_id, "status": outcome.status})
+            results.append({"index": index, "external_id": external_id, "status": _status(outcome)})
         else:
-            results.append(
-                {"index": index, "external_id": external_id, "status": 422, "problem": service.problem_body(item)}
-            )
+            results.append({"index": index, "external_id": external_id, "status": 422, "problem": problem_body(item)})
     ok = [o.invoice for _, o in pending if o.invoice is not None]
-    presented = {document["id"]: document for document in invoice_documents(session, ok)}
+    presented = {document["id"]: document for document in present_invoices(session, ok)}
     for position, outcome in pending:
         if outcome.invoice is not None:
             results[position]["invoice"] = presented[outcome.invoice.id]
         elif outcome.error is not None:
             results[position]["status"] = outcome.error.status
-            results[position]["problem"] = service.problem_body(outcome.error)
+            results[position]["problem"] = problem_body(outcome.error)
     all_ok = all(r["status"] < 300 for r in results)
     body = {"results": results}
     return Response(json_bytes(body), status_code=200 if all_ok else 207, media_type="application/json")
@@ -113,8 +115,10 @@ async def get_invoice(request: Request) -> Response:
     ctx = await current_company(vat, request)
     # On the event loop, with cached authentication and no ORM session (invoices/reads.py, app/core/prepared.py): a
     # hand-off to the thread pool, and the GIL back and forth, cost more than the read itself.
-    body = await reads.invoice_json(ctx.id, invoice_id)
-    # Serialised there: the model was built from our own rows, so FastAPI's re-validation adds nothing.
+    invoice, allocations, write_offs, documents = await reads.invoice_rows(ctx.id, invoice_id)
+    # Rendered as JSON directly by the invoice's one renderer: pydantic's model and dump were most of the read's
+    # own time, and FastAPI's re-validation adds nothing to a document built from our own rows.
+    body = json_bytes(invoice_document(invoice, oldest_first(allocations), write_offs, documents))
     return Response(body, media_type="application/json")
 
 
@@ -150,13 +154,13 @@ _PATH_PARAMETERS = [
 
 
 @router.post("/{invoice_id}/cancel", response_model=InvoicePublic)
-def cancel_invoice(invoice_id: str, ctx: CompanyDep, session: SessionDep) -> InvoicePublic:
+def cancel_invoice(invoice_id: str, ctx: CompanyDep, session: SessionDep) -> dict[str, Any]:
     """Cancel an invoice with nothing paid or written off; its open suggestions are withdrawn."""
     return present_invoice(session, service.cancel_invoice(session, ctx.id, invoice_id, ctx.actor))
 
 
 @router.post("/{invoice_id}/write-offs", status_code=201, response_model=InvoicePublic)
-def write_off(invoice_id: str, data: WriteOffIn, ctx: CompanyDep, session: SessionDep) -> InvoicePublic:
+def write_off(invoice_id: str, data: WriteOffIn, ctx: CompanyDep, session: SessionDep) -> dict[str, Any]:
     """Settle (part of) what the invoice has due without money: a discount, a bank fee, a small difference."""
     decisions.write_off_invoice(
         session,
@@ -176,3 +180,14 @@ def undo_write_off(invoice_id: str, write_off_id: str, ctx: CompanyDep, session:
     """Undo a write-off; the invoice's status follows at once."""
     decisions.undo_write_off(session, ctx.id, write_off_id, ctx.actor, invoice_id=invoice_id)
     return Response(status_code=204)
+
+
+def _status(outcome: service.Outcome) -> int:
+    if outcome.error is not None:
+        return outcome.error.status
+    return 201 if outcome.created else 200
+
+
+def problem_body(error: AppError) -> dict[str, Any]:
+    """A refused invoice's problem+json, as a batch result carries it."""
+    return json.loads(problem(error.status, error.title, error.detail, slug=error.slug, errors=error.errors).body)

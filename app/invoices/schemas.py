@@ -20,6 +20,7 @@ from app.identifiers.vat import VatError, normalize_customer_vat
 from app.peppol.lines import Line, Totals, compute_totals
 from app.peppol.reading import UblFacts
 from app.peppol.validation import Finding, Report
+from app.reconciliation.schemas import AllocationPublic, WriteOffPublic
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -394,40 +395,6 @@ class BatchCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     invoices: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
-
-
-class AllocationPublic(BaseModel):
-    id: str
-    transaction_id: str
-    invoice_id: str
-    amount: MoneyOut
-    method: str
-    confidence: float
-    reasons: list[dict[str, Any]]
-    created_by: str
-    created_at: datetime
-
-
-WriteOffReason = Literal["payment_difference", "bank_fee", "discount", "manual"]
-
-
-class WriteOffPublic(BaseModel):
-    id: str
-    amount: MoneyOut
-    reason: WriteOffReason
-    invoice_id: str | None = Field(description="The invoice it settles; none for money kept without an invoice.")
-    transaction_id: str | None = Field(description="The payment it came with, if any.")
-    allocation_id: str | None = Field(description="The allocation it completes; undoing that undoes this.")
-    note: str | None
-    created_by: str
-    created_at: datetime
-
-
-class WriteOffIn(StrictInput):
-    amount: MoneyIn
-    reason: WriteOffReason = "manual"
-    transaction_id: str | None = Field(default=None, max_length=40, description="The payment it comes with.")
-    note: str | None = Field(default=None, max_length=500)
 
 
 class CustomerPublic(BaseModel):

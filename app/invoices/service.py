@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,18 +16,21 @@ from sqlmodel import Session, col, select
 
 from app.companies.models import Company
 from app.core.db import insert_missing_rows, insert_rows
-from app.core.errors import AppError, Conflict, NotFound, ValidationFailed, problem
+from app.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.core.ids import new_id, new_ids
 from app.core.json_out import canonical_json
 from app.core.one_of import one_of
 from app.core.schemas import CONTROLS_CHECKED
 from app.core.timeutil import utcnow
 from app.identifiers.references import generate_ogms
-from app.invoices.models import OPEN_STATUSES, CustomerNameToken, Invoice, InvoiceDocument
+from app.invoices.models import CustomerNameToken, Invoice, InvoiceDocument
 from app.invoices.schemas import InvoiceCreate
 from app.peppol import work as xml_work
 from app.peppol.lines import line_dict
 from app.reconciliation.keys import invoice_key_columns, name_tokens
+from app.reconciliation.ledger import Ledger
+from app.reconciliation.locks import for_update
+from app.reconciliation.models import Suggestion
 
 _INVOICE_TABLE = Invoice.__table__  # type: ignore[attr-defined]
 
@@ -137,9 +139,10 @@ def _line_columns(data: InvoiceCreate) -> dict[str, Any]:
 
 @dataclass
 class Outcome:
-    """The result for one invoice of a create or batch call."""
+    """The result for one invoice of a create or batch call: registered now, found registered before, or refused
+    (``error``); the router says which in HTTP."""
 
-    status: int
+    created: bool = False
     invoice_id: str | None = None
     error: AppError | None = None
     invoice: Any = None  # the stored invoice (an ORM object or a plain row; read it, don't modify it)
@@ -191,8 +194,7 @@ def create_invoices(session: Session, company_id: str, items: Sequence[InvoiceCr
         kept = [item for position, item in enumerate(items) if position not in unread]
         answers = iter(create_invoices(session, company_id, kept) if kept else [])
         return [
-            Outcome(unread[position].status, error=unread[position]) if position in unread else next(answers)
-            for position in range(len(items))
+            Outcome(error=unread[position]) if position in unread else next(answers) for position in range(len(items))
         ]
     digests = [content_hash(item) for item in items]
     wanted_refs = {item.structured_reference for item in items if item.structured_reference}
@@ -278,13 +280,12 @@ class _Plan:
                     self.ubl_verdicts[position] = ubl_problem(item, company_vat(self.session, self.company_id))
                 refused = self.ubl_verdicts[position]
                 if refused is not None:
-                    outcomes.append(Outcome(refused.status, error=refused))
+                    outcomes.append(Outcome(error=refused))
                     continue
             reference = item.structured_reference
             if reference is not None and reference in used_refs:
                 outcomes.append(
                     Outcome(
-                        409,
                         error=Conflict(
                             f"structured_reference {reference} is already used by invoice {used_refs[reference]}"
                         ),
@@ -298,7 +299,7 @@ class _Plan:
             rows.append(row)
             batch_by_external[item.external_id] = (digest, row["id"])
             documents.extend(_document_rows(row["id"], item))
-            outcomes.append(Outcome(201, invoice_id=row["id"]))
+            outcomes.append(Outcome(created=True, invoice_id=row["id"]))
         return outcomes, rows, documents
 
 
@@ -337,8 +338,8 @@ def _name_token_rows(company_id: str, rows: list[dict[str, Any]]) -> list[dict[s
 
 def _replay(earlier_digest: str, digest: str, external_id: str, invoice_id: str) -> Outcome:
     if earlier_digest != digest:
-        return Outcome(409, error=Conflict(f"invoice {external_id} already exists with other content"))
-    return Outcome(200, invoice_id=invoice_id)
+        return Outcome(error=Conflict(f"invoice {external_id} already exists with other content"))
+    return Outcome(invoice_id=invoice_id)
 
 
 def _document_rows(invoice_id: str, item: InvoiceCreate) -> list[dict[str, Any]]:
@@ -440,10 +441,6 @@ def parse_batch_item(raw: dict[str, Any], *, controls_checked: bool = False) -> 
         return ValidationFailed(detail, errors=errors)
 
 
-def problem_body(error: AppError) -> dict[str, Any]:
-    return json.loads(problem(error.status, error.title, error.detail, slug=error.slug, errors=error.errors).body)
-
-
 def get_invoice(session: Session, company_id: str, invoice_id: str) -> Invoice:
     invoice = session.get(Invoice, invoice_id)
     if invoice is None or invoice.company_id != company_id:
@@ -484,10 +481,6 @@ def list_invoices(
 
 
 def cancel_invoice(session: Session, company_id: str, invoice_id: str, actor: str) -> Invoice:
-    from app.reconciliation.ledger import Ledger
-    from app.reconciliation.locks import for_update
-    from app.reconciliation.models import Suggestion
-
     ledger = Ledger(session, company_id, actor)
     invoice = session.exec(for_update(session, select(Invoice).where(Invoice.id == invoice_id))).first()
     if invoice is None or invoice.company_id != company_id:
@@ -513,7 +506,3 @@ def cancel_invoice(session: Session, company_id: str, invoice_id: str, actor: st
     ledger.touch(invoice_id=invoice.id)
     ledger.settle()
     return session.get(Invoice, invoice.id)  # type: ignore[return-value]
-
-
-def open_statuses() -> tuple[str, ...]:
-    return OPEN_STATUSES

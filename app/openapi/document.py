@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from app.core.errors import STATUS_SLUGS, TYPE_BASE
+from app.core.errors import TYPE_BASE
 from app.openapi.examples import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -110,8 +110,3 @@ def document(app: FastAPI) -> dict[str, Any]:
                 operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
     app.openapi_schema = schema
     return schema
-
-
-def problem_types() -> list[tuple[str, int]]:
-    """The vocabulary, for the README and its test."""
-    return [(TYPE_BASE + slug, status) for status, slug in STATUS_SLUGS.items()]

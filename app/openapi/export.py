@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.main import create_app
+
 
 def openapi_document() -> dict[str, Any]:
-    from app.main import create_app
-
     return create_app().openapi()
 
 

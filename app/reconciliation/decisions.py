@@ -10,14 +10,15 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.companies.models import Company
+from app.companies.tolerance import Tolerance
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.money import format_amount
 from app.core.timeutil import utcnow
 from app.invoices.models import Invoice
-from app.reconciliation.ledger import Ledger, fits, invoice_amount_due, signed_effect
+from app.reconciliation.ledger import Ledger
 from app.reconciliation.locks import for_update
 from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, Suggestion, WriteOff
-from app.reconciliation.tolerance import Tolerance
+from app.reconciliation.status import fits, invoice_amount_due, signed_effect
 from app.statements.models import BankTransaction
 
 ZERO = Decimal("0.00")

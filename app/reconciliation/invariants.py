@@ -30,8 +30,8 @@ from app.core.events import INVOICE_STATUS_EVENTS
 from app.core.money import format_amount
 from app.core.outbox_models import Event
 from app.invoices.models import Invoice
-from app.reconciliation.ledger import fits, invoice_status, signed_effect, transaction_status
 from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, LearnedPayer, Suggestion, WriteOff
+from app.reconciliation.status import fits, invoice_status, signed_effect, transaction_status
 from app.statements.models import BankTransaction
 
 ZERO = Decimal("0.00")

@@ -1,17 +1,20 @@
-"""The one place that changes who paid what: allocations and write-offs in and out, derived states, events.
+"""The one place that changes who paid what: allocations and write-offs in and out, derived states, changes.
 
 An allocation's ``amount`` is positive and settles that much of its invoice. Against the transaction it
 counts as money in for an invoice and as money out for a credit note, so one transfer of 80 can settle an
 invoice of 100 and a credit note of 20 (100 - 20), and a refund of -20 settles a credit note of 20.
 
 A write-off with an invoice settles that much of it without money (``write_off_amount``); one without an
-invoice accounts for that much of a transaction's money. Everything else is derived here and only here:
+invoice accounts for that much of a transaction's money. Everything else is derived here and only here, by
+the rules of app/reconciliation/status.py:
 
 - invoice: ``amount_paid`` = its allocations, ``write_off_amount`` = its write-offs, ``status`` from both;
 - transaction: ``amount_allocated`` and ``amount_written_off`` (signed like its amount), ``status``.
 
-Each change of an invoice's money state emits one event, each change of a money-in transaction's status to
-``unmatched`` or ``partially_matched`` one event, all carrying the resource as it is at that moment.
+Each change of an invoice's money state is one named change, as is each change of a money-in transaction to
+``unmatched`` or ``partially_matched`` and each new suggestion (app/reconciliation/changes.py); a settle
+hands them, with the rows it read for them, to the listener installed at start-up, which records them as
+events (app/events/).
 
 Work is set-wise: changes are queued and written in bulk, and ``settle()`` recomputes the derived state of
 every touched row with a few grouped queries, so matching 100,000 payments costs a handful of statements per
@@ -23,7 +26,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import delete
@@ -31,66 +33,40 @@ from sqlmodel import Session, col, select
 
 from app.core.db import add_to_counters, insert_rows, plain_rows, update_rows
 from app.core.errors import Conflict
-from app.core.events import INVOICE_STATUS_EVENTS
 from app.core.ids import new_id
 from app.core.money import format_amount
 from app.core.one_of import one_of
-from app.core.outbox_models import Event
 from app.core.timeutil import utcnow
 from app.invoices.models import Invoice
+from app.reconciliation.changes import (
+    InvoiceMoneyChanged,
+    NewTransaction,
+    SettledInvoice,
+    Settlement,
+    SuggestionMade,
+    TransactionStateChanged,
+    publish,
+)
 from app.reconciliation.locks import lock_company_ledger
 from app.reconciliation.models import Allocation, AuditEvent, LearnedPayer, Suggestion, WriteOff
+from app.reconciliation.reasons import reason_codes
+from app.reconciliation.status import (
+    ZERO,
+    fits,
+    invoice_amount_due,
+    invoice_paid_at,
+    invoice_status,
+    signed_effect,
+    transaction_status,
+    worth_telling,
+)
 from app.statements.models import BankTransaction
 
-ZERO = Decimal("0.00")
 _CHUNK = 500
 _ALLOCATIONS = Allocation.__table__  # type: ignore[attr-defined]
 _WRITE_OFFS = WriteOff.__table__  # type: ignore[attr-defined]
 _INVOICES = Invoice.__table__  # type: ignore[attr-defined]
 _TX = BankTransaction.__table__  # type: ignore[attr-defined]
-
-#: Transaction statuses worth an event of their own (money in that still needs a person).
-TRANSACTION_STATUS_EVENTS = {
-    "unmatched": "transaction.unmatched",
-    "partially_matched": "transaction.partially_matched",
-}
-
-
-def signed_effect(invoice_kind: str, amount: Decimal) -> Decimal:
-    """What an allocation of ``amount`` to a document of this kind means for the transaction's balance."""
-    return -amount if invoice_kind == "credit_note" else amount
-
-
-def invoice_status(total: Decimal, paid: Decimal, written_off: Decimal, cancelled: bool) -> str:
-    if cancelled:
-        return "cancelled"
-    settled = paid + written_off
-    if settled <= 0:
-        return "open"
-    if settled < total:
-        return "partially_paid"
-    return "paid" if settled == total else "overpaid"
-
-
-def invoice_amount_due(total: Decimal, paid: Decimal, written_off: Decimal, cancelled: bool) -> Decimal:
-    """What is still to be paid: never negative (an overpayment shows in status and amount_paid)."""
-    return ZERO if cancelled else max(total - paid - written_off, ZERO)
-
-
-def transaction_status(
-    amount: Decimal, allocated: Decimal, written_off: Decimal, *, settled_any: bool, suggested: bool, ignored: bool
-) -> str:
-    if ignored:
-        return "ignored"
-    if not settled_any:
-        return "suggested" if suggested else "unmatched"
-    return "matched" if amount - allocated - written_off == 0 else "partially_matched"
-
-
-def fits(amount: Decimal, allocated: Decimal, written_off: Decimal) -> bool:
-    """Allocations and write-offs stay within the money the transaction moved, in its direction."""
-    low, high = sorted((ZERO, amount))
-    return low <= allocated + written_off <= high and low <= allocated <= high
 
 
 def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
@@ -113,13 +89,13 @@ class Ledger:
         self._transactions: set[str] = set()
         self._fresh: set[str] = set()
         self._suggestions: list[dict[str, Any]] = []
-        #: New transactions, not stored yet (see fresh()): stored, settled and presented from these rows and the
-        #: queues by the next settle.
+        #: New transactions, not stored yet (see fresh()): stored and settled from these rows and the queues by
+        #: the next settle, and handed with its changes to whoever tells of them.
         self._known: dict[str, Any] = {}
         #: Per invoice touched by the last settle: its kind (what its allocations mean for a transaction).
         self._kinds: dict[str, str] = {}
-        self._announcements: list[tuple[str, str, dict[str, Any]]] = []
-        # Rows settled quietly (settle(announce=False)): their state before, for the events of the next settle.
+        self._suggested: list[SuggestionMade] = []
+        # Rows settled quietly (settle(announce=False)): their state before, for the changes of the next settle.
         self._invoice_baseline: dict[str, tuple[Any, ...]] = {}
         self._transaction_baseline: dict[str, tuple[Any, ...]] = {}
         self._announce = True
@@ -164,6 +140,7 @@ class Ledger:
                 "method": method,
                 "confidence": confidence,
                 "reasons": reasons,
+                "reason_codes": reason_codes(reasons),
                 "created_by": self.actor,
                 "created_at": utcnow(),
             }
@@ -292,19 +269,19 @@ class Ledger:
 
     def fresh(self, rows: Iterable[Any]) -> None:
         """New transactions, not stored yet (objects whose attributes are all their columns; nothing allocated to
-        them, written off or suggested but what this ledger queues): their first status is announced as a change.
+        them, written off or suggested but what this ledger queues): their first status is told as a change.
 
         The next settle derives their state from these rows and what this ledger queued for them, stores them
-        with it, before the allocations that point at them, and presents them: nothing is read back, and
-        nothing is updated (an update writes each row's indexes again, and on PostgreSQL checks its foreign
-        keys again: a row inserted in the same transaction always is)."""
+        with it, before the allocations that point at them, and hands them on with its changes: nothing is read
+        back, and nothing is updated (an update writes each row's indexes again, and on PostgreSQL checks its
+        foreign keys again: a row inserted in the same transaction always is)."""
         for row in rows:
             self._fresh.add(row.id)
             self._transactions.add(row.id)
             self._known[row.id] = row
 
     def suggest(self, transaction_id: str, score: float, allocations: list[dict[str, str]], reasons: list[Any]) -> str:
-        """An open suggestion for a person to decide, announced with the transaction as it is after settle()."""
+        """An open suggestion for a person to decide, told with the transaction as it is after settle()."""
         suggestion_id = new_id("sug")
         self._suggestions.append(
             {
@@ -314,27 +291,25 @@ class Ledger:
                 "score": score,
                 "allocations": allocations,
                 "reasons": reasons,
+                "reason_codes": reason_codes(reasons),
                 "status": "open",
                 "created_at": utcnow(),
             }
         )
-        self.announce("suggestion.created", transaction_id, {"suggestion_id": suggestion_id, "score": score})
+        self._suggested.append(SuggestionMade(transaction_id, suggestion_id, score))
         self.touch(transaction_id)
         return suggestion_id
 
-    def announce(self, event_type: str, transaction_id: str, change: dict[str, Any]) -> None:
-        """An event about a transaction (e.g. suggestion.created), with its resource as it is after settle()."""
-        self._announcements.append((event_type, transaction_id, change))
-
     # -- settling ----------------------------------------------------------------------------------------
 
-    def settle(self, *, announce: bool = True) -> None:
-        """Write queued rows, recompute derived states, record events; ORM objects loaded before are refreshed.
+    def settle(self, *, announce: bool = True) -> Settlement | None:
+        """Write queued rows, recompute derived states and hand what changed to the listener (which records
+        events: app/reconciliation/changes.py); ORM objects loaded before are refreshed. Returns what was told.
 
-        ``announce=False`` settles without events, for a decision made of steps (undo, then reopen what the
-        undone allocation had closed): the next settle announces the net change of every row, once.
+        ``announce=False`` settles without telling, for a decision made of steps (undo, then reopen what the
+        undone allocation had closed): the next settle tells the net change of every row, once.
         """
-        if announce:  # what a quiet settle changed is announced now
+        if announce:  # what a quiet settle changed is told now
             self._invoices |= self._invoice_baseline.keys()
             self._transactions |= self._transaction_baseline.keys()
         self._announce = announce
@@ -348,27 +323,48 @@ class Ledger:
         insert_rows(self.session, AuditEvent, self._audits)
         invoice_changes, invoices_seen = self._settle_invoices(sorted(self._invoices))
         transaction_changes = self._settle_stored_transactions(sorted(self._transactions - states.keys()))
-        transaction_changes += new_changes
         self._allocations, self._write_offs, self._suggestions, self._audits = [], [], [], []
         self._invoices, self._transactions = set(), set()
+        settlement = None
         if announce:
-            transaction_changes += [(t, tx_id, change) for t, tx_id, change in self._announcements]
-            events = self._invoice_events(invoice_changes, invoices_seen) + self._transaction_events(
-                transaction_changes, queued, states
+            transaction_changes += new_changes  # stored transactions first, then new ones
+            told = {c.transaction_id for c in transaction_changes} | {c.transaction_id for c in self._suggested}
+            settlement = Settlement(
+                self.company_id,
+                invoice_changes,
+                transaction_changes,
+                self._suggested,
+                invoices_seen,
+                self._new_transactions(told & states.keys(), queued, states),
             )
-            insert_rows(self.session, Event, events)
-            self._announcements, self._fresh = [], set()
+            publish(self.session, settlement)
+            self._suggested, self._fresh = [], set()
             self._invoice_baseline, self._transaction_baseline = {}, {}
         # Once settled, what was queued is stored: the next settle reads these transactions back.
         self._known, self._kinds = {}, {}
         self.session.expire_all()  # bulk statements bypassed the identity map
+        return settlement
 
-    def _settle_invoices(self, ids: list[str]) -> tuple[list[tuple[str, str, dict[str, Any]]], dict[str, _Seen]]:
-        """Derive every touched invoice's state; returns the changes to announce, and each announced invoice as
-        it is now with its allocation and write-off rows (read here once, for the state and the snapshot)."""
+    def _new_transactions(self, ids: set[str], queued: _Queued, states: dict[str, _State]) -> dict[str, NewTransaction]:
+        """The new transactions that changes are about, with everything there is of them (only those: an
+        upload stores thousands, and most need nobody)."""
+        return {
+            tx_id: NewTransaction(
+                self._known[tx_id],
+                states[tx_id],
+                queued.allocations.get(tx_id, ()),
+                queued.write_offs.get(tx_id, ()),
+                queued.suggestions.get(tx_id, ()),
+            )
+            for tx_id in ids
+        }
+
+    def _settle_invoices(self, ids: list[str]) -> tuple[list[InvoiceMoneyChanged], dict[str, SettledInvoice]]:
+        """Derive every touched invoice's state; returns the changes to tell, and each changed invoice as it is
+        now with its allocation and write-off rows (read here once, for the state and whoever tells of it)."""
         updates: list[dict[str, Any]] = []
-        changes: list[tuple[str, str, dict[str, Any]]] = []
-        seen: dict[str, _Seen] = {}
+        changes: list[InvoiceMoneyChanged] = []
+        seen: dict[str, SettledInvoice] = {}
         now = utcnow()
         for chunk in _chunks(ids):
             allocations = self._with_booking_day(_ALLOCATIONS, chunk)
@@ -378,15 +374,15 @@ class Ledger:
                 paid_rows, off_rows = allocations.get(row.id, []), write_offs.get(row.id, [])
                 money = sum((a.amount for a in paid_rows), ZERO)
                 off = sum((w.amount for w in off_rows), ZERO)
-                status = invoice_status(row.total_amount, money, off, row.cancelled_at is not None)
+                cancelled = row.cancelled_at is not None
+                status = invoice_status(row.total_amount, money, off, cancelled)
                 # Settled on the day of its last payment or write-off (one without a payment: the day it was made).
                 days = [a.booked for a in paid_rows] + [w.booked or w.created_at.date() for w in off_rows]
-                paid_at = max(days) if status in ("paid", "overpaid") and days else None
+                paid_at = invoice_paid_at(status, days)
                 stored = (row.status, row.amount_paid, row.write_off_amount)
                 if not self._announce:
                     self._invoice_baseline.setdefault(row.id, stored)
                 before = self._invoice_baseline.get(row.id, stored)
-                event_type = INVOICE_STATUS_EVENTS.get(status)
                 update: dict[str, Any] = {}
                 if stored != (status, money, off) or row.paid_at != paid_at:
                     update = {
@@ -399,24 +395,11 @@ class Ledger:
                         "updated_at": now,
                     }
                     updates.append(update)
-                if self._announce and event_type and before != (status, money, off):
-                    changes.append(
-                        (
-                            event_type,
-                            row.id,
-                            {
-                                "status": status,
-                                "previous_status": before[0],
-                                "amount_paid": format_amount(money),
-                                "write_off_amount": format_amount(off),
-                                "amount_due": format_amount(
-                                    invoice_amount_due(row.total_amount, money, off, row.cancelled_at is not None)
-                                ),
-                            },
-                        )
-                    )
+                if self._announce and before != (status, money, off):
+                    due = invoice_amount_due(row.total_amount, money, off, cancelled)
+                    changes.append(InvoiceMoneyChanged(row.id, status, before[0], money, off, due))
                     # With its update (if any), what the API returns once it is stored.
-                    seen[row.id] = (row, update, paid_rows, off_rows)
+                    seen[row.id] = SettledInvoice(row, update, paid_rows, off_rows)
         if updates:
             update_rows(self.session, Invoice, updates)
         return changes, seen
@@ -435,10 +418,10 @@ class Ledger:
             out[row.invoice_id].append(row)
         return out
 
-    def _settle_stored_transactions(self, ids: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
-        """Derive each stored transaction's state from what is stored of it; returns the changes to announce."""
+    def _settle_stored_transactions(self, ids: list[str]) -> list[TransactionStateChanged]:
+        """Derive each stored transaction's state from what is stored of it; returns the changes to tell."""
         updates: list[dict[str, Any]] = []
-        changes: list[tuple[str, str, dict[str, Any]]] = []
+        changes: list[TransactionStateChanged] = []
         for chunk in _chunks(ids):
             allocated: dict[str, Decimal] = defaultdict(lambda: ZERO)
             settled_any: set[str] = set()
@@ -482,10 +465,10 @@ class Ledger:
             update_rows(self.session, BankTransaction, updates)
         return changes
 
-    def _store_new(self, queued: _Queued) -> tuple[list[tuple[str, str, dict[str, Any]]], dict[str, _State]]:
+    def _store_new(self, queued: _Queued) -> tuple[list[TransactionStateChanged], dict[str, _State]]:
         """Store the new transactions (see fresh()) with the state they settle in, derived from their rows and
-        what this ledger queued for them; returns the changes to announce and their states."""
-        changes: list[tuple[str, str, dict[str, Any]]] = []
+        what this ledger queued for them; returns the changes to tell and their states."""
+        changes: list[TransactionStateChanged] = []
         states: dict[str, _State] = {}
         if not self._known:
             return changes, states
@@ -529,10 +512,10 @@ class Ledger:
         settled_any: bool,
         suggested: bool,
         updates: list[dict[str, Any]],
-        changes: list[tuple[str, str, dict[str, Any]]],
+        changes: list[TransactionStateChanged],
     ) -> _State:
         """One transaction's state from its allocations (signed), write-offs and suggestions: the update to
-        store and the change to announce, if any. Refuses money beyond what the transaction moved."""
+        store and the change to tell, if any. Refuses money beyond what the transaction moved."""
         off = written * (1 if row.amount >= 0 else -1)
         if not fits(row.amount, money, off):
             raise Conflict(
@@ -549,86 +532,15 @@ class Ledger:
             self._transaction_baseline.setdefault(row.id, stored)
             return (status, money, off)
         before = self._transaction_baseline.get(row.id, stored)
-        event_type = TRANSACTION_STATUS_EVENTS.get(status)
-        changed = status != before[0] or row.id in self._fresh
-        remainder_changed = (money, off) != before[1:]
-        if event_type and row.amount > 0 and (changed or (status == "partially_matched" and remainder_changed)):
+        new = row.id in self._fresh
+        if worth_telling(
+            row.amount, status, status_changed=new or status != before[0], remainder_changed=(money, off) != before[1:]
+        ):
             changes.append(
-                (
-                    event_type,
-                    row.id,
-                    {
-                        "status": status,
-                        "previous_status": None if row.id in self._fresh else before[0],
-                        "unallocated_amount": format_amount(row.amount - money - off),
-                    },
-                )
+                TransactionStateChanged(row.id, status, None if new else before[0], row.amount - money - off)
             )
         return (status, money, off)
 
-    # -- events ------------------------------------------------------------------------------------------
-
-    def _invoice_events(
-        self, changes: list[tuple[str, str, dict[str, Any]]], seen: dict[str, _Seen]
-    ) -> list[dict[str, Any]]:
-        if not changes:
-            return []
-        from app.invoices.presenter import invoice_document, invoice_document_rows
-        from app.statements.presenter import oldest_first
-
-        documents = invoice_document_rows(self.session, [invoice for invoice, _, _, _ in seen.values()])
-        snapshots = {
-            invoice_id: invoice_document(
-                invoice, oldest_first(allocations), oldest_first(write_offs), documents.get(invoice_id, ()), update
-            )
-            for invoice_id, (invoice, update, allocations, write_offs) in seen.items()
-        }
-        return [self._event(t, subject, snapshots[subject], change) for t, subject, change in changes]
-
-    def _transaction_events(
-        self, changes: list[tuple[str, str, dict[str, Any]]], queued: _Queued, states: dict[str, _State]
-    ) -> list[dict[str, Any]]:
-        if not changes:
-            return []
-        from app.statements.presenter import best_first, oldest_first, transaction_document, transaction_documents
-
-        subjects = {subject for _, subject, _ in changes}
-        snapshots = _snapshots(self.session, _TX, sorted(subjects - states.keys()), transaction_documents)
-        for subject in subjects & states.keys():
-            # As the API would read it back: the row as stored, its state now, and what was queued for it.
-            snapshots[subject] = transaction_document(
-                self._known[subject],
-                oldest_first(_as_read(queued.allocations.get(subject, ()))),
-                oldest_first(_as_read(queued.write_offs.get(subject, ()))),
-                best_first(_as_read(queued.suggestions.get(subject, ()))),
-                states[subject],
-            )
-        return [self._event(t, subject, snapshots[subject], change) for t, subject, change in changes]
-
-    def _event(self, event_type: str, subject_id: str, data: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": new_id("evt"),
-            "company_id": self.company_id,
-            "type": event_type,
-            "subject_id": subject_id,
-            # The resource as it is now, so that a consumer replaying events sees the same history.
-            "payload": {"data": data, "change": change},
-            "created_at": utcnow(),
-        }
-
-
-def _snapshots(session: Session, table: Any, ids: list[str], present: Any) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    unique = sorted(set(ids))
-    for chunk in _chunks(unique):
-        rows = plain_rows(session.execute(table.select().where(one_of(table.c.id, chunk))))
-        for document in present(session, rows):
-            out[document["id"]] = document
-    return out
-
-
-#: An invoice as it is before a settle's update, that update (empty if none), and its allocation and write-off rows.
-_Seen = tuple[Any, dict[str, Any], list[Any], list[Any]]
 
 #: A transaction's derived state: status, allocated and written-off amounts (signed like its amount).
 _State = tuple[str, Decimal, Decimal]
@@ -652,8 +564,3 @@ def _by_transaction(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]
         if row["transaction_id"] is not None:
             out.setdefault(row["transaction_id"], []).append(row)
     return out
-
-
-def _as_read(rows: Iterable[dict[str, Any]]) -> list[SimpleNamespace]:
-    """Queued rows read as the database's rows are: by attribute."""
-    return [SimpleNamespace(**row) for row in rows]

@@ -1,7 +1,8 @@
 """The matching engine: payments and open invoices in, allocations and suggestions out. Pure (no HTTP, no
 database), so it is fast to test and to measure.
 
-Policy (see docs/matching.md): every candidate gets a confidence score with the reasons behind it.
+Policy (see docs/matching.md): every candidate gets a confidence score with the reasons behind it, both
+from the table of signals (signals.py; a reason is a signal's code with parameters, reasons.py).
 Score >= ``auto_threshold`` (0.95): allocated without a person. Score >= ``suggest_threshold`` (0.30): a
 suggestion a person confirms. Otherwise nothing. What reaches the automatic threshold:
 
@@ -28,15 +29,24 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
-from app.core.money import format_amount
+from app.companies.tolerance import Tolerance
 from app.identifiers.references import FoundReference, find_references, format_ogm, is_valid_ogm_digits, ogm_digits
 from app.reconciliation.invoice_numbers import full_keys, numbers_in_text, tail_key
 from app.reconciliation.keys import name_tokens
 from app.reconciliation.names import name_similarity, normalize_name
-from app.reconciliation.tolerance import Tolerance
+from app.reconciliation.reasons import Reason
+from app.reconciliation.signals import SIGNALS
 
 ZERO = Decimal("0.00")
 CENTS = 100
+# The signals whose scores decide below (app/reconciliation/signals.py says what each reads and is worth).
+_STRUCTURED, _FREE_TEXT, _SEVERAL_REFS = (
+    SIGNALS[n] for n in ("structured_reference", "free_text_reference", "several_references")
+)
+_TYPO, _NUMBER, _NUMBERS = SIGNALS["reference_typo"], SIGNALS["invoice_number"], SIGNALS["invoice_numbers"]
+_DISAGREE, _REMAINDER = SIGNALS["amounts_disagree"], SIGNALS["remainder"]
+_PAYER_AMOUNT, _SUBSET, _UNIQUE = SIGNALS["payer_amount"], SIGNALS["amount_subset"], SIGNALS["unique"]
+_AMOUNT_ONLY = SIGNALS["amount_equals_due"]
 #: A list of bare invoice numbers ("fact. 12, 13 en 14") longer than this is not read as one payment of them.
 MAX_BARE_NUMBERS_IN_GROUP = 8
 
@@ -134,10 +144,6 @@ class Outcome:
     suggestions: list[Suggestion] = field(default_factory=list)
     #: For "matched": what the allocations leave of the payment (it stays on the payment, visibly).
     remainder: Decimal = ZERO
-
-
-def reason(code: str, message: str) -> dict:
-    return {"code": code, "message": message}
 
 
 @dataclass(frozen=True)
@@ -298,7 +304,7 @@ class InvoiceIndex:
             keys = frozenset(known)
             return Payer(
                 keys,
-                (reason("payer_iban", f"paid from {payment.counterparty_iban}, an account of the customer"),),
+                (Reason("payer_iban", iban=payment.counterparty_iban),),
                 certain=len(keys) == 1,
             )
         tokens = name_tokens(payment.counterparty_name)
@@ -311,7 +317,7 @@ class InvoiceIndex:
         )
         if not found:
             return Payer()
-        return Payer(found, (reason("payer_name", f"payer name {payment.counterparty_name!r} is the customer's"),))
+        return Payer(found, (Reason("payer_name", name=payment.counterparty_name),))
 
 
 @dataclass
@@ -371,15 +377,10 @@ class Matcher:
         )
         reasons = [found]
         if adds_up:
-            reasons.append(reason("amounts_add_up", f"their amounts due come to {format_amount(together)}"))
+            reasons.append(Reason("amounts_add_up", total=together))
             return _Candidate(score, invoices, method, reasons)
-        reasons.append(
-            reason(
-                "amounts_disagree",
-                f"their amounts due come to {format_amount(together)}, the payment is {format_amount(paid)}",
-            )
-        )
-        return _Candidate(min(score, 0.8), invoices, method, reasons)
+        reasons.append(Reason("amounts_disagree", total=together, paid=paid))
+        return _Candidate(min(score, _DISAGREE.scores["at_most"]), invoices, method, reasons)
 
     # -- candidates ------------------------------------------------------------------------------------
 
@@ -404,25 +405,17 @@ class Matcher:
             [inv] = invoices
             if structured is not None:
                 return _Candidate(
-                    1.0,
+                    _STRUCTURED.score,
                     [inv],
                     "structured_reference",
-                    [
-                        reason(
-                            "structured_reference",
-                            f"structured communication {payment.structured_reference} is the reference of {inv.number}",
-                        )
-                    ],
+                    [Reason("structured_reference", reference=payment.structured_reference, number=inv.number)],
                 )
             return _Candidate(
-                0.98,
-                [inv],
-                "free_text_reference",
-                [reason("free_text_reference", f"the communication names the reference of {inv.number}")],
+                _FREE_TEXT.score, [inv], "free_text_reference", [Reason("free_text_reference", number=inv.number)]
             )
         method = "structured_reference" if structured is not None else "free_text_reference"
-        found = reason("several_references", f"the payment names the references of {_numbers(invoices)}")
-        return self._group(payment, invoices, method, found, 0.98)
+        found = Reason("several_references", numbers=_numbers(invoices))
+        return self._group(payment, invoices, method, found, _SEVERAL_REFS.score)
 
     def _typo_candidates(self, payment: Payment) -> list[OpenInvoice]:
         raw = typo_suspects(
@@ -445,10 +438,10 @@ class Matcher:
             payer_ok = inv.customer_key in payer.customers
             if not (amount_ok or payer_ok):
                 continue  # a near reference alone is not enough
-            score = 0.97 if amount_ok and payer_ok else 0.85
-            reasons = [reason("reference_typo", f"the reference is one typo away from {inv.reference} ({inv.number})")]
+            score = _TYPO.scores["confirmed"] if amount_ok and payer_ok else _TYPO.score
+            reasons = [Reason("reference_typo", reference=inv.reference, number=inv.number)]
             if amount_ok:
-                reasons.append(reason("amount", f"{format_amount(abs(payment.amount))} is the amount due"))
+                reasons.append(Reason("amount", amount=abs(payment.amount)))
             if payer_ok:
                 reasons += payer.reasons
             if best is None or score > best.score:
@@ -476,11 +469,12 @@ class Matcher:
                 amount_ok = self._amount_agrees(paid, inv.due, inv.total)
                 payer_ok = inv.customer_key in payer.customers
                 # A full number with amount and payer is automatic (0.97); a bare number never is (at most 0.8).
-                base = 0.75 if how == "full" else 0.55
-                score = min(base + 0.15 * amount_ok + 0.1 * payer_ok, 0.97)
-                reasons = [reason("invoice_number", f"the communication names invoice {inv.number}")]
+                base = _NUMBER.score if how == "full" else _NUMBER.scores["bare"]
+                bonus = _NUMBER.scores
+                score = min(base + bonus["amount"] * amount_ok + bonus["payer"] * payer_ok, bonus["at_most"])
+                reasons = [Reason("invoice_number", number=inv.number)]
                 if amount_ok:
-                    reasons.append(reason("amount", f"{format_amount(paid)} is the amount due"))
+                    reasons.append(Reason("amount", amount=paid))
                 if payer_ok:
                     reasons += payer.reasons
                 out.append(_Candidate(score, [inv], "invoice_number", reasons))
@@ -501,12 +495,15 @@ class Matcher:
             customers = {i.customer_key for i in found}
             same_customer = len(customers) == 1
             payer_ok = customers <= payer.customers
+            scores = _NUMBERS.scores
             if how == "full":
-                score = 0.97 if payer_ok else 0.96 if same_customer else 0.8
+                score = _NUMBERS.score if payer_ok else scores["one_customer" if same_customer else "several_customers"]
             else:
-                score = 0.85 if payer_ok else 0.7 if same_customer else 0.5
+                score = scores[
+                    "bare" if payer_ok else "bare_one_customer" if same_customer else "bare_several_customers"
+                ]
             found = sorted(found, key=_age)  # oldest first: the explanation reads the same in every run
-            found_reason = reason("invoice_numbers", f"the communication names invoices {_numbers(found)}")
+            found_reason = Reason("invoice_numbers", numbers=_numbers(found))
             candidate = self._group(payment, found, "invoice_number", found_reason, score)
             if payer_ok:
                 candidate.reasons += list(payer.reasons)
@@ -559,14 +556,10 @@ class Matcher:
             [combo] = combos
             return [
                 _Candidate(
-                    0.95,
+                    _UNIQUE.score,
                     list(combo),
                     "payer_amount_subset",
-                    [
-                        *payer.reasons,
-                        reason("amount_subset", f"{format_amount(paid)} is what {_numbers(combo)} come to together"),
-                        reason("unique", "no other combination of the customer's open invoices comes to this amount"),
-                    ],
+                    [*payer.reasons, Reason("amount_subset", amount=paid, numbers=_numbers(combo)), Reason("unique")],
                 )
             ]
         singles = exact or near
@@ -574,17 +567,13 @@ class Matcher:
         for inv in sorted(singles, key=_age):
             extra = []
             if len(singles) > 1:
-                extra = [reason("ambiguous", f"{len(singles)} open invoices of this customer are due for this amount")]
+                extra = [Reason("ambiguous_payer_amount", count=len(singles))]
             out.append(
                 _Candidate(
-                    0.8 if len(singles) == 1 else 0.45,
+                    _PAYER_AMOUNT.score if len(singles) == 1 else _PAYER_AMOUNT.scores["ambiguous"],
                     [inv],
                     "payer_amount",
-                    [
-                        *payer.reasons,
-                        reason("amount", f"{format_amount(paid)} is the amount due of invoice {inv.number}"),
-                        *extra,
-                    ],
+                    [*payer.reasons, Reason("payer_amount", amount=paid, number=inv.number), *extra],
                 )
             )
         if not exhaustive:
@@ -598,17 +587,13 @@ class Matcher:
         for combo in combos:
             extra = []
             if len(combos) > 1 or singles:
-                extra = [reason("ambiguous", "other open invoices of this customer also come to this amount")]
+                extra = [Reason("ambiguous_combination")]
             out.append(
                 _Candidate(
-                    0.75 if not extra else 0.45,
+                    _SUBSET.score if not extra else _SUBSET.scores["ambiguous"],
                     list(combo),
                     "payer_amount_subset",
-                    [
-                        *payer.reasons,
-                        reason("amount_subset", f"{format_amount(paid)} is what {_numbers(combo)} come to together"),
-                        *extra,
-                    ],
+                    [*payer.reasons, Reason("amount_subset", amount=paid, numbers=_numbers(combo)), *extra],
                 )
             )
         return out
@@ -695,17 +680,12 @@ class Matcher:
         ]
         if not pool:
             return []
-        score = 0.5 if len(pool) == 1 else 0.3
+        score = _AMOUNT_ONLY.score if len(pool) == 1 else _AMOUNT_ONLY.scores["ambiguous"]
         out = []
         for inv in sorted(pool, key=_age):
-            reasons = [
-                reason(
-                    "amount_equals_due",
-                    f"{format_amount(paid)} is the amount due of invoice {inv.number} ({inv.customer_name})",
-                )
-            ]
+            reasons = [Reason("amount_equals_due", amount=paid, number=inv.number, customer=inv.customer_name)]
             if len(pool) > 1:
-                reasons.append(reason("ambiguous", f"{len(pool)} open invoices are due for this amount"))
+                reasons.append(Reason("ambiguous_amount", count=len(pool)))
             out.append(_Candidate(score, [inv], "amount", reasons))
         return out
 
@@ -764,11 +744,8 @@ class Matcher:
         candidates = self._by_payer_amount(payment, payer, paid=remainder, exclude=taken)
         out = []
         for c in self._dedupe(sorted(candidates, key=lambda c: -c.score))[: self.config.max_suggestions]:
-            c.score = min(c.score, 0.9)  # a person decides what a remainder pays
-            c.reasons = [
-                reason("remainder", f"{format_amount(remainder)} is left after the named invoices"),
-                *c.reasons,
-            ]
+            c.score = min(c.score, _REMAINDER.scores["at_most"])  # a person decides what a remainder pays
+            c.reasons = [Reason("remainder", amount=remainder), *c.reasons]
             out.append(self._suggestion(payment, c, remainder))
         return out
 
@@ -804,19 +781,12 @@ class Matcher:
             short = inv.due - part
             if position == len(settled) - 1 and self.config.tolerance.allows(short, inv.total or inv.due):
                 write_off = short
-                reasons.append(
-                    reason(
-                        "payment_difference",
-                        f"{format_amount(short)} short of the amount due, within the payment tolerance: written off",
-                    )
-                )
+                reasons.append(Reason("payment_difference", amount=short))
             if part > 0 or write_off > 0:
                 out.append(Allocation(inv.id, part, write_off, candidate.method, candidate.score, reasons))
             remaining -= part
         if remaining > 0 and out:
-            out[-1].reasons.append(
-                reason("remainder", f"{format_amount(remaining)} more than the amount due stays unallocated")
-            )
+            out[-1].reasons.append(Reason("remainder_unallocated", amount=remaining))
         return out
 
 

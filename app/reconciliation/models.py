@@ -26,6 +26,9 @@ class Allocation(SQLModel, table=True):
     method: str = Field(max_length=30)  # structured_reference | free_text_reference | ... | manual
     confidence: float = 1.0
     reasons: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    #: Beside each reason, the signal and parameters it was rendered from (app/reconciliation/reasons.py), for
+    #: other languages than the API's English; None on rows from before, and on a person's decisions.
+    reason_codes: list[Any] | None = Field(default=None, sa_type=JSON)
     created_by: str = Field(default="matcher", max_length=80)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -67,6 +70,8 @@ class Suggestion(SQLModel, table=True):
     #: [{"invoice_id": ..., "amount": "12.00", "write_off"?: "0.50"}]
     allocations: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     reasons: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    #: As on Allocation: what the review page renders the reasons from in its reader's language.
+    reason_codes: list[Any] | None = Field(default=None, sa_type=JSON)
     status: str = Field(default="open", max_length=10)  # open | accepted | rejected | superseded
     #: What superseded it (an allocation or an accepted suggestion): undoing that reopens it.
     closed_by: str | None = Field(default=None, max_length=40)

@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.companies.models import Company
+from app.companies.tolerance import Tolerance
 from app.core.db import plain_rows
 from app.core.money import format_amount
 from app.core.one_of import one_of
@@ -24,7 +25,6 @@ from app.reconciliation.ledger import Ledger
 from app.reconciliation.locks import lock_company_ledger
 from app.reconciliation.matching import MatchConfig, Matcher, Part, Payment
 from app.reconciliation.models import Suggestion
-from app.reconciliation.tolerance import Tolerance
 from app.statements.models import BankTransaction
 
 _CHUNK = 500

@@ -33,21 +33,16 @@ from app.identifiers.iban import IbanError, normalize_iban
 from app.identifiers.references import ReferenceError_, format_ogm, is_valid_ogm_digits, normalize_rf, ogm_digits
 from app.identifiers.vat import enterprise_number
 from app.statements.parsed import (
-    CodaError,
-    CodaWarning,
     Counterparty,
     MovementKind,
-    ParsedFile,
     ParsedStatement,
     ParsedTransaction,
+    StatementFileError,
+    StatementWarning,
 )
 
 ZERO = Decimal("0.00")
 MAX_BYTES = 200 * 1024 * 1024
-
-
-def looks_like_xml(data: bytes) -> bool:
-    return data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
 def _first_text(element: Any, *paths: tuple[str, ...]) -> str | None:
@@ -66,9 +61,9 @@ def _amount(node: Any, what: str) -> Decimal:
     try:
         value = Decimal((node.text or "").strip())
     except InvalidOperation:
-        raise CodaError(f"{what} is not an amount: {node.text!r}", _line(node)) from None
+        raise StatementFileError(f"{what} is not an amount: {node.text!r}", _line(node)) from None
     if not value.is_finite() or value < 0:
-        raise CodaError(f"{what} is not an amount: {node.text!r}", _line(node))
+        raise StatementFileError(f"{what} is not an amount: {node.text!r}", _line(node))
     return value
 
 
@@ -89,7 +84,7 @@ def _date_of(text: str | None, what: str, line: int | None) -> date | None:
     try:
         return date.fromisoformat(text[:10])
     except ValueError:
-        raise CodaError(f"{what} is not a date: {text!r}", line) from None
+        raise StatementFileError(f"{what} is not a date: {text!r}", line) from None
 
 
 def _sign(indicator: str | None) -> int:
@@ -102,29 +97,31 @@ _ENTRY_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Ntry[\s>]")
 
 class CamtReader:
     """The statements of one camt.053 document, read one ``Stmt`` at a time (memory follows the largest
-    statement, not the file); raises CodaError (with a line) when it cannot be read."""
+    statement, not the file); raises StatementFileError (with a line) when it cannot be read."""
 
     def __init__(self, data: bytes) -> None:
-        self.warnings: list[CodaWarning] = []
+        self.warnings: list[StatementWarning] = []
         if len(data) > MAX_BYTES:
-            raise CodaError(f"the camt.053 document is larger than {MAX_BYTES} bytes")
+            raise StatementFileError(f"the camt.053 document is larger than {MAX_BYTES} bytes")
         # Entities (and their expansion bombs, or files they would read) are declared in a DOCTYPE; a bank
         # statement never has one. Refused before any parsing.
         head = data[: data.find(b">", data.find(b"<!DOCTYPE")) + 1] if b"<!DOCTYPE" in data else b""
         if head:
-            raise CodaError("a camt.053 document carries no DOCTYPE (entities are not accepted)", head.count(b"\n") + 1)
+            raise StatementFileError(
+                "a camt.053 document carries no DOCTYPE (entities are not accepted)", head.count(b"\n") + 1
+            )
         self._data = data
         declared = re.match(rb"\s*(?:\xef\xbb\xbf)?<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)", data)
         self.encoding = declared.group(1).decode().lower() if declared else "utf-8"
 
-    def _fail(self, exc: etree.XMLSyntaxError) -> CodaError:
+    def _fail(self, exc: etree.XMLSyntaxError) -> StatementFileError:
         # An error at the very end of the document, other than content after its end, is a cut-off download:
         # the whole file may well come later (the CodaBox sync downloads it again).
         lines = self._data.rstrip().split(b"\n")
         line, column = exc.position if exc.position else (exc.lineno or 0, 0)
         at_the_end = line >= len(lines) and column >= len(lines[-1])
         cut_off = at_the_end and "Extra content" not in (exc.msg or "")
-        return CodaError(f"not well-formed XML: {exc.msg}", exc.lineno or 1, incomplete=cut_off)
+        return StatementFileError(f"not well-formed XML: {exc.msg}", exc.lineno or 1, incomplete=cut_off)
 
     def movement_records(self) -> int:
         """How many entries (``Ntry``) the file holds: at most what its upload will match, known before its
@@ -171,18 +168,20 @@ class CamtReader:
         except etree.XMLSyntaxError as exc:
             raise self._fail(exc) from None
         if report_line is None:
-            raise CodaError("not a camt.053 document: no BkToCstmrStmt (bank-to-customer statement)", self._root_line())
+            raise StatementFileError(
+                "not a camt.053 document: no BkToCstmrStmt (bank-to-customer statement)", self._root_line()
+            )
         if count == 0:
-            raise CodaError("the camt.053 document holds no Stmt (statement)", report_line)
+            raise StatementFileError("the camt.053 document holds no Stmt (statement)", report_line)
 
 
 def _account(stmt: Any) -> tuple[str, str, str | None]:
     account = _child(stmt, "Acct")
     if account is None:
-        raise CodaError("a statement without its account (Acct)", _line(stmt))
+        raise StatementFileError("a statement without its account (Acct)", _line(stmt))
     raw = _first_text(account, ("Id", "IBAN"), ("Id", "Othr", "Id"))
     if raw is None:
-        raise CodaError("a statement without its account id (Acct/Id)", _line(account))
+        raise StatementFileError("a statement without its account id (Acct/Id)", _line(account))
     try:
         iban = normalize_iban(raw)
     except IbanError:
@@ -221,7 +220,7 @@ def _statement(stmt: Any) -> ParsedStatement:
     line = _line(stmt) or 1
     raw_account, iban, bic = _account(stmt)
     balances = _balances(stmt)
-    warnings: list[CodaWarning] = []
+    warnings: list[StatementWarning] = []
     currency = _text(stmt, "Acct", "Ccy") or next((c for _, _, c, _ in balances.values() if c), None) or "EUR"
     sequence_text = _text(stmt, "LglSeqNb") or _text(stmt, "ElctrncSeqNb")
     if sequence_text and sequence_text.isdigit():
@@ -231,7 +230,7 @@ def _statement(stmt: Any) -> ParsedStatement:
         statement_id = _text(stmt, "Id") or ""
         sequence = zlib.crc32(statement_id.encode()) % 1_000_000 if statement_id else 0
         warnings.append(
-            CodaWarning(
+            StatementWarning(
                 "no_sequence",
                 f"the statement has no LglSeqNb or ElctrncSeqNb: it is known by its Id {statement_id!r}",
                 line,
@@ -242,19 +241,19 @@ def _statement(stmt: Any) -> ParsedStatement:
     closing = balances.get("CLBD")
     statement_date = (closing[1] if closing else None) or created
     if statement_date is None:
-        raise CodaError("a statement without a closing balance date or creation date", line)
+        raise StatementFileError("a statement without a closing balance date or creation date", line)
     transactions = _entries(stmt, statement_date, warnings)
     booked = sum((t.amount for t in transactions if t.kind is not MovementKind.DETAIL), ZERO)
     if opening is None or closing is None:
         missing = " and ".join(
             n for n, b in (("opening (OPBD/PRCD)", opening), ("closing (CLBD)", closing)) if b is None
         )
-        warnings.append(CodaWarning("missing_balance", f"the statement has no {missing} balance", line))
+        warnings.append(StatementWarning("missing_balance", f"the statement has no {missing} balance", line))
     opening_amount = opening[0] if opening else (closing[0] - booked if closing else ZERO)
     closing_amount = closing[0] if closing else opening_amount + booked
     if opening and closing and opening_amount + booked != closing_amount:
         warnings.append(
-            CodaWarning(
+            StatementWarning(
                 "balance_mismatch",
                 f"opening {opening_amount} plus the entries ({booked}) is {opening_amount + booked}, "
                 f"not the closing balance {closing_amount}",
@@ -282,7 +281,7 @@ def _statement(stmt: Any) -> ParsedStatement:
     )
 
 
-def _entries(stmt: Any, statement_date: date, warnings: list[CodaWarning]) -> list[ParsedTransaction]:
+def _entries(stmt: Any, statement_date: date, warnings: list[StatementWarning]) -> list[ParsedTransaction]:
     out: list[ParsedTransaction] = []
     undated: list[int | None] = []
     sequence = 0
@@ -293,13 +292,13 @@ def _entries(stmt: Any, statement_date: date, warnings: list[CodaWarning]) -> li
         sequence += 1
         amount_node = _child(entry, "Amt")
         if amount_node is None:
-            raise CodaError("an entry without its amount (Amt)", _line(entry))
+            raise StatementFileError("an entry without its amount (Amt)", _line(entry))
         indicator = _text(entry, "CdtDbtInd")
         details = [d for group in _children(entry, "NtryDtls") for d in _children(group, "TxDtls")]
         if indicator is None:
             indicator = next((_text(d, "CdtDbtInd") for d in details if _text(d, "CdtDbtInd")), None)
             warnings.append(
-                CodaWarning("no_direction", "an entry without CdtDbtInd: read as money in" if indicator is None
+                StatementWarning("no_direction", "an entry without CdtDbtInd: read as money in" if indicator is None
                             else "an entry without CdtDbtInd: its details' direction is used", _line(entry))
             )  # fmt: skip
         sign = _sign(indicator)
@@ -340,7 +339,7 @@ def _entries(stmt: Any, statement_date: date, warnings: list[CodaWarning]) -> li
             part.parent_sequence = sequence
         if sum((p.amount for p in parts), ZERO) != amount:
             warnings.append(
-                CodaWarning(
+                StatementWarning(
                     "batch_mismatch",
                     f"the {len(parts)} details of entry {sequence} come to {sum((p.amount for p in parts), ZERO)}, "
                     f"not its {amount}",
@@ -350,7 +349,7 @@ def _entries(stmt: Any, statement_date: date, warnings: list[CodaWarning]) -> li
         out.extend(parts)
     if undated:
         warnings.append(
-            CodaWarning(
+            StatementWarning(
                 "no_booking_date",
                 f"{len(undated)} entries have no BookgDt or ValDt: booked on the statement date",
                 undated[0],
@@ -447,10 +446,3 @@ def _creditor_reference(remittance: Any) -> tuple[str | None, str | None, str | 
                 return "rf", ref, None
         return None, ref, None
     return None, None, None
-
-
-def parse_camt(data: bytes) -> ParsedFile:
-    """A whole camt.053 document as the CODA adapter gives a file; raises CodaError when it cannot be read."""
-    reader = CamtReader(data)
-    statements = list(reader.statements())
-    return ParsedFile(statements=statements, encoding=reader.encoding, warnings=reader.warnings)

@@ -28,13 +28,13 @@ from stdnum import iban as iban_std
 from app.identifiers.references import ReferenceError_, format_ogm, is_valid_ogm_digits, normalize_rf
 from app.identifiers.vat import enterprise_number
 from app.statements.parsed import (
-    CodaError,
-    CodaWarning,
     Counterparty,
     MovementKind,
     ParsedFile,
     ParsedStatement,
     ParsedTransaction,
+    StatementFileError,
+    StatementWarning,
 )
 
 RECORD_LENGTH = 128
@@ -48,9 +48,9 @@ _THOUSAND = Decimal(1000)
 # -- input -------------------------------------------------------------------------------------------------
 
 
-def decode(data: bytes) -> tuple[str, str, list[CodaWarning]]:
+def decode(data: bytes) -> tuple[str, str, list[StatementWarning]]:
     """Text, encoding name and warnings: strict UTF-8, else cp1252, else latin-1 (which never fails)."""
-    warnings: list[CodaWarning] = []
+    warnings: list[StatementWarning] = []
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     for encoding in ("utf-8", "cp1252", "latin-1"):
@@ -61,12 +61,14 @@ def decode(data: bytes) -> tuple[str, str, list[CodaWarning]]:
             continue
     if "\ufffd" in text:
         warnings.append(
-            CodaWarning("replacement_characters", "the file contains U+FFFD replacement characters (mis-encoded text)")
+            StatementWarning(
+                "replacement_characters", "the file contains U+FFFD replacement characters (mis-encoded text)"
+            )
         )
     return text, encoding, warnings
 
 
-def records(lines: list[str], warnings: list[CodaWarning]) -> Iterator[tuple[int, str]]:
+def records(lines: list[str], warnings: list[StatementWarning]) -> Iterator[tuple[int, str]]:
     """(line number, 128-character record) pairs, skipping what surrounds the records; warnings are appended."""
     last_trailer = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].startswith("9")), None)
     end = len(lines)
@@ -74,19 +76,21 @@ def records(lines: list[str], warnings: list[CodaWarning]) -> Iterator[tuple[int
         tail = [i for i in range(last_trailer + 1, len(lines)) if lines[i].strip()]
         if tail and not any(_looks_like_record(lines[i]) for i in tail):
             warnings.append(
-                CodaWarning("trailing_garbage", f"{len(tail)} line(s) after the last trailer were ignored", tail[0] + 1)
+                StatementWarning(
+                    "trailing_garbage", f"{len(tail)} line(s) after the last trailer were ignored", tail[0] + 1
+                )
             )
             end = last_trailer + 1
     last = next((i for i in range(end - 1, -1, -1) if lines[i].strip()), None)
     if last is not None and not lines[last].startswith("9") and len(lines[last]) < RECORD_LENGTH:
-        raise CodaError(
+        raise StatementFileError(
             f"incomplete file: it ends at line {last + 1} in the middle of a record ({len(lines[last])} of "
             f"{RECORD_LENGTH} characters), before any trailer (a cut-off download?); nothing was stored",
             last + 1,
             incomplete=True,
         )
     if last is not None and lines[last].startswith("9") and len(lines[last]) < TRAILER_FIELDS:
-        raise CodaError(
+        raise StatementFileError(
             f"incomplete file: it ends at line {last + 1} in the middle of the trailer record (9) "
             f"({len(lines[last])} characters, its totals end at {TRAILER_FIELDS}; a cut-off download?); "
             "nothing was stored",
@@ -101,26 +105,28 @@ def records(lines: list[str], warnings: list[CodaWarning]) -> Iterator[tuple[int
             continue
         control = _CONTROL.search(line)
         if control is not None:
-            raise CodaError(
+            raise StatementFileError(
                 f"control character 0x{ord(control.group()):02X} at column {control.start() + 1}: not CODA text", number
             )
         seen = True
         if line[0] not in _RECORD_TYPES:
-            raise CodaError(f"not a CODA record (record type {line[:1]!r})", number)
+            raise StatementFileError(f"not a CODA record (record type {line[:1]!r})", number)
         if len(line) < RECORD_LENGTH:
             warnings.append(
-                CodaWarning(
+                StatementWarning(
                     "short_record", f"record is {len(line)} characters; padded with blanks to {RECORD_LENGTH}", number
                 )
             )
             line = line.ljust(RECORD_LENGTH)
         elif len(line) > RECORD_LENGTH:
             if line[RECORD_LENGTH:].strip():
-                raise CodaError(f"record is {len(line)} characters long; CODA records are {RECORD_LENGTH}", number)
+                raise StatementFileError(
+                    f"record is {len(line)} characters long; CODA records are {RECORD_LENGTH}", number
+                )
             line = line[:RECORD_LENGTH]
         yield number, line
     if not seen:
-        raise CodaError("the file holds no CODA records", 1)
+        raise StatementFileError("the file holds no CODA records", 1)
 
 
 # C0 control characters (tabs included) have no place in CODA's fixed-width text; DOS's end-of-file ^Z is
@@ -153,13 +159,13 @@ def _looks_like_record(line: str) -> bool:
 def _digits(value: str, what: str, line: int) -> int:
     value = value.strip()
     if not value.isdigit():
-        raise CodaError(f"{what} is not a number: {value!r}", line)
+        raise StatementFileError(f"{what} is not a number: {value!r}", line)
     return int(value)
 
 
 def _amount(sign: str, value: str, what: str, line: int) -> Decimal:
     if sign not in "01":
-        raise CodaError(f"{what} has an invalid sign {sign!r}", line)
+        raise StatementFileError(f"{what} has an invalid sign {sign!r}", line)
     amount = Decimal(_digits(value, what, line)) / _THOUSAND
     return -amount if sign == "1" else amount
 
@@ -168,11 +174,11 @@ def _date(value: str, what: str, line: int, *, fallback: date | None = None) -> 
     if value == "000000" and fallback is not None:
         return fallback
     if not value.isdigit():
-        raise CodaError(f"{what} is not a date (DDMMYY): {value!r}", line)
+        raise StatementFileError(f"{what} is not a date (DDMMYY): {value!r}", line)
     try:
         return date(2000 + int(value[4:6]), int(value[2:4]), int(value[0:2]))
     except ValueError:
-        raise CodaError(f"{what} is not a valid date: {value!r}", line) from None
+        raise StatementFileError(f"{what} is not a valid date: {value!r}", line) from None
 
 
 def _clean(value: str) -> str | None:
@@ -238,7 +244,7 @@ class CodaReader:
             text = text.rstrip("\x1a")  # DOS end-of-file marker
             self._lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         except Exception as exc:
-            raise CodaError(f"unreadable CODA content ({type(exc).__name__}: {exc})") from None
+            raise StatementFileError(f"unreadable CODA content ({type(exc).__name__}: {exc})") from None
 
     def movement_records(self) -> int:
         """How many movement records (2.1) the file holds: at most what its upload will match, known before
@@ -252,14 +258,14 @@ class CodaReader:
                 statement = _statement(block, self.warnings)
                 _sequence_check(statement, last_sequence)
                 yield statement
-        except CodaError:
+        except StatementFileError:
             raise
         except Exception as exc:  # pycoda or a field we did not anticipate: never a crash, always a clear refusal
-            raise CodaError(f"unreadable CODA content ({type(exc).__name__}: {exc})") from None
+            raise StatementFileError(f"unreadable CODA content ({type(exc).__name__}: {exc})") from None
 
 
 def parse_coda(data: bytes) -> ParsedFile:
-    """Parse a whole CODA file; raises CodaError (with a line number) only when it cannot be read at all."""
+    """Parse a whole CODA file; raises StatementFileError (with a line number) only when it cannot be read at all."""
     reader = CodaReader(data)
     statements = list(reader.statements())
     return ParsedFile(statements=statements, encoding=reader.encoding, warnings=reader.warnings)
@@ -272,18 +278,20 @@ def _blocks(recs: Iterable[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
     for number, line in recs:
         kind = line[0]
         if kind == "0" and line[127] != "2":
-            raise CodaError(f"CODA version {line[127]!r} is not supported (version 2 is)", number)
+            raise StatementFileError(f"CODA version {line[127]!r} is not supported (version 2 is)", number)
         if kind == "0":
             if current is not None:
                 if not closed:
-                    raise CodaError("a new header (record 0) starts before the previous statement's trailer", number)
+                    raise StatementFileError(
+                        "a new header (record 0) starts before the previous statement's trailer", number
+                    )
                 yield _checked(current)
             current, closed = [(number, line)], False
             continue
         if current is None:
-            raise CodaError("the file does not start with a header record (0)", number)
+            raise StatementFileError("the file does not start with a header record (0)", number)
         if closed:
-            raise CodaError(f"record {kind} after the trailer (record 9)", number)
+            raise StatementFileError(f"record {kind} after the trailer (record 9)", number)
         closed = kind == "9"
         current.append((number, line))
     if current is not None:
@@ -291,7 +299,7 @@ def _blocks(recs: Iterable[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
             # A statement always ends with its trailer: without it the file was cut off (a download that
             # stopped half-way). Storing the part would count its movements twice once the whole file comes.
             last = current[-1][0]
-            raise CodaError(
+            raise StatementFileError(
                 f"incomplete file: it ends at line {last} before the trailer record (9) of its last statement "
                 "(a cut-off download?); nothing was stored, send the complete file",
                 last,
@@ -304,25 +312,29 @@ def _checked(block: list[tuple[int, str]]) -> list[tuple[int, str]]:
     kinds = [line[0] for _, line in block]
     header_line = block[0][0]
     if kinds.count("1") != 1 or len(kinds) < 2 or kinds[1] != "1":
-        raise CodaError("a statement needs exactly one old-balance record (1) right after its header", header_line)
+        raise StatementFileError(
+            "a statement needs exactly one old-balance record (1) right after its header", header_line
+        )
     eight = kinds.index("8") if "8" in kinds else kinds.index("9") if "9" in kinds else len(kinds)
     for (number, _line), kind in zip(block[eight + 1 :], kinds[eight + 1 :], strict=True):
         if kind not in "489":
-            raise CodaError(f"record {kind} after the new-balance record (8)", number)
+            raise StatementFileError(f"record {kind} after the new-balance record (8)", number)
     for (number, _line), kind in zip(block[2:eight], kinds[2:eight], strict=True):
         if kind not in "234":
-            raise CodaError(f"record {kind} among the movements", number)
+            raise StatementFileError(f"record {kind} among the movements", number)
     return block
 
 
-def _statement(block: list[tuple[int, str]], file_warnings: list[CodaWarning]) -> ParsedStatement:
+def _statement(block: list[tuple[int, str]], file_warnings: list[StatementWarning]) -> ParsedStatement:
     header_no, header = block[0]
     version = header[127]
     if version != "2":
-        raise CodaError(f"CODA version {version!r} is not supported (version 2 is)", header_no)
+        raise StatementFileError(f"CODA version {version!r} is not supported (version 2 is)", header_no)
     if header[14:16] != "05":
         file_warnings.append(
-            CodaWarning("application_code", f"header application code is {header[14:16]!r}, expected '05'", header_no)
+            StatementWarning(
+                "application_code", f"header application code is {header[14:16]!r}, expected '05'", header_no
+            )
         )
     creation = _date(header[5:11], "creation date", header_no)
     one_no, one = block[1]
@@ -334,10 +346,10 @@ def _statement(block: list[tuple[int, str]], file_warnings: list[CodaWarning]) -
     elif structure in "13":
         account_raw, currency = one[5:39], one[39:42]
     else:
-        raise CodaError(f"unknown account structure {structure!r}", one_no)
+        raise StatementFileError(f"unknown account structure {structure!r}", one_no)
     currency = currency.strip()
     if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise CodaError(f"currency {currency!r} is not an ISO code", one_no)
+        raise StatementFileError(f"currency {currency!r} is not an ISO code", one_no)
     opening = _amount(one[42], one[43:58], "old balance", one_no)
     opening_date = _date(one[58:64], "old balance date", one_no)
 
@@ -351,7 +363,7 @@ def _statement(block: list[tuple[int, str]], file_warnings: list[CodaWarning]) -
         closing_date = _date(eight[57:63], "new balance date", eight_no)
     elif groups:
         last = next(n for n, line in reversed(block) if line[0] != "9")
-        raise CodaError(
+        raise StatementFileError(
             f"incomplete statement: its movements end at line {last} without the new-balance record (8); "
             "nothing was stored",
             last,
@@ -384,7 +396,7 @@ def _statement(block: list[tuple[int, str]], file_warnings: list[CodaWarning]) -
     )
     if not eight:
         statement.warnings.append(
-            CodaWarning("missing_new_balance", "no new-balance record (8): the old balance is kept", eight_no)
+            StatementWarning("missing_new_balance", "no new-balance record (8): the old balance is kept", eight_no)
         )
     statement.warnings += _integrity(statement, block, eight_no, eight)
     return statement
@@ -406,9 +418,9 @@ def _pycoda_movements(block: list[tuple[int, str]]) -> list:
     try:
         [statement] = Parser().parse(content)
     except CodaParserException as exc:
-        raise CodaError(f"pycoda refused the statement: {exc.msg.strip()}", block[0][0]) from None
+        raise StatementFileError(f"pycoda refused the statement: {exc.msg.strip()}", block[0][0]) from None
     except ValueError as exc:
-        raise CodaError(f"pycoda could not read the statement: {exc}", block[0][0]) from None
+        raise StatementFileError(f"pycoda could not read the statement: {exc}", block[0][0]) from None
     return statement.movements
 
 
@@ -423,9 +435,9 @@ def _walk(block: list[tuple[int, str]]) -> tuple[list[dict], list[str]]:
                 movements.append({"line": number, "r21": line, "r22": None, "r23": None})
                 continue
             if sub not in "23":
-                raise CodaError(f"movement record 2.{sub} is not a CODA record", number)
+                raise StatementFileError(f"movement record 2.{sub} is not a CODA record", number)
             if not movements or movements[-1]["r21"][2:6] != line[2:6]:
-                raise CodaError(f"movement record 2.{sub} does not follow its record 2.1", number)
+                raise StatementFileError(f"movement record 2.{sub} does not follow its record 2.1", number)
             movements[-1][f"r2{sub}"] = line
         elif kind == "3":
             if sub == "1":
@@ -438,7 +450,7 @@ def _walk(block: list[tuple[int, str]]) -> tuple[list[dict], list[str]]:
 def _type_globalisations(transactions: list[ParsedTransaction], groups: list[dict], pycoda_movements: list) -> None:
     """A movement followed by details of its own sequence number is a total; the details are the leaves."""
     if len(groups) != len(pycoda_movements):
-        raise CodaError("pycoda and the record walk disagree on the number of movements", groups[0]["line"])
+        raise StatementFileError("pycoda and the record walk disagree on the number of movements", groups[0]["line"])
     total_for: dict[int, ParsedTransaction] = {}
     for tx, group, pm in zip(transactions, groups, pycoda_movements, strict=True):
         if tx.detail > 0 and tx.sequence in total_for:
@@ -504,12 +516,12 @@ def _transaction(mv: dict) -> ParsedTransaction:
 # -- integrity ---------------------------------------------------------------------------------------------
 
 
-def _integrity(st: ParsedStatement, block: list[tuple[int, str]], eight_no: int, eight: str) -> list[CodaWarning]:
-    warnings: list[CodaWarning] = []
+def _integrity(st: ParsedStatement, block: list[tuple[int, str]], eight_no: int, eight: str) -> list[StatementWarning]:
+    warnings: list[StatementWarning] = []
     leaves = sum((t.amount for t in st.transactions if t.is_leaf), Decimal(0))
     if st.opening_balance + leaves != st.closing_balance:
         warnings.append(
-            CodaWarning(
+            StatementWarning(
                 "balance_mismatch",
                 f"opening {st.opening_balance} + movements {leaves} = {st.opening_balance + leaves}, "
                 f"but the new balance is {st.closing_balance}",
@@ -521,7 +533,7 @@ def _integrity(st: ParsedStatement, block: list[tuple[int, str]], eight_no: int,
     account_eight = eight[4:41].replace(" ", "")
     if eight and account_one != account_eight:
         warnings.append(
-            CodaWarning(
+            StatementWarning(
                 "account_mismatch",
                 f"record 8 names account {account_eight!r}, record 1 {account_one!r}",
                 eight_no,
@@ -532,7 +544,7 @@ def _integrity(st: ParsedStatement, block: list[tuple[int, str]], eight_no: int,
     count = line[16:22].strip()
     if not count.isdigit() or int(count) != body:
         warnings.append(
-            CodaWarning("trailer_count", f"trailer says {count or 'nothing'} records, found {body}", number)
+            StatementWarning("trailer_count", f"trailer says {count or 'nothing'} records, found {body}", number)
         )
     movements = [t for t in st.transactions if t.detail == 0]
     debit = sum((-t.amount for t in movements if t.amount < 0), Decimal(0))
@@ -540,7 +552,9 @@ def _integrity(st: ParsedStatement, block: list[tuple[int, str]], eight_no: int,
     for what, field, actual in (("debit", line[22:37], debit), ("credit", line[37:52], credit)):
         if not field.strip().isdigit() or Decimal(int(field)) / _THOUSAND != actual:
             warnings.append(
-                CodaWarning(f"trailer_{what}", f"trailer {what} total {field.strip() or 'missing'} != {actual}", number)
+                StatementWarning(
+                    f"trailer_{what}", f"trailer {what} total {field.strip() or 'missing'} != {actual}", number
+                )
             )
     return warnings
 
@@ -551,7 +565,7 @@ def _sequence_check(st: ParsedStatement, last: dict[tuple[str, str], int]) -> No
     previous = last.get(key)
     if previous is not None and st.sequence > previous + 1 and st.sequence != 1:
         st.warnings.append(
-            CodaWarning(
+            StatementWarning(
                 "sequence_gap", f"statement {st.sequence} follows statement {previous} of the same account", st.line
             )
         )

@@ -1,4 +1,4 @@
-"""Tables for received CODA files, their statements and every booked movement."""
+"""Tables for received bank statement files (CODA, camt.053), their statements and every booked movement."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from app.core.db import Money
 from app.core.timeutil import utcnow
 
 
-class CodaFile(SQLModel, table=True):
+class StatementFile(SQLModel, table=True):
+    """A bank statement file as received, whatever its format (the table keeps its first name)."""
+
     __tablename__ = "coda_files"
 
     id: str = Field(primary_key=True, max_length=40)
@@ -21,7 +23,7 @@ class CodaFile(SQLModel, table=True):
     sha256: str = Field(max_length=64, index=True)
     size: int
     encoding: str = Field(max_length=20)
-    source: str = Field(default="upload", max_length=20)  # "upload" | "codabox"
+    source: str = Field(default="upload", max_length=20)  # "upload" | "codabox": its source's name (sources.py)
     content: bytes = Field(sa_type=LargeBinary)  # the bytes exactly as received
     warnings: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     received_at: datetime = Field(default_factory=utcnow)

@@ -1,7 +1,8 @@
-"""Plain data for a parsed CODA file: what the adapter (``coda.py``) produces and the service stores.
+"""Plain data for a parsed bank statement file, whatever its format: what each reader (``readers.py``: CODA in
+``coda.py``, camt.053 in ``camt.py``) produces and the service stores.
 
-No pycoda types leak past this module's users: amounts are exact ``Decimal`` (signed, + is money in),
-dates are ``date``, and every warning carries the 1-based line number it is about when there is one.
+No parser's types (pycoda's, lxml's) leak past this module's users: amounts are exact ``Decimal`` (signed, + is
+money in), dates are ``date``, and every warning carries the 1-based line number it is about when there is one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ class MovementKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class CodaWarning:
+class StatementWarning:
+    """Something a person should know about a file or one of its statements; never a refusal."""
+
     code: str  # stable machine code, e.g. "balance_mismatch", "trailer_count", "sequence_gap"
     message: str
     line: int | None = None
@@ -34,8 +37,8 @@ class CodaWarning:
         return out
 
 
-class CodaError(ValueError):
-    """The file cannot be read as CODA at all; nothing of it may be stored."""
+class StatementFileError(ValueError):
+    """The file cannot be read as its format (CODA, camt.053) at all; nothing of it may be stored."""
 
     def __init__(self, message: str, line: int | None = None, *, incomplete: bool = False) -> None:
         super().__init__(message if line is None else f"line {line}: {message}")
@@ -100,7 +103,7 @@ class ParsedStatement:
     account_description: str | None = None
     transactions: list[ParsedTransaction] = field(default_factory=list)
     informations: list[str] = field(default_factory=list)
-    warnings: list[CodaWarning] = field(default_factory=list)
+    warnings: list[StatementWarning] = field(default_factory=list)
 
     @property
     def leaves(self) -> list[ParsedTransaction]:
@@ -111,4 +114,4 @@ class ParsedStatement:
 class ParsedFile:
     statements: list[ParsedStatement]
     encoding: str  # "utf-8", "cp1252" or "latin-1"
-    warnings: list[CodaWarning] = field(default_factory=list)  # file-level (encoding, padding, garbage)
+    warnings: list[StatementWarning] = field(default_factory=list)  # file-level (encoding, padding, garbage)

@@ -1,4 +1,10 @@
-"""Turn bank-transaction rows (with allocations, write-offs and open suggestions) into the API resource."""
+"""Render bank transactions (with allocations, write-offs and open suggestions) as the API's resource.
+
+``transaction_document`` is the one renderer of a transaction: it builds the JSON directly (the API's answers
+and every event's snapshot), and TransactionPublic only describes it in the OpenAPI document
+(tests/unit/test_renderers.py holds the two equal). ``present_transactions`` reads what a list of
+transactions shows and renders them.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +18,15 @@ from sqlmodel import Session
 from app.core.db import plain_rows
 from app.core.money import format_amount
 from app.core.one_of import one_of
-from app.invoices.presenter import allocation_document, allocation_public, write_off_document, write_off_public
 from app.reconciliation.models import Allocation, Suggestion, WriteOff
-from app.statements.models import BankTransaction
-from app.statements.schemas import (
-    CounterpartyPublic,
-    SuggestedAllocation,
-    SuggestionPublic,
-    TransactionPublic,
+from app.reconciliation.presenter import (
+    allocation_document,
+    best_first,
+    oldest_first,
+    suggestion_document,
+    write_off_document,
 )
+from app.statements.models import BankTransaction
 
 # Plain rows, not ORM objects: presenting only reads them, and rows cost a fraction (events present thousands).
 _ALLOCATIONS = Allocation.__table__  # type: ignore[attr-defined]
@@ -59,61 +65,8 @@ def _related(session: Session, rows: Sequence[Any]) -> tuple[dict[str, list[Any]
     )
 
 
-def oldest_first(rows: Iterable[Any]) -> list[Any]:
-    """Allocations or write-offs (of a transaction or an invoice), in the order the API shows them."""
-    return sorted(rows, key=lambda r: r.created_at)
-
-
-def best_first(suggestions: Iterable[Any]) -> list[Any]:
-    """A transaction's open suggestions, in the order the API shows them."""
-    return sorted(suggestions, key=lambda s: -s.score)
-
-
-def present_transactions(session: Session, rows: Sequence[BankTransaction | Any]) -> list[TransactionPublic]:
-    allocations, write_offs, suggestions = _related(session, rows)
-    return [
-        TransactionPublic(
-            id=t.id,
-            statement_id=t.statement_id,
-            bank_reference=t.bank_reference,
-            booking_date=t.booking_date,
-            value_date=t.value_date,
-            amount=t.amount,
-            currency=t.currency,
-            counterparty=CounterpartyPublic(name=t.counterparty_name, iban=t.counterparty_iban, bic=t.counterparty_bic),
-            communication=t.communication,
-            structured_reference=t.structured_reference,
-            structured_type=t.structured_type,
-            structured_content=t.structured_content,
-            end_to_end_reference=t.end_to_end_reference,
-            transaction_code=t.transaction_code,
-            kind=t.kind,
-            status=t.status,
-            allocated_amount=t.amount_allocated,
-            written_off_amount=t.amount_written_off,
-            unallocated_amount=t.amount - t.amount_allocated - t.amount_written_off,
-            allocations=[allocation_public(a) for a in allocations.get(t.id, ())],
-            write_offs=[write_off_public(w) for w in write_offs.get(t.id, ())],
-            suggestions=[
-                SuggestionPublic(
-                    id=s.id,
-                    score=s.score,
-                    status=s.status,
-                    allocations=[SuggestedAllocation(**a) for a in s.allocations],
-                    reasons=s.reasons,
-                )
-                for s in suggestions.get(t.id, ())
-            ],
-        )
-        for t in rows
-    ]
-
-
-def transaction_documents(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    """The JSON form of ``present_transactions`` (what ``model_dump(mode="json")`` gives), built directly.
-
-    Events carry a snapshot of every new movement: building and dumping the pydantic models cost 50 us a row,
-    most of an upload's event work. tests/api/test_event_snapshots.py holds the two forms equal."""
+def present_transactions(session: Session, rows: Sequence[BankTransaction | Any]) -> list[dict[str, Any]]:
+    """Transactions (ORM objects or plain rows) as the API's JSON, with a few queries per 500, not per row."""
     allocations, write_offs, suggestions = _related(session, rows)
     return [
         transaction_document(t, allocations.get(t.id, ()), write_offs.get(t.id, ()), suggestions.get(t.id, ()))
@@ -128,7 +81,8 @@ def transaction_document(
     suggestions: Iterable[Any],
     state: tuple[str, Decimal, Decimal] | None = None,
 ) -> dict[str, Any]:
-    """One transaction row with its allocation, write-off and open-suggestion rows, as the API's JSON.
+    """One transaction row (ORM object or plain row) with its allocation, write-off and open-suggestion rows, as
+    the API's JSON (TransactionPublic).
 
     ``state``: its status, allocated and written-off amounts when they are newer than the row's."""
     status, allocated, written_off = state or (t.status, t.amount_allocated, t.amount_written_off)
@@ -154,22 +108,5 @@ def transaction_document(
         "unallocated_amount": format_amount(t.amount - allocated - written_off),
         "allocations": [allocation_document(a) for a in allocations],
         "write_offs": [write_off_document(w) for w in write_offs],
-        "suggestions": [_suggestion_document(s) for s in suggestions],
-    }
-
-
-def _suggestion_document(s: Any) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "score": float(s.score),
-        "status": s.status,
-        "allocations": [
-            {
-                "invoice_id": a["invoice_id"],
-                "amount": format_amount(Decimal(a["amount"])),
-                "write_off": format_amount(Decimal(a.get("write_off", "0.00"))),
-            }
-            for a in s.allocations
-        ],
-        "reasons": s.reasons,
+        "suggestions": [suggestion_document(s) for s in suggestions],
     }

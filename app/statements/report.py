@@ -1,4 +1,4 @@
-"""Render a parsed CODA file for people (`codarecon coda parse FILE`) or machines (`--json`)."""
+"""Render a parsed bank statement file for people (`codarecon statement parse FILE`) or machines (`--json`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from app.core.money import format_amount
-from app.statements.parsed import CodaWarning, ParsedFile, ParsedStatement, ParsedTransaction
+from app.statements.parsed import ParsedFile, ParsedStatement, ParsedTransaction, StatementWarning
 
 
 def _transaction(t: ParsedTransaction) -> dict[str, Any]:
@@ -54,7 +54,7 @@ def report_dict(parsed: ParsedFile) -> dict[str, Any]:
     }
 
 
-def _warning(w: CodaWarning) -> str:
+def _warning(w: StatementWarning) -> str:
     where = f" (line {w.line})" if w.line is not None else ""  # a file-wide warning has no line
     return f"warning{where}: {w.code}: {w.message}"
 

@@ -1,4 +1,4 @@
-"""HTTP routes for CODA uploads, statements and bank transactions."""
+"""HTTP routes for statement uploads (CODA, camt.053) and bank transactions."""
 
 from __future__ import annotations
 
@@ -7,24 +7,21 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlmodel import col, select
 
 from app.companies.access import CompanyDep
 from app.core.db import SessionDep, in_one_transaction
-from app.core.errors import NotFound
 from app.core.gc_tuning import give_memory_back
 from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
 from app.core.request_routes import CommittingRoute
 from app.core.schemas import Page
-from app.statements import service
-from app.statements.models import BankTransaction
+from app.statements import queries, service
 from app.statements.presenter import present_transactions
 from app.statements.schemas import IngestResponse, TransactionPublic, TransactionStatus
-from app.statements.upload import read_coda_upload
+from app.statements.upload import read_statement_upload
 
 router = APIRouter(route_class=CommittingRoute, prefix="/v1/companies/{vat}", tags=["statements"])
 
-_CODA_BODY = {
+_STATEMENT_BODY = {
     "requestBody": {
         "required": True,
         "content": {
@@ -51,7 +48,7 @@ LARGE_UPLOAD_BYTES = 4 * 1024 * 1024
     "/statements",
     status_code=201,
     response_model=IngestResponse,
-    openapi_extra=_CODA_BODY,
+    openapi_extra=_STATEMENT_BODY,
     responses={
         200: {"model": IngestResponse, "description": "Every statement in the file was stored before."},
         409: {"description": "A statement's account belongs to another company."},
@@ -61,9 +58,9 @@ LARGE_UPLOAD_BYTES = 4 * 1024 * 1024
 )
 async def upload_statements(request: Request, ctx: CompanyDep, session: SessionDep) -> JSONResponse:
     """Upload a raw CODA file: stored whole or not at all; statements already stored are skipped."""
-    data = await read_coda_upload(request)
-    result = await run_in_threadpool(in_one_transaction, session, service.ingest_coda, session, ctx.id, data)
-    if len(data) >= LARGE_UPLOAD_BYTES:
+    file = await read_statement_upload(request)
+    result = await run_in_threadpool(in_one_transaction, session, service.ingest_statement_file, session, ctx.id, file)
+    if len(file.data) >= LARGE_UPLOAD_BYTES:
         await run_in_threadpool(give_memory_back)
     return JSONResponse(result.response.model_dump(mode="json"), status_code=201 if result.created else 200)
 
@@ -78,15 +75,10 @@ def list_transactions(
     cursor: CursorQuery = None,
 ) -> Page[TransactionPublic]:
     """Booked leaf transactions (globalisation details where present, else the movement)."""
-    query = select(BankTransaction).where(BankTransaction.company_id == ctx.id, BankTransaction.kind != "total")
-    if status:
-        query = query.where(col(BankTransaction.status).in_(list(status)))
-    if statement_id:
-        query = query.where(BankTransaction.statement_id == statement_id)
     after = decode_cursor(cursor)
-    if after:
-        query = query.where(col(BankTransaction.id) > after)
-    rows = list(session.exec(query.order_by(col(BankTransaction.id)).limit(limit + 1)).all())
+    rows = queries.transactions_page(
+        session, ctx.id, statuses=status, statement_id=statement_id, after=after, limit=limit
+    )
     return Page(
         items=present_transactions(session, rows[:limit]),
         next_cursor=next_cursor([r.id for r in rows], limit),
@@ -96,7 +88,5 @@ def list_transactions(
 @router.get("/transactions/{transaction_id}", response_model=TransactionPublic, tags=["transactions"])
 def get_transaction(transaction_id: str, ctx: CompanyDep, session: SessionDep) -> TransactionPublic:
     """One bank transaction with its allocations, write-offs and open suggestions."""
-    tx = session.get(BankTransaction, transaction_id)
-    if tx is None or tx.company_id != ctx.id or tx.kind == "total":
-        raise NotFound(f"no transaction {transaction_id}")
+    tx = queries.company_transaction(session, ctx.id, transaction_id)
     return present_transactions(session, [tx])[0]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.core.schemas import MoneyIn, MoneyOut, StrictInput
-from app.invoices.schemas import AllocationPublic, WriteOffPublic, WriteOffReason
+from app.core.schemas import MoneyOut
+from app.reconciliation.schemas import AllocationPublic, SuggestionPublic, WriteOffPublic
 
 TransactionStatus = Literal["matched", "partially_matched", "suggested", "unmatched", "ignored"]
 
@@ -18,23 +17,6 @@ class CounterpartyPublic(BaseModel):
     name: str | None
     iban: str | None
     bic: str | None
-
-
-class SuggestedAllocation(BaseModel):
-    invoice_id: str
-    amount: MoneyOut
-    write_off: MoneyOut = Field(
-        default=Decimal("0.00"),
-        description="What accepting writes off on that invoice (a shortfall within the payment tolerance).",
-    )
-
-
-class SuggestionPublic(BaseModel):
-    id: str
-    score: float
-    status: str
-    allocations: list[SuggestedAllocation]
-    reasons: list[dict[str, Any]]
 
 
 class TransactionPublic(BaseModel):
@@ -96,18 +78,3 @@ class IngestResponse(BaseModel):
     matching: MatchingCounts
     warnings: list[WarningPublic] = Field(default_factory=list, description="File-level warnings.")
     file_id: str | None = None
-
-
-class ManualAllocationIn(StrictInput):
-    invoice_id: str = Field(min_length=1, max_length=40)
-    amount: MoneyIn = Field(description="Positive: how much of the invoice this transaction settles.")
-    allow_overpayment: bool = Field(default=False, description="Allow more than the invoice's amount due.")
-    apply_tolerance: bool = Field(
-        default=True, description="Write off a shortfall within the company's payment tolerance, settling the invoice."
-    )
-
-
-class TransactionWriteOffIn(StrictInput):
-    amount: MoneyIn = Field(description="Positive, at most the transaction's unallocated amount.")
-    reason: WriteOffReason = "manual"
-    note: str | None = Field(default=None, max_length=500)

@@ -1,4 +1,4 @@
-"""Store CODA files whole or not at all: accounts, statements, movements, then match what is new."""
+"""Store bank statement files whole or not at all: accounts, statements, movements, then match what is new."""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ from app.core.outbox_models import Event
 from app.core.timeutil import utcnow
 from app.reconciliation.locks import lock_company_ledger
 from app.reconciliation.service import MatchRun, MatchSummary
-from app.statements.models import BankTransaction, CodaFile, Statement
-from app.statements.parsed import CodaError, CodaWarning, MovementKind, ParsedStatement
+from app.statements.models import BankTransaction, Statement, StatementFile
+from app.statements.parsed import MovementKind, ParsedStatement, StatementFileError, StatementWarning
+from app.statements.readers import reader_for
 from app.statements.schemas import IngestResponse, MatchingCounts, StatementPublic, WarningPublic
+from app.statements.sources import ReceivedFile
 
 
 @dataclass
@@ -31,7 +33,7 @@ class IngestResult:
     new_transaction_ids: list[str] = field(default_factory=list)
 
 
-def refuse(exc: CodaError, kind: str = "CODA") -> ValidationFailed:
+def refuse(exc: StatementFileError, kind: str = "CODA") -> ValidationFailed:
     error: dict[str, Any] = {"message": exc.message}
     if exc.line is not None:
         error["line"] = exc.line
@@ -57,36 +59,32 @@ class ForeignStatement(Conflict):
         self.holder_number = st.account_holder_number
 
 
-def ingest_coda(
-    session: Session, company_id: str, data: bytes, *, source: str = "upload", holder: str | None = None
-) -> IngestResult:
-    """Store every statement not stored before, then match the new transactions.
+def ingest_statement_file(session: Session, company_id: str, file: ReceivedFile) -> IngestResult:
+    """Store every statement of the file not stored before, then match the new transactions: the one path
+    for every source (``sources.py``) and every format (``readers.py``).
 
-    ``holder``: the company's enterprise number (``BE0123456789``), for files that must be its own (CodaBox's
-    feed): a statement that names another holder refuses the whole file (``ForeignStatement``). A statement
-    that names none is judged by its account, as every upload is.
+    ``file.source.holder``: the company's enterprise number (``BE0123456789``), for files that must be its own
+    (CodaBox's feed): a statement that names another holder refuses the whole file (``ForeignStatement``). A
+    statement that names none is judged by its account, as every upload is.
 
     Statements are read, checked and written one at a time (memory follows the largest statement, not the
     file), all in the caller's transaction: a refusal anywhere rolls back the whole file.
     """
-    from app.statements.camt import CamtReader, looks_like_xml
-    from app.statements.coda import CodaReader  # the adapter pulls in pycoda; only ingestion needs it
-
     # One upload at a time per company: a re-sent file racing its first upload then sees it stored, and
     # matching sees every invoice registered before it (see reconciliation.locks).
     lock_company_ledger(session, company_id)
-    # camt.053 (XML) or CODA, told apart by the content: both give the same parsed statements.
-    kind = "camt.053" if looks_like_xml(data) else "CODA"
+    # Told apart by the content: every format gives the same parsed statements.
+    reader = reader_for(file.data)
     try:
-        reader: CamtReader | CodaReader = CamtReader(data) if kind == "camt.053" else CodaReader(data)
-        ingest = _Ingest(session, company_id, data, reader.encoding, source, reader.movement_records(), holder)
-        for statement in reader.statements():
+        opened = reader.open(file.data)
+        ingest = _Ingest(session, company_id, file, opened.encoding, opened.movement_records())
+        for statement in opened.statements():
             ingest.add(statement)
-    except CodaError as exc:
-        raise refuse(exc, kind) from None
+    except StatementFileError as exc:
+        raise refuse(exc, reader.name) from None
     if ingest.count == 0:
-        raise ValidationFailed(f"the {kind} file holds no statement", errors=[{"message": "no statement"}])
-    file_warnings = [WarningPublic(**w.as_dict()) for w in reader.warnings]
+        raise ValidationFailed(f"the {reader.name} file holds no statement", errors=[{"message": "no statement"}])
+    file_warnings = [WarningPublic(**w.as_dict()) for w in opened.warnings]
     if not ingest.new_ids:
         response = IngestResponse(
             statements=ingest.summaries,
@@ -99,12 +97,12 @@ def ingest_coda(
     # A plain UPDATE: the stored file row's ORM object expired at the first settle, and touching it would
     # read the whole file back.
     session.execute(
-        update(CodaFile)
-        .where(col(CodaFile.id) == ingest.file_id)
-        .values(warnings=[w.as_dict() for w in reader.warnings])
+        update(StatementFile)
+        .where(col(StatementFile.id) == ingest.file_id)
+        .values(warnings=[w.as_dict() for w in opened.warnings])
     )
     totals = ingest.matching.summary if ingest.matching else MatchSummary()
-    metrics.STATEMENTS.labels(kind).inc(sum(1 for summary in ingest.summaries if not summary.duplicate))
+    metrics.STATEMENTS.labels(reader.name).inc(sum(1 for summary in ingest.summaries if not summary.duplicate))
     metrics.TRANSACTIONS.inc(len(ingest.new_ids))
     for outcome, count in totals.as_dict().items():
         metrics.MATCHING.labels(outcome).inc(count)
@@ -122,27 +120,18 @@ def ingest_coda(
 class _Ingest:
     """Writes one statement at a time; remembers only ids and summaries."""
 
-    def __init__(
-        self,
-        session: Session,
-        company_id: str,
-        data: bytes,
-        encoding: str,
-        source: str,
-        movements: int,
-        holder: str | None = None,
-    ) -> None:
+    def __init__(self, session: Session, company_id: str, file: ReceivedFile, encoding: str, movements: int) -> None:
         self.session = session
         self.company_id = company_id
-        self.holder = holder
-        self.file_row = CodaFile(
+        self.holder = file.source.holder
+        self.file_row = StatementFile(
             id=new_id("cf"),
             company_id=company_id,
-            sha256=hashlib.sha256(data).hexdigest(),
-            size=len(data),
+            sha256=hashlib.sha256(file.data).hexdigest(),
+            size=len(file.data),
             encoding=encoding,
-            source=source,
-            content=data,
+            source=file.source.name,
+            content=file.data,
         )
         self.file_stored = False
         self.file_id = self.file_row.id
@@ -202,11 +191,11 @@ class _Ingest:
             self.session.flush()
             self.file_stored = True
         statement_id = new_id("st")
-        added: list[CodaWarning] = []
+        added: list[StatementWarning] = []
         if account_id is None:
             account_id = self._add_account(st, statement_id)
             added.append(
-                CodaWarning(
+                StatementWarning(
                     "account_added",
                     f"account {st.account_iban} was not registered to the company; it is now (check that it is yours)",
                     st.line,
@@ -342,7 +331,7 @@ def _duplicate_summary(st: ParsedStatement, existing_id: str) -> StatementPublic
     )
 
 
-def _sequence_warnings(session: Session, st: ParsedStatement) -> list[CodaWarning]:
+def _sequence_warnings(session: Session, st: ParsedStatement) -> list[StatementWarning]:
     """A gap against the account's previous stored statement (numbering restarts at 1 each year)."""
     previous = session.exec(
         select(func.max(Statement.sequence)).where(
@@ -355,7 +344,7 @@ def _sequence_warnings(session: Session, st: ParsedStatement) -> list[CodaWarnin
     if previous is None or st.sequence == previous + 1 or st.sequence <= previous:
         return []
     return [
-        CodaWarning(
+        StatementWarning(
             "sequence_gap",
             f"statement {st.sequence} follows stored statement {previous}: {st.sequence - previous - 1} missing",
             st.line,

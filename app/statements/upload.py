@@ -1,4 +1,4 @@
-"""Read an uploaded CODA file from a request: raw body or multipart field ``file``, within the size limit."""
+"""The upload as a statement source: a file read from a request (raw body or multipart ``file``), within the limit."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from app.core.asgi import replay_body
 from app.core.bodies import read_limited_body
 from app.core.config import get_settings
 from app.core.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from app.statements.sources import ReceivedFile, uploaded
 
 #: camt.053 statements (ISO 20022 XML); the content decides the format either way.
 XML_TYPES = ("application/xml", "text/xml")
 
 
-async def read_coda_upload(request: Request) -> bytes:
+async def read_statement_upload(request: Request) -> ReceivedFile:
     limit = get_settings().max_upload_bytes
     content_type = request.headers.get("content-type", "application/octet-stream").split(";")[0].strip().lower()
     if content_type.startswith("multipart/form-data"):
@@ -40,4 +41,4 @@ async def read_coda_upload(request: Request) -> bytes:
         )
     if not data.strip():
         raise ValidationFailed("the CODA file is empty", errors=[{"line": 1, "message": "empty file"}])
-    return data
+    return uploaded(data)

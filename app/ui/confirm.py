@@ -12,12 +12,12 @@ from typing import Any
 from sqlmodel import Session
 
 from app.companies.models import Company
+from app.companies.tolerance import Tolerance
 from app.core.db import unit_of_work
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.invoices.models import Invoice
-from app.reconciliation.ledger import invoice_amount_due, invoice_status, signed_effect
 from app.reconciliation.models import WRITE_OFF_REASONS, Suggestion
-from app.reconciliation.tolerance import Tolerance
+from app.reconciliation.status import invoice_amount_due, invoice_status, signed_effect
 from app.statements.models import BankTransaction
 from app.ui import i18n
 

@@ -430,10 +430,11 @@ async def upload_statement(request: Request) -> Response:
         return _notice("/ui/", f"the file is larger than the limit of {limit} bytes", error=True)
 
     def run() -> Any:
-        from app.statements.service import ingest_coda
+        from app.statements.service import ingest_statement_file
+        from app.statements.sources import uploaded
 
         with unit_of_work() as session:
-            return ingest_coda(session, writer.company_id, data).response
+            return ingest_statement_file(session, writer.company_id, uploaded(data)).response
 
     try:
         answer = await run_in_threadpool(run)

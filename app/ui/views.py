@@ -18,6 +18,7 @@ from app.invoices.models import Invoice
 from app.invoices.presenter import amount_due
 from app.reconciliation.candidates import SqlCandidates
 from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, Suggestion, WriteOff
+from app.reconciliation.reasons import read_back
 from app.statements.models import BankTransaction
 from app.ui import i18n
 from app.ui.ranking import PaymentView, rank
@@ -184,7 +185,7 @@ def _suggestions(
                 "id": suggestion.id,
                 "tx": _transaction_view(tx, f),
                 "score": suggestion.score,
-                "reasons": suggestion.reasons,
+                "reasons": [f.reason(r, coded) for r, coded in read_back(suggestion.reasons, suggestion.reason_codes)],
                 "invoices": parts,
             }
         )

@@ -30,6 +30,7 @@ from app.core.one_of import one_of
 from app.core.outbox import PermanentJobError, RetryableJobError, enqueue, register
 from app.core.outbox_models import Event, Job
 from app.core.timeutil import iso, utcnow
+from app.events.resources import current_resource
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks.network import UNREACHABLE, GuardedTransport, Policy, TargetRefused, check_syntax
 
@@ -173,20 +174,7 @@ def _queue_next(session: Session, delivery: WebhookDelivery) -> None:
 
 def resource_for(session: Session, event: Event) -> dict[str, Any] | None:
     """The subject as the API returns it now: only for events recorded before they carried their resource."""
-    if event.type.startswith("invoice."):
-        from app.invoices.models import Invoice
-        from app.invoices.presenter import present_invoice
-
-        invoice = session.get(Invoice, event.subject_id)
-        return present_invoice(session, invoice).model_dump(mode="json") if invoice else None
-    if event.type.startswith("transaction.") or event.type == "suggestion.created":
-        from app.statements.models import BankTransaction
-        from app.statements.presenter import present_transactions
-
-        tx_id = event.payload.get("transaction_id", event.subject_id)
-        tx = session.get(BankTransaction, tx_id)
-        return present_transactions(session, [tx])[0].model_dump(mode="json") if tx else None
-    return None
+    return current_resource(session, event)
 
 
 def message_body(session: Session, event: Event) -> str:

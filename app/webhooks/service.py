@@ -14,6 +14,7 @@ from app.core.crypto import encrypt
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.ids import new_id
 from app.core.outbox_models import Event, Job
+from app.core.timeutil import utcnow
 from app.webhooks.dispatch import add_delivery
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks.network import TargetRefused, check_url
@@ -144,8 +145,6 @@ def send_test(session: Session, principal: Principal, endpoint_id: str) -> Webho
     )
     session.add(event)
     session.flush()
-    from app.core.timeutil import utcnow
-
     event.dispatched_at = utcnow()  # addressed to this endpoint only
     session.add(event)
     return add_delivery(session, endpoint, event)

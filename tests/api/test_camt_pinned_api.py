@@ -22,12 +22,12 @@ XML = {"Content-Type": "application/xml"}
 def stored_rows() -> tuple[int, int, int]:
     """(files, statements, transactions) in the database."""
     from app.core.db import unit_of_work
-    from app.statements.models import BankTransaction, CodaFile, Statement
+    from app.statements.models import BankTransaction, Statement, StatementFile
 
     with unit_of_work(read_only=True) as session:
         return tuple(  # type: ignore[return-value]
             session.exec(select(func.count()).select_from(model)).one()
-            for model in (CodaFile, Statement, BankTransaction)
+            for model in (StatementFile, Statement, BankTransaction)
         )
 
 

@@ -332,14 +332,14 @@ def test_an_entry_whose_storing_keeps_failing_is_set_aside_and_the_feed_goes_on(
     indexes = seed(codabox, 3)
     poison = indexes[1]
     poison_bytes = next(e["coda"] for e in codabox.clients[VAT].entries if e["feed_index"] == poison)
-    real_ingest = statements.ingest_coda
+    real_ingest = statements.ingest_statement_file
 
-    def ingest(session, company_id, data, **kw):
-        if data == poison_bytes:
+    def ingest(session, company_id, file):
+        if file.data == poison_bytes:
             raise OperationalError("INSERT INTO statements VALUES (%(iban)s)", {"iban": IBAN}, Exception("disk I/O"))
-        return real_ingest(session, company_id, data, **kw)
+        return real_ingest(session, company_id, file)
 
-    monkeypatch.setattr(statements, "ingest_coda", ingest)
+    monkeypatch.setattr(statements, "ingest_statement_file", ingest)
     client.post(f"/v1/companies/{VAT}/codabox/sync", headers=key)
     outbox.run_due_jobs(owner="test", base_delay=0.0)
     status = client.get(f"/v1/companies/{VAT}/codabox", headers=key).json()
@@ -383,7 +383,7 @@ def codabox_company_id() -> str:
 
 
 def test_a_feed_entry_keeps_its_file_and_source(client, codabox):
-    from app.statements.models import CodaFile
+    from app.statements.models import StatementFile
 
     key = connect(client, codabox)
     run_jobs()
@@ -392,7 +392,7 @@ def test_a_feed_entry_keeps_its_file_and_source(client, codabox):
     run_jobs(10)
     [entry] = feed_entries()
     with unit_of_work() as session:
-        [coda_file] = session.exec(select(CodaFile)).all()
+        [coda_file] = session.exec(select(StatementFile)).all()
     assert (entry.feed_index, entry.status, entry.coda_file_id) == (index, "ingested", coda_file.id)
     assert coda_file.source == "codabox"
 
@@ -415,8 +415,7 @@ def test_an_unreadable_feed_entry_is_set_aside_with_the_parsers_reason(client, c
 
 
 def test_the_periodic_poll_queues_one_sync_per_connected_company(client, codabox):
-    from app.codabox.feed import poll_connected
-    from app.codabox.service import SYNC
+    from app.codabox.feed import SYNC, poll_connected
 
     connect(client, codabox)
     run_jobs()
@@ -537,7 +536,7 @@ def test_a_bug_while_storing_is_described_in_one_bounded_line(client, codabox, m
     def broken(*_, **__):
         raise RuntimeError("x" * 300)
 
-    monkeypatch.setattr(statements, "ingest_coda", broken)
+    monkeypatch.setattr(statements, "ingest_statement_file", broken)
     client.post(f"/v1/companies/{VAT}/codabox/sync", headers=key)
     run_jobs(20)
     [entry] = feed_entries()
@@ -546,7 +545,7 @@ def test_a_bug_while_storing_is_described_in_one_bounded_line(client, codabox, m
 
 
 def test_a_failed_sync_job_keeps_codaboxs_answer(client, codabox):
-    from app.codabox.service import SYNC
+    from app.codabox.feed import SYNC
 
     key = connect(client, codabox)
     run_jobs()
@@ -562,8 +561,7 @@ def test_a_failed_sync_job_keeps_codaboxs_answer(client, codabox):
 
 
 def test_the_periodic_poll_queues_its_jobs_under_their_company(client, codabox):
-    from app.codabox.feed import poll_connected
-    from app.codabox.service import SYNC
+    from app.codabox.feed import SYNC, poll_connected
 
     connect(client, codabox)
     run_jobs()
@@ -591,7 +589,7 @@ def test_a_feed_entry_offering_xml_is_read_in_the_preferred_format_and_counts_on
 ):
     from app.statements.camt_writer import write_camt
     from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
-    from app.statements.models import CodaFile
+    from app.statements.models import StatementFile
 
     monkeypatch.setattr(get_settings(), "codabox_statement_format", preferred)
     key = connect(client, codabox)
@@ -600,7 +598,7 @@ def test_a_feed_entry_offering_xml_is_read_in_the_preferred_format_and_counts_on
     index = codabox.add_coda(VAT, coda, xml=camt)
     run_jobs()
     with unit_of_work() as session:
-        [stored] = session.exec(select(CodaFile)).all()
+        [stored] = session.exec(select(StatementFile)).all()
     assert stored.content == (camt if preferred == "xml" else coda)
     assert codabox.clients[VAT].offset == index  # the offset rules are the format's business no more than before
     other = camt if preferred == "cod" else coda  # the same statement in the other format: nothing new

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlmodel import func, select
 
-from app.codabox import service
+from app.codabox import connection
 from app.codabox.client import (
     CodaboxClient,
     Credentials,
@@ -24,7 +24,7 @@ from app.core import metrics
 from app.core.config import get_settings
 from app.core.db import unit_of_work
 from app.core.outbox_models import Event, Job
-from app.statements.models import BankTransaction, CodaFile, Statement
+from app.statements.models import BankTransaction, Statement, StatementFile
 from tests.coda_builders import payment_file
 from tests.codabox_support import connect, feed_entries, run_jobs, seed, signed, statement_count
 from tests.helpers import ADMIN, IBAN, OTHER_VAT, VAT, make_company, make_key
@@ -130,7 +130,7 @@ def test_connecting_with_real_shaped_answers_stores_the_credentials(client, monk
     }.items():
         monkeypatch.setattr(settings, name, value)
     calls: list[str] = []
-    monkeypatch.setattr(service, "transport", real_shaped_codabox(calls))
+    monkeypatch.setattr(connection, "transport", real_shaped_codabox(calls))
     make_company(client, accounts=[IBAN])
     key = make_key(client)
     response = client.post(f"/v1/companies/{VAT}/codabox/credentials", json={"token": "one-time"}, headers=key)
@@ -242,7 +242,7 @@ def test_a_statement_of_another_enterprise_is_kept_aside_and_stops_the_connectio
 
     with unit_of_work() as session:
         stored = [
-            session.exec(select(func.count()).select_from(t)).one() for t in (Statement, BankTransaction, CodaFile)
+            session.exec(select(func.count()).select_from(t)).one() for t in (Statement, BankTransaction, StatementFile)
         ]
         events = session.exec(select(Event).where(Event.type == "codabox.mismatch")).all()
     assert stored == [0, 0, 0]  # nothing of the foreign file, and the sync stopped before the next one
@@ -310,8 +310,7 @@ def test_an_admin_disconnects_and_the_credentials_are_forgotten(client, codabox)
 
 
 def test_fetch_delay_spaces_out_every_poll(client, codabox):
-    from app.codabox.feed import poll_connected
-    from app.codabox.service import SYNC
+    from app.codabox.feed import SYNC, poll_connected
 
     codabox.fetch_delay = 7200  # CodaBox's own
     key = connect(client, codabox)

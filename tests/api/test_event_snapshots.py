@@ -1,5 +1,6 @@
-"""Events carry the resource as it was: the invoice and transaction snapshots are built without pydantic (for speed), so
-they are held equal to the API's own resource, field for field, over every shape a transaction takes."""
+"""Events carry the resource as it was: the invoice and transaction snapshots are rendered without pydantic (for speed),
+by the same renderers as the API's answers, so they are held equal to the API's documented resource, field for field,
+over every shape a transaction takes."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from sqlmodel import select
 from app.core.db import unit_of_work
 from app.core.outbox_models import Event
 from app.invoices.models import Invoice
-from app.invoices.presenter import invoice_documents, present_invoices
+from app.invoices.presenter import present_invoices
+from app.invoices.schemas import InvoicePublic
 from app.statements.models import BankTransaction
-from app.statements.presenter import present_transactions, transaction_documents
+from app.statements.presenter import present_transactions
+from app.statements.schemas import TransactionPublic
 from tests.coda_builders import payment_file
 from tests.helpers import IBAN, VAT, invoice_body, make_company, make_key
 
@@ -81,12 +84,12 @@ def test_transaction_snapshots_equal_the_api_resource(client):
 
     with unit_of_work() as session:
         rows = session.exec(select(BankTransaction).order_by(BankTransaction.line)).all()
-        expected = [t.model_dump(mode="json") for t in present_transactions(session, rows)]
-        documents = transaction_documents(session, rows)
+        documents = present_transactions(session, rows)
+        expected = [TransactionPublic.model_validate(d).model_dump(mode="json") for d in documents]
         events = session.exec(select(Event).where(Event.type.like("transaction.%"))).all()
         invoices = session.exec(select(Invoice).order_by(Invoice.number)).all()
-        expected_invoices = [i.model_dump(mode="json") for i in present_invoices(session, invoices)]
-        invoice_snapshots = invoice_documents(session, invoices)
+        invoice_snapshots = present_invoices(session, invoices)
+        expected_invoices = [InvoicePublic.model_validate(i).model_dump(mode="json") for i in invoice_snapshots]
     assert invoice_snapshots == expected_invoices
     assert {i["status"] for i in invoice_snapshots} == {"paid", "partially_paid", "open", "cancelled"}
     assert any(i["lines"] and i["customer"]["address"] and i["documents"] for i in invoice_snapshots)

@@ -93,4 +93,4 @@ def test_the_shared_invoice_read_refuses_an_impossible_id_before_any_query(clien
     monkeypatch.setattr(reads._batched, "rows", no_query)
     monkeypatch.setattr(reads.kept_read_connections, "read", no_query)
     with pytest.raises(NotFound):
-        asyncio.run(reads.invoice_json("co_x", bad))
+        asyncio.run(reads.invoice_rows("co_x", bad))

@@ -8,6 +8,7 @@ company with a key, an invoice and a statement, so generated requests reach the 
 from __future__ import annotations
 
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 import schemathesis
@@ -51,6 +52,11 @@ schema = schemathesis.openapi.from_path(Path(__file__).parents[2] / "openapi" / 
 def test_no_operation_answers_a_5xx_nor_outside_its_document(case, company, app):
     if "vat" in case.path_parameters:
         case.path_parameters["vat"] = VAT
+    if case.headers and "Idempotency-Key" in case.headers:
+        # A fresh key per call: two generated calls with one key are a replay, whose answer leaves out the
+        # secret it handed out once (key, secret: null) -- documented as nullable on replay by the integrator
+        # issue; test_idempotency_records.py holds the replay itself.
+        case.headers["Idempotency-Key"] = uuid4().hex
     case.call_and_validate(
         app=app,
         headers=ADMIN,

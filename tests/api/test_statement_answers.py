@@ -144,10 +144,10 @@ def test_a_new_account_in_two_statements_of_one_file_is_attached_once_with_one_e
 
 
 def test_a_refusal_without_a_line_says_so_without_one():
-    from app.statements.parsed import CodaError
+    from app.statements.parsed import StatementFileError
     from app.statements.service import refuse
 
-    refused = refuse(CodaError("unreadable CODA content (KeyError: 'x')"))
+    refused = refuse(StatementFileError("unreadable CODA content (KeyError: 'x')"))
     assert (refused.detail, refused.errors) == (
         "not a readable CODA file: unreadable CODA content (KeyError: 'x')",
         [{"message": "unreadable CODA content (KeyError: 'x')"}],
@@ -227,7 +227,7 @@ def test_a_files_warnings_answer_each_upload_and_stay_with_the_stored_file(clien
     from sqlmodel import select
 
     from app.core.db import unit_of_work
-    from app.statements.models import CodaFile
+    from app.statements.models import StatementFile
 
     records = payment_file(("12.50", None)).split(b"\n")
     records[-2] = records[-2][:60]  # the trailer cut short: read, padded, and said
@@ -238,7 +238,7 @@ def test_a_files_warnings_answer_each_upload_and_stay_with_the_stored_file(clien
     again = upload(client, key, data)  # nothing new is stored, and the answer still says it
     assert again.status_code == 200 and again.json()["warnings"] == [said]
     with unit_of_work(read_only=True) as session:
-        [stored] = session.exec(select(CodaFile)).all()
+        [stored] = session.exec(select(StatementFile)).all()
     assert (stored.source, stored.warnings) == ("upload", [said])
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import func, select
 
 from app.core.db import unit_of_work
-from app.statements.models import BankTransaction, CodaFile, Statement
+from app.statements.models import BankTransaction, Statement, StatementFile
 from tests.coda_builders import payment_file
 from tests.conftest import sample_path
 from tests.helpers import ADMIN, IBAN, OTHER_VAT, VAT, make_company, make_key
@@ -29,7 +29,7 @@ def upload(client, key, data: bytes, content_type: str = "application/octet-stre
 def counts() -> tuple[int, int, int]:
     with unit_of_work() as session:
         return (
-            session.exec(select(func.count()).select_from(CodaFile)).one(),
+            session.exec(select(func.count()).select_from(StatementFile)).one(),
             session.exec(select(func.count()).select_from(Statement)).one(),
             session.exec(select(func.count()).select_from(BankTransaction)).one(),
         )

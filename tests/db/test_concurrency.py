@@ -128,9 +128,10 @@ def test_parallel_uploads_paying_one_invoice_never_overpay_it(client):
     company_id = client.get(f"/v1/companies/{VAT}", headers=key).json()["id"]
     files = [payment_file(("100.00", reference), sequence=n + 1) for n in range(THREADS)]
 
-    from app.statements.service import ingest_coda
+    from app.statements.service import ingest_statement_file
+    from app.statements.sources import uploaded
 
-    outcomes = race(lambda session, n: ingest_coda(session, company_id, files[n]) and "stored")
+    outcomes = race(lambda session, n: ingest_statement_file(session, company_id, uploaded(files[n])) and "stored")
     assert outcomes == Counter({"stored": THREADS})
     paid = client.get(f"/v1/companies/{VAT}/invoices/{invoice['id']}", headers=key).json()
     assert (paid["status"], paid["amount_paid"], len(paid["allocations"])) == ("paid", "100.00", 1)
@@ -145,22 +146,24 @@ def test_the_same_file_uploaded_in_parallel_is_stored_once(client):
     company_id = client.get(f"/v1/companies/{VAT}", headers=key).json()["id"]
     data = payment_file(("10.00", None), ("20.00", None))
 
-    from app.statements.service import ingest_coda
+    from app.statements.service import ingest_statement_file
+    from app.statements.sources import uploaded
 
-    outcomes = race(lambda session, n: ingest_coda(session, company_id, data).created)
+    outcomes = race(lambda session, n: ingest_statement_file(session, company_id, uploaded(data)).created)
     assert outcomes == Counter({True: 1, False: THREADS - 1})
     assert len(client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]) == 2
 
 
 def test_the_same_file_uploaded_ten_times_at_once_is_stored_once_and_no_upload_fails(client):
     """Racing uploads of one file: one stores it, the nine others answer with duplicates (200), never 500."""
-    from app.statements.service import ingest_coda
+    from app.statements.service import ingest_statement_file
+    from app.statements.sources import uploaded
 
     make_company(client, accounts=[IBAN])
     key = make_key(client)
     company_id = client.get(f"/v1/companies/{VAT}", headers=key).json()["id"]
     data = payment_file(("121.00", None), ("50.00", None))
-    outcomes = race(lambda session, n: ingest_coda(session, company_id, data).created)
+    outcomes = race(lambda session, n: ingest_statement_file(session, company_id, uploaded(data)).created)
     assert outcomes == Counter({True: 1, False: 9})
     transactions = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
     assert len(transactions) == 2

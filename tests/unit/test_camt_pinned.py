@@ -14,7 +14,7 @@ from app.statements.camt import CamtReader
 from app.statements.camt_writer import CamtMovementSpec, CamtStatementSpec, write_camt
 from app.statements.coda import parse_coda
 from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
-from app.statements.parsed import CodaError, ParsedStatement
+from app.statements.parsed import ParsedStatement, StatementFileError
 from app.statements.service import _identity
 
 IBAN = "BE80001000000177"
@@ -133,7 +133,7 @@ def test_a_document_cut_right_after_a_complete_statement_is_refused_as_incomplet
     cut = cut_after_a_statement(two_statements(), which)
     assert cut.endswith(b"</Stmt>") and b"</BkToCstmrStmt>" not in cut
     read_before_the_error: list[int] = []
-    with pytest.raises(CodaError) as refused:
+    with pytest.raises(StatementFileError) as refused:
         for st in CamtReader(cut).statements():  # each whole statement is given, then the cut is found
             read_before_the_error.append(st.sequence)
     assert refused.value.incomplete is True

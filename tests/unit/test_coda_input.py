@@ -9,7 +9,7 @@ import pytest
 
 from app.statements.coda import TRAILER_FIELDS, join_free_text, parse_coda
 from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
-from app.statements.parsed import CodaError, MovementKind
+from app.statements.parsed import MovementKind, StatementFileError
 
 DAY = date(2026, 11, 20)
 ACCOUNT = "BE80001000000177"
@@ -59,7 +59,7 @@ def test_lost_trailing_blanks_are_padded_with_a_warning(length):
 def test_a_file_that_ends_in_a_cut_trailer_is_incomplete(length, end):
     rows = lines(one(MovementSpec(D("1.00"))))
     rows[-1] = rows[-1][:length]
-    with pytest.raises(CodaError) as refused:
+    with pytest.raises(StatementFileError) as refused:
         parse_coda(("\n".join(rows) + end).encode())
     assert refused.value.incomplete
     assert refused.value.line == len(rows)
@@ -69,7 +69,7 @@ def test_a_file_that_ends_in_a_cut_trailer_is_incomplete(length, end):
 def test_a_long_record_is_refused_with_its_line():
     rows = lines(one(MovementSpec(D("1.00"))))
     rows[1] += "XYZ"
-    with pytest.raises(CodaError) as refused:
+    with pytest.raises(StatementFileError) as refused:
         parse_coda("\n".join(rows).encode())
     assert refused.value.line == 2
 
@@ -93,7 +93,7 @@ def test_bad_fields_are_refused_with_their_line(line_index, start, replacement, 
     rows = lines(one(MovementSpec(D("1.00"))))
     row = rows[line_index]
     rows[line_index] = row[:start] + replacement + row[start + len(replacement) :]
-    with pytest.raises(CodaError) as refused:
+    with pytest.raises(StatementFileError) as refused:
         parse_coda("\n".join(rows).encode())
     assert refused.value.line == line_index + 1
     assert words in refused.value.message
@@ -108,9 +108,9 @@ def test_zero_value_date_falls_back_to_the_entry_date():
 
 def test_record_order_that_makes_no_sense_is_refused():
     rows = lines(one(MovementSpec(D("1.00"))))
-    with pytest.raises(CodaError):
+    with pytest.raises(StatementFileError):
         parse_coda("\n".join([rows[0], rows[2], rows[1], *rows[3:]]).encode())
-    with pytest.raises(CodaError):
+    with pytest.raises(StatementFileError):
         parse_coda("\n".join(rows[1:]).encode())  # no header
 
 
@@ -180,7 +180,7 @@ def test_duplicate_flag_and_several_accounts():
 def test_control_characters_are_refused_with_their_line_and_a_dos_end_of_file_is_not():
     rows = lines(one(MovementSpec(D("1.00"), communication="betaling")))
     rows[2] = rows[2][:70] + "\x00" + rows[2][71:]
-    with pytest.raises(CodaError) as refused:
+    with pytest.raises(StatementFileError) as refused:
         parse_coda("\n".join(rows).encode())
     assert refused.value.line == 3
     assert "0x00" in refused.value.message
@@ -197,5 +197,5 @@ def test_a_file_cut_right_after_a_record_type_is_incomplete_not_garbage():
     text = two.decode()
     second = text.index("\n0") + 1  # the second statement's header
     for cut in (second + 1, second + 2, second + 140):
-        with pytest.raises(CodaError, match="incomplete"):
+        with pytest.raises(StatementFileError, match="incomplete"):
             parse_coda(text[:cut].encode())

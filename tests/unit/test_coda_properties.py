@@ -1,4 +1,4 @@
-"""Mutated CODA files either parse or are refused with CodaError: never another exception (hypothesis)."""
+"""Mutated CODA files either parse or are refused with StatementFileError: never another exception (hypothesis)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from app.statements.coda import parse_coda
 from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
-from app.statements.parsed import CodaError, ParsedFile
+from app.statements.parsed import ParsedFile, StatementFileError
 
 # Seconds per run: left out of `make mutate`'s per-mutant runs (see docs/testing.md).
 # Money: run per mutant too (with fewer examples there, tests/conftest.py).
@@ -79,7 +79,7 @@ SETTINGS = settings(max_examples=400, deadline=None)
 def test_mutated_files_parse_or_are_refused(data: bytes) -> None:
     try:
         parsed = parse_coda(data)
-    except CodaError as refused:
+    except StatementFileError as refused:
         assert refused.message
         return
     assert isinstance(parsed, ParsedFile)
@@ -92,7 +92,7 @@ def test_mutated_files_parse_or_are_refused(data: bytes) -> None:
 @SETTINGS
 @given(st.binary(max_size=600))
 def test_random_bytes_never_crash(data: bytes) -> None:
-    with contextlib.suppress(CodaError):
+    with contextlib.suppress(StatementFileError):
         parse_coda(data)
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal as D
 import pytest
 
 from app.statements.coda import parse_coda
-from app.statements.parsed import CodaError, MovementKind, ParsedFile
+from app.statements.parsed import MovementKind, ParsedFile, StatementFileError
 from tests.conftest import REQUIRE_SAMPLES, SAMPLES_DIR, sample_path
 
 pytestmark = pytest.mark.skipif(
@@ -44,7 +44,7 @@ REFUSED = {
 def test_every_sample_is_read_or_refused_with_a_line(name):
     if name in REFUSED:
         line, words = REFUSED[name]
-        with pytest.raises(CodaError) as refused:
+        with pytest.raises(StatementFileError) as refused:
             parse(name)
         assert refused.value.line == line
         assert words in refused.value.message

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal as D
 
+from app.companies.tolerance import Tolerance
 from app.reconciliation.invoice_numbers import numbers_in_text
 from app.reconciliation.matching import MatchConfig, OpenInvoice, Payment, match_payments
 from app.reconciliation.names import name_similarity, normalize_name
-from app.reconciliation.tolerance import Tolerance
 
 DAY = date(2026, 5, 1)
 

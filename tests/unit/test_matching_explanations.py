@@ -12,8 +12,8 @@ from decimal import Decimal as D
 
 import pytest
 
+from app.companies.tolerance import Tolerance
 from app.reconciliation.matching import MatchConfig, match_payments
-from app.reconciliation.tolerance import Tolerance
 from tests.unit.test_matching_search import IBAN, doc, ogm, pay
 
 TYPO = ogm(1234567).replace("1234", "1243")  # +++000/1243/56748+++: two digits swapped

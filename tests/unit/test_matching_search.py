@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal as D
 
+from app.companies.tolerance import Tolerance
 from app.identifiers.references import format_ogm
 from app.reconciliation.matching import InvoiceIndex, MatchConfig, Matcher, OpenInvoice, Payment, match_payments
-from app.reconciliation.tolerance import Tolerance
 from tests.unit.test_matching_engine import DAY, pay
 
 IBAN = "BE71096123456769"

@@ -69,12 +69,12 @@ def test_example_takes_a_belgian_decimal_comma_and_date(capsys):
 
 def test_the_text_report_has_column_headings_and_says_no_line_where_there_is_none():
     from app.statements.coda import parse_coda
-    from app.statements.parsed import CodaWarning
+    from app.statements.parsed import StatementWarning
     from app.statements.report import render_report
     from tests.coda_builders import payment_file
 
     parsed = parse_coda(payment_file(("12.50", "090933755493")))
-    parsed.warnings.append(CodaWarning("trailer_count", "a file-wide warning"))
+    parsed.warnings.append(StatementWarning("trailer_count", "a file-wide warning"))
     lines = render_report(parsed, as_json=False).splitlines()
     headings = lines.index(next(line for line in lines if "counterparty" in line))
     assert lines[headings].split() == ["line", "booked", "amount", "counterparty", "reference", "/", "communication"]

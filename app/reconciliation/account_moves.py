@@ -4,7 +4,7 @@ An account is attached to the first company that registers it or uploads a state
 ``account_added`` warning). When that was the wrong company, an admin moves it: the account, its statements
 and their movements go to the other company, whose open invoices they are then matched against. Nothing the
 first company decided is moved silently: while any of the account's money is allocated or written off there,
-the move is refused (409) until those decisions are undone; open suggestions there are withdrawn.
+the move is refused (a Conflict) until those decisions are undone; open suggestions there are withdrawn.
 """
 
 from __future__ import annotations

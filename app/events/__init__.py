@@ -1,0 +1,1 @@
+"""Events: what features changed, recorded as Event rows with the resource as it was (outbox for webhooks)."""
