@@ -247,6 +247,11 @@ def report() -> str:
     lines += [f"  {' <-> '.join(group)}" for group in circles(found)]
     lines.append(f"package circles: {len(package_circles(found))}")
     lines += [f"  {' <-> '.join(group)}" for group in package_circles(found)]
+    logic = [a for a in found if kind_of(a.source) != "router" and kind_of(a.target) not in SHARED_KINDS]
+    lines.append(
+        f"package circles through logic (leaving out tables, schemas and routers): {len(package_circles(logic))}"
+    )
+    lines += [f"  {' <-> '.join(group)}" for group in package_circles(logic)]
     lines.append(f"arrows pointing up a layer: {len(upward(found))}")
     lines += [f"  {a.source}:{a.line} -> {a.target}" for a in upward(found)]
     lines.append(f"feature logic importing a later feature: {len(against_feature_order(found))}")
