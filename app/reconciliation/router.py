@@ -16,8 +16,8 @@ from app.reconciliation import decisions
 from app.reconciliation.audit import audit_events
 from app.reconciliation.presenter import audit_event_document
 from app.reconciliation.schemas import AuditEventPublic, ManualAllocationIn, TransactionWriteOffIn
-from app.statements.models import BankTransaction
 from app.statements.presenter import present_transactions
+from app.statements.queries import company_transaction
 from app.statements.schemas import TransactionPublic
 
 router = APIRouter(
@@ -25,11 +25,9 @@ router = APIRouter(
 )
 
 
-def _present(session: SessionDep, transaction_id: str) -> dict[str, Any]:
+def _present(session: SessionDep, company_id: str, transaction_id: str) -> dict[str, Any]:
     """The transaction as the API's JSON (FastAPI checks it against TransactionPublic, the documented shape)."""
-    tx = session.get(BankTransaction, transaction_id)
-    assert tx is not None
-    return present_transactions(session, [tx])[0]
+    return present_transactions(session, [company_transaction(session, company_id, transaction_id)])[0]
 
 
 @router.post("/allocations", status_code=201, response_model=TransactionPublic)
@@ -49,7 +47,7 @@ def allocate(transaction_id: str, data: ManualAllocationIn, ctx: CompanyDep, ses
         allow_overpayment=data.allow_overpayment,
         apply_tolerance=data.apply_tolerance,
     )
-    return _present(session, transaction_id)
+    return _present(session, ctx.id, transaction_id)
 
 
 @router.delete("/allocations/{allocation_id}", status_code=204)
@@ -66,7 +64,7 @@ def write_off(transaction_id: str, data: TransactionWriteOffIn, ctx: CompanyDep,
     decisions.write_off_transaction(
         session, ctx.id, transaction_id, data.amount, data.reason, ctx.actor, note=data.note
     )
-    return _present(session, transaction_id)
+    return _present(session, ctx.id, transaction_id)
 
 
 @router.delete("/write-offs/{write_off_id}", status_code=204)
@@ -80,21 +78,21 @@ def undo_write_off(transaction_id: str, write_off_id: str, ctx: CompanyDep, sess
 def accept(transaction_id: str, suggestion_id: str, ctx: CompanyDep, session: SessionDep) -> dict[str, Any]:
     """Accept a suggestion: its allocations (and write-offs) are made. 409 when it was decided already."""
     decisions.accept_suggestion(session, ctx.id, transaction_id, suggestion_id, ctx.actor)
-    return _present(session, transaction_id)
+    return _present(session, ctx.id, transaction_id)
 
 
 @router.post("/suggestions/{suggestion_id}/reject", response_model=TransactionPublic)
 def reject(transaction_id: str, suggestion_id: str, ctx: CompanyDep, session: SessionDep) -> dict[str, Any]:
     """Reject a suggestion; the same proposal is not made again."""
     decisions.reject_suggestion(session, ctx.id, transaction_id, suggestion_id, ctx.actor)
-    return _present(session, transaction_id)
+    return _present(session, ctx.id, transaction_id)
 
 
 @router.post("/suggestions/{suggestion_id}/reopen", response_model=TransactionPublic)
 def reopen(transaction_id: str, suggestion_id: str, ctx: CompanyDep, session: SessionDep) -> dict[str, Any]:
     """Undo a rejection: the suggestion is open again, if what it proposes still fits."""
     decisions.reopen_suggestion(session, ctx.id, transaction_id, suggestion_id, ctx.actor)
-    return _present(session, transaction_id)
+    return _present(session, ctx.id, transaction_id)
 
 
 audit_router = APIRouter(route_class=CommittingRoute, prefix="/v1/companies/{vat}", tags=["transactions"])

@@ -5,6 +5,7 @@ Each rule is also shown to catch a planted violation, so a rule that quietly sto
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -96,3 +97,20 @@ def test_an_import_inside_a_function_counts(tmp_path: Path) -> None:
     found = graph.arrows(modules)
     assert graph.circles(found) == [["app.a", "app.b"]]
     assert any(a.in_function for a in found)
+
+
+#: A query built or run: the session's calls, or SQLAlchemy's statement builders (not ``@router.delete(``).
+SQL_IN_A_ROUTER = re.compile(r"session\.(get|exec|execute|scalars?)\(|(?<![.\w])(select|insert|update|delete)\(")
+
+
+def test_routers_hold_no_sql() -> None:
+    """A router reads the request, calls a service or a query module, and renders (docs/architecture.md)."""
+    found = [
+        f"{module}: {match.group(0)}"
+        for module, path in graph.app_modules().items()
+        if graph.kind_of(module) == "router"
+        for match in SQL_IN_A_ROUTER.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
+    assert SQL_IN_A_ROUTER.search("rows = session.exec(select(Company)).all()")
+    assert not SQL_IN_A_ROUTER.search('@router.delete("/{id}")')
