@@ -33,7 +33,7 @@ from app.companies.tolerance import Tolerance
 from app.identifiers.references import FoundReference, find_references, format_ogm, is_valid_ogm_digits, ogm_digits
 from app.reconciliation.invoice_numbers import full_keys, numbers_in_text, tail_key
 from app.reconciliation.keys import name_tokens
-from app.reconciliation.names import name_similarity, normalize_name
+from app.reconciliation.names import normalize_name, similar_names
 from app.reconciliation.reasons import Reason
 from app.reconciliation.signals import SIGNALS
 
@@ -310,11 +310,7 @@ class InvoiceIndex:
         tokens = name_tokens(payment.counterparty_name)
         if not tokens:
             return Payer()
-        found = frozenset(
-            key
-            for key, name in self.name_candidates(tokens)
-            if name_similarity(payment.counterparty_name, name) >= threshold
-        )
+        found = frozenset(similar_names(payment.counterparty_name, self.name_candidates(tokens), threshold))
         if not found:
             return Payer()
         return Payer(found, (Reason("payer_name", name=payment.counterparty_name),))
