@@ -69,7 +69,7 @@ format: install
 openapi: install ## regenerate openapi/openapi.json from the app
 	$(PY) -m app.openapi.export openapi/openapi.json
 
-BENCHES := bench/bench_api.py bench/bench_small_statement.py bench/bench_ingest.py bench/bench_camt.py bench/bench_matching.py bench/bench_processes.py
+BENCHES := bench/bench_api.py bench/bench_small_statement.py bench/bench_ingest.py bench/bench_camt.py bench/bench_matching.py bench/bench_mixed.py bench/bench_processes.py
 
 bench: install ## print throughput and memory figures, on SQLite and then on PostgreSQL (each on a fresh database)
 	@echo "== no database: bench/bench_peppol.py"; $(PY) bench/bench_peppol.py
