@@ -244,11 +244,14 @@ class InvoiceIndex:
         return {kind for kind, n in self.open_kinds.get(customer, {}).items() if n > 0}
 
     def name_candidates(self, tokens: set[str]) -> list[tuple[str, str | None]]:
-        """Customers sharing the rarest word of a name (a name index, not a scan of all customers)."""
-        buckets = [self.customers_by_name[t] for t in tokens if t in self.customers_by_name]
-        if not buckets:
+        """Customers sharing the rarest word of a name (a name index, not a scan of all customers): all of them,
+        as the stored index answers, and the rarest word chosen the same way (fewest customers, then the word),
+        so that the answer never depends on the order of a set (it did, with a cut at 200, per process)."""
+        present = [t for t in sorted(tokens) if t in self.customers_by_name]
+        if not present:
             return []
-        return [(key, self.customer_names.get(key)) for key in list(min(buckets, key=len))[:200]]
+        rarest = min(present, key=lambda t: len(self.customers_by_name[t]))
+        return [(key, self.customer_names.get(key)) for key in self.customers_by_name[rarest]]
 
     def settle(self, inv: OpenInvoice, amount: Decimal) -> None:
         """``amount`` of what ``inv`` has due is settled: every index that knows it by its due follows."""

@@ -30,3 +30,28 @@ def test_a_name_the_bank_cut_short_is_found_by_its_beginning() -> None:
     candidates = [("a", "Bakkerij Janssens en Zonen Oudenaarde NV"), ("b", "Garage Peeters")]
     cut = "BAKKERIJ JANSSENS EN ZONEN OUDENAA"  # 35 characters at most, the legal form gone
     assert similar_names(cut, candidates, 95.0) == {"a"} == one_by_one(cut, candidates, 95.0)
+
+
+def test_every_customer_sharing_the_rarest_word_is_weighed_in_any_process_order() -> None:
+    """Three hundred customers share each word of the payer's name: the index offers all of them, the same
+    way whatever order its sets are in (it once cut a set at 200, so the payer was found in some processes)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from app.reconciliation.matching import InvoiceIndex, OpenInvoice
+
+    def invoice(n: int, name: str) -> OpenInvoice:
+        day = date(2026, 1, 1)
+        return OpenInvoice(f"i{n}", f"2026/{n}", "invoice", Decimal("10.00"), day, day, f"ref{n}", f"c{n}", name)
+
+    crowd = [invoice(n, f"Janssens Bakkerij {n}") for n in range(300)]
+    payer = invoice(300, "Janssens Bakkerij Oudenaarde")
+    for order in ([*crowd, payer], [payer, *crowd[::-1]]):
+        index = InvoiceIndex(order)
+        candidates = index.name_candidates({"JANSSENS", "BAKKERIJ", "OUDENAARDE"})
+        assert {key for key, _ in candidates} == {"c300"}  # the rarest word is the payer's own
+        candidates = index.name_candidates({"JANSSENS", "BAKKERIJ"})
+        assert len(candidates) == 301
+        found = similar_names("JANSSENS BAKKERIJ OUDENAARDE", candidates, 90.0)
+        assert "c300" in found
+        assert found == one_by_one("JANSSENS BAKKERIJ OUDENAARDE", candidates, 90.0)
