@@ -29,6 +29,7 @@ from app.reconciliation.invoice_numbers import numbers_in_text
 from app.reconciliation.keys import name_tokens
 from app.reconciliation.locks import is_postgres
 from app.reconciliation.matching import (
+    NAME_BUCKET,
     InvoiceIndex,
     MatchConfig,
     OpenInvoice,
@@ -42,8 +43,6 @@ _INVOICES = Invoice.__table__  # type: ignore[attr-defined]
 _TOKENS = CustomerNameToken.__table__  # type: ignore[attr-defined]
 _LEARNED = LearnedPayer.__table__  # type: ignore[attr-defined]
 _CHUNK = 500
-#: At most this many customers per word of a name are compared with the payer's name (as the pure index).
-NAME_BUCKET = 200
 #: A run reads the whole open ledger at once when it holds at most this many open invoices per payment:
 #: reading an open invoice costs about 15 µs, looking a payment's candidates up about 1 ms (make bench), so
 #: below this ratio one read is cheaper, and its cost is still at most this constant times the payments.

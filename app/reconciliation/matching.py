@@ -156,6 +156,10 @@ class Payer:
     certain: bool = False
 
 
+#: At most this many customers per word of a name are compared with a payer's name: the first in key order.
+NAME_BUCKET = 200
+
+
 class InvoiceIndex:
     """Open invoices by every key a payment can point at them with."""
 
@@ -169,6 +173,8 @@ class InvoiceIndex:
         self.customers_by_iban: dict[str, set[str]] = defaultdict(set)
         self.customers_by_name: dict[str, set[str]] = defaultdict(set)
         self.customer_names: dict[str, str] = {}
+        #: Per word: its first NAME_BUCKET customers in key order (name_candidates), until the word gains one.
+        self._first_by_name: dict[str, list[str]] = {}
         # Per customer, kept current as the run allocates: so a customer with thousands of open invoices
         # costs a payment a few lookups, not a pass over all of them.
         self.by_customer_due: dict[tuple[str, Decimal], list[OpenInvoice]] = defaultdict(list)
@@ -207,6 +213,7 @@ class InvoiceIndex:
         if normalized and inv.customer_key not in self.customer_names:
             for token in set(normalized.split()):
                 self.customers_by_name[token].add(inv.customer_key)
+                self._first_by_name.pop(token, None)
             self.customer_names[inv.customer_key] = inv.customer_name
 
     def sort_customer(self, customer: str) -> None:
@@ -244,14 +251,17 @@ class InvoiceIndex:
         return {kind for kind, n in self.open_kinds.get(customer, {}).items() if n > 0}
 
     def name_candidates(self, tokens: set[str]) -> list[tuple[str, str | None]]:
-        """Customers sharing the rarest word of a name (a name index, not a scan of all customers): all of them,
-        as the stored index answers, and the rarest word chosen the same way (fewest customers, then the word),
-        so that the answer never depends on the order of a set (it did, with a cut at 200, per process)."""
+        """Customers sharing the rarest word of a name (a name index, not a scan of all customers): the first
+        NAME_BUCKET in key order, as the stored index reads them, the rarest word chosen by its count and then by
+        itself. Never a set's order: a cut of a set once made the answer depend on the process's hash seed."""
         present = [t for t in sorted(tokens) if t in self.customers_by_name]
         if not present:
             return []
         rarest = min(present, key=lambda t: len(self.customers_by_name[t]))
-        return [(key, self.customer_names.get(key)) for key in self.customers_by_name[rarest]]
+        keys = self._first_by_name.get(rarest)
+        if keys is None:  # sorted once per word until a customer joins it
+            keys = self._first_by_name[rarest] = sorted(self.customers_by_name[rarest])[:NAME_BUCKET]
+        return [(key, self.customer_names.get(key)) for key in keys]
 
     def settle(self, inv: OpenInvoice, amount: Decimal) -> None:
         """``amount`` of what ``inv`` has due is settled: every index that knows it by its due follows."""
