@@ -19,7 +19,7 @@ from babel.numbers import NumberFormatError, format_currency, parse_decimal
 
 from app.core.money import MoneyError, parse_amount
 from app.reconciliation.reasons import Stored
-from app.reconciliation.signals import AMOUNT_PARAMETERS
+from app.reconciliation.signals import AMOUNT_PARAMETERS, SIGNALS
 
 LANGUAGES = ("nl", "fr", "en")
 DEFAULT_LANGUAGE = "nl"
@@ -247,113 +247,95 @@ MESSAGES: dict[str, dict[str, str]] = {
     "why_amount_equals_due": {"nl": "zelfde bedrag", "fr": "même montant", "en": "same amount"},
     "why_payer_iban": {"nl": "zelfde rekening", "fr": "même compte", "en": "same account"},
     "why_payer_name": {"nl": "naam", "fr": "nom", "en": "name"},
-    # The matching engine's reasons, one per signal (app/reconciliation/signals.py), with its parameters.
+    # The matching engine's reasons, one per signal (app/reconciliation/signals.py), with its parameters; the
+    # English is the signal's own (the API's), added below.
     "match_structured_reference": {
         "nl": "gestructureerde mededeling {reference} is de referentie van {number}",
         "fr": "la communication structurée {reference} est la référence de {number}",
-        "en": "structured communication {reference} is the reference of {number}",
     },
     "match_free_text_reference": {
         "nl": "de mededeling vermeldt de referentie van {number}",
         "fr": "la communication mentionne la référence de {number}",
-        "en": "the communication names the reference of {number}",
     },
     "match_several_references": {
         "nl": "de betaling vermeldt de referenties van {numbers}",
         "fr": "le paiement mentionne les références de {numbers}",
-        "en": "the payment names the references of {numbers}",
     },
     "match_reference_typo": {
         "nl": "de referentie ligt één tikfout van {reference} ({number})",
         "fr": "la référence est à une faute de frappe de {reference} ({number})",
-        "en": "the reference is one typo away from {reference} ({number})",
     },
     "match_invoice_number": {
         "nl": "de mededeling vermeldt factuur {number}",
         "fr": "la communication mentionne la facture {number}",
-        "en": "the communication names invoice {number}",
     },
     "match_invoice_numbers": {
         "nl": "de mededeling vermeldt de facturen {numbers}",
         "fr": "la communication mentionne les factures {numbers}",
-        "en": "the communication names invoices {numbers}",
     },
     "match_amounts_add_up": {
         "nl": "hun openstaande bedragen komen samen op {total}",
         "fr": "leurs montants dus font ensemble {total}",
-        "en": "their amounts due come to {total}",
     },
     "match_amounts_disagree": {
         "nl": "hun openstaande bedragen komen samen op {total}, de betaling is {paid}",
         "fr": "leurs montants dus font ensemble {total}, le paiement est de {paid}",
-        "en": "their amounts due come to {total}, the payment is {paid}",
     },
     "match_payer_iban": {
         "nl": "betaald vanaf {iban}, een rekening van de klant",
         "fr": "payé depuis {iban}, un compte du client",
-        "en": "paid from {iban}, an account of the customer",
     },
     "match_payer_name": {
         "nl": "de naam van de betaler, {name!r}, is die van de klant",
         "fr": "le nom du payeur, {name!r}, est celui du client",
-        "en": "payer name {name!r} is the customer's",
     },
     "match_amount": {
         "nl": "{amount} is het openstaande bedrag",
         "fr": "{amount} est le montant dû",
-        "en": "{amount} is the amount due",
     },
     "match_payer_amount": {
         "nl": "{amount} is het openstaande bedrag van factuur {number}",
         "fr": "{amount} est le montant dû de la facture {number}",
-        "en": "{amount} is the amount due of invoice {number}",
     },
     "match_amount_subset": {
         "nl": "{amount} is wat {numbers} samen bedragen",
         "fr": "{amount} est ce que {numbers} font ensemble",
-        "en": "{amount} is what {numbers} come to together",
     },
     "match_unique": {
         "nl": "geen andere combinatie van openstaande facturen van de klant komt op dit bedrag",
         "fr": "aucune autre combinaison des factures ouvertes du client ne fait ce montant",
-        "en": "no other combination of the customer's open invoices comes to this amount",
     },
     "match_amount_equals_due": {
         "nl": "{amount} is het openstaande bedrag van factuur {number} ({customer})",
         "fr": "{amount} est le montant dû de la facture {number} ({customer})",
-        "en": "{amount} is the amount due of invoice {number} ({customer})",
     },
     "match_ambiguous_combination": {
         "nl": "andere openstaande facturen van deze klant komen ook op dit bedrag",
         "fr": "d'autres factures ouvertes de ce client font aussi ce montant",
-        "en": "other open invoices of this customer also come to this amount",
     },
     "match_ambiguous_payer_amount": {
         "nl": "{count} openstaande facturen van deze klant staan open voor dit bedrag",
         "fr": "{count} factures ouvertes de ce client sont dues pour ce montant",
-        "en": "{count} open invoices of this customer are due for this amount",
     },
     "match_ambiguous_amount": {
         "nl": "{count} openstaande facturen staan open voor dit bedrag",
         "fr": "{count} factures ouvertes sont dues pour ce montant",
-        "en": "{count} open invoices are due for this amount",
     },
     "match_remainder": {
         "nl": "{amount} blijft over na de vermelde facturen",
         "fr": "{amount} reste après les factures mentionnées",
-        "en": "{amount} is left after the named invoices",
     },
     "match_remainder_unallocated": {
         "nl": "{amount} meer dan het openstaande bedrag blijft ongeboekt",
         "fr": "{amount} de plus que le montant dû reste non imputé",
-        "en": "{amount} more than the amount due stays unallocated",
     },
     "match_payment_difference": {
         "nl": "{amount} minder dan het openstaande bedrag, binnen de betalingstolerantie: afgeboekt",
         "fr": "{amount} de moins que le montant dû, dans la tolérance de paiement : passé en perte",
-        "en": "{amount} short of the amount due, within the payment tolerance: written off",
     },
 }
+for _signal in SIGNALS.values():
+    MESSAGES[f"match_{_signal.name}"]["en"] = _signal.english
 
 
 def choose_language(cookie: str | None, accept_language: str | None) -> str:
