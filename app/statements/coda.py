@@ -23,8 +23,8 @@ from decimal import Decimal
 from functools import lru_cache
 
 from coda.parser import CodaParserException, Parser
-from stdnum import iban as iban_std
 
+from app.identifiers.iban import is_iban
 from app.identifiers.references import ReferenceError_, format_ogm, is_valid_ogm_digits, normalize_rf
 from app.identifiers.vat import enterprise_number
 from app.statements.parsed import (
@@ -211,20 +211,11 @@ def belgian_bban_to_iban(bban: str) -> str | None:
     return f"BE{98 - int(bban + '111400') % 97:02d}{bban}"
 
 
-def _is_iban(value: str) -> bool:
-    # Checksum and length only: anonymised and new bank codes are still IBANs.
-    try:
-        iban_std.validate(value, check_country=False)
-    except Exception:
-        return False
-    return True
-
-
 @lru_cache(maxsize=65536)
 def account_identifier(raw: str) -> str:
     """An IBAN where the account is one or converts to one (Belgian BBAN); otherwise as written."""
     compact = raw.replace(" ", "").upper()
-    if _is_iban(compact):
+    if is_iban(compact):  # checksum and structure, not the bank: anonymised and new bank codes pass
         return compact
     converted = belgian_bban_to_iban(compact)
     return converted or compact
