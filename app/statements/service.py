@@ -94,13 +94,15 @@ def ingest_statement_file(session: Session, company_id: str, file: ReceivedFile)
             warnings=file_warnings,
         )
         return IngestResult(response=response, created=ingest.created)
-    # A plain UPDATE: the stored file row's ORM object expired at the first settle, and touching it would
-    # read the whole file back.
-    session.execute(
-        update(StatementFile)
-        .where(col(StatementFile.id) == ingest.file_id)
-        .values(warnings=[w.as_dict() for w in opened.warnings])
-    )
+    # The file row went in with no warnings: only a file that has some is updated (an update rewrites the
+    # whole row, and SQLite holds the old and the new file bytes at once to do it). A plain UPDATE: the row's
+    # ORM object expired at the first settle, and touching it would read the whole file back.
+    if opened.warnings:
+        session.execute(
+            update(StatementFile)
+            .where(col(StatementFile.id) == ingest.file_id)
+            .values(warnings=[w.as_dict() for w in opened.warnings])
+        )
     totals = ingest.matching.summary if ingest.matching else MatchSummary()
     metrics.STATEMENTS.labels(reader.name).inc(sum(1 for summary in ingest.summaries if not summary.duplicate))
     metrics.TRANSACTIONS.inc(len(ingest.new_ids))
