@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, func, literal, select, true
+from sqlalchemy import BigInteger, String, and_, bindparam, func, literal, select, true, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
+from app.core.money import from_mills
 from app.core.one_of import one_of
 from app.core.sql_hints import Unindexed
 from app.identifiers.references import find_references, format_ogm
@@ -48,12 +49,15 @@ _CHUNK = 500
 #: below this ratio one read is cheaper, and its cost is still at most this constant times the payments.
 WHOLE_LEDGER_FACTOR = 20
 
+# Amounts are read as their stored mills and made Decimals here, once per distinct value (an open invoice's
+# outstanding amount is mostly its total): the column type would convert each, and a large upload reads the
+# whole open ledger.
 _COLUMNS = (
     _INVOICES.c.id,
     _INVOICES.c.number,
     _INVOICES.c.kind,
-    _INVOICES.c.outstanding,
-    _INVOICES.c.total_amount,
+    type_coerce(_INVOICES.c.outstanding, BigInteger).label("outstanding"),
+    type_coerce(_INVOICES.c.total_amount, BigInteger).label("total_amount"),
     _INVOICES.c.issue_date,
     _INVOICES.c.due_date,
     _INVOICES.c.structured_reference,
@@ -75,6 +79,8 @@ class SqlCandidates:
         self.session = session
         self.company_id = company_id
         self.queries = 0
+        self._shared: dict[Any, Any] = {}
+        self._amounts: dict[int, Decimal] = {}
 
     def _open(self) -> Any:
         return and_(_INVOICES.c.company_id == self.company_id, _INVOICES.c.status.in_(OPEN_STATUSES))
@@ -100,24 +106,33 @@ class SqlCandidates:
             out += self._read(self.session.execute(self.lookup(column, chunk)))
         return out
 
-    @staticmethod
-    def _read(rows: Any) -> list[OpenInvoice]:
+    def _read(self, rows: Any) -> list[OpenInvoice]:
+        # Values many invoices share (a customer's key and name, a kind, a date, an amount) are kept once.
+        shared = self._shared
+        amount = self._amount
         return [
             OpenInvoice(
-                id=r.id,
-                number=r.number,
-                kind=r.kind,
-                due=r.outstanding,
-                issue_date=r.issue_date,
-                due_date=r.due_date,
-                reference=r.structured_reference,
-                customer_key=r.customer_key,
-                customer_name=r.customer_name,
-                customer_iban=r.customer_iban,
-                total=r.total_amount,
+                id,
+                number,
+                shared.setdefault(kind, kind),
+                amount(outstanding),
+                shared.setdefault(issue_date, issue_date),
+                shared.setdefault(due_date, due_date),
+                reference,
+                shared.setdefault(customer_key, customer_key),
+                shared.setdefault(customer_name, customer_name),
+                customer_iban,
+                amount(total),
             )
-            for r in rows
-        ]
+            for (id, number, kind, outstanding, total, issue_date, due_date, reference, customer_key, customer_name,
+                 customer_iban) in rows
+        ]  # fmt: skip
+
+    def _amount(self, mills: int) -> Decimal:
+        value = self._amounts.get(mills)
+        if value is None:
+            value = self._amounts[mills] = from_mills(mills)
+        return value
 
     def open_count_above(self, limit: int) -> bool:
         """Whether the company has more than ``limit`` open invoices (counting at most limit + 1 of them)."""
@@ -362,15 +377,23 @@ class StoredInvoiceIndex(InvoiceIndex):
         # Amounts are not prefetched: only a payment that nothing else explains asks for them, and in a large
         # ledger an amount names many invoices (at 100,000 open invoices, five amounts read ~500 of them for a
         # 5-movement statement that needed one or two). The lookup loads them when it is made.
-        self.load_ibans(p.counterparty_iban for p in payments if p.counterparty_iban)
-        self.load_token_counts(token for p in payments for token in name_tokens(p.counterparty_name))
+        # Who paid matters only to a payment that no reference settles (the matcher asks nothing else of the
+        # rest, unless money is left over, which the lookups then load as asked).
+        unexplained = [p for p, (_, found) in zip(payments, texts, strict=True) if not self._names_open(p, found)]
+        self.load_ibans(p.counterparty_iban for p in unexplained if p.counterparty_iban)
+        self.load_token_counts(token for p in unexplained for token in name_tokens(p.counterparty_name))
         self.load_token_members(
-            rarest for p in payments if (rarest := self.rarest(name_tokens(p.counterparty_name))) is not None
+            rarest for p in unexplained if (rarest := self.rarest(name_tokens(p.counterparty_name))) is not None
         )
         payers: set[str] = set()
-        for p in payments:
+        for p in unexplained:
             payers |= self.payer(p, config.name_threshold).customers
         self.load_customers(payers)
+
+    def _names_open(self, payment: Payment, found: Sequence[Any]) -> bool:
+        """Whether the payment's structured reference, or one typed in its text, names an open invoice."""
+        refs = [payment.structured_reference] + [ref.value for ref in found if ref.valid]
+        return any(ref and self.open(self.reference(ref)) is not None for ref in refs)
 
     # -- lookups: load first, then answer as the in-memory index ------------------------------------------
 

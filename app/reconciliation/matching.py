@@ -23,11 +23,12 @@ never from comparing every payment with every invoice.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from typing import TypeVar
 
 from app.companies.tolerance import Tolerance
 from app.identifiers.references import FoundReference, find_references, format_ogm, is_valid_ogm_digits, ogm_digits
@@ -73,7 +74,7 @@ class MatchConfig:
         return cls(**values, tolerance=tolerance or Tolerance())
 
 
-@dataclass
+@dataclass(slots=True)  # a whole open ledger can be held at once: 100,000 of these in a large upload
 class OpenInvoice:
     id: str
     number: str
@@ -156,6 +157,30 @@ class Payer:
     certain: bool = False
 
 
+K = TypeVar("K", bound=Hashable)
+
+
+class MultiIndex(dict[K, "OpenInvoice | list[OpenInvoice]"]):
+    """Key -> the open invoices with it: one held as itself, several as a list. Most keys of an open ledger (an
+    amount due, an invoice number, its last digits) name one invoice, and a list for each was half the memory
+    of a whole ledger's index."""
+
+    def add(self, key: K, inv: OpenInvoice) -> None:
+        held = self.get(key)
+        if held is None:
+            self[key] = inv
+        elif type(held) is list:
+            held.append(inv)
+        else:
+            self[key] = [held, inv]  # type: ignore[list-item]
+
+    def all(self, key: K) -> list[OpenInvoice]:
+        held = self.get(key)
+        if held is None:
+            return []
+        return held if type(held) is list else [held]  # type: ignore[list-item]
+
+
 #: At most this many customers per word of a name are compared with a payer's name: the first in key order.
 NAME_BUCKET = 200
 
@@ -166,10 +191,10 @@ class InvoiceIndex:
     def __init__(self, invoices: Iterable[OpenInvoice], learned_ibans: dict[str, set[str]] | None = None) -> None:
         self.by_id: dict[str, OpenInvoice] = {}
         self.by_reference: dict[str, OpenInvoice] = {}
-        self.by_full_number: dict[str, list[OpenInvoice]] = defaultdict(list)
-        self.by_tail: dict[int, list[OpenInvoice]] = defaultdict(list)
+        self.by_full_number: MultiIndex[str] = MultiIndex()
+        self.by_tail: MultiIndex[int] = MultiIndex()
         self.by_customer: dict[str, list[OpenInvoice]] = defaultdict(list)
-        self.by_amount: dict[Decimal, list[OpenInvoice]] = defaultdict(list)
+        self.by_amount: MultiIndex[Decimal] = MultiIndex()
         self.customers_by_iban: dict[str, set[str]] = defaultdict(set)
         self.customers_by_name: dict[str, set[str]] = defaultdict(set)
         self.customer_names: dict[str, str] = {}
@@ -177,7 +202,7 @@ class InvoiceIndex:
         self._first_by_name: dict[str, list[str]] = {}
         # Per customer, kept current as the run allocates: so a customer with thousands of open invoices
         # costs a payment a few lookups, not a pass over all of them.
-        self.by_customer_due: dict[tuple[str, Decimal], list[OpenInvoice]] = defaultdict(list)
+        self.by_customer_due: MultiIndex[tuple[str, Decimal]] = MultiIndex()
         self.open_count: dict[str, int] = defaultdict(int)
         #: Per customer: how many documents at the head of by_customer are settled (dues only go down in a
         #: run, so the head only grows until the list is sorted or compacted again).
@@ -195,26 +220,27 @@ class InvoiceIndex:
         self.by_id[inv.id] = inv
         self.by_reference[inv.reference] = inv
         for key in full_keys(inv.number):
-            self.by_full_number[key].append(inv)
+            self.by_full_number.add(key, inv)
         tail = tail_key(inv.number)
         if tail is not None:
-            self.by_tail[tail].append(inv)
+            self.by_tail.add(tail, inv)
         self.by_customer[inv.customer_key].append(inv)
         self.settled_head.pop(inv.customer_key, None)
-        self.by_amount[inv.due].append(inv)
+        self.by_amount.add(inv.due, inv)
         if inv.due > 0:
-            self.by_customer_due[(inv.customer_key, inv.due)].append(inv)
+            self.by_customer_due.add((inv.customer_key, inv.due), inv)
             self.open_count[inv.customer_key] += 1
             self.due_sum[inv.customer_key] += inv.signed_due
             self.open_kinds[inv.customer_key][inv.kind] += 1
         if inv.customer_iban:
             self.customers_by_iban[inv.customer_iban].add(inv.customer_key)
-        normalized = normalize_name(inv.customer_name)
-        if normalized and inv.customer_key not in self.customer_names:
-            for token in set(normalized.split()):
-                self.customers_by_name[token].add(inv.customer_key)
-                self._first_by_name.pop(token, None)
-            self.customer_names[inv.customer_key] = inv.customer_name
+        if inv.customer_key not in self.customer_names:  # a customer's name is indexed once
+            normalized = normalize_name(inv.customer_name)
+            if normalized:
+                for token in set(normalized.split()):
+                    self.customers_by_name[token].add(inv.customer_key)
+                    self._first_by_name.pop(token, None)
+                self.customer_names[inv.customer_key] = inv.customer_name
 
     def sort_customer(self, customer: str) -> None:
         """Once all of a customer's open documents are in: oldest first, as open_documents() relies on."""
@@ -230,19 +256,19 @@ class InvoiceIndex:
         return self.by_reference.get(ref)
 
     def with_full_number(self, key: str) -> list[OpenInvoice]:
-        return self.by_full_number.get(key, [])
+        return self.by_full_number.all(key)
 
     def with_tail(self, tail: int) -> list[OpenInvoice]:
-        return self.by_tail.get(tail, [])
+        return self.by_tail.all(tail)
 
     def with_amount(self, amount: Decimal) -> list[OpenInvoice]:
-        return self.by_amount.get(amount, [])
+        return self.by_amount.all(amount)
 
     def customer_size(self, customer: str) -> int:
         return self.open_count.get(customer, 0)
 
     def customer_with_due(self, customer: str, amount: Decimal) -> list[OpenInvoice]:
-        return self.by_customer_due.get((customer, amount), [])
+        return self.by_customer_due.all((customer, amount))
 
     def customer_due_sum(self, customer: str) -> Decimal:
         return self.due_sum.get(customer, ZERO)
@@ -270,8 +296,8 @@ class InvoiceIndex:
         inv.due -= amount
         if inv.due > 0:
             self.due_sum[key] += inv.signed_due
-            self.by_amount[inv.due].append(inv)  # under the old amount it is skipped (due no longer equal)
-            self.by_customer_due[(key, inv.due)].append(inv)
+            self.by_amount.add(inv.due, inv)  # under the old amount it is skipped (due no longer equal)
+            self.by_customer_due.add((key, inv.due), inv)
         else:
             self.open_count[key] -= 1
             self.open_kinds[key][inv.kind] -= 1
@@ -703,12 +729,15 @@ class Matcher:
     def match(self, payment: Payment) -> Outcome:
         if payment.amount == 0:
             return Outcome(payment.id, "unmatched")
-        payer = self.index.payer(payment, self.config.name_threshold)
+        # Who paid is asked only when a reference does not settle it (or money is left over): finding a payer
+        # by name is the costliest lookup, and three payments in four carry a reference.
+        payer: Payer | None = None
         candidates: list[_Candidate] = []
         by_ref = self._by_references(payment)
         if by_ref is not None:
             candidates.append(by_ref)
         else:
+            payer = self.index.payer(payment, self.config.name_threshold)
             typo = self._by_typo(payment, payer)
             if typo is not None:
                 candidates.append(typo)
@@ -731,6 +760,7 @@ class Matcher:
             remainder = abs(payment.amount) - abs(sum((self._effect(a) for a in allocations), ZERO))
             outcome = Outcome(payment.id, "matched", allocations=allocations, remainder=remainder)
             if remainder > 0:
+                payer = payer or self.index.payer(payment, self.config.name_threshold)
                 outcome.suggestions = self._for_remainder(payment, payer, remainder, allocations)
             return outcome
         suggestions = [self._suggestion(payment, c) for c in candidates[: self.config.max_suggestions]]
