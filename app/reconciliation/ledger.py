@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import delete
@@ -321,7 +322,7 @@ class Ledger:
         insert_rows(self.session, WriteOff, self._write_offs)
         insert_rows(self.session, Suggestion, self._suggestions)
         insert_rows(self.session, AuditEvent, self._audits)
-        invoice_changes, invoices_seen = self._settle_invoices(sorted(self._invoices))
+        invoice_changes, invoices_seen = self._settle_invoices(sorted(self._invoices), queued)
         transaction_changes = self._settle_stored_transactions(sorted(self._transactions - states.keys()))
         self._allocations, self._write_offs, self._suggestions, self._audits = [], [], [], []
         self._invoices, self._transactions = set(), set()
@@ -359,7 +360,9 @@ class Ledger:
             for tx_id in ids
         }
 
-    def _settle_invoices(self, ids: list[str]) -> tuple[list[InvoiceMoneyChanged], dict[str, SettledInvoice]]:
+    def _settle_invoices(
+        self, ids: list[str], queued: _Queued
+    ) -> tuple[list[InvoiceMoneyChanged], dict[str, SettledInvoice]]:
         """Derive every touched invoice's state; returns the changes to tell, and each changed invoice as it is
         now with its allocation and write-off rows (read here once, for the state and whoever tells of it)."""
         updates: list[dict[str, Any]] = []
@@ -367,11 +370,17 @@ class Ledger:
         seen: dict[str, SettledInvoice] = {}
         now = utcnow()
         for chunk in _chunks(ids):
-            allocations = self._with_booking_day(_ALLOCATIONS, chunk)
-            write_offs = self._with_booking_day(_WRITE_OFFS, chunk)
-            for row in plain_rows(self.session.execute(_INVOICES.select().where(one_of(_INVOICES.c.id, chunk)))):
+            rows = plain_rows(self.session.execute(_INVOICES.select().where(one_of(_INVOICES.c.id, chunk))))
+            known = {row.id: money for row in rows if (money := self._queued_money(row, queued)) is not None}
+            unknown = [row.id for row in rows if row.id not in known]
+            allocations = self._with_booking_day(_ALLOCATIONS, unknown)
+            write_offs = self._with_booking_day(_WRITE_OFFS, unknown)
+            for row in rows:
                 self._kinds[row.id] = row.kind
-                paid_rows, off_rows = allocations.get(row.id, []), write_offs.get(row.id, [])
+                if row.id in known:
+                    paid_rows, off_rows = known[row.id]
+                else:
+                    paid_rows, off_rows = allocations.get(row.id, []), write_offs.get(row.id, [])
                 money = sum((a.amount for a in paid_rows), ZERO)
                 off = sum((w.amount for w in off_rows), ZERO)
                 cancelled = row.cancelled_at is not None
@@ -404,10 +413,25 @@ class Ledger:
             update_rows(self.session, Invoice, updates)
         return changes, seen
 
+    def _queued_money(self, row: Any, queued: _Queued) -> tuple[list[Any], list[Any]] | None:
+        """An invoice's allocation and write-off rows without reading them, when this settle queued all there
+        are: nothing was stored of it before (its stored state, derived by the last settle, says nothing paid or
+        written off) and the transactions they come from are new ones, whose booking days are known. The
+        common case of an upload: most of what it settles was fully open. None when they must be read."""
+        if row.amount_paid or row.write_off_amount:
+            return None
+        paid = queued.allocations_of.get(row.id, ())
+        off = queued.write_offs_of.get(row.id, ())
+        if any(r["transaction_id"] is not None and r["transaction_id"] not in self._known for r in (*paid, *off)):
+            return None
+        return _with_day(paid, self._known), _with_day(off, self._known)
+
     def _with_booking_day(self, table: Any, invoice_ids: list[str]) -> dict[str, list[Any]]:
         """Per invoice: its allocation or write-off rows, each with its transaction's booking day (``booked``,
         None for a write-off without a transaction)."""
         out: dict[str, list[Any]] = defaultdict(list)
+        if not invoice_ids:
+            return out
         for row in plain_rows(
             self.session.execute(
                 select(table, _TX.c.booking_date.label("booked"))
@@ -555,6 +579,25 @@ class _Queued:
         self.allocations = _by_transaction(allocations)
         self.write_offs = _by_transaction(write_offs)
         self.suggestions = _by_transaction(suggestions)
+        self.allocations_of = _by_invoice(allocations)
+        self.write_offs_of = _by_invoice(write_offs)
+
+
+def _by_invoice(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Queued rows grouped by their invoice (write-offs of a transaction alone have none)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["invoice_id"] is not None:
+            out.setdefault(row["invoice_id"], []).append(row)
+    return out
+
+
+def _with_day(rows: Sequence[dict[str, Any]], known: dict[str, Any]) -> list[Any]:
+    """Queued rows read as stored rows are, with their new transaction's booking day (as _with_booking_day)."""
+    return [
+        SimpleNamespace(**row, booked=known[row["transaction_id"]].booking_date if row["transaction_id"] else None)
+        for row in rows
+    ]
 
 
 def _by_transaction(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
