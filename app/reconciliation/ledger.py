@@ -93,8 +93,10 @@ class Ledger:
         #: New transactions, not stored yet (see fresh()): stored and settled from these rows and the queues by
         #: the next settle, and handed with its changes to whoever tells of them.
         self._known: dict[str, Any] = {}
-        #: Per invoice touched by the last settle: its kind (what its allocations mean for a transaction).
+        #: Per invoice touched by the last settle: its kind (what its allocations mean for a transaction) and
+        #: its customer (whom its allocations' accounts belong to: _learn_payers).
         self._kinds: dict[str, str] = {}
+        self._customers: dict[str, str] = {}
         self._suggested: list[SuggestionMade] = []
         # Rows settled quietly (settle(announce=False)): their state before, for the changes of the next settle.
         self._invoice_baseline: dict[str, tuple[Any, ...]] = {}
@@ -222,12 +224,14 @@ class Ledger:
         paid_from = {a["transaction_id"] for a in allocations}
         # New transactions' accounts are known (see fresh()); others are read.
         ibans: dict[str, str | None] = {t: self._known[t].counterparty_iban for t in paid_from if t in self._known}
-        customers: dict[str, str] = {}
         for chunk in _chunks(sorted(paid_from - ibans.keys())):
             ibans.update(
                 self.session.execute(select(_TX.c.id, _TX.c.counterparty_iban).where(one_of(_TX.c.id, chunk))).all()
             )
-        for chunk in _chunks(sorted({a["invoice_id"] for a in allocations})):
+        customers = {
+            a["invoice_id"]: self._customers[a["invoice_id"]] for a in allocations if a["invoice_id"] in self._customers
+        }
+        for chunk in _chunks(sorted({a["invoice_id"] for a in allocations} - customers.keys())):
             customers.update(
                 self.session.execute(
                     select(_INVOICES.c.id, _INVOICES.c.customer_key).where(one_of(_INVOICES.c.id, chunk))
@@ -317,12 +321,12 @@ class Ledger:
         self.session.flush()
         queued = _Queued(self._allocations, self._write_offs, self._suggestions)
         new_changes, states = self._store_new(queued)
-        self._learn_payers(self._allocations, +1)
         insert_rows(self.session, Allocation, self._allocations)
         insert_rows(self.session, WriteOff, self._write_offs)
         insert_rows(self.session, Suggestion, self._suggestions)
         insert_rows(self.session, AuditEvent, self._audits)
         invoice_changes, invoices_seen = self._settle_invoices(sorted(self._invoices), queued)
+        self._learn_payers(self._allocations, +1)  # after the invoices are read: it needs their customers
         transaction_changes = self._settle_stored_transactions(sorted(self._transactions - states.keys()))
         self._allocations, self._write_offs, self._suggestions, self._audits = [], [], [], []
         self._invoices, self._transactions = set(), set()
@@ -342,7 +346,7 @@ class Ledger:
             self._suggested, self._fresh = [], set()
             self._invoice_baseline, self._transaction_baseline = {}, {}
         # Once settled, what was queued is stored: the next settle reads these transactions back.
-        self._known, self._kinds = {}, {}
+        self._known, self._kinds, self._customers = {}, {}, {}
         self.session.expire_all()  # bulk statements bypassed the identity map
         return settlement
 
@@ -377,6 +381,7 @@ class Ledger:
             write_offs = self._with_booking_day(_WRITE_OFFS, unknown)
             for row in rows:
                 self._kinds[row.id] = row.kind
+                self._customers[row.id] = row.customer_key
                 if row.id in known:
                     paid_rows, off_rows = known[row.id]
                 else:
