@@ -244,3 +244,20 @@ def test_the_learned_payer_table_follows_allocations_and_their_undo(client):
         )
         assert undo.status_code == 204, undo.text
         assert learned() == left  # each undo takes one off; the row goes with the last
+
+
+def test_the_whole_ledger_is_read_at_once_only_up_to_its_limit(client, monkeypatch):
+    """However many payments a run has, it holds at most WHOLE_LEDGER_LIMIT open invoices in memory at once;
+    beyond it, it looks them up by key."""
+    from app.reconciliation import candidates
+
+    client.post("/v1/companies", json={"vat": VAT, "name": "Demo BV", "bank_accounts": [IBAN]}, headers=ADMIN)
+    batch = [invoice_body(f"L{n}", total=f"{100 + n}.00") for n in range(30)]
+    client.post(f"/v1/companies/{VAT}/invoices/batch", json={"invoices": batch}, headers=ADMIN).raise_for_status()
+    with unit_of_work() as session:
+        company_id = session.exec(select(Invoice.company_id)).scalars().first()
+        for limit, whole in ((29, False), (30, True)):
+            monkeypatch.setattr(candidates, "WHOLE_LEDGER_LIMIT", limit)
+            index = candidates.StoredInvoiceIndex(candidates.SqlCandidates(session, company_id))
+            assert index.load_everything_if_small(payments=1_000) is whole
+            assert len(index.by_id) == (30 if whole else 0)

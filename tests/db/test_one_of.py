@@ -86,8 +86,12 @@ def test_on_sqlite_a_candidate_lookup_uses_its_key_not_the_status_index(client):
             (_INVOICES.c.number_tail, "ix_invoices_company_number_tail"),
             (_INVOICES.c.number_digits_key, "ix_invoices_company_number_digits_key"),  # partial
         ):
-            assert index in _sqlite_plan(session, source.lookup(column, ["k1", "k2"]))
-        assert "ix_invoices_company_customer_iban" in _sqlite_plan(session, source.iban_lookup(["BE1", "BE2"]))
+            plan = _sqlite_plan(session, source.lookup(column, ["k1", "k2"]))
+            # Each value looked up by equality: a partial index's "IS NOT NULL" once made SQLite read the key's
+            # whole range instead (every invoice with a number without letters: 9 ms against 0.4 ms).
+            assert index in plan and f"{column.name}=?" in plan, plan
+        plan = _sqlite_plan(session, source.iban_lookup(["BE1", "BE2"]))
+        assert "ix_invoices_company_customer_iban" in plan and "customer_iban=?" in plan, plan
 
 
 def test_on_postgresql_a_candidate_lookup_uses_its_key_even_before_statistics(client):
