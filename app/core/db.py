@@ -181,8 +181,11 @@ def insert_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) ->
 def update_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
     """Bulk update by primary key ``id``: each row names the id and the new values of the same columns.
 
-    SQLite: one executemany at the driver (as ``insert_rows``). PostgreSQL: one ``UPDATE ... FROM (VALUES
-    ...)`` per thousand rows instead of a round trip per row.
+    One executemany at the driver (as ``insert_rows``), an UPDATE by primary key per row. On PostgreSQL
+    psycopg pipelines it (no round trip per row), and each row is found by the key's index whatever the planner
+    knows: a single ``UPDATE ... FROM (VALUES ...)`` per thousand rows was planned, on a table without
+    statistics yet (a company's first import, then its first statement), as a hash join over a scan of the whole
+    table, 100,000 invoices read for every thousand paid (3 s of a 24,000-movement upload).
     """
     if not rows:
         return
@@ -195,20 +198,9 @@ def update_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) ->
     processors = _bind_processors(table, columns, dialect)
     params = _bound(processors, [[row[k] for row in rows] for k in columns])
     keys = columns[1:]
-    if dialect.name == "sqlite":
-        sql = f"UPDATE {table.name} SET {', '.join(f'{k} = ?' for k in keys)} WHERE id = ?"
-        connection.exec_driver_sql(sql, [(*values[1:], values[0]) for values in params])
-        return
-    # Typed placeholders: a VALUES list otherwise takes its column types from whatever the first row holds.
-    row_sql = "(" + ", ".join(f"%s::{table.c[k].type.compile(dialect=dialect)}" for k in columns) + ")"
-    assignments = ", ".join(f"{k} = v.{k}" for k in keys)
-    for start in range(0, len(params), 1000):
-        chunk = params[start : start + 1000]
-        sql = (
-            f"UPDATE {table.name} SET {assignments} FROM (VALUES {', '.join([row_sql] * len(chunk))}) "
-            f"AS v({', '.join(columns)}) WHERE {table.name}.id = v.id"
-        )
-        connection.exec_driver_sql(sql, tuple(value for values in chunk for value in values))
+    mark = "?" if dialect.name == "sqlite" else "%s"
+    sql = f"UPDATE {table.name} SET {', '.join(f'{k} = {mark}' for k in keys)} WHERE id = {mark}"
+    connection.exec_driver_sql(sql, [(*values[1:], values[0]) for values in params])
 
 
 def plain_rows(result: Any) -> list[Any]:
