@@ -29,6 +29,7 @@ from app.identifiers.references import ReferenceError_, format_ogm, is_valid_ogm
 from app.identifiers.vat import enterprise_number
 from app.statements.parsed import (
     Counterparty,
+    DirectDebit,
     MovementKind,
     ParsedFile,
     ParsedStatement,
@@ -458,6 +459,7 @@ def _transaction(mv: dict) -> ParsedTransaction:
     value = _date(r21[47:53], "value date", number, fallback=booking)
     structured = r21[61] == "1"
     structured_type = structured_content = structured_reference = None
+    direct_debit = None
     if structured:
         structured_type = r21[62:65]
         structured_content = r21[65:115].rstrip()
@@ -470,6 +472,12 @@ def _transaction(mv: dict) -> ParsedTransaction:
         else:
             communication = structured_content.strip()
         extra = join_free_text(segments)
+        if structured_type == "127":
+            # The continuation records hold the rest of the direct debit's fields, not more text.
+            direct_debit = sepa_direct_debit(r21[65:115] + (r22[10:63] if r22 else "") + (r23[82:125] if r23 else ""))
+            # Its communication is the creditor's (ours: an OGM or an invoice number the integrator put in its
+            # collection), read by the matcher as any free text is.
+            communication, extra = direct_debit.communication, ""
         if extra:
             communication = f"{communication} {extra}".strip()
     else:
@@ -501,6 +509,38 @@ def _transaction(mv: dict) -> ParsedTransaction:
         end_to_end_reference=customer_reference,
         customer_reference=customer_reference,
         globalisation_code=int(r21[124]) if r21[124].isdigit() else 0,
+        direct_debit=direct_debit,
+    )
+
+
+# Structured communication 127 (Febelfin CODA 2.6), by position in its 146 characters.
+_DD_SEQUENCE = {"1": "recurrent", "2": "one_off", "3": "first", "4": "last"}
+_DD_SCHEME = {"1": "core", "2": "b2b"}
+_DD_REFUSAL = {"1": "technical", "2": "unspecified", "3": "debtor_disagrees", "4": "debtor_account"}
+_DD_R_TYPE = {"0": "paid", "1": "reject", "2": "return", "3": "refund", "4": "reversal", "5": "cancellation"}
+
+
+def sepa_direct_debit(text: str) -> DirectDebit:
+    """The fields of a type-127 communication: settlement date (6), type (1), scheme (1), paid or the reason
+    for a refusal (1), creditor identifier (35), mandate reference (35), communication (62), type of
+    R-transaction (1), reason (4). A field a bank left blank or filled with what the standard does not list
+    is None: the movement is kept whatever its communication says."""
+    text = text.ljust(146)
+    try:
+        settled: date | None = date(2000 + int(text[4:6]), int(text[2:4]), int(text[0:2]))
+    except ValueError:
+        settled = None
+    reason = text[142:146].strip()
+    return DirectDebit(
+        settlement_date=settled,
+        sequence_type=_DD_SEQUENCE.get(text[6]),
+        scheme=_DD_SCHEME.get(text[7]),
+        refusal=_DD_REFUSAL.get(text[8]),
+        creditor_id=_clean(text[9:44]),
+        mandate_reference=_clean(text[44:79]),
+        communication=" ".join(text[79:141].split()),
+        r_type=_DD_R_TYPE.get(text[141]),
+        reason=reason if len(reason) == 4 and reason.isalnum() else None,
     )
 
 

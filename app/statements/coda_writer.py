@@ -97,7 +97,8 @@ def _movement_lines(m: MovementSpec, seq: int, detail: int, tx_type: int, glob: 
     if m.ogm or m.structured_type:
         kind = "101" if m.ogm else (m.structured_type or "")
         content = ogm_digits(m.ogm) or "" if m.ogm else (m.structured_content or "")
-        comm21, comm22, comm23 = "1" + kind + _text(content, 50), "", ""
+        # What does not fit in 2.1 goes on in 2.2 and 2.3 (a 127 direct debit's 146 characters do).
+        comm21, comm22, comm23 = "1" + kind + _text(content[:50], 50), content[50:103], content[103:146]
     else:
         c21, comm22, comm23 = _chunks(m.communication, (_FREE_21, _FREE_22, _FREE_23))
         comm21 = "0" + _text(c21, 53)
@@ -159,3 +160,25 @@ def write_coda(
         if len(line) != 128:  # a writer bug, never a data problem: fail loudly
             raise AssertionError(f"record {number} is {len(line)} characters: {line!r}")
     return (newline.join(lines) + newline).encode(encoding)
+
+
+def sepa_direct_debit_content(
+    *,
+    settlement: date,
+    mandate: str,
+    communication: str = "",
+    creditor: str = "BE69ZZZ0123456789",
+    sequence_type: str = "1",
+    scheme: str = "1",
+    refusal: str = "0",
+    r_type: str = "0",
+    reason: str = "",
+) -> str:
+    """Structured communication 127 (SEPA direct debit), its 146 characters: settlement date, type (1
+    recurrent, 2 one-off, 3 first, 4 last), scheme (1 core, 2 B2B), paid (0) or why refused, creditor
+    identifier, mandate reference, communication, type of R-transaction (0 paid, 1 reject, 2 return, 3 refund,
+    4 reversal, 5 cancellation) and its reason code."""
+    return (
+        f"{_d(settlement)}{sequence_type}{scheme}{refusal}{_text(creditor, 35)}{_text(mandate, 35)}"
+        f"{_text(communication, 62)}{r_type}{_text(reason, 4)}"
+    )

@@ -55,6 +55,32 @@ class Counterparty:
     bic: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class DirectDebit:
+    """A SEPA direct debit's own fields, as a CODA file gives them in structured communication type 127
+    (Febelfin CODA 2.6: 146 characters over records 2.1, 2.2 and 2.3).
+
+    ``r_type`` says what the movement is: the collection itself (``paid``), or an R-transaction undoing one
+    (``reject``, ``return``, ``refund``, ``reversal``, ``cancellation``), with its ISO ``reason`` (AM04, MD06...).
+    Codes the standard does not list are kept as ``None`` rather than guessed.
+    """
+
+    settlement_date: date | None
+    sequence_type: str | None  # recurrent | one_off | first | last
+    scheme: str | None  # core | b2b
+    refusal: str | None  # None when paid; else technical | unspecified | debtor_disagrees | debtor_account
+    creditor_id: str | None
+    mandate_reference: str | None
+    communication: str
+    r_type: str | None  # paid | reject | return | refund | reversal | cancellation
+    reason: str | None
+
+    @property
+    def is_return(self) -> bool:
+        """An R-transaction: money that a collection brought goes back (or never came)."""
+        return self.r_type not in (None, "paid")
+
+
 @dataclass(slots=True)
 class ParsedTransaction:
     line: int  # line of the movement's first (2.1) record
@@ -75,6 +101,7 @@ class ParsedTransaction:
     customer_reference: str | None = None
     globalisation_code: int = 0
     parent_sequence: int | None = None  # for details: the sequence of their total
+    direct_debit: DirectDebit | None = None  # a SEPA collection or its R-transaction
 
     @property
     def is_leaf(self) -> bool:

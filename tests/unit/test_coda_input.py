@@ -199,3 +199,43 @@ def test_a_file_cut_right_after_a_record_type_is_incomplete_not_garbage():
     for cut in (second + 1, second + 2, second + 140):
         with pytest.raises(StatementFileError, match="incomplete"):
             parse_coda(text[:cut].encode())
+
+
+@pytest.mark.parametrize(
+    ("r_type", "reason", "amount", "expected"),
+    [
+        ("0", "", D("121.00"), ("paid", None)),
+        ("1", "AC04", D("-121.00"), ("reject", "AC04")),
+        ("2", "AM04", D("-121.00"), ("return", "AM04")),
+        ("3", "MD06", D("-121.00"), ("refund", "MD06")),
+        ("4", "MS02", D("-121.00"), ("reversal", "MS02")),
+        ("5", "", D("-121.00"), ("cancellation", None)),
+    ],
+)
+def test_a_sepa_direct_debit_is_read_field_by_field(r_type, reason, amount, expected):
+    """Structured communication 127 spans records 2.1 to 2.3: its 146 characters are the collection's own
+    fields, and its communication (the creditor's) is what the movement says."""
+    from app.statements.coda_writer import sepa_direct_debit_content
+
+    content = sepa_direct_debit_content(
+        settlement=date(2026, 11, 4), mandate="MANDAAT-0042", communication="+++090/9337/55493+++",
+        sequence_type="3", scheme="2", r_type=r_type, reason=reason,
+    )  # fmt: skip
+    data = one(MovementSpec(amount, structured_type="127", structured_content=content, counterparty_name="KLANT NV"))
+    [tx] = parse_coda(data).statements[0].transactions
+    dd = tx.direct_debit
+    assert (dd.r_type, dd.reason) == expected
+    assert dd.is_return is (expected[0] != "paid")
+    assert (dd.settlement_date, dd.sequence_type, dd.scheme, dd.refusal) == (date(2026, 11, 4), "first", "b2b", None)
+    assert (dd.creditor_id, dd.mandate_reference) == ("BE69ZZZ0123456789", "MANDAAT-0042")
+    assert tx.communication == dd.communication == "+++090/9337/55493+++"
+    assert tx.counterparty.name == "KLANT NV" and tx.amount == amount
+
+
+def test_a_direct_debit_with_fields_no_standard_lists_is_kept():
+    data = one(MovementSpec(D("2.00"), structured_type="127", structured_content="9909xx" + "X" * 140))
+    [tx] = parse_coda(data).statements[0].transactions
+    dd = tx.direct_debit
+    assert (dd.settlement_date, dd.sequence_type, dd.scheme, dd.r_type) == (None, None, None, None)
+    assert dd.reason == "XXXX"  # ISO's reason codes are an open list: a code is kept as the bank wrote it
+    assert tx.amount == D("2.00")

@@ -266,6 +266,15 @@ def test_php_samples():
         (D(750), "KLANT2 MET NAAM2", "BE25646548413215", "127"),
     ]
     assert all(t.structured_reference is None for t in s10.leaves)  # SEPA direct debit, not an OGM
+    # Its own fields (type 127 over 2.1-2.3): two paid B2B collections of 6 June 2024 on recurrent mandates.
+    assert [
+        (t.direct_debit.r_type, t.direct_debit.settlement_date, t.direct_debit.sequence_type, t.direct_debit.scheme,
+         t.direct_debit.mandate_reference, t.direct_debit.creditor_id, t.communication)
+        for t in s10.leaves
+    ] == [
+        ("paid", date(2024, 6, 6), "recurrent", "b2b", "SEPA-000000001", "BBE2ZZZ3215646432", "243690000141"),
+        ("paid", date(2024, 6, 6), "recurrent", "b2b", "SEPA-00000002", "BE25ZZZ548413215", "243690000142"),
+    ]  # fmt: skip
     [s11] = parse("php-coda-parser__sample11_kbc_type1_total_no_details.cod").statements
     assert [t.amount for t in s11.leaves] == [D(1000)]
 
