@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.core.db import Money
+from app.core.db import Money, partial_index
 from app.core.timeutil import utcnow
 
 
@@ -59,6 +59,13 @@ class BankTransaction(SQLModel, table=True):
         Index("ix_transactions_company_status", "company_id", "status", "id"),
         Index("ix_transactions_company_id_order", "company_id", "id"),
         Index("ix_transactions_company_reference", "company_id", "structured_reference"),
+        # A returned collection is traced to its original by mandate (issue 40): few movements have one.
+        Index(
+            "ix_transactions_company_mandate",
+            "company_id",
+            "mandate_reference",
+            **partial_index("mandate_reference IS NOT NULL"),
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -82,6 +89,10 @@ class BankTransaction(SQLModel, table=True):
     structured_content: str | None = Field(default=None, max_length=200)
     structured_reference: str | None = Field(default=None, max_length=40)
     end_to_end_reference: str | None = Field(default=None, max_length=40)
+    #: A SEPA direct debit (a collection, or an R-transaction undoing one): its mandate, and all its fields as
+    #: the API shows them (``DirectDebitPublic``); null for every other movement.
+    mandate_reference: str | None = Field(default=None, max_length=35)
+    direct_debit: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))
     #: matched | partially_matched | suggested | unmatched | ignored (totals, and what a person set aside).
     status: str = Field(default="unmatched", max_length=20)
     #: Signed like ``amount``: what allocations take of it (credit notes count against invoices).

@@ -100,6 +100,7 @@ def transaction_document(
         "structured_type": t.structured_type,
         "structured_content": t.structured_content,
         "end_to_end_reference": t.end_to_end_reference,
+        "direct_debit": t.direct_debit,
         "transaction_code": t.transaction_code,
         "kind": t.kind,
         "status": status,

@@ -19,6 +19,26 @@ class CounterpartyPublic(BaseModel):
     bic: str | None
 
 
+class DirectDebitPublic(BaseModel):
+    """A SEPA direct debit: a collection (``r_transaction`` ``paid``), or an R-transaction that undoes one.
+
+    Read from a CODA movement's structured communication 127 (Febelfin CODA 2.6). A code the standard does not
+    list is null rather than guessed; ``reason`` is kept as the bank wrote it (ISO's external reason codes)."""
+
+    r_transaction: Literal["paid", "reject", "return", "refund", "reversal", "cancellation"] | None = Field(
+        description="paid: the collection itself; the others take its money back (or it never came)."
+    )
+    reason: str | None = Field(description="ISO reason code of an R-transaction: AM04, MD06, MS02, AC04...")
+    mandate_reference: str | None
+    creditor_id: str | None = Field(description="The creditor's SEPA identifier (e.g. BE69ZZZ0123456789).")
+    settlement_date: date | None
+    sequence_type: Literal["recurrent", "one_off", "first", "last"] | None
+    scheme: Literal["core", "b2b"] | None
+    refusal: Literal["technical", "unspecified", "debtor_disagrees", "debtor_account"] | None = Field(
+        description="Why the debtor's bank refused it; null when paid."
+    )
+
+
 class TransactionPublic(BaseModel):
     id: str
     statement_id: str
@@ -33,6 +53,9 @@ class TransactionPublic(BaseModel):
     structured_type: str | None
     structured_content: str | None
     end_to_end_reference: str | None
+    direct_debit: DirectDebitPublic | None = Field(
+        description="For a SEPA direct debit (a collection or its return): its own fields; null otherwise."
+    )
     transaction_code: str
     kind: str
     status: TransactionStatus
