@@ -34,6 +34,7 @@ from app.identifiers.references import ReferenceError_, format_ogm, is_valid_ogm
 from app.identifiers.vat import enterprise_number
 from app.statements.parsed import (
     Counterparty,
+    DirectDebit,
     MovementKind,
     ParsedStatement,
     ParsedTransaction,
@@ -407,6 +408,7 @@ def _transaction(
     if reversal:
         communication = f"{communication} (reversal)".strip()
     end_to_end = _text(source, "Refs", "EndToEndId")
+    direct_debit = _direct_debit(source, base["transaction_code"], communication, reversal)
     return ParsedTransaction(
         **base,
         detail=number,
@@ -420,6 +422,39 @@ def _transaction(
         end_to_end_reference=end_to_end if end_to_end and end_to_end != "NOTPROVIDED" else None,
         customer_reference=_text(source, "Refs", "InstrId"),
         globalisation_code=1 if kind is MovementKind.DETAIL else 0,
+        direct_debit=direct_debit,
+    )
+
+
+_DD_FAMILIES = ("IDDT", "RDDT")  # issued (the creditor's side) and received direct debits
+_DD_SCHEMES = {"ESDD": "core", "BBDD": "b2b"}
+
+
+def _direct_debit(source: Any, code: str, communication: str, reversal: bool) -> DirectDebit | None:
+    """A SEPA direct debit, by its bank transaction code (PMNT/IDDT/... or PMNT/RDDT/...) or its mandate: the
+    collection, or its return (``RtrInf``, or a sub-family UPDD: reversal due to a return or an unpaid direct
+    debit) or reversal (``RvslInd``). camt.053 has no settlement date or sequence type of its own."""
+    _, family, sub = code.split("/") if code.count("/") == 2 else ("", "", "")
+    mandate = _text(source, "Refs", "MndtId")
+    if family not in _DD_FAMILIES and not mandate:
+        return None
+    returned = _child(source, "RtrInf")
+    reason = _first_text(returned, ("Rsn", "Cd"), ("Rsn", "Prtry"))
+    parties = _child(source, "RltdPties")
+    creditor = _first_text(
+        parties, ("Cdtr", "Id", "PrvtId", "Othr", "Id"), ("Cdtr", "Pty", "Id", "PrvtId", "Othr", "Id")
+    )
+    r_type = "reversal" if reversal else "return" if returned is not None or sub == "UPDD" else "paid"
+    return DirectDebit(
+        settlement_date=None,
+        sequence_type=None,
+        scheme=_DD_SCHEMES.get(sub),
+        refusal=None,
+        creditor_id=creditor,
+        mandate_reference=mandate[:35] if mandate else None,
+        communication=communication,
+        r_type=r_type,
+        reason=reason[:4] if reason else None,
     )
 
 

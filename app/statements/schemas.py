@@ -22,7 +22,9 @@ class CounterpartyPublic(BaseModel):
 class DirectDebitPublic(BaseModel):
     """A SEPA direct debit: a collection (``r_transaction`` ``paid``), or an R-transaction that undoes one.
 
-    Read from a CODA movement's structured communication 127 (Febelfin CODA 2.6). A code the standard does not
+    Read from a CODA movement's structured communication 127 (Febelfin CODA 2.6), or from a camt.053 entry with
+    a mandate (``MndtId``) or the bank transaction code family PMNT/IDDT or PMNT/RDDT (a return: ``RtrInf``; a
+    reversal: ``RvslInd``; camt.053 gives no settlement date or sequence type). A code the standard does not
     list is null rather than guessed; ``reason`` is kept as the bank wrote it (ISO's external reason codes)."""
 
     r_transaction: Literal["paid", "reject", "return", "refund", "reversal", "cancellation"] | None = Field(
