@@ -49,3 +49,26 @@ def test_other_movements_have_none(client):
     assert client.post(f"/v1/companies/{VAT}/statements", content=data, headers=key).status_code == 201
     [item] = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
     assert item["direct_debit"] is None
+
+
+def test_a_collection_carrying_the_invoice_ogm_pays_it(client):
+    """The creditor's communication of a collection is what matching reads: the OGM the integrator put in its
+    collection settles the invoice, as a transfer with it would."""
+    from tests.helpers import invoice_body
+
+    make_company(client, accounts=[IBAN])
+    key = make_key(client)
+    invoice = client.post(
+        f"/v1/companies/{VAT}/invoices",
+        json=invoice_body("DD-1", total="121.00", structured_reference="+++090/9337/55493+++"),
+        headers=key,
+    ).json()
+    content = sepa_direct_debit_content(
+        settlement=date(2026, 11, 4), mandate="MANDAAT-0042", communication="+++090/9337/55493+++"
+    )
+    movement = MovementSpec(D("121.00"), structured_type="127", structured_content=content, counterparty_name="KLANT")
+    data = write_coda([StatementSpec(IBAN, date(2026, 11, 20), D("0"), [movement])])
+    response = client.post(f"/v1/companies/{VAT}/statements", content=data, headers=key)
+    assert response.json()["matching"]["matched"] == 1, response.text
+    paid = client.get(f"/v1/companies/{VAT}/invoices/{invoice['id']}", headers=key).json()
+    assert (paid["status"], paid["amount_paid"]) == ("paid", "121.00")
