@@ -202,6 +202,7 @@ def _transaction(**changes: Any) -> SimpleNamespace:
         "structured_type": None,
         "structured_content": None,
         "end_to_end_reference": None,
+        "direct_debit": None,
         "transaction_code": "0150000",
         "kind": "movement",
         "status": "unmatched",
@@ -244,6 +245,26 @@ TRANSACTIONS = {
     "ignored, a third decimal, no counterparty": (
         _transaction(
             status="ignored", amount=Decimal("33.333"), counterparty_name=None, counterparty_iban=None, kind="total"
+        ),
+        [],
+        [],
+        [],
+        None,
+    ),
+    "a returned SEPA collection": (
+        _transaction(
+            amount=Decimal("-121.00"),
+            structured_type="127",
+            direct_debit={
+                "r_transaction": "return",
+                "reason": "AM04",
+                "mandate_reference": "MANDAAT-0042",
+                "creditor_id": "BE69ZZZ0123456789",
+                "settlement_date": "2026-11-04",
+                "sequence_type": "recurrent",
+                "scheme": "core",
+                "refusal": None,
+            },
         ),
         [],
         [],
