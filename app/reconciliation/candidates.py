@@ -102,27 +102,26 @@ class SqlCandidates:
 
     def lookup(self, column: Any, values: Sequence[Any]) -> Any:
         """The open invoices whose ``column`` is one of ``values``, through that column's index."""
-        if is_postgres(self.session):
-            key = self._each(column, values)
-            found = (
-                select(*_COLUMNS)
-                .where(self._open_with_key(), column == key.c.value, *self._present(column))
-                .offset(0)  # a fence: PostgreSQL would flatten the subquery into a join and plan it as above
-                .lateral("found")
-            )
-            return select(found).join_from(key, found, true())
-        return select(*_COLUMNS).where(self._open_with_key(), one_of(column, values), *self._present(column))
+        return self._by_key(_COLUMNS, column, values)
 
-    @staticmethod
-    def _each(column: Any, values: Sequence[Any]) -> Any:
-        """PostgreSQL: the values as rows, each looked up on its own (a LATERAL join) by the column's index.
+    def _by_key(self, selected: Sequence[Any], column: Any, values: Sequence[Any], *, distinct: bool = False) -> Any:
+        """``selected`` of the open invoices whose ``column`` is one of ``values``, through that column's index.
 
-        Before a fresh table has statistics (a company's first import, then its first statement) the planner
-        took a semi-join with a list of 500 keys for cheap against "a few" invoices of the company, read all
-        100,000 by another index and compared each with every key: 1 to 3 s a lookup. A lookup per key is an
-        index probe whatever the planner knows (as the name words' query, members_lookup)."""
+        PostgreSQL: the values as rows, each looked up on its own (a LATERAL join). Before a fresh table has
+        statistics (a company's first import, then its first statement) the planner took a semi-join with a list
+        of 500 keys for cheap against "a few" invoices of the company, read all 100,000 by another index and
+        compared each with every key: 1 to 3 s a lookup. A lookup per key is an index probe whatever the planner
+        knows (as the name words' query, members_lookup)."""
+        if not is_postgres(self.session):
+            query = select(*selected).where(self._open_with_key(), one_of(column, values), *self._present(column))
+            return query.distinct() if distinct else query
         array = bindparam(None, list(values), type_=ARRAY(column.type))
-        return func.unnest(array).table_valued("value").render_derived(name="key")
+        key = func.unnest(array).table_valued("value").render_derived(name="key")
+        query = select(*selected).where(self._open_with_key(), column == key.c.value, *self._present(column))
+        if distinct:
+            query = query.distinct()
+        found = query.offset(0).lateral("found")  # a fence: PostgreSQL would flatten it into a join, as above
+        return select(found).join_from(key, found, true())
 
     def _present(self, column: Any) -> list[Any]:
         """Keys most invoices lack (an account, a number without letters) are indexed only where present
@@ -202,21 +201,7 @@ class SqlCandidates:
     def iban_lookup(self, ibans: Sequence[str]) -> Any:
         """The customers of open invoices naming one of ``ibans`` (the partial index holds named accounts only)."""
         iban = _INVOICES.c.customer_iban
-        if is_postgres(self.session):
-            key = self._each(iban, ibans)
-            found = (
-                select(iban, _INVOICES.c.customer_key)
-                .where(self._open_with_key(), iban == key.c.value, *self._present(iban))
-                .distinct()
-                .offset(0)
-                .lateral("found")
-            )
-            return select(found).join_from(key, found, true())
-        return (
-            select(iban, _INVOICES.c.customer_key)
-            .where(self._open_with_key(), one_of(iban, ibans), *self._present(iban))
-            .distinct()
-        )
+        return self._by_key((iban, _INVOICES.c.customer_key), iban, ibans, distinct=True)
 
     def token_counts(self, tokens: Sequence[str]) -> dict[str, int]:
         """Per word: how many customers have it in their name (decides which word of a payer's name is the
