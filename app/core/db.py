@@ -192,15 +192,13 @@ def update_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) ->
     table = model.__table__
     if "id" not in rows[0]:
         raise KeyError(f"{table.name}: rows need an id")
-    columns = ("id", *(k for k in _checked_keys(table, rows) if k != "id"))
+    keys = tuple(k for k in _checked_keys(table, rows) if k != "id")
+    columns = (*keys, "id")  # in the order of the statement's placeholders
     connection = session.connection()
-    dialect = connection.dialect
-    processors = _bind_processors(table, columns, dialect)
-    params = _bound(processors, [[row[k] for row in rows] for k in columns])
-    keys = columns[1:]
-    mark = "?" if dialect.name == "sqlite" else "%s"
+    processors = _bind_processors(table, columns, connection.dialect)
+    mark = "?" if connection.dialect.name == "sqlite" else "%s"
     sql = f"UPDATE {table.name} SET {', '.join(f'{k} = {mark}' for k in keys)} WHERE id = {mark}"
-    connection.exec_driver_sql(sql, [(*values[1:], values[0]) for values in params])
+    connection.exec_driver_sql(sql, _bound(processors, [[row[k] for row in rows] for k in columns]))
 
 
 def plain_rows(result: Any) -> list[Any]:

@@ -80,6 +80,19 @@ class DirectDebit:
         """An R-transaction: money that a collection brought goes back (or never came)."""
         return self.r_type not in (None, "paid")
 
+    def as_dict(self) -> dict[str, object]:
+        """As stored on the transaction and shown by the API (DirectDebitPublic)."""
+        return {
+            "r_transaction": self.r_type,
+            "reason": self.reason,
+            "mandate_reference": self.mandate_reference,
+            "creditor_id": self.creditor_id,
+            "settlement_date": self.settlement_date.isoformat() if self.settlement_date else None,
+            "sequence_type": self.sequence_type,
+            "scheme": self.scheme,
+            "refusal": self.refusal,
+        }
+
 
 @dataclass(slots=True)
 class ParsedTransaction:

@@ -20,7 +20,7 @@ from app.core.timeutil import utcnow
 from app.reconciliation.locks import lock_company_ledger
 from app.reconciliation.service import MatchRun, MatchSummary
 from app.statements.models import BankTransaction, Statement, StatementFile
-from app.statements.parsed import DirectDebit, MovementKind, ParsedStatement, StatementFileError, StatementWarning
+from app.statements.parsed import MovementKind, ParsedStatement, StatementFileError, StatementWarning
 from app.statements.readers import reader_for
 from app.statements.schemas import IngestResponse, MatchingCounts, StatementPublic, WarningPublic
 from app.statements.sources import ReceivedFile
@@ -299,26 +299,12 @@ def _transaction_row(
         "structured_reference": t.structured_reference,
         "end_to_end_reference": t.end_to_end_reference,
         "mandate_reference": t.direct_debit.mandate_reference if t.direct_debit else None,
-        "direct_debit": direct_debit_document(t.direct_debit) if t.direct_debit else None,
+        "direct_debit": t.direct_debit.as_dict() if t.direct_debit else None,
         # Totals are kept for the record but are never payments of their own.
         "status": "ignored" if t.kind is MovementKind.TOTAL else "unmatched",
         "amount_allocated": t.amount - t.amount,  # zero with the amount's precision
         "amount_written_off": t.amount - t.amount,
         "created_at": now,
-    }
-
-
-def direct_debit_document(dd: DirectDebit) -> dict[str, Any]:
-    """A direct debit's fields as stored and shown (DirectDebitPublic)."""
-    return {
-        "r_transaction": dd.r_type,
-        "reason": dd.reason,
-        "mandate_reference": dd.mandate_reference,
-        "creditor_id": dd.creditor_id,
-        "settlement_date": dd.settlement_date.isoformat() if dd.settlement_date else None,
-        "sequence_type": dd.sequence_type,
-        "scheme": dd.scheme,
-        "refusal": dd.refusal,
     }
 
 
