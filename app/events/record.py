@@ -7,6 +7,7 @@ says what changed, and renders every snapshot of one settle at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import Session
@@ -21,6 +22,7 @@ from app.events.resources import invoice_snapshots, transaction_snapshots
 from app.invoices.models import Invoice
 from app.invoices.presenter import present_invoice
 from app.reconciliation.changes import InvoiceMoneyChanged, Settlement
+from app.reconciliation.presenter import return_document
 
 #: Transaction statuses worth an event of their own (money in that still needs a person).
 TRANSACTION_STATUS_EVENTS = {
@@ -37,7 +39,13 @@ def record_settlement(session: Session, settlement: Settlement) -> None:
     about = {c.transaction_id for c in settlement.transactions} | {c.transaction_id for c in settlement.suggestions}
     transactions = transaction_snapshots(session, about, settlement.new_transactions)
     events = [
-        _event(company_id, INVOICE_STATUS_EVENTS[c.status], c.invoice_id, invoices[c.invoice_id], _invoice_change(c))
+        _event(
+            company_id,
+            _invoice_event(c),
+            c.invoice_id,
+            invoices[c.invoice_id],
+            _invoice_change(c, settlement.settled_invoices[c.invoice_id].allocations),
+        )
         for c in settlement.invoices
     ]
     events += [
@@ -67,14 +75,27 @@ def record_settlement(session: Session, settlement: Settlement) -> None:
     insert_rows(session, Event, events)
 
 
-def _invoice_change(c: InvoiceMoneyChanged) -> dict[str, Any]:
-    return {
+def _invoice_event(c: InvoiceMoneyChanged) -> str:
+    """Money that came back off a settled invoice reopens it, whether it is open or partly paid again."""
+    if c.returned_by is not None and c.status in ("open", "partially_paid"):
+        return "invoice.reopened"
+    return INVOICE_STATUS_EVENTS[c.status]
+
+
+def _invoice_change(c: InvoiceMoneyChanged, allocations: Sequence[Any]) -> dict[str, Any]:
+    change: dict[str, Any] = {
         "status": c.status,
         "previous_status": c.previous_status,
         "amount_paid": format_amount(c.amount_paid),
         "write_off_amount": format_amount(c.write_off_amount),
         "amount_due": format_amount(c.amount_due),
     }
+    if c.returned_by is not None:
+        # The return of this change (its newest, should one transaction take back several payments of it).
+        returns = [a for a in allocations if a.transaction_id == c.returned_by and a.returns_allocation_id]
+        change["reason"] = "returned"
+        change["return"] = return_document(max(returns, key=lambda a: (a.created_at, a.id))) if returns else None
+    return change
 
 
 def _event(

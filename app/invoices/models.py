@@ -44,6 +44,18 @@ class Invoice(SQLModel, table=True):
             **partial_index("number_digits_key IS NOT NULL"),
         ),
         Index("ix_invoices_company_number_tail", "company_id", "number_tail"),
+        Index(
+            "ix_invoices_company_mandate",
+            "company_id",
+            "mandate_reference",
+            **partial_index("mandate_reference IS NOT NULL"),
+        ),
+        Index(
+            "ix_invoices_company_collection",
+            "company_id",
+            "collection_reference",
+            **partial_index("collection_reference IS NOT NULL"),
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -70,6 +82,10 @@ class Invoice(SQLModel, table=True):
     tax_exclusive_amount: Decimal | None = Field(default=None, sa_type=Money)
     tax_amount: Decimal | None = Field(default=None, sa_type=Money)
     structured_reference: str = Field(max_length=40)
+    #: SEPA direct debit: the mandate the company collects this invoice under, and the end-to-end id it put in
+    #: the collection (pain.008) for it. A collection naming either pays the invoice as surely as its OGM.
+    mandate_reference: str | None = Field(default=None, max_length=35)
+    collection_reference: str | None = Field(default=None, max_length=35)
     #: Derived from allocations and write-offs by the Ledger; stored for filters and indexes.
     status: str = Field(default="open", max_length=20)
     amount_paid: Decimal = Field(default=Decimal("0.00"), sa_type=Money)  # money received (allocations)

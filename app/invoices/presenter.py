@@ -23,7 +23,7 @@ from app.core.timeutil import json_datetime
 from app.invoices.models import Invoice, InvoiceDocument
 from app.invoices.schemas import LinePublic, VatSubtotalPublic
 from app.reconciliation.models import Allocation, WriteOff
-from app.reconciliation.presenter import allocation_document, write_off_document
+from app.reconciliation.presenter import allocation_document, return_document, write_off_document
 from app.reconciliation.status import invoice_amount_due
 
 # Plain rows, not ORM objects: presenting only reads them, and rows cost a fraction (events present thousands).
@@ -146,6 +146,8 @@ def invoice_document(
         "buyer_reference": inv.buyer_reference,
         "billing_reference": inv.billing_reference,
         "structured_reference": inv.structured_reference,
+        "mandate_reference": inv.mandate_reference,
+        "collection_reference": inv.collection_reference,
         "status": status,
         "amount_paid": format_amount(paid),
         "write_off_amount": format_amount(written_off),
@@ -153,6 +155,7 @@ def invoice_document(
         "paid_at": paid_at.isoformat() if paid_at else None,
         "cancelled_at": json_datetime(inv.cancelled_at) if inv.cancelled_at else None,
         "allocations": [allocation_document(a) for a in allocations],
+        "returns": [return_document(a) for a in allocations if a.returns_allocation_id is not None],
         "write_offs": [write_off_document(w) for w in write_offs],
         "documents": [
             {

@@ -20,7 +20,7 @@ from app.identifiers.vat import VatError, normalize_customer_vat
 from app.peppol.lines import Line, Totals, compute_totals
 from app.peppol.reading import UblFacts
 from app.peppol.validation import Finding, Report
-from app.reconciliation.schemas import AllocationPublic, WriteOffPublic
+from app.reconciliation.schemas import AllocationPublic, ReturnPublic, WriteOffPublic
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -218,6 +218,20 @@ class InvoiceCreate(StrictInput):
         default=None,
         description="OGM/VCS in any usual notation or an ISO 11649 RF reference; generated when absent.",
         examples=["+++090/9337/55493+++"],
+    )
+    mandate_reference: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=35,
+        description="SEPA direct debit: the mandate the company collects this invoice under. A collection under "
+        "this mandate for the invoice's amount due pays it.",
+    )
+    collection_reference: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=35,
+        description="SEPA direct debit: the end-to-end id the company put in the collection (pain.008) for this "
+        "invoice. A collection carrying it pays the invoice as surely as its OGM.",
     )
     documents: list[DocumentIn] = Field(default_factory=list, max_length=10)
 
@@ -455,13 +469,20 @@ class InvoicePublic(BaseModel):
     buyer_reference: str | None = None
     billing_reference: str | None = None
     structured_reference: str
+    mandate_reference: str | None = None
+    collection_reference: str | None = None
     status: Literal["open", "partially_paid", "paid", "overpaid", "cancelled"]
     amount_paid: MoneyOut = Field(description="Money received: the sum of the allocations.")
     write_off_amount: MoneyOut = Field(description="Settled without money: the sum of the write-offs.")
     amount_due: MoneyOut = Field(description="total_amount - amount_paid - write_off_amount, never below zero.")
     paid_at: date | None
     cancelled_at: datetime | None
-    allocations: list[AllocationPublic]
+    allocations: list[AllocationPublic] = Field(
+        description="Payments of it, and returns of them (with ``returns``): amount_paid is payments less returns."
+    )
+    returns: list[ReturnPublic] = Field(
+        description="Money that came back (returned collections, reversed payments), as listed in allocations."
+    )
     write_offs: list[WriteOffPublic]
     documents: list[DocumentPublic]
     delivery: DeliveryPublic

@@ -40,8 +40,17 @@ _INVOICE_TABLE = Invoice.__table__  # type: ignore[attr-defined]
 after_create_hooks: list[Callable[[Session, str, list[Any]], bool]] = []
 
 
+#: Fields added after invoices were stored with their hash: left out when absent, so that re-sending an invoice
+#: stored before them is still the same content.
+_ADDED_LATER = ("mandate_reference", "collection_reference")
+
+
 def content_hash(data: InvoiceCreate) -> str:
-    return hashlib.sha256(canonical_json(data.model_dump(mode="json"))).hexdigest()
+    content = data.model_dump(mode="json")
+    for name in _ADDED_LATER:
+        if content.get(name) is None:
+            content.pop(name, None)
+    return hashlib.sha256(canonical_json(content)).hexdigest()
 
 
 def _row(
@@ -71,6 +80,8 @@ def _row(
         "customer_peppol_id": data.customer.derived_peppol_id(),
         "buyer_reference": data.buyer_reference,
         "billing_reference": data.billing_reference,
+        "mandate_reference": data.mandate_reference,
+        "collection_reference": data.collection_reference,
         **_line_columns(data),
         "structured_reference": reference,
         "status": "open",

@@ -118,6 +118,8 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
         "buyer_reference": "PO-7781",
         "billing_reference": None,
         "structured_reference": "+++090/9337/55493+++",
+        "mandate_reference": None,
+        "collection_reference": None,
         "status": "paid",
         "amount_paid": "1213.10",
         "write_off_amount": "0.00",
@@ -138,10 +140,12 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
                         "message": "+++090/9337/55493+++ is the structured reference of invoice 2026/0042",
                     }
                 ],
+                "returns": None,
                 "created_by": "matcher",
                 "created_at": "2026-11-28T06:12:09Z",
             }
         ],
+        "returns": [],
         "write_offs": [],
         "documents": [],
         "delivery": {"status": "delivered", "attempts": 1, "last_error": None},

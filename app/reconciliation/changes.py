@@ -26,6 +26,8 @@ class InvoiceMoneyChanged:
     amount_paid: Decimal
     write_off_amount: Decimal
     amount_due: Decimal
+    #: The transaction whose return took money off the invoice in this change (money that came back).
+    returned_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from app.invoices.models import Invoice
 from app.reconciliation.ledger import Ledger
 from app.reconciliation.locks import for_update
 from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, Suggestion, WriteOff
+from app.reconciliation.returns import apply_return, offsets
 from app.reconciliation.status import fits, invoice_amount_due, signed_effect
 from app.statements.models import BankTransaction
 
@@ -172,6 +173,8 @@ def _reopen(session: Session, suggestion_ids: list[str], *, statuses: tuple[str,
 
 def _still_fits(session: Session, suggestion: Suggestion) -> bool:
     tx = session.get_one(BankTransaction, suggestion.transaction_id)  # a suggestion's transaction is never deleted
+    if any(part.get("returns") for part in suggestion.allocations):  # a return: accepting checks it again
+        return tx.returns_transaction_id is None
     after = tx.amount_allocated
     for part in suggestion.allocations:
         invoice = session.get(Invoice, part["invoice_id"])
@@ -202,6 +205,8 @@ def accept_suggestion(
     suggestion = _suggestion(session, company_id, transaction_id, suggestion_id)
     if suggestion.status != "open":
         raise Conflict(f"suggestion {suggestion_id} is already {suggestion.status}")
+    if any(a.get("returns") for a in suggestion.allocations):
+        return _accept_return(session, ledger, tx, suggestion, actor)
     ids = [a["invoice_id"] for a in suggestion.allocations]
     invoices = _invoices(session, company_id, sorted(set(ids)), "suggestion.allocations")
     parts = [
@@ -244,6 +249,40 @@ def accept_suggestion(
     _close_open_suggestions(session, tx.id, closed_by=suggestion.id, actor=actor)
     ledger.settle()
     return allocations
+
+
+def _accept_return(
+    session: Session, ledger: Ledger, tx: BankTransaction, suggestion: Suggestion, actor: str
+) -> list[str]:
+    """A person confirms which payment money that came back returns: it is taken back as the suggestion said,
+    provided that is still what taking it back means (nothing of it was returned or undone since)."""
+    first = session.get(Allocation, suggestion.allocations[0]["returns"])
+    original = session.get(BankTransaction, first.transaction_id) if first is not None else None
+    if original is None or tx.returns_transaction_id is not None:
+        raise Conflict("the payment this return was proposed for has changed; the suggestion is out of date")
+    parts, rest = offsets(session, tx, original)
+    proposed = [(a["returns"], a["invoice_id"], Decimal(a["amount"])) for a in suggestion.allocations]
+    if proposed != [(p.allocation_id, p.invoice_id, p.amount) for p in parts]:
+        raise Conflict("the payment this return was proposed for has changed; the suggestion is out of date")
+    reasons = [*suggestion.reasons, {"code": "accepted", "message": f"suggestion accepted by {actor}"}]
+    made = apply_return(
+        session,
+        ledger,
+        tx,
+        original,
+        parts,
+        rest,
+        reasons=reasons,
+        method="suggestion",
+        confidence=suggestion.score,
+        suggestion_id=suggestion.id,
+    )
+    suggestion.status, suggestion.decided_by, suggestion.decided_at = "accepted", actor, utcnow()
+    session.add(suggestion)
+    ledger.audit("suggestion.accepted", suggestion.id, {"transaction_id": tx.id})
+    _close_open_suggestions(session, tx.id, closed_by=suggestion.id, actor=actor)
+    ledger.settle()
+    return made
 
 
 def reject_suggestion(session: Session, company_id: str, transaction_id: str, suggestion_id: str, actor: str) -> None:

@@ -11,6 +11,9 @@ stateful property tests. Each violation names the rows it is about.
 - A write-off that came with an allocation names that allocation (undoing it undoes the write-off), and an open
   suggestion proposes no cancelled invoice.
 - Every money change of an invoice was announced: its latest money event records the state it is in now.
+- Money that came back (issue 40): a return allocation takes back an allocation of the same invoice made by
+  the payment its transaction returns; no allocation is taken back beyond its amount, no payment beyond its
+  amount, and a payment that came back whole has no effect left on any invoice.
 
 Work is streamed in chunks with grouped queries, so a check of 100,000 invoices stays within seconds.
 """
@@ -30,8 +33,15 @@ from app.core.events import INVOICE_STATUS_EVENTS
 from app.core.money import format_amount
 from app.core.outbox_models import Event
 from app.invoices.models import Invoice
-from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, LearnedPayer, Suggestion, WriteOff
-from app.reconciliation.status import fits, invoice_status, signed_effect, transaction_status
+from app.reconciliation.models import (
+    SERVICE_WRITE_OFF_REASONS,
+    WRITE_OFF_REASONS,
+    Allocation,
+    LearnedPayer,
+    Suggestion,
+    WriteOff,
+)
+from app.reconciliation.status import fits, invoice_status, paid_effect, signed_effect, transaction_status
 from app.statements.models import BankTransaction
 
 ZERO = Decimal("0.00")
@@ -59,6 +69,7 @@ def check(session: Session, company_id: str | None = None) -> list[Violation]:
         *_totals(session, company_id),
         *_suggestions(session, company_id),
         *_events(session, company_id),
+        *_returns(session, company_id),
     ]
 
 
@@ -81,12 +92,12 @@ def _transactions(session: Session, company_id: str | None) -> Iterator[Violatio
         allocated: dict[str, Decimal] = defaultdict(lambda: ZERO)
         written: dict[str, Decimal] = defaultdict(lambda: ZERO)
         settled: set[str] = set()
-        for tx_id, kind, amount in session.execute(
-            select(Allocation.transaction_id, Invoice.kind, Allocation.amount)
+        for tx_id, kind, amount, returns in session.execute(
+            select(Allocation.transaction_id, Invoice.kind, Allocation.amount, Allocation.returns_allocation_id)
             .join(Invoice, col(Invoice.id) == col(Allocation.invoice_id))
             .where(col(Allocation.transaction_id).in_(chunk))
         ):
-            allocated[tx_id] += signed_effect(kind, amount)
+            allocated[tx_id] += signed_effect(kind, amount, returns)
             settled.add(tx_id)
         for tx_id, amount in session.execute(
             select(WriteOff.transaction_id, WriteOff.amount).where(
@@ -127,6 +138,7 @@ def _transactions(session: Session, company_id: str | None) -> Iterator[Violatio
                 settled_any=tx.id in settled,
                 suggested=tx.id in suggested,
                 ignored=tx.status == "ignored",
+                returns=tx.returns_transaction_id is not None,
             )
             if tx.status != expected:
                 yield Violation("transaction.status", tx.id, f"status {tx.status}, but its money says {expected}")
@@ -163,13 +175,17 @@ def _totals(session: Session, company_id: str | None) -> Iterator[Violation]:
 
 def _invoices(session: Session, company_id: str | None) -> Iterator[Violation]:
     for chunk in _ids(session, Invoice, company_id):
-        paid = dict(
-            session.execute(
-                select(Allocation.invoice_id, type_coerce(func.sum(Allocation.amount), Money()))
-                .where(col(Allocation.invoice_id).in_(chunk))
-                .group_by(col(Allocation.invoice_id))
-            ).all()
-        )
+        paid: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        for invoice_id, returns, amount in session.execute(
+            select(
+                Allocation.invoice_id,
+                col(Allocation.returns_allocation_id).is_not(None),
+                type_coerce(func.sum(Allocation.amount), Money()),
+            )
+            .where(col(Allocation.invoice_id).in_(chunk))
+            .group_by(col(Allocation.invoice_id), col(Allocation.returns_allocation_id).is_not(None))
+        ):
+            paid[invoice_id] += paid_effect(amount, returns)
         written = dict(
             session.execute(
                 select(WriteOff.invoice_id, type_coerce(func.sum(WriteOff.amount), Money()))
@@ -212,7 +228,7 @@ def _learned_payers(session: Session, company_id: str | None) -> Iterator[Violat
         BankTransaction, col(BankTransaction.id) == col(Allocation.transaction_id)
     )
     counted = counted.join(Invoice, col(Invoice.id) == col(Allocation.invoice_id)).where(
-        col(BankTransaction.counterparty_iban).is_not(None)
+        col(BankTransaction.counterparty_iban).is_not(None), col(Allocation.returns_allocation_id).is_(None)
     )
     kept = select(LearnedPayer.company_id, LearnedPayer.iban, LearnedPayer.customer_key, LearnedPayer.allocations)
     if company_id is not None:
@@ -258,7 +274,7 @@ def _links(session: Session, company_id: str | None) -> Iterator[Violation]:
     for w in session.exec(write_offs):
         if w.amount <= 0:
             yield Violation("write_off.amount", w.id, f"amount {format_amount(w.amount)} is not positive")
-        if w.reason not in WRITE_OFF_REASONS:
+        if w.reason not in WRITE_OFF_REASONS + SERVICE_WRITE_OFF_REASONS:
             yield Violation("write_off.reason", w.id, f"reason {w.reason!r} is not one of {WRITE_OFF_REASONS}")
         if w.invoice_id is None and w.transaction_id is None:
             yield Violation("write_off.owner", w.id, "belongs to neither an invoice nor a transaction")
@@ -309,3 +325,59 @@ def _events(session: Session, company_id: str | None) -> Iterator[Violation]:
                     inv.id,
                     f"is {state}, but its latest event recorded {recorded}",
                 )
+
+
+def _returns(session: Session, company_id: str | None) -> Iterator[Violation]:
+    """Returns take back what their original paid, never more, and a payment that came back whole leaves nothing."""
+    returned = select(Allocation).where(col(Allocation.returns_allocation_id).is_not(None))
+    if company_id is not None:
+        returned = returned.where(Allocation.company_id == company_id)
+    taken: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for r in session.exec(returned):
+        original = session.get(Allocation, r.returns_allocation_id)
+        tx = session.get(BankTransaction, r.transaction_id)
+        if original is None or original.invoice_id != r.invoice_id or original.returns_allocation_id is not None:
+            yield Violation(
+                "return.allocation", r.id, f"takes back {r.returns_allocation_id}, not a payment of its invoice"
+            )
+            continue
+        if tx is None or tx.returns_transaction_id != original.transaction_id:
+            yield Violation("return.original", r.id, f"its transaction does not return {original.transaction_id}")
+        taken[original.id] += r.amount
+    for allocation_id, amount in sorted(taken.items()):
+        original = session.get_one(Allocation, allocation_id)
+        if amount > original.amount:
+            yield Violation(
+                "return.twice",
+                allocation_id,
+                f"{format_amount(amount)} taken back of an allocation of {format_amount(original.amount)}",
+            )
+    returns = select(BankTransaction).where(col(BankTransaction.returns_transaction_id).is_not(None))
+    if company_id is not None:
+        returns = returns.where(BankTransaction.company_id == company_id)
+    back: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    companies: dict[str, str] = {}
+    for tx in session.exec(returns):
+        back[tx.returns_transaction_id] += abs(tx.amount)  # type: ignore[index]
+        companies[tx.returns_transaction_id] = tx.company_id  # type: ignore[index]
+    for original_id, amount in sorted(back.items()):
+        original = session.get(BankTransaction, original_id)
+        if original is None or original.company_id != companies[original_id]:
+            yield Violation("return.original", original_id, "is returned, but is no payment of the same company")
+            continue
+        if amount > abs(original.amount):
+            yield Violation(
+                "return.twice", original_id, f"{format_amount(amount)} came back of {format_amount(original.amount)}"
+            )
+        elif amount == abs(original.amount):
+            left = [
+                a.id
+                for a in session.exec(
+                    select(Allocation).where(
+                        Allocation.transaction_id == original_id, col(Allocation.returns_allocation_id).is_(None)
+                    )
+                )
+                if a.amount != taken.get(a.id, ZERO)
+            ]
+            if left:
+                yield Violation("return.net", original_id, f"came back whole, yet still pays through {', '.join(left)}")

@@ -11,6 +11,9 @@ the rules of app/reconciliation/status.py:
 - invoice: ``amount_paid`` = its allocations, ``write_off_amount`` = its write-offs, ``status`` from both;
 - transaction: ``amount_allocated`` and ``amount_written_off`` (signed like its amount), ``status``.
 
+A return (an allocation naming the allocation it ``returns``: money that came back, issue 40) counts the other
+way on both: it takes its amount off the invoice's ``amount_paid`` and moves its own transaction's money out.
+
 Each change of an invoice's money state is one named change, as is each change of a money-in transaction to
 ``unmatched`` or ``partially_matched`` and each new suggestion (app/reconciliation/changes.py); a settle
 hands them, with the rows it read for them, to the listener installed at start-up, which records them as
@@ -57,6 +60,7 @@ from app.reconciliation.status import (
     invoice_amount_due,
     invoice_paid_at,
     invoice_status,
+    paid_effect,
     signed_effect,
     transaction_status,
     worth_telling,
@@ -98,6 +102,8 @@ class Ledger:
         self._kinds: dict[str, str] = {}
         self._customers: dict[str, str] = {}
         self._suggested: list[SuggestionMade] = []
+        #: Invoices that a return of this settle took money off, with the returning transaction (its reason).
+        self._returned: dict[str, str] = {}
         # Rows settled quietly (settle(announce=False)): their state before, for the changes of the next settle.
         self._invoice_baseline: dict[str, tuple[Any, ...]] = {}
         self._transaction_baseline: dict[str, tuple[Any, ...]] = {}
@@ -130,7 +136,9 @@ class Ledger:
         confidence: float,
         reasons: list[dict[str, Any]],
         suggestion_id: str | None = None,
+        returns: str | None = None,
     ) -> str:
+        """Queue an allocation; ``returns``: the allocation of the original payment this one takes back."""
         allocation_id = new_id("alc")
         self._allocations.append(
             {
@@ -140,6 +148,7 @@ class Ledger:
                 "invoice_id": invoice_id,
                 "suggestion_id": suggestion_id,
                 "amount": amount,
+                "returns_allocation_id": returns,
                 "method": method,
                 "confidence": confidence,
                 "reasons": reasons,
@@ -148,11 +157,11 @@ class Ledger:
                 "created_at": utcnow(),
             }
         )
-        self.audit(
-            "allocation.created",
-            allocation_id,
-            {"transaction_id": transaction_id, "invoice_id": invoice_id, "amount": str(amount), "method": method},
-        )
+        details = {"transaction_id": transaction_id, "invoice_id": invoice_id, "amount": str(amount), "method": method}
+        if returns is not None:
+            details["returns"] = returns
+            self._returned[invoice_id] = transaction_id
+        self.audit("allocation.created", allocation_id, details)
         self.touch(transaction_id, invoice_id)
         return allocation_id
 
@@ -192,7 +201,15 @@ class Ledger:
         return write_off_id
 
     def undo_allocation(self, allocation: Any) -> list[str]:
-        """Remove an allocation and the write-offs that completed it; returns the write-offs removed."""
+        """Remove an allocation and the write-offs that completed it; returns the write-offs removed. The
+        returns that offset it go too: money that came back cannot outlive the payment it took back."""
+        for returned in self.session.execute(
+            select(_ALLOCATIONS).where(
+                _ALLOCATIONS.c.invoice_id == allocation.invoice_id,  # a return is of its payment's invoice
+                _ALLOCATIONS.c.returns_allocation_id == allocation.id,
+            )
+        ).all():
+            self.undo_allocation(returned)
         linked = list(
             self.session.execute(
                 select(WriteOff.id, WriteOff.invoice_id, WriteOff.transaction_id).where(
@@ -213,12 +230,40 @@ class Ledger:
             },
         )
         self.session.execute(delete(_ALLOCATIONS).where(_ALLOCATIONS.c.id == allocation.id))
-        self._learn_payers([{"transaction_id": allocation.transaction_id, "invoice_id": allocation.invoice_id}], -1)
+        if allocation.returns_allocation_id is None:
+            self._learn_payers([{"transaction_id": allocation.transaction_id, "invoice_id": allocation.invoice_id}], -1)
+        else:
+            self._unlink_return(allocation.transaction_id)
         self.touch(allocation.transaction_id, allocation.invoice_id)
         return [w.id for w in linked]
 
+    def _unlink_return(self, transaction_id: str) -> None:
+        """A return whose last return allocation and ``returned`` write-off are undone names no original any more
+        (its money is unmatched again, for matching or a person)."""
+        self.session.flush()
+        left = self.session.execute(
+            select(_ALLOCATIONS.c.id)
+            .where(_ALLOCATIONS.c.transaction_id == transaction_id, _ALLOCATIONS.c.returns_allocation_id.is_not(None))
+            .union_all(
+                select(_WRITE_OFFS.c.id).where(
+                    _WRITE_OFFS.c.transaction_id == transaction_id, _WRITE_OFFS.c.reason == "returned"
+                )
+            )
+            .limit(1)
+        ).first()
+        if left is None:
+            self.session.execute(_TX.update().where(_TX.c.id == transaction_id).values(returns_transaction_id=None))
+
+    def link_return(self, transaction_id: str, original_id: str) -> None:
+        """An R-transaction found the payment it reverses: its status becomes ``returned`` once its money is."""
+        self.session.execute(_TX.update().where(_TX.c.id == transaction_id).values(returns_transaction_id=original_id))
+        self.audit("return.linked", transaction_id, {"returns": original_id})
+        self.touch(transaction_id)
+
     def _learn_payers(self, allocations: Sequence[dict[str, Any]], step: int) -> None:
-        """Keep ``learned_payers`` in step with allocations: which accounts each customer paid from."""
+        """Keep ``learned_payers`` in step with allocations: which accounts each customer paid from (a return
+        teaches nothing: the account took money back)."""
+        allocations = [a for a in allocations if a.get("returns_allocation_id") is None]
         if not allocations:
             return
         paid_from = {a["transaction_id"] for a in allocations}
@@ -265,6 +310,32 @@ class Ledger:
         )
         self.session.execute(delete(_WRITE_OFFS).where(_WRITE_OFFS.c.id == write_off.id))
         self.touch(write_off.transaction_id, write_off.invoice_id)
+        if getattr(write_off, "reason", None) == "returned":
+            self._forget_other_half(write_off)
+
+    def _forget_other_half(self, write_off: Any) -> None:
+        """A ``returned`` write-off has a twin on the other transaction of the return (see returns.py): undoing
+        one undoes both, and the return names no original once nothing of it is left."""
+        note = write_off.note or ""
+        if note.startswith("returns "):
+            returning, twin = (
+                write_off.transaction_id,
+                (note.removeprefix("returns "), f"returned by {write_off.transaction_id}"),
+            )
+        else:
+            returning = note.removeprefix("returned by ")
+            twin = (returning, f"returns {write_off.transaction_id}")
+        for other in self.session.execute(
+            select(_WRITE_OFFS.c.id, _WRITE_OFFS.c.invoice_id, _WRITE_OFFS.c.transaction_id).where(
+                _WRITE_OFFS.c.transaction_id == twin[0],
+                _WRITE_OFFS.c.reason == "returned",
+                _WRITE_OFFS.c.note == twin[1],
+            )
+        ).all():
+            self.audit("write_off.undone", other.id, {"invoice_id": None, "transaction_id": other.transaction_id})
+            self.session.execute(delete(_WRITE_OFFS).where(_WRITE_OFFS.c.id == other.id))
+            self.touch(other.transaction_id)
+        self._unlink_return(returning)
 
     def touch(self, transaction_id: str | None = None, invoice_id: str | None = None) -> None:
         if transaction_id is not None:
@@ -330,6 +401,8 @@ class Ledger:
         transaction_changes = self._settle_stored_transactions(sorted(self._transactions - states.keys()))
         self._allocations, self._write_offs, self._suggestions, self._audits = [], [], [], []
         self._invoices, self._transactions = set(), set()
+        if announce:
+            self._returned = {}
         settlement = None
         if announce:
             transaction_changes += new_changes  # stored transactions first, then new ones
@@ -376,6 +449,8 @@ class Ledger:
         for chunk in _chunks(ids):
             rows = plain_rows(self.session.execute(_INVOICES.select().where(one_of(_INVOICES.c.id, chunk))))
             known = {row.id: money for row in rows if (money := self._queued_money(row, queued)) is not None}
+            for invoice_id in self._returned_to(list(known)):  # paid and returned: nothing left, yet rows stored
+                del known[invoice_id]
             unknown = [row.id for row in rows if row.id not in known]
             allocations = self._with_booking_day(_ALLOCATIONS, unknown)
             write_offs = self._with_booking_day(_WRITE_OFFS, unknown)
@@ -386,12 +461,13 @@ class Ledger:
                     paid_rows, off_rows = known[row.id]
                 else:
                     paid_rows, off_rows = allocations.get(row.id, []), write_offs.get(row.id, [])
-                money = sum((a.amount for a in paid_rows), ZERO)
+                money = sum((paid_effect(a.amount, a.returns_allocation_id) for a in paid_rows), ZERO)
                 off = sum((w.amount for w in off_rows), ZERO)
                 cancelled = row.cancelled_at is not None
                 status = invoice_status(row.total_amount, money, off, cancelled)
                 # Settled on the day of its last payment or write-off (one without a payment: the day it was made).
-                days = [a.booked for a in paid_rows] + [w.booked or w.created_at.date() for w in off_rows]
+                days = [a.booked for a in paid_rows if a.returns_allocation_id is None]
+                days += [w.booked or w.created_at.date() for w in off_rows]
                 paid_at = invoice_paid_at(status, days)
                 stored = (row.status, row.amount_paid, row.write_off_amount)
                 if not self._announce:
@@ -411,7 +487,9 @@ class Ledger:
                     updates.append(update)
                 if self._announce and before != (status, money, off):
                     due = invoice_amount_due(row.total_amount, money, off, cancelled)
-                    changes.append(InvoiceMoneyChanged(row.id, status, before[0], money, off, due))
+                    changes.append(
+                        InvoiceMoneyChanged(row.id, status, before[0], money, off, due, self._returned.get(row.id))
+                    )
                     # With its update (if any), what the API returns once it is stored.
                     seen[row.id] = SettledInvoice(row, update, paid_rows, off_rows)
         if updates:
@@ -422,14 +500,33 @@ class Ledger:
         """An invoice's allocation and write-off rows without reading them, when this settle queued all there
         are: nothing was stored of it before (its stored state, derived by the last settle, says nothing paid or
         written off) and the transactions they come from are new ones, whose booking days are known. The
-        common case of an upload: most of what it settles was fully open. None when they must be read."""
+        common case of an upload: most of what it settles was fully open. None when they must be read.
+
+        Nothing paid can also be money paid and returned (rows stored, netting to zero): the caller drops the
+        invoices with a return (_returned_to); and an invoice this settle queued nothing for was touched by an
+        undo, whose rows must be read."""
         if row.amount_paid or row.write_off_amount:
             return None
         paid = queued.allocations_of.get(row.id, ())
         off = queued.write_offs_of.get(row.id, ())
-        if any(r["transaction_id"] is not None and r["transaction_id"] not in self._known for r in (*paid, *off)):
+        if not (paid or off) or any(
+            r["transaction_id"] is not None and r["transaction_id"] not in self._known for r in (*paid, *off)
+        ):
             return None
         return _with_day(paid, self._known), _with_day(off, self._known)
+
+    def _returned_to(self, invoice_ids: list[str]) -> set[str]:
+        """Of these invoices, those with a return stored: money paid and taken back, so they say nothing paid
+        while their allocations are stored (the partial index holds returns only: a probe, not a read)."""
+        if not invoice_ids:
+            return set()
+        return set(
+            self.session.execute(
+                select(_ALLOCATIONS.c.invoice_id).where(
+                    one_of(_ALLOCATIONS.c.invoice_id, invoice_ids), _ALLOCATIONS.c.returns_allocation_id.is_not(None)
+                )
+            ).scalars()
+        )
 
     def _with_booking_day(self, table: Any, invoice_ids: list[str]) -> dict[str, list[Any]]:
         """Per invoice: its allocation or write-off rows, each with its transaction's booking day (``booked``,
@@ -454,12 +551,12 @@ class Ledger:
         for chunk in _chunks(ids):
             allocated: dict[str, Decimal] = defaultdict(lambda: ZERO)
             settled_any: set[str] = set()
-            for tx_id, kind, amount in self.session.execute(
-                select(Allocation.transaction_id, Invoice.kind, Allocation.amount)
+            for tx_id, kind, amount, returns in self.session.execute(
+                select(Allocation.transaction_id, Invoice.kind, Allocation.amount, Allocation.returns_allocation_id)
                 .join(Invoice, col(Invoice.id) == col(Allocation.invoice_id))
                 .where(one_of(col(Allocation.transaction_id), chunk))
             ):
-                allocated[tx_id] += signed_effect(kind, amount)
+                allocated[tx_id] += signed_effect(kind, amount, returns)
                 settled_any.add(tx_id)
             written: dict[str, Decimal] = defaultdict(lambda: ZERO)
             for tx_id, amount in self.session.execute(
@@ -477,9 +574,14 @@ class Ledger:
                 ).scalars()
             )
             for row in self.session.execute(
-                select(_TX.c.id, _TX.c.amount, _TX.c.status, _TX.c.amount_allocated, _TX.c.amount_written_off).where(
-                    one_of(_TX.c.id, chunk)
-                )
+                select(
+                    _TX.c.id,
+                    _TX.c.amount,
+                    _TX.c.status,
+                    _TX.c.amount_allocated,
+                    _TX.c.amount_written_off,
+                    _TX.c.returns_transaction_id,
+                ).where(one_of(_TX.c.id, chunk))
             ):
                 self._judge_transaction(
                     row,
@@ -509,7 +611,13 @@ class Ledger:
             own_write_offs = [w["amount"] for w in queued.write_offs.get(tx_id, ()) if w["invoice_id"] is None]
             states[tx_id] = self._judge_transaction(
                 row,
-                sum((signed_effect(kinds[a["invoice_id"]], a["amount"]) for a in allocations), ZERO),
+                sum(
+                    (
+                        signed_effect(kinds[a["invoice_id"]], a["amount"], a["returns_allocation_id"])
+                        for a in allocations
+                    ),
+                    ZERO,
+                ),
                 sum(own_write_offs, ZERO),
                 settled_any=bool(allocations or own_write_offs),
                 suggested=tx_id in queued.suggestions,
@@ -552,7 +660,13 @@ class Ledger:
                 f"{format_amount(money + off)} allocated and written off; nothing was changed"
             )
         status = transaction_status(
-            row.amount, money, off, settled_any=settled_any, suggested=suggested, ignored=row.status == "ignored"
+            row.amount,
+            money,
+            off,
+            settled_any=settled_any,
+            suggested=suggested,
+            ignored=row.status == "ignored",
+            returns=getattr(row, "returns_transaction_id", None) is not None,
         )
         stored = (row.status, row.amount_allocated, row.amount_written_off)
         if (status, money, off) != stored:

@@ -9,12 +9,25 @@ from typing import Any
 from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
-from app.core.db import Money
+from app.core.db import Money, partial_index
 from app.core.timeutil import utcnow
 
 
 class Allocation(SQLModel, table=True):
+    """Money of a transaction that settles an invoice; or, with ``returns_allocation_id``, money that went back
+    (a returned collection, a reversed payment): it takes that much of the named allocation off the invoice
+    again, and counts against its own transaction in the opposite direction (app/reconciliation/status.py)."""
+
     __tablename__ = "allocations"
+    __table_args__ = (
+        # Returns are few: by invoice (is anything of it returned?), then by the allocation they take back.
+        Index(
+            "ix_allocations_returns",
+            "invoice_id",
+            "returns_allocation_id",
+            **partial_index("returns_allocation_id IS NOT NULL"),
+        ),
+    )
 
     id: str = Field(primary_key=True, max_length=40)
     company_id: str = Field(foreign_key="companies.id", index=True, max_length=40)
@@ -23,6 +36,8 @@ class Allocation(SQLModel, table=True):
     #: The suggestion a person accepted to make it; undoing it reopens that suggestion.
     suggestion_id: str | None = Field(default=None, max_length=40)
     amount: Decimal = Field(sa_type=Money)  # money from the transaction that settles the invoice (positive)
+    #: The allocation of the original payment that this return offsets (issue 40); None for a payment.
+    returns_allocation_id: str | None = Field(default=None, max_length=40)
     method: str = Field(max_length=30)  # structured_reference | free_text_reference | ... | manual
     confidence: float = 1.0
     reasons: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
@@ -33,7 +48,11 @@ class Allocation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+#: What a person may write money off for.
 WRITE_OFF_REASONS = ("payment_difference", "bank_fee", "discount", "manual")
+#: What the service itself writes off: ``returned``, the part of a returned payment that no allocation took, on
+#: the return and on its original (app/reconciliation/returns.py).
+SERVICE_WRITE_OFF_REASONS = ("returned",)
 
 
 class WriteOff(SQLModel, table=True):

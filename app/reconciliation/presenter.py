@@ -35,8 +35,30 @@ def allocation_document(a: Any) -> dict[str, Any]:
         "method": a.method,
         "confidence": float(a.confidence),
         "reasons": a.reasons,
+        "returns": a.returns_allocation_id,
         "created_by": a.created_by,
         "created_at": json_datetime(a.created_at),
+    }
+
+
+#: The signals a return's reasons are rendered from (app/reconciliation/returns.py).
+_RETURN_SIGNALS = ("returned", "returned_by_account")
+
+
+def return_document(a: Any) -> dict[str, Any]:
+    """A return allocation (money that came back off an invoice) as ReturnPublic: when, how much and why."""
+    params: dict[str, Any] = next(
+        (c[1] for c in a.reason_codes or () if isinstance(c, list) and c and c[0] in _RETURN_SIGNALS), {}
+    )
+    code = params.get("code")
+    return {
+        "allocation_id": a.id,
+        "transaction_id": a.transaction_id,
+        "returns": a.returns_allocation_id,
+        "amount": format_amount(a.amount),
+        "booking_date": params.get("booked"),
+        "reason_code": code if code and code != "-" else None,
+        "reason": params.get("text") if params.get("text") not in (None, "-") else None,
     }
 
 
@@ -66,6 +88,7 @@ def suggestion_document(s: Any) -> dict[str, Any]:
                 "invoice_id": a["invoice_id"],
                 "amount": format_amount(Decimal(a["amount"])),
                 "write_off": format_amount(Decimal(a.get("write_off", "0.00"))),
+                "returns": a.get("returns"),
             }
             for a in s.allocations
         ],

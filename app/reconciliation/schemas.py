@@ -14,7 +14,10 @@ from pydantic import BaseModel, Field
 
 from app.core.schemas import MoneyIn, MoneyOut, StrictInput
 
+#: What a person writes money off for.
 WriteOffReason = Literal["payment_difference", "bank_fee", "discount", "manual"]
+#: What a write-off shows: also ``returned``, the part of a returned payment no allocation took (the service's own).
+WriteOffReasonShown = Literal["payment_difference", "bank_fee", "discount", "manual", "returned"]
 
 
 class AllocationPublic(BaseModel):
@@ -25,14 +28,31 @@ class AllocationPublic(BaseModel):
     method: str
     confidence: float
     reasons: list[dict[str, Any]]
+    returns: str | None = Field(
+        default=None,
+        description="Money that came back: the allocation of the original payment this one takes back off the "
+        "invoice (its amount counts against the invoice's amount_paid). None for a payment.",
+    )
     created_by: str
     created_at: datetime
+
+
+class ReturnPublic(BaseModel):
+    """Money that came back off an invoice: a returned collection, a reversed payment (issue 40)."""
+
+    allocation_id: str = Field(description="The return allocation; undoing it pays the invoice again.")
+    transaction_id: str = Field(description="The R-transaction: the money going back.")
+    returns: str = Field(description="The allocation of the original payment it takes back.")
+    amount: MoneyOut
+    booking_date: str | None = Field(description="The day the bank booked the return (YYYY-MM-DD).")
+    reason_code: str | None = Field(description="The ISO 20022 reason code the bank gave (AM04, MD06, ...).")
+    reason: str | None = Field(description="That code's text in English; none for a code the code set does not list.")
 
 
 class WriteOffPublic(BaseModel):
     id: str
     amount: MoneyOut
-    reason: WriteOffReason
+    reason: WriteOffReasonShown
     invoice_id: str | None = Field(description="The invoice it settles; none for money kept without an invoice.")
     transaction_id: str | None = Field(description="The payment it came with, if any.")
     allocation_id: str | None = Field(description="The allocation it completes; undoing that undoes this.")
@@ -47,6 +67,10 @@ class SuggestedAllocation(BaseModel):
     write_off: MoneyOut = Field(
         default=Decimal("0.00"),
         description="What accepting writes off on that invoice (a shortfall within the payment tolerance).",
+    )
+    returns: str | None = Field(
+        default=None,
+        description="A proposed return: the allocation of the original payment that accepting takes back.",
     )
 
 

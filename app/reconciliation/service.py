@@ -21,10 +21,12 @@ from app.core.one_of import one_of
 from app.core.timeutil import utcnow
 from app.invoices.models import Invoice
 from app.reconciliation.candidates import SqlCandidates, StoredInvoiceIndex
+from app.reconciliation.collections import match_collections
 from app.reconciliation.ledger import Ledger
 from app.reconciliation.locks import lock_company_ledger
 from app.reconciliation.matching import MatchConfig, Matcher, Part, Payment
 from app.reconciliation.models import Suggestion
+from app.reconciliation.returns import is_return, reverse_returns
 from app.statements.models import BankTransaction
 
 _CHUNK = 500
@@ -110,11 +112,23 @@ class MatchRun:
             if self.fresh:
                 self.ledger.fresh(chunk)
             self.ledger.settle()
+            # Money that came back, once the chunk's payments are stored with what they settled: a return may
+            # reverse a payment of the same file.
+            returned = [t.id for t in chunk if t.kind != "total" and is_return(t)]
+            if returned:
+                self._reverse(returned)
             # What this chunk's allocations taught counts for the next (as for the next upload): whether the
             # index reads accounts as asked or holds the whole ledger, and however a file splits into statements.
             for iban, customer in self.ledger.learned:
                 self.index.learn_payer(iban, customer)
             self.ledger.learned.clear()
+
+    def _reverse(self, transaction_ids: list[str]) -> None:
+        rows = [r for r in _rows(self.session, _TX, _TX.c.id, transaction_ids) if r.status == "unmatched"]
+        applied = reverse_returns(self.session, self.ledger, rows)
+        self.summary.matched += applied
+        self.summary.unmatched -= applied
+        self.ledger.settle()
 
 
 _MATCH_CHUNK = 5000
@@ -125,12 +139,22 @@ def _match_chunk(
 ) -> None:
     # Only payments nothing was allocated to yet: a person's or an earlier run's decisions stand.
     transactions = [t for t in rows if t.kind != "total" and t.amount != 0 and t.status in ("unmatched", "suggested")]
+    # Money that came back reverses its original (MatchRun._reverse): it pays nothing.
+    returned = [t for t in transactions if is_return(t)]
+    if returned:
+        summary.unmatched += len(returned)
+        transactions = [t for t in transactions if not is_return(t)]
     if not transactions:
         return
     # Payments stored by this very upload have no suggestions yet: nothing was rejected, nothing to supersede.
     matcher.rejected = set() if fresh else _rejected(session, [t.id for t in transactions])
     if not fresh:
         _supersede_open_suggestions(session, [t.id for t in transactions])
+    # Collections the company issued name their invoice by its own references: settled before the matcher.
+    collected = match_collections(session, ledger, matcher.index, transactions)
+    if collected:
+        summary.matched += len(collected)
+        transactions = [t for t in transactions if t.id not in collected]
     # In booking order, then as the bank listed them (ids are random: they must not decide who pays first).
     ordered = sorted(transactions, key=lambda t: (t.booking_date, t.line, t.detail, t.id))
     payments = [_payment(tx) for tx in ordered]
@@ -199,20 +223,26 @@ def rematch_for_new_invoices(session: Session, company_id: str, invoices: list[A
     # Before looking for waiting payments: an upload storing one right now is then either seen here or sees
     # the new invoices itself (it holds the same lock while it matches).
     lock_company_ledger(session, company_id)
-    refs = [i.structured_reference for i in invoices]
     waiting: list[str] = []
-    for start in range(0, len(refs), _CHUNK):
-        waiting += (
-            session.execute(
-                select(_TX.c.id).where(
-                    _TX.c.company_id == company_id,
-                    one_of(_TX.c.structured_reference, refs[start : start + _CHUNK]),
-                    _TX.c.status.in_(("unmatched", "suggested")),
+    # By the new invoices' references, and for collections by their end-to-end ids and mandates.
+    for column, keys in (
+        (_TX.c.structured_reference, [i.structured_reference for i in invoices]),
+        (_TX.c.end_to_end_reference, sorted({i.collection_reference for i in invoices if i.collection_reference})),
+        (_TX.c.mandate_reference, sorted({i.mandate_reference for i in invoices if i.mandate_reference})),
+    ):
+        for start in range(0, len(keys), _CHUNK):
+            waiting += (
+                session.execute(
+                    select(_TX.c.id).where(
+                        _TX.c.company_id == company_id,
+                        one_of(column, keys[start : start + _CHUNK]),
+                        _TX.c.status.in_(("unmatched", "suggested")),
+                    )
                 )
+                .scalars()
+                .all()
             )
-            .scalars()
-            .all()
-        )
+    waiting = sorted(set(waiting))
     if waiting:
         match_transactions(session, company_id, waiting)
     return bool(waiting)

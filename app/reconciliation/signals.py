@@ -50,6 +50,18 @@ _TABLE = (
         score=1.0,
     ),
     Signal(
+        "collection_reference",
+        reads="a SEPA collection's end-to-end id against the invoices' collection references",
+        english="the collection's end-to-end id {reference} is the one invoice {number} was collected with",
+        score=1.0,
+    ),
+    Signal(
+        "mandate",
+        reads="a SEPA collection's mandate and amount against the invoices (or the customer) of that mandate",
+        english="collected under mandate {mandate} for the amount due of {number}",
+        score=1.0,
+    ),
+    Signal(
         "free_text_reference",
         reads="an OGM or RF reference typed in the free communication",
         english="the communication names the reference of {number}",
@@ -184,6 +196,20 @@ _TABLE = (
         reads="what a payment brings beyond everything its invoices have due",
         english="{amount} more than the amount due stays unallocated",
         code="remainder",
+    ),
+    # -- money that comes back (app/reconciliation/returns.py) ----------------------------------------------------
+    Signal(
+        "returned",
+        reads="an R-transaction's end-to-end id, mandate or OGM against the earlier payments",
+        english="returns the payment of {amount} booked on {day} (found by {evidence}): {code} {text}",
+        score=1.0,
+    ),
+    Signal(
+        "returned_by_account",
+        reads="an R-transaction's account and amount against the earlier payments, or several that fit",
+        english="may return the payment of {amount} booked on {day} (found by {evidence}): {code} {text}",
+        score=0.6,
+        code="returned",
     ),
     Signal(
         "payment_difference",

@@ -16,9 +16,16 @@ ZERO = Decimal("0.00")
 NEEDS_A_PERSON = frozenset(("unmatched", "partially_matched"))
 
 
-def signed_effect(invoice_kind: str, amount: Decimal) -> Decimal:
-    """What an allocation of ``amount`` to a document of this kind means for the transaction's balance."""
-    return -amount if invoice_kind == "credit_note" else amount
+def signed_effect(invoice_kind: str, amount: Decimal, returns: object = None) -> Decimal:
+    """What an allocation of ``amount`` to a document of this kind means for the transaction's balance. A return
+    (``returns``: the allocation it offsets) moves money the other way: a returned collection takes money out."""
+    effect = -amount if invoice_kind == "credit_note" else amount
+    return -effect if returns else effect
+
+
+def paid_effect(amount: Decimal, returns: object = None) -> Decimal:
+    """What an allocation means for its invoice's ``amount_paid``: a return takes its amount off again."""
+    return -amount if returns else amount
 
 
 def invoice_status(total: Decimal, paid: Decimal, written_off: Decimal, cancelled: bool) -> str:
@@ -45,13 +52,23 @@ def invoice_paid_at(status: str, days: Iterable[date]) -> date | None:
 
 
 def transaction_status(
-    amount: Decimal, allocated: Decimal, written_off: Decimal, *, settled_any: bool, suggested: bool, ignored: bool
+    amount: Decimal,
+    allocated: Decimal,
+    written_off: Decimal,
+    *,
+    settled_any: bool,
+    suggested: bool,
+    ignored: bool,
+    returns: bool = False,
 ) -> str:
+    """``returns``: the transaction is money that came back and its original was found (it returns one)."""
     if ignored:
         return "ignored"
     if not settled_any:
         return "suggested" if suggested else "unmatched"
-    return "matched" if amount - allocated - written_off == 0 else "partially_matched"
+    if amount - allocated - written_off != 0:
+        return "partially_matched"
+    return "returned" if returns else "matched"
 
 
 def fits(amount: Decimal, allocated: Decimal, written_off: Decimal) -> bool:

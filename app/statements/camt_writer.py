@@ -19,7 +19,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from app.identifiers.references import ogm_digits
+from app.statements.coda import sepa_direct_debit
 from app.statements.coda_writer import ZERO, MovementSpec, StatementSpec
+from app.statements.parsed import DirectDebit
 
 NS = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
 
@@ -103,11 +105,33 @@ def _sequence(stmt: ET.Element, tag: str, written: str | None, sequence: int) ->
         _e(stmt, tag, written)
 
 
+def _direct_debit(m: MovementSpec) -> DirectDebit | None:
+    """A movement written as a CODA 127 communication is a SEPA direct debit in camt.053 too."""
+    return sepa_direct_debit(m.structured_content or "") if m.structured_type == "127" else None
+
+
+def _bank_code(m: MovementSpec) -> str | None:
+    """``PMNT/IDDT/...``: a collection the company issued (ESDD core, BBDD B2B), or UPDD when it came back."""
+    debit = _direct_debit(m)
+    if debit is None:
+        return None
+    return "UPDD" if debit.is_return else "BBDD" if debit.scheme == "b2b" else "ESDD"
+
+
 def _details(entry: ET.Element, m: MovementSpec, currency: str) -> None:
     tx = _e(entry, "TxDtls")
+    debit = _direct_debit(m)
+    if m.end_to_end or debit:
+        refs = _e(tx, "Refs")
+        if m.end_to_end:
+            _e(refs, "EndToEndId", m.end_to_end)
+        if debit and debit.mandate_reference:
+            _e(refs, "MndtId", debit.mandate_reference)
     _amount(tx, m.amount, currency, getattr(m, "detail_direction", True))
     if m.counterparty_name or m.counterparty_iban:
         parties = _e(tx, "RltdPties")
+        # As banks write it (the Dutch reversal in ../shared/camt-samples): money out names the counterparty as
+        # creditor, a returned collection's debtor too.
         party, account = ("Dbtr", "DbtrAcct") if m.amount >= 0 else ("Cdtr", "CdtrAcct")
         if m.counterparty_name:
             _e(_e(_e(parties, party), "Pty"), "Nm", m.counterparty_name)
@@ -117,16 +141,19 @@ def _details(entry: ET.Element, m: MovementSpec, currency: str) -> None:
         agent = "DbtrAgt" if m.amount >= 0 else "CdtrAgt"
         _e(_e(_e(_e(tx, "RltdAgts"), agent), "FinInstnId"), "BICFI", m.counterparty_bic)
     digits = ogm_digits(m.ogm) if m.ogm else None
-    if digits or m.communication:
+    text = debit.communication if debit else m.communication
+    if digits or text:
         remittance = _e(tx, "RmtInf")
-        if m.communication:
-            _e(remittance, "Ustrd", m.communication)
+        if text:
+            _e(remittance, "Ustrd", text)
         if digits:
             info = _e(_e(remittance, "Strd"), "CdtrRefInf")
             kind = _e(info, "Tp")
             _e(_e(kind, "CdOrPrtry"), "Cd", "SCOR")
             _e(kind, "Issr", "BBA")
             _e(info, "Ref", digits)
+    if debit and debit.is_return and debit.reason:
+        _e(_e(_e(tx, "RtrInf"), "Rsn"), "Cd", debit.reason)
 
 
 def write_camt(statements: Sequence[StatementSpec]) -> bytes:
@@ -156,12 +183,22 @@ def write_camt(statements: Sequence[StatementSpec]) -> bytes:
         for number, m in enumerate(st.movements, start=1):
             entry = _e(stmt, "Ntry")
             _amount(entry, m.amount, st.currency, getattr(m, "entry_direction", True))
+            debit = _direct_debit(m)
+            if debit and debit.r_type == "reversal":
+                _e(entry, "RvslInd", "true")
             _e(_e(entry, "Sts"), "Cd", getattr(m, "status", "BOOK"))
             booking = m.booking_date or st.date
             if getattr(m, "booking_date_written", True):
                 _e(_e(entry, "BookgDt"), "Dt", booking.isoformat())
             _e(_e(entry, "ValDt"), "Dt", (m.value_date or booking).isoformat())
             _e(entry, "AcctSvcrRef", m.bank_reference or f"CRN{number:05d}{0:04d}")
+            sub = _bank_code(m)
+            if sub:
+                domain = _e(_e(entry, "BkTxCd"), "Domn")
+                _e(domain, "Cd", "PMNT")
+                family = _e(domain, "Fmly")
+                _e(family, "Cd", "IDDT")
+                _e(family, "SubFmlyCd", sub)
             details = _e(entry, "NtryDtls")
             for part in m.details or [m]:
                 _details(details, part, st.currency)

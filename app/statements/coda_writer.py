@@ -31,6 +31,8 @@ class MovementSpec:
     booking_date: date | None = None  # default: the statement date
     value_date: date | None = None  # default: the booking date
     bank_reference: str = ""
+    #: The end-to-end id the payer's or collector's instruction carried (CODA 2.2's customer reference).
+    end_to_end: str = ""
     details: list[MovementSpec] = field(default_factory=list)  # non-empty: a globalisation total
 
 
@@ -92,7 +94,7 @@ def _chunks(text: str, widths: Sequence[int]) -> list[str]:
 def _movement_lines(m: MovementSpec, seq: int, detail: int, tx_type: int, glob: int, st: StatementSpec) -> list[str]:
     booking = m.booking_date or st.date
     value = m.value_date or booking
-    family = "01" if m.amount >= 0 else "13"
+    family = "05" if m.structured_type == "127" else "01" if m.amount >= 0 else "13"  # 05: direct debit
     code = f"{tx_type}{family}50000"
     if m.ogm or m.structured_type:
         kind = "101" if m.ogm else (m.structured_type or "")
@@ -103,7 +105,7 @@ def _movement_lines(m: MovementSpec, seq: int, detail: int, tx_type: int, glob: 
         c21, comm22, comm23 = _chunks(m.communication, (_FREE_21, _FREE_22, _FREE_23))
         comm21 = "0" + _text(c21, 53)
     need23 = bool(m.counterparty_iban or m.counterparty_name or comm23)
-    need22 = bool(need23 or comm22 or m.counterparty_bic)
+    need22 = bool(need23 or comm22 or m.counterparty_bic or m.end_to_end)
     ref = f"{seq:04d}{detail:04d}"
     bank_ref = _text(m.bank_reference or f"CRN{seq:05d}{detail:04d}", 21)
     lines = [
@@ -112,7 +114,7 @@ def _movement_lines(m: MovementSpec, seq: int, detail: int, tx_type: int, glob: 
     ]
     if need22:
         lines.append(
-            f"22{ref}{_text(comm22, 53)}{' ' * 35}{_text(m.counterparty_bic, 11)}{' ' * 16}{'1' if need23 else '0'} 0"
+            f"22{ref}{_text(comm22, 53)}{_text(m.end_to_end, 35)}{_text(m.counterparty_bic, 11)}{' ' * 16}{'1' if need23 else '0'} 0"
         )
     if need23:
         account = _text(m.counterparty_iban.replace(" ", ""), 34) + (st.currency if m.counterparty_iban else "   ")

@@ -66,6 +66,22 @@ class BankTransaction(SQLModel, table=True):
             "mandate_reference",
             **partial_index("mandate_reference IS NOT NULL"),
         ),
+        # How a return finds its original (app/reconciliation/returns.py): by end-to-end id or by account.
+        Index(
+            "ix_transactions_company_end_to_end",
+            "company_id",
+            "end_to_end_reference",
+            **partial_index("end_to_end_reference IS NOT NULL"),
+        ),
+        Index(
+            "ix_transactions_company_counterparty",
+            "company_id",
+            "counterparty_iban",
+            **partial_index("counterparty_iban IS NOT NULL"),
+        ),
+        Index(
+            "ix_transactions_returns", "returns_transaction_id", **partial_index("returns_transaction_id IS NOT NULL")
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -93,7 +109,10 @@ class BankTransaction(SQLModel, table=True):
     #: the API shows them (``DirectDebitPublic``); null for every other movement.
     mandate_reference: str | None = Field(default=None, max_length=35)
     direct_debit: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))
-    #: matched | partially_matched | suggested | unmatched | ignored (totals, and what a person set aside).
+    #: An R-transaction (money that came back): the original payment or collection it reverses, once found.
+    returns_transaction_id: str | None = Field(default=None, max_length=40)
+    #: matched | partially_matched | suggested | unmatched | ignored (totals, and what a person set aside) |
+    #: returned (an R-transaction whose money is all accounted for by the original it reverses).
     status: str = Field(default="unmatched", max_length=20)
     #: Signed like ``amount``: what allocations take of it (credit notes count against invoices).
     amount_allocated: Decimal = Field(default=Decimal("0.00"), sa_type=Money)

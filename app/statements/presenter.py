@@ -37,7 +37,7 @@ _SUGGESTIONS = Suggestion.__table__  # type: ignore[attr-defined]
 def _related(session: Session, rows: Sequence[Any]) -> tuple[dict[str, list[Any]], ...]:
     """The allocation, write-off and open-suggestion rows of each transaction, in the order they are shown."""
     ids = [r.id for r in rows]
-    settled = [r.id for r in rows if r.status in ("matched", "partially_matched")]  # the others have neither
+    settled = [r.id for r in rows if r.status in ("matched", "partially_matched", "returned")]  # others have neither
     session.flush()  # the plain selects below do not flush pending ORM objects themselves
     allocations: dict[str, list[Any]] = defaultdict(list)
     write_offs: dict[str, list[Any]] = defaultdict(list)
@@ -101,6 +101,7 @@ def transaction_document(
         "structured_content": t.structured_content,
         "end_to_end_reference": t.end_to_end_reference,
         "direct_debit": t.direct_debit,
+        "returns": t.returns_transaction_id,
         "transaction_code": t.transaction_code,
         "kind": t.kind,
         "status": status,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from app.core.schemas import MoneyOut
 from app.reconciliation.schemas import AllocationPublic, SuggestionPublic, WriteOffPublic
 
-TransactionStatus = Literal["matched", "partially_matched", "suggested", "unmatched", "ignored"]
+TransactionStatus = Literal["matched", "partially_matched", "suggested", "unmatched", "ignored", "returned"]
 
 
 class CounterpartyPublic(BaseModel):
@@ -57,6 +57,11 @@ class TransactionPublic(BaseModel):
     end_to_end_reference: str | None
     direct_debit: DirectDebitPublic | None = Field(
         description="For a SEPA direct debit (a collection or its return): its own fields; null otherwise."
+    )
+    returns: str | None = Field(
+        default=None,
+        description="Money that came back (a returned collection, a reversal): the payment it reverses, once "
+        "found. Its status is then returned, and its allocations take back what that payment settled.",
     )
     transaction_code: str
     kind: str

@@ -132,6 +132,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "reason_bank_fee": {"nl": "bankkosten", "fr": "frais bancaires", "en": "bank fee"},
     "reason_discount": {"nl": "korting", "fr": "escompte", "en": "discount"},
     "reason_manual": {"nl": "manueel", "fr": "manuel", "en": "manual"},
+    "reason_returned": {"nl": "teruggeboekt", "fr": "retourné", "en": "returned"},
     "payment": {"nl": "Betaling", "fr": "Paiement", "en": "Payment"},
     "proposed": {"nl": "Voorgestelde facturen", "fr": "Factures proposées", "en": "Proposed invoices"},
     "why": {"nl": "Waarom", "fr": "Pourquoi", "en": "Why"},
@@ -328,6 +329,26 @@ MESSAGES: dict[str, dict[str, str]] = {
     "match_remainder_unallocated": {
         "nl": "{amount} meer dan het openstaande bedrag blijft ongeboekt",
         "fr": "{amount} de plus que le montant dû reste non imputé",
+    },
+    "match_collection_reference": {
+        "nl": "het end-to-end-kenmerk {reference} van de inning is dat waarmee factuur {number} werd geïnd",
+        "fr": "la référence de bout en bout {reference} de l'encaissement est celle de la facture {number}",
+        "en": "the collection's end-to-end id {reference} is the one invoice {number} was collected with",
+    },
+    "match_mandate": {
+        "nl": "geïnd onder mandaat {mandate} voor het openstaande bedrag van {number}",
+        "fr": "encaissé sous le mandat {mandate} pour le montant dû de {number}",
+        "en": "collected under mandate {mandate} for the amount due of {number}",
+    },
+    "match_returned": {
+        "nl": "betaalt de betaling van {amount} geboekt op {day} terug (gevonden via {evidence}): {code} {text}",
+        "fr": "rembourse le paiement de {amount} comptabilisé le {day} (trouvé par {evidence}) : {code} {text}",
+        "en": "returns the payment of {amount} booked on {day} (found by {evidence}): {code} {text}",
+    },
+    "match_returned_by_account": {
+        "nl": "betaalt mogelijk de betaling van {amount} geboekt op {day} terug (gevonden via {evidence}): {code} {text}",
+        "fr": "rembourse peut-être le paiement de {amount} comptabilisé le {day} (trouvé par {evidence}) : {code} {text}",
+        "en": "may return the payment of {amount} booked on {day} (found by {evidence}): {code} {text}",
     },
     "match_payment_difference": {
         "nl": "{amount} minder dan het openstaande bedrag, binnen de betalingstolerantie: afgeboekt",

@@ -1,4 +1,5 @@
-"""Fixtures of the API tests: the CodaBox stand-in on loopback, and the settings that point the service at it."""
+"""Fixtures of the API tests: the CodaBox stand-in on loopback, the settings that point the service at it, and a
+company's bank account in either statement format."""
 
 from __future__ import annotations
 
@@ -52,3 +53,13 @@ def codabox(fake, monkeypatch):
 
     load_job_kinds()
     return state
+
+
+@pytest.fixture(params=["coda", "camt"])
+def bank(client, request):
+    """A company with one account, whose statements are written in CODA, then (the second run) camt.053."""
+    from tests.direct_debits import Bank
+    from tests.helpers import IBAN, make_company, make_key
+
+    make_company(client, accounts=[IBAN])
+    return Bank(client, make_key(client), request.param)

@@ -189,7 +189,9 @@ def test_accepting_a_suggestion_with_a_tolerated_difference_writes_it_off_and_un
     tx = only_transaction(client, key)
     [suggestion] = tx["suggestions"]
     assert suggestion["id"].startswith("sug_")
-    assert suggestion["allocations"] == [{"invoice_id": inv["id"], "amount": "120.40", "write_off": "0.60"}]
+    assert suggestion["allocations"] == [
+        {"invoice_id": inv["id"], "amount": "120.40", "write_off": "0.60", "returns": None}
+    ]
     from app.core.db import unit_of_work
     from app.core.outbox_models import Event
 

@@ -172,7 +172,9 @@ def test_amount_only_is_a_suggestion_a_person_accepts(client, key):
     assert result["matching"] == {"matched": 0, "suggested": 1, "unmatched": 0}
     [tx] = client.get(f"/v1/companies/{VAT}/transactions", params={"status": "suggested"}, headers=key).json()["items"]
     [suggestion] = tx["suggestions"]
-    assert suggestion["allocations"] == [{"invoice_id": invoice["id"], "amount": "121.00", "write_off": "0.00"}]
+    assert suggestion["allocations"] == [
+        {"invoice_id": invoice["id"], "amount": "121.00", "write_off": "0.00", "returns": None}
+    ]
     # The payer pays from the customer's known account and the amount fits: likely, but no reference.
     assert {r["code"] for r in suggestion["reasons"]} == {"payer_iban", "amount"}
     from sqlmodel import select

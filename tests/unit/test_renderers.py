@@ -45,6 +45,8 @@ def _allocation(n: int, invoice_id: str = "inv_1", tx_id: str = "tx_1", amount: 
         reasons=[{"code": "reference", "message": "the structured reference matches"}] if n % 2 else [],
         created_by="matcher",
         created_at=NAIVE if n % 2 else AWARE,
+        returns_allocation_id=None,
+        reason_codes=None,
     )
 
 
@@ -102,6 +104,8 @@ def _invoice(**changes: Any) -> SimpleNamespace:
         "buyer_reference": None,
         "billing_reference": None,
         "structured_reference": "+++090/9337/55493+++",
+        "mandate_reference": None,
+        "collection_reference": None,
         "status": "open",
         "amount_paid": Decimal("0.00"),
         "write_off_amount": Decimal("0.00"),
@@ -137,8 +141,33 @@ def _with_lines() -> dict[str, Any]:
     }
 
 
+def _return(n: int, returns: str, *, code: str | None = "AM04") -> SimpleNamespace:
+    """A return allocation as returns.py writes it: its reason's parameters say when and why."""
+    params = {"amount": "121.00", "day": "2026-03-04", "evidence": "mandate", "code": code or "-",
+              "text": "insufficient funds" if code else "-", "booked": "2026-03-09"}  # fmt: skip
+    return SimpleNamespace(
+        **{
+            **vars(_allocation(n, tx_id="tx_r", amount="121.00")),
+            "method": "returned",
+            "returns_allocation_id": returns,
+            "reason_codes": [["returned", params]],
+        }
+    )
+
+
 INVOICES = {
     "open": (_invoice(), [], [], []),
+    "reopened: its collection came back, with and without a reason": (
+        _invoice(mandate_reference="MANDAAT-0042", collection_reference="E2E-F2026-001"),
+        [
+            _allocation(1, amount="121.00"),
+            _return(2, "alc_1"),
+            _allocation(3, amount="121.00"),
+            _return(4, "alc_3", code=None),
+        ],
+        [],
+        [],
+    ),
     "paid, with lines, an address and a document": (
         _invoice(
             **_with_lines(),
@@ -203,6 +232,7 @@ def _transaction(**changes: Any) -> SimpleNamespace:
         "structured_content": None,
         "end_to_end_reference": None,
         "direct_debit": None,
+        "returns_transaction_id": None,
         "transaction_code": "0150000",
         "kind": "movement",
         "status": "unmatched",
@@ -267,6 +297,28 @@ TRANSACTIONS = {
             },
         ),
         [],
+        [],
+        [],
+        None,
+    ),
+    "a returned collection, its original found": (
+        _transaction(
+            amount=Decimal("-121.00"),
+            status="returned",
+            amount_allocated=Decimal("-121.00"),
+            returns_transaction_id="tx_1",
+            direct_debit={
+                "r_transaction": "reversal",
+                "reason": "MD06",
+                "mandate_reference": "MANDAAT-0042",
+                "creditor_id": None,
+                "settlement_date": None,
+                "sequence_type": None,
+                "scheme": None,
+                "refusal": None,
+            },
+        ),
+        [_return(2, "alc_1")],
         [],
         [],
         None,

@@ -1,0 +1,155 @@
+"""Money that comes back (issue 40): a returned or reversed collection reopens what it paid, from CODA (type
+127) and camt.053 alike, on SQLite and PostgreSQL; undone, found for sure or only suggested, never twice."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from app.core.db import unit_of_work
+from app.core.outbox_models import Event
+from app.reconciliation.invariants import check
+from tests.direct_debits import debit, read, register
+from tests.helpers import VAT
+
+
+def _violations() -> list[str]:
+    with unit_of_work(read_only=True) as session:
+        return [str(v) for v in check(session)]
+
+
+def _events(subject_id: str) -> list[Event]:
+    with unit_of_work(read_only=True) as session:
+        rows = session.exec(select(Event).where(Event.subject_id == subject_id)).all()
+        return sorted(rows, key=lambda e: (e.created_at, e.id))
+
+
+def test_a_collection_its_return_and_a_second_collection_end_paid_with_one_return(bank):
+    invoice = register(bank, mandate_reference="MANDAAT-0042")
+    bank.book(debit("121.00", end_to_end="E2E-1", day=4))
+    assert read(bank, invoice)["status"] == "paid"
+
+    bank.book(debit("-121.00", r_type="return", reason="AM04", end_to_end="E2E-1", day=12))
+    reopened = read(bank, invoice)
+    assert (reopened["status"], reopened["amount_paid"], reopened["amount_due"]) == ("open", "0.00", "121.00")
+    txs = bank.transactions()
+    collection, returned = txs[("121.00", "2026-11-04")], txs[("-121.00", "2026-11-12")]
+    assert (returned["status"], returned["returns"], returned["unallocated_amount"]) == (
+        "returned",
+        collection["id"],
+        "0.00",
+    )
+    [back] = reopened["returns"]
+    assert back["transaction_id"] == returned["id"]
+    assert (back["amount"], back["reason_code"], back["reason"], back["booking_date"]) == (
+        "121.00",
+        "AM04",
+        "insufficient funds",
+        "2026-11-12",
+    )
+    events = _events(invoice["id"])
+    assert [e.type for e in events] == ["invoice.paid", "invoice.reopened"]
+    change = events[-1].payload["change"]
+    assert (change["reason"], change["status"], change["return"]["reason_code"]) == ("returned", "open", "AM04")
+
+    bank.book(debit("121.00", end_to_end="E2E-2", day=20))  # presented again, and paid this time
+    final = read(bank, invoice)
+    assert (final["status"], final["amount_paid"], len(final["returns"])) == ("paid", "121.00", 1)
+    assert final["paid_at"] == "2026-11-20"
+    assert _violations() == []
+
+
+def test_a_reversal_found_by_mandate_alone_reopens_theregister(bank):
+    """No end-to-end id in either movement: the mandate and the amount name the one collection."""
+    invoice = register(bank)
+    bank.book(debit("121.00", day=4))
+    bank.book(debit("-121.00", r_type="reversal", reason="MD06", communication="", day=30))
+    assert read(bank, invoice)["status"] == "open"
+    assert read(bank, invoice)["returns"][0]["reason_code"] == "MD06"
+    assert _violations() == []
+
+
+def test_part_of_a_payment_coming_back_reopens_that_part(bank):
+    invoice = register(bank)
+    bank.book(debit("121.00", end_to_end="E2E-1", day=4))
+    bank.book(debit("-21.00", r_type="refund", reason="MD06", end_to_end="E2E-1", day=9))
+    partly = read(bank, invoice)
+    assert (partly["status"], partly["amount_paid"], partly["amount_due"]) == ("partially_paid", "100.00", "21.00")
+    assert [e.type for e in _events(invoice["id"])] == ["invoice.paid", "invoice.reopened"]
+    assert _violations() == []
+
+
+def test_a_return_is_applied_once_and_a_second_one_finds_nothing_left(bank):
+    invoice = register(bank)
+    bank.book(debit("121.00", end_to_end="E2E-1", day=4))
+    bank.book(debit("-121.00", r_type="return", reason="AM04", end_to_end="E2E-1", day=9))
+    bank.book(debit("-121.00", r_type="return", reason="AM04", end_to_end="E2E-1", day=10))
+    txs = bank.transactions()
+    assert txs[("-121.00", "2026-11-09")]["status"] == "returned"
+    assert (txs[("-121.00", "2026-11-10")]["status"], txs[("-121.00", "2026-11-10")]["returns"]) == ("unmatched", None)
+    assert len(read(bank, invoice)["returns"]) == 1
+    assert _violations() == []
+
+
+def test_undoing_a_return_pays_the_invoice_again(bank):
+    invoice = register(bank)
+    bank.book(debit("121.00", end_to_end="E2E-1", day=4))
+    bank.book(debit("-121.00", r_type="return", reason="AM04", end_to_end="E2E-1", day=9))
+    returned = bank.transactions()[("-121.00", "2026-11-09")]
+    [allocation] = returned["allocations"]
+    assert allocation["returns"] is not None
+    response = bank.client.delete(
+        f"/v1/companies/{VAT}/transactions/{returned['id']}/allocations/{allocation['id']}", headers=bank.key
+    )
+    assert response.status_code == 204, response.text
+    assert read(bank, invoice)["status"] == "paid"
+    again = bank.transactions()[("-121.00", "2026-11-09")]
+    assert (again["status"], again["returns"]) == ("unmatched", None)
+    assert _violations() == []
+
+
+def test_undoing_the_original_payment_undoes_its_return_too(bank):
+    invoice = register(bank)
+    bank.book(debit("121.00", end_to_end="E2E-1", day=4))
+    bank.book(debit("-121.00", r_type="return", reason="AM04", end_to_end="E2E-1", day=9))
+    collection = bank.transactions()[("121.00", "2026-11-04")]
+    [allocation] = collection["allocations"]
+    response = bank.client.delete(
+        f"/v1/companies/{VAT}/transactions/{collection['id']}/allocations/{allocation['id']}", headers=bank.key
+    )
+    assert response.status_code == 204, response.text
+    assert read(bank, invoice)["returns"] == []
+    assert read(bank, invoice)["status"] == "open"
+    assert _violations() == []
+
+
+def test_a_return_found_only_by_account_and_amount_is_a_suggestion(bank):
+    """Different mandates, no end-to-end id, no reference: only the payer's account and the amount agree. A
+    person decides; accepting applies it."""
+    invoice = register(bank)
+    bank.book(debit("121.00", mandate="MANDATE-A", day=4))
+    bank.book(debit("-121.00", r_type="return", reason="AC04", mandate="MANDATE-B", communication="", day=9))
+    assert read(bank, invoice)["status"] == "paid"  # never on a guess
+    returned = bank.transactions()[("-121.00", "2026-11-09")]
+    [suggestion] = returned["suggestions"]
+    assert suggestion["allocations"][0]["returns"] is not None
+    assert suggestion["reasons"][0]["code"] == "returned"
+    response = bank.client.post(
+        f"/v1/companies/{VAT}/transactions/{returned['id']}/suggestions/{suggestion['id']}/accept", headers=bank.key
+    )
+    assert response.status_code == 200, response.text
+    assert read(bank, invoice)["status"] == "open"
+    assert bank.transactions()[("-121.00", "2026-11-09")]["status"] == "returned"
+    assert _violations() == []
+
+
+def test_a_collection_nobody_claimed_and_its_return_leave_nothing_to_review(bank):
+    """The collection matched no invoice; it came back whole: both sides are written off as returned, so
+    neither waits in the review queue."""
+    bank.book(debit("80.00", end_to_end="E2E-9", communication="no reference", day=4))
+    bank.book(debit("-80.00", r_type="return", reason="MS02", end_to_end="E2E-9", communication="", day=9))
+    txs = bank.transactions()
+    original, returned = txs[("80.00", "2026-11-04")], txs[("-80.00", "2026-11-09")]
+    assert (returned["status"], returned["unallocated_amount"]) == ("returned", "0.00")
+    assert (original["status"], original["unallocated_amount"]) == ("matched", "0.00")
+    assert [w["reason"] for w in original["write_offs"]] == ["returned"]
+    assert _violations() == []
