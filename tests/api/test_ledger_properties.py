@@ -2,7 +2,8 @@
 
 Random sequences of what really happens: CODA uploads (re-sent, and cut off half-way), manual allocations
 (too much, to other companies' invoices, overpaying), accepting, rejecting and reopening suggestions, undo,
-write-offs and their undo, cancellations and tolerance changes. After every step:
+write-offs and their undo, cancellations and tolerance changes, and money that comes back (a payment
+returned whole or in part, by SEPA R-transactions naming its end-to-end id, perhaps twice). After every step:
 
 - the invariants of ``codarecon check`` hold (allocations plus write-offs within each transaction, each
   invoice's amounts equal to its allocations and write-offs, every status following from the amounts);
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 from sqlmodel import select
 
-from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
+from app.statements.coda_writer import MovementSpec, StatementSpec, sepa_direct_debit_content, write_coda
 from tests.helpers import IBAN, OTHER_VAT, VAT, invoice_body, make_company, make_key
 
 # Seconds per run: left out of `make mutate`'s per-mutant runs (see docs/testing.md).
@@ -115,8 +116,9 @@ class MoneyMachine(RuleBasedStateMachine):
                 communication="" if by_reference else f"betaling {invoice['number']}",
                 counterparty_name="KLANT NV",
                 counterparty_iban=CUSTOMER_IBAN,
+                end_to_end=f"E2E-{self.sequence}-{n}",  # what a return names it by
             )
-            for amount, invoice, by_reference in payments
+            for n, (amount, invoice, by_reference) in enumerate(payments)
         ]
         data = write_coda([StatementSpec(IBAN, self.day, Decimal(0), movements, sequence=self.sequence)])
         return data, len(movements)
@@ -156,6 +158,33 @@ class MoneyMachine(RuleBasedStateMachine):
         self.expect(self.client.post(f"/v1/companies/{VAT}/statements", content=data, headers=self.key), 201)
         assert len(_transactions(self.client, self.key)) == before + count
         self.files.append((data, count))
+
+    @rule(data=st.data(), part=st.sampled_from(["1", "0.5"]), r_type=st.sampled_from(["1", "2", "3", "4"]))
+    def return_payment(self, data, part, r_type):
+        """A payment comes back, whole or half, as a SEPA R-transaction naming its end-to-end id (perhaps one
+        already returned: then nothing is left to take back, and nothing is)."""
+        paid_something = data.draw(st.booleans())  # mostly a payment that settled invoices: that is what reopens
+        original = self._pick_transaction(
+            data,
+            lambda t: (
+                Decimal(t["amount"]) > 0 and t["end_to_end_reference"] and (t["allocations"] or not paid_something)
+            ),
+        )
+        if original is None:
+            return
+        amount = -(Decimal(original["amount"]) * Decimal(part)).quantize(Decimal("0.01"))
+        content = sepa_direct_debit_content(
+            settlement=self.day, mandate="MANDAAT-1", communication="", r_type=r_type, reason="AM04"
+        )
+        self.sequence += 1
+        self.day += timedelta(days=1)
+        movement = MovementSpec(
+            amount, structured_type="127", structured_content=content, counterparty_iban=CUSTOMER_IBAN,
+            end_to_end=original["end_to_end_reference"],
+        )  # fmt: skip
+        data_ = write_coda([StatementSpec(IBAN, self.day, Decimal(0), [movement], sequence=self.sequence)])
+        self.expect(self.client.post(f"/v1/companies/{VAT}/statements", content=data_, headers=self.key), 201)
+        self.files.append((data_, 1))
 
     # -- decisions -----------------------------------------------------------------------------------------
 
