@@ -49,15 +49,15 @@ UNSURE = 0.6
 
 def is_return(row: Any) -> bool:
     """A stored or new transaction that moves money back: a SEPA R-transaction (reject, return, refund,
-    reversal, cancellation)."""
+    reversal, cancellation), a transfer that came back or a booking the bank reversed."""
     debit = getattr(row, "direct_debit", None)
-    return bool(debit) and debit.get("r_transaction") not in (None, "paid")
+    return (bool(debit) and debit.get("r_transaction") not in (None, "paid")) or bool(row.transfer_return)
 
 
 def reason_of(row: Any) -> tuple[str | None, str | None]:
     """The R-transaction's ISO reason code and its English text (None where the bank gave none, or one the code
     set does not list)."""
-    code = ((getattr(row, "direct_debit", None) or {}).get("reason") or None) if row is not None else None
+    code = (row.direct_debit or row.transfer_return or {}).get("reason") or None
     return code, reason_text(code)
 
 

@@ -40,6 +40,7 @@ from app.statements.parsed import (
     ParsedTransaction,
     StatementFileError,
     StatementWarning,
+    TransferReturn,
 )
 
 ZERO = Decimal("0.00")
@@ -409,6 +410,7 @@ def _transaction(
         communication = f"{communication} (reversal)".strip()
     end_to_end = _text(source, "Refs", "EndToEndId")
     direct_debit = _direct_debit(source, base["transaction_code"], communication, reversal)
+    transfer_return = None if direct_debit else _transfer_return(source, base["transaction_code"], reversal)
     return ParsedTransaction(
         **base,
         detail=number,
@@ -423,7 +425,18 @@ def _transaction(
         customer_reference=_text(source, "Refs", "InstrId"),
         globalisation_code=1 if kind is MovementKind.DETAIL else 0,
         direct_debit=direct_debit,
+        transfer_return=transfer_return,
     )
+
+
+def _transfer_return(source: Any, code: str, reversal: bool) -> TransferReturn | None:
+    """A movement that undoes an earlier one other than a direct debit: a transfer returned (``RtrInf``, or the
+    sub-family RRTN) with its reason, or a booking reversed (``RvslInd``)."""
+    returned = _child(source, "RtrInf")
+    if returned is None and not reversal and not code.endswith("/RRTN"):
+        return None
+    reason = _first_text(returned, ("Rsn", "Cd"), ("Rsn", "Prtry"))
+    return TransferReturn("reversal" if reversal else "return", reason[:4] if reason else None)
 
 
 _DD_FAMILIES = ("IDDT", "RDDT")  # issued (the creditor's side) and received direct debits

@@ -42,6 +42,8 @@ class CamtMovementSpec(MovementSpec):
     detail_direction: bool = True
     #: False: the entry has no ``BookgDt`` (only its ``ValDt``).
     booking_date_written: bool = True
+    #: A transfer that came back: the ISO reason its ``RtrInf`` gives (sub-family RRTN); None: not a return.
+    return_reason: str | None = None
 
 
 @dataclass
@@ -110,12 +112,13 @@ def _direct_debit(m: MovementSpec) -> DirectDebit | None:
     return sepa_direct_debit(m.structured_content or "") if m.structured_type == "127" else None
 
 
-def _bank_code(m: MovementSpec) -> str | None:
-    """``PMNT/IDDT/...``: a collection the company issued (ESDD core, BBDD B2B), or UPDD when it came back."""
+def _bank_code(m: MovementSpec) -> tuple[str, str] | None:
+    """(family, sub-family) of ``PMNT``: a collection the company issued (IDDT: ESDD core, BBDD B2B; UPDD when it
+    came back), or a transfer returned to it (RCDT/RRTN)."""
     debit = _direct_debit(m)
     if debit is None:
-        return None
-    return "UPDD" if debit.is_return else "BBDD" if debit.scheme == "b2b" else "ESDD"
+        return ("RCDT", "RRTN") if getattr(m, "return_reason", None) else None
+    return "IDDT", "UPDD" if debit.is_return else "BBDD" if debit.scheme == "b2b" else "ESDD"
 
 
 def _details(entry: ET.Element, m: MovementSpec, currency: str) -> None:
@@ -152,8 +155,9 @@ def _details(entry: ET.Element, m: MovementSpec, currency: str) -> None:
             _e(_e(kind, "CdOrPrtry"), "Cd", "SCOR")
             _e(kind, "Issr", "BBA")
             _e(info, "Ref", digits)
-    if debit and debit.is_return and debit.reason:
-        _e(_e(_e(tx, "RtrInf"), "Rsn"), "Cd", debit.reason)
+    reason = debit.reason if debit and debit.is_return else getattr(m, "return_reason", None)
+    if reason:
+        _e(_e(_e(tx, "RtrInf"), "Rsn"), "Cd", reason)
 
 
 def write_camt(statements: Sequence[StatementSpec]) -> bytes:
@@ -192,13 +196,13 @@ def write_camt(statements: Sequence[StatementSpec]) -> bytes:
                 _e(_e(entry, "BookgDt"), "Dt", booking.isoformat())
             _e(_e(entry, "ValDt"), "Dt", (m.value_date or booking).isoformat())
             _e(entry, "AcctSvcrRef", m.bank_reference or f"CRN{number:05d}{0:04d}")
-            sub = _bank_code(m)
-            if sub:
+            code = _bank_code(m)
+            if code:
                 domain = _e(_e(entry, "BkTxCd"), "Domn")
                 _e(domain, "Cd", "PMNT")
                 family = _e(domain, "Fmly")
-                _e(family, "Cd", "IDDT")
-                _e(family, "SubFmlyCd", sub)
+                _e(family, "Cd", code[0])
+                _e(family, "SubFmlyCd", code[1])
             details = _e(entry, "NtryDtls")
             for part in m.details or [m]:
                 _details(details, part, st.currency)

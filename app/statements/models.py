@@ -109,6 +109,8 @@ class BankTransaction(SQLModel, table=True):
     #: the API shows them (``DirectDebitPublic``); null for every other movement.
     mandate_reference: str | None = Field(default=None, max_length=35)
     direct_debit: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))
+    #: A transfer that came back or a booking the bank reversed (not a direct debit): ``TransferReturnPublic``.
+    transfer_return: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))
     #: An R-transaction (money that came back): the original payment or collection it reverses, once found.
     returns_transaction_id: str | None = Field(default=None, max_length=40)
     #: matched | partially_matched | suggested | unmatched | ignored (totals, and what a person set aside) |

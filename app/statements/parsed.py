@@ -94,6 +94,19 @@ class DirectDebit:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class TransferReturn:
+    """A credit transfer that came back (camt.053 ``RtrInf``, or sub-family RRTN), or a booking the bank reversed
+    (``RvslInd``): money that undoes an earlier movement other than a direct debit (those say it in DirectDebit)."""
+
+    r_type: str  # return | reversal
+    reason: str | None  # the ISO reason code, as the bank wrote it (4 characters)
+
+    def as_dict(self) -> dict[str, object]:
+        """As stored on the transaction and shown by the API (TransferReturnPublic)."""
+        return {"r_transaction": self.r_type, "reason": self.reason}
+
+
 @dataclass(slots=True)
 class ParsedTransaction:
     line: int  # line of the movement's first (2.1) record
@@ -115,6 +128,7 @@ class ParsedTransaction:
     globalisation_code: int = 0
     parent_sequence: int | None = None  # for details: the sequence of their total
     direct_debit: DirectDebit | None = None  # a SEPA collection or its R-transaction
+    transfer_return: TransferReturn | None = None  # a transfer that came back, a reversed booking
 
     @property
     def is_leaf(self) -> bool:

@@ -101,6 +101,7 @@ def transaction_document(
         "structured_content": t.structured_content,
         "end_to_end_reference": t.end_to_end_reference,
         "direct_debit": t.direct_debit,
+        "transfer_return": t.transfer_return,
         "returns": t.returns_transaction_id,
         "transaction_code": t.transaction_code,
         "kind": t.kind,

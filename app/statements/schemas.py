@@ -41,6 +41,11 @@ class DirectDebitPublic(BaseModel):
     )
 
 
+class TransferReturnPublic(BaseModel):
+    r_transaction: Literal["return", "reversal"]
+    reason: str | None = Field(description="The ISO 20022 reason code the bank gave (AC04 account closed, ...).")
+
+
 class TransactionPublic(BaseModel):
     id: str
     statement_id: str
@@ -57,6 +62,11 @@ class TransactionPublic(BaseModel):
     end_to_end_reference: str | None
     direct_debit: DirectDebitPublic | None = Field(
         description="For a SEPA direct debit (a collection or its return): its own fields; null otherwise."
+    )
+    transfer_return: TransferReturnPublic | None = Field(
+        default=None,
+        description="A credit transfer that came back (camt.053 RtrInf: a refund to a closed account) or a booking "
+        "the bank reversed (RvslInd); null otherwise, and for direct debits (direct_debit says it).",
     )
     returns: str | None = Field(
         default=None,

@@ -300,6 +300,7 @@ def _transaction_row(
         "end_to_end_reference": t.end_to_end_reference,
         "mandate_reference": t.direct_debit.mandate_reference if t.direct_debit else None,
         "direct_debit": t.direct_debit.as_dict() if t.direct_debit else None,
+        "transfer_return": t.transfer_return.as_dict() if t.transfer_return else None,
         "returns_transaction_id": None,  # found once it is stored (app/reconciliation/returns.py)
         # Totals are kept for the record but are never payments of their own.
         "status": "ignored" if t.kind is MovementKind.TOTAL else "unmatched",

@@ -1,15 +1,29 @@
 """Money that comes back (issue 40): a returned or reversed collection reopens what it paid, from CODA (type
-127) and camt.053 alike, on SQLite and PostgreSQL; undone, found for sure or only suggested, never twice."""
+127) and camt.053 alike, on SQLite and PostgreSQL; undone, found for sure or only suggested, never twice; and a
+refund that came back reopens its credit note."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
 from sqlmodel import select
 
 from app.core.db import unit_of_work
 from app.core.outbox_models import Event
 from app.reconciliation.invariants import check
+from app.statements.camt_writer import CamtMovementSpec, write_camt
+from app.statements.coda_writer import StatementSpec
+from tests.conftest import CAMT_SAMPLES
 from tests.direct_debits import debit, read, register
-from tests.helpers import VAT
+from tests.helpers import VAT, invoice_body, make_company, make_key
+
+ACCOUNT = "GB29NWBK60161331926819"  # the real file's account
+
+
+def read_invoice(client, key, invoice: dict) -> dict:
+    return client.get(f"/v1/companies/{VAT}/invoices/{invoice['id']}", headers=key).json()
 
 
 def _violations() -> list[str]:
@@ -152,4 +166,40 @@ def test_a_collection_nobody_claimed_and_its_return_leave_nothing_to_review(bank
     assert (returned["status"], returned["unallocated_amount"]) == ("returned", "0.00")
     assert (original["status"], original["unallocated_amount"]) == ("matched", "0.00")
     assert [w["reason"] for w in original["write_offs"]] == ["returned"]
+    assert _violations() == []
+
+
+def test_a_refund_that_came_back_reopens_its_credit_note(client):
+    """A real bank's camt.053 (camt-samples, sebastienrousseau: a refund of 1,500.00 returned, AC04 account
+    closed). The company had refunded a credit note by a transfer with that end-to-end id: the credit note is
+    owed again."""
+    real = CAMT_SAMPLES / "sebastienrousseau-camt053__v14_returns_mixed_sts_clbd_only.xml"
+    if not real.is_file():
+        pytest.skip(f"{real} is not there (../shared beside the repository)")
+    make_company(client, accounts=[ACCOUNT])
+    key = make_key(client)
+    note = client.post(
+        f"/v1/companies/{VAT}/invoices",
+        json=invoice_body("CN-1", total="1500.00", kind="credit_note", customer={"name": "Globex SA"}),
+        headers=key,
+    ).json()
+    refund = CamtMovementSpec(
+        D("-1500.00"), ogm=note["structured_reference"], counterparty_name="Globex SA",
+        counterparty_iban="DE89370400440532013000", end_to_end="E2E-0001", booking_date=date(2026, 6, 10),
+    )  # fmt: skip
+    ours = write_camt([StatementSpec(ACCOUNT, date(2026, 6, 10), D("10000.00"), [refund], sequence=90)])
+    assert client.post(f"/v1/companies/{VAT}/statements", content=ours, headers=key).status_code == 201
+    assert read_invoice(client, key, note)["status"] == "paid"
+
+    assert client.post(f"/v1/companies/{VAT}/statements", content=real.read_bytes(), headers=key).status_code == 201
+    items = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
+    back = next(t for t in items if t["end_to_end_reference"] == "E2E-0001" and t["amount"] == "1500.00")
+    assert back["transfer_return"] == {"r_transaction": "return", "reason": "AC04"}
+    assert back["status"] == "returned"
+    reopened = read_invoice(client, key, note)
+    assert (reopened["status"], reopened["amount_due"]) == ("open", "1500.00")
+    assert (reopened["returns"][0]["reason_code"], reopened["returns"][0]["reason"]) == ("AC04", "account closed")
+    # The other return of the file names a payment we never made: nothing to take back.
+    other = next(t for t in items if t["end_to_end_reference"] == "E2E-0002")
+    assert (other["transfer_return"]["reason"], other["status"], other["returns"]) == ("AC06", "unmatched", None)
     assert _violations() == []

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from app.statements.camt import CamtReader
+from app.statements.parsed import TransferReturn
 from tests.conftest import CAMT_SAMPLES
 
 MORE_CAMT = CAMT_SAMPLES.parent / "more-samples" / "camt"
@@ -46,6 +47,30 @@ def test_a_german_collection_names_its_mandate_and_creditor():
     }
 
 
-def test_a_returned_transfer_is_not_a_direct_debit():
+def test_a_returned_transfer_is_not_a_direct_debit_but_says_it_came_back():
     leaves = _leaves(CAMT_SAMPLES / "sebastienrousseau-camt053__v14_returns_mixed_sts_clbd_only.xml")
     assert leaves and all(t.direct_debit is None for t in leaves)
+    # Two transfers came back (AC04 account closed, AC06 blocked); the third entry is an ordinary debit.
+    assert [(t.amount, t.end_to_end_reference, t.transfer_return) for t in leaves] == [
+        (Decimal("1500.00"), "E2E-0001", TransferReturn("return", "AC04")),
+        (Decimal("980.50"), "E2E-0002", TransferReturn("return", "AC06")),
+        (Decimal("-42.00"), None, None),
+    ]
+
+
+def test_a_returned_transfer_written_by_the_camt_writer_reads_back_as_one():
+    """PMNT/RCDT/RRTN with its RtrInf reason, as the scenario writers put a returned refund."""
+    from datetime import date
+
+    from app.statements.camt_writer import CamtMovementSpec, write_camt
+    from app.statements.coda_writer import StatementSpec
+
+    returned = CamtMovementSpec(Decimal("25.00"), communication="refund", return_reason="AC01")
+    [leaf] = [
+        t
+        for st in CamtReader(
+            write_camt([StatementSpec("BE80001000000177", date(2026, 11, 2), movements=[returned])])
+        ).statements()
+        for t in st.transactions
+    ]
+    assert (leaf.transaction_code, leaf.transfer_return) == ("PMNT/RCDT/RRTN", TransferReturn("return", "AC01"))

@@ -232,6 +232,7 @@ def _transaction(**changes: Any) -> SimpleNamespace:
         "structured_content": None,
         "end_to_end_reference": None,
         "direct_debit": None,
+        "transfer_return": None,
         "returns_transaction_id": None,
         "transaction_code": "0150000",
         "kind": "movement",

@@ -8,7 +8,7 @@ An R-transaction (a returned, rejected, refunded or reversed collection; a trans
 what its original did (issue 40): each allocation of the original is offset by an allocation of the return
 that names it (``returns_allocation_id``), and the return names its original (``returns_transaction_id``).
 Originals are found by end-to-end id, mandate, OGM or account: the first and last get indexes where present.
-Invoices can carry the mandate and the end-to-end id of the collection that will pay them.
+A transfer that came back (camt.053 ``RtrInf``) keeps its reason in ``transfer_return``. Invoices can carry the mandate and the end-to-end id of the collection that will pay them.
 """
 
 from collections.abc import Sequence
@@ -39,6 +39,7 @@ def upgrade() -> None:
     with op.batch_alter_table("allocations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("returns_allocation_id", sa.String(length=40), nullable=True))
     with op.batch_alter_table("transactions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("transfer_return", sa.JSON(none_as_null=True), nullable=True))
         batch_op.add_column(sa.Column("returns_transaction_id", sa.String(length=40), nullable=True))
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mandate_reference", sa.String(length=35), nullable=True))
@@ -56,5 +57,6 @@ def downgrade() -> None:
         batch_op.drop_column("mandate_reference")
     with op.batch_alter_table("transactions", schema=None) as batch_op:
         batch_op.drop_column("returns_transaction_id")
+        batch_op.drop_column("transfer_return")
     with op.batch_alter_table("allocations", schema=None) as batch_op:
         batch_op.drop_column("returns_allocation_id")
