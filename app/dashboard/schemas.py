@@ -41,6 +41,24 @@ class Matching(BaseModel):
     open_suggestions: int
 
 
+class ReturnReason(BaseModel):
+    code: str | None = Field(
+        description="The ISO 20022 reason code (AM04, MD06, AC04...); null when the bank gave none."
+    )
+    text: str | None = Field(description="Its text in English; null for a code the code set does not list.")
+    count: int
+    amount: MoneyOut
+
+
+class Returns(BaseModel):
+    """Money that came back (returned, refused, refunded or reversed collections; returned transfers), once
+    traced to the payment it took back."""
+
+    count: int
+    amount: MoneyOut = Field(description="What came back, all reasons together.")
+    reasons: list[ReturnReason] = Field(description="By reason, the largest amount first.")
+
+
 class Summary(BaseModel):
     company_vat: str
     company_name: str
@@ -51,6 +69,7 @@ class Summary(BaseModel):
     ageing: Ageing = Field(description="Amount due by days past the due date.")
     days_sales_outstanding: float | None = Field(description="Receivables / last 90 days' invoiced sales x 90.")
     matching: Matching
+    returns: Returns
 
 
 class Overview(BaseModel):

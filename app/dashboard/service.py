@@ -1,5 +1,6 @@
 """Dashboard figures from aggregate SQL (no Python loops over rows): open and overdue amounts, ageing,
-days sales outstanding, the money in and how much of it is accounted for, and the review queue."""
+days sales outstanding, the money in and how much of it is accounted for, the review queue, and money that came
+back by reason."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from app.core.db import Money
 from app.dashboard.schemas import Overview, Summary
 from app.invoices.models import Invoice
 from app.reconciliation.models import Allocation, Suggestion
+from app.reconciliation.return_reasons import reason_text
 from app.statements.models import BankTransaction
 
 ZERO = Decimal("0.00")
@@ -155,6 +157,30 @@ def matching_figures(session: Session, company_ids: list[str] | None) -> dict[st
     return out
 
 
+def return_figures(session: Session, company_ids: list[str] | None) -> dict[str, dict[str, Any]]:
+    """Per company: the R-transactions traced to their original, by the reason the bank gave."""
+    reason = func.coalesce(
+        BankTransaction.direct_debit["reason"].as_string(),  # type: ignore[index]
+        BankTransaction.transfer_return["reason"].as_string(),  # type: ignore[index]
+    )
+    query = (
+        select(BankTransaction.company_id, reason, func.count(), _money_sum(func.abs(BankTransaction.amount)))
+        .where(col(BankTransaction.returns_transaction_id).is_not(None))
+        .group_by(col(BankTransaction.company_id), reason)
+    )
+    if company_ids is not None:
+        query = query.where(col(BankTransaction.company_id).in_(company_ids))
+    out: dict[str, dict[str, Any]] = {}
+    for company_id, code, count, amount in session.execute(query):
+        figures = out.setdefault(company_id, {"count": 0, "amount": ZERO, "reasons": []})
+        figures["count"] += count
+        figures["amount"] += amount
+        figures["reasons"].append({"code": code, "text": reason_text(code), "count": count, "amount": amount})
+    for figures in out.values():
+        figures["reasons"].sort(key=lambda r: (-r["amount"], r["code"] or ""))
+    return out
+
+
 def _share(part: Decimal, whole: Decimal) -> float | None:
     return round(float(part / whole), 4) if whole else None
 
@@ -187,8 +213,16 @@ EMPTY_MATCHING = {
 def summaries(session: Session, company_ids: list[str] | None, today: date) -> dict[str, dict[str, Any]]:
     invoices = invoice_figures(session, company_ids, today)
     matching = matching_figures(session, company_ids)
+    returns = return_figures(session, company_ids)
     ids = company_ids if company_ids is not None else sorted(set(invoices) | set(matching))
-    return {cid: {**invoices.get(cid, EMPTY_INVOICES), "matching": matching.get(cid, EMPTY_MATCHING)} for cid in ids}
+    return {
+        cid: {
+            **invoices.get(cid, EMPTY_INVOICES),
+            "matching": matching.get(cid, EMPTY_MATCHING),
+            "returns": returns.get(cid, {"count": 0, "amount": ZERO, "reasons": []}),
+        }
+        for cid in ids
+    }
 
 
 def _summary(company: Company, figures: dict[str, Any], today: date) -> Summary:

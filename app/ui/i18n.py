@@ -91,6 +91,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "history": {"nl": "Geboekt", "fr": "Imputé", "en": "Settled"},
     "nothing_settled": {"nl": "Nog niets geboekt.", "fr": "Rien d'imputé.", "en": "Nothing settled yet."},
+    "returns_heading": {"nl": "Teruggeboekt", "fr": "Retours", "en": "Returned"},
+    "no_returns": {
+        "nl": "Geen geld teruggeboekt.",
+        "fr": "Aucun montant retourné.",
+        "en": "No money came back.",
+    },
+    "return_reason": {"nl": "Reden", "fr": "Motif", "en": "Reason"},
+    "times": {"nl": "Aantal", "fr": "Nombre", "en": "Count"},
+    "take_back": {"nl": "terugnemen van", "fr": "reprendre sur", "en": "take back from"},
     "open_invoices": {"nl": "Openstaande facturen", "fr": "Factures ouvertes", "en": "Open invoices"},
     "no_open_invoices": {
         "nl": "Geen openstaande facturen.",

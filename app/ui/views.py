@@ -14,11 +14,13 @@ from sqlmodel import Session, col, select
 from app.companies.models import Company
 from app.core.db import unit_of_work
 from app.core.money import MoneyError
+from app.dashboard.service import return_figures
 from app.invoices.models import Invoice
 from app.invoices.presenter import amount_due
 from app.reconciliation.candidates import SqlCandidates
 from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, Suggestion, WriteOff
 from app.reconciliation.reasons import read_back
+from app.reconciliation.return_reasons import reason_text
 from app.statements.models import BankTransaction
 from app.ui import i18n
 from app.ui.ranking import PaymentView, rank
@@ -93,6 +95,7 @@ def page_data(
             "money_in": _payments(session, company_id, pages["money_in"], search, amount, f, incoming=True),
             "money_out": _payments(session, company_id, pages["money_out"], search, amount, f, incoming=False),
             "history": _history(session, company_id, pages["history"], f),
+            "returns": _returns(session, company_id, f),
             "invoices": _invoices(session, company_id, pages["invoices"], invoice_search, invoice_amount, f),
             "reasons": [(r, f.t(f"reason_{r}")) for r in WRITE_OFF_REASONS],
         }
@@ -147,6 +150,26 @@ def _payment_search(search: str, amount: Decimal | None) -> Any:
     return matches
 
 
+def _returns(session: Session, company_id: str, f: i18n.Formats) -> dict[str, Any]:
+    """What came back, by reason, in the reader's language (the summary's figures: app/dashboard/service.py)."""
+    figures = return_figures(session, [company_id]).get(company_id)
+    if figures is None:
+        return {"count": 0, "amount": f.money(Decimal(0)), "rows": []}
+    return {
+        "count": figures["count"],
+        "amount": f.money(figures["amount"]),
+        "rows": [
+            {
+                "code": r["code"] or "—",
+                "text": reason_text(r["code"], f.language) or "",
+                "count": r["count"],
+                "amount": f.money(r["amount"]),
+            }
+            for r in figures["reasons"]
+        ],
+    }
+
+
 def _suggestions(
     session: Session, company_id: str, page: int, search: str, amount: Decimal | None, f: i18n.Formats
 ) -> dict[str, Any]:
@@ -178,6 +201,7 @@ def _suggestions(
                     "customer": inv.customer_name if inv else "",
                     "amount": f.money(Decimal(a["amount"])),
                     "write_off": f.money(write_off) if write_off else "",
+                    "take_back": bool(a.get("returns")),  # a proposed return: money off the invoice
                 }
             )
         rows.append(

@@ -203,3 +203,20 @@ def test_a_refund_that_came_back_reopens_its_credit_note(client):
     other = next(t for t in items if t["end_to_end_reference"] == "E2E-0002")
     assert (other["transfer_return"]["reason"], other["status"], other["returns"]) == ("AC06", "unmatched", None)
     assert _violations() == []
+
+
+def test_the_summary_counts_what_came_back_by_reason(bank):
+    for n, (amount, reason) in enumerate([("121.00", "AM04"), ("60.00", "AM04"), ("30.00", "MD06")], start=1):
+        register(bank, f"DD-{n}", amount, reference=None, collection_reference=f"COLL-{n}")
+        bank.book(debit(amount, end_to_end=f"COLL-{n}", communication="abonnement", day=n))
+        bank.book(debit(f"-{amount}", r_type="return", reason=reason, end_to_end=f"COLL-{n}", day=10 + n))
+    bank.book(debit("-5.00", r_type="return", reason="AC04", end_to_end="NOT-OURS", mandate="OTHER", day=20))
+    returns = bank.client.get(f"/v1/companies/{VAT}/summary", headers=bank.key).json()["returns"]
+    assert returns == {
+        "count": 3,
+        "amount": "211.00",
+        "reasons": [
+            {"code": "AM04", "text": "insufficient funds", "count": 2, "amount": "181.00"},
+            {"code": "MD06", "text": "refund requested by the debtor", "count": 1, "amount": "30.00"},
+        ],
+    }

@@ -52,3 +52,31 @@ def test_a_suggestion_stored_without_codes_is_shown_in_its_english(client):
         row.reason_codes = None  # as a row written before migration 0014
         session.add(row)
     assert "42.00 is the amount due of invoice 2026/S1" in why(client.get("/ui/").text)
+
+
+def _returned_twice(client, language: str) -> str:
+    """Two collections come back for want of funds, one refunded on request: the page in ``language``."""
+    from tests.direct_debits import Bank, debit, register
+
+    key = sign_in(client, language=language)
+    bank = Bank(client, key, "coda")
+    for n, (amount, reason) in enumerate([("1234.50", "AM04"), ("60.00", "AM04"), ("30.00", "MD06")], start=1):
+        register(bank, f"DD-{n}", amount, reference=None, collection_reference=f"COLL-{n}")
+        bank.book(debit(amount, end_to_end=f"COLL-{n}", communication="abonnement", day=n))
+        bank.book(debit(f"-{amount}", r_type="return", reason=reason, end_to_end=f"COLL-{n}", day=10 + n))
+    return html.unescape(client.get("/ui/").text)
+
+
+def test_the_page_counts_what_came_back_by_reason_in_its_readers_language(client):
+    page = _returned_twice(client, "nl")
+    section = page[page.index('<h2 id="returns">') : page.index('<h2 id="invoices">')]
+    assert "Teruggeboekt (3)" in section
+    assert "AM04 · onvoldoende saldo</td><td class=\"num\" data-label=\"Aantal\">2</td>" in section
+    assert "€\xa01.294,50" in section  # 1,234.50 + 60.00, the Belgian way
+    assert "MD06 · terugbetaling gevraagd door de schuldenaar" in section
+
+
+def test_a_french_page_gives_the_reasons_in_french(client):
+    page = _returned_twice(client, "fr")
+    section = page[page.index('<h2 id="returns">') : page.index('<h2 id="invoices">')]
+    assert "Retours (3)" in section and "AM04 · provision insuffisante" in section
