@@ -14,7 +14,7 @@ from app.core.db import unit_of_work
 from app.core.outbox_models import Event
 from app.reconciliation.invariants import check
 from app.statements.camt_writer import CamtMovementSpec, write_camt
-from app.statements.coda_writer import StatementSpec
+from app.statements.coda_writer import MovementSpec, StatementSpec, sepa_direct_debit_content
 from tests.conftest import CAMT_SAMPLES
 from tests.direct_debits import debit, read, register
 from tests.helpers import VAT, invoice_body, make_company, make_key
@@ -220,3 +220,39 @@ def test_the_summary_counts_what_came_back_by_reason(bank):
             {"code": "MD06", "text": "refund requested by the debtor", "count": 1, "amount": "30.00"},
         ],
     }
+
+
+def test_a_dutch_banks_reversal_batch_reopens_the_invoice_its_collection_paid(client):
+    """A real bank's camt.053 (camt-samples, OCA: a batch of two collections reversed, AC06 account blocked,
+    each with the end-to-end id and mandate of its collection). One of them was ours, for an invoice."""
+    real = CAMT_SAMPLES / "oca-bank-statement-import__nl_v02_reversal_batch_balance_mismatch.xml"
+    if not real.is_file():
+        pytest.skip(f"{real} is not there (../shared beside the repository)")
+    account, e2e, mandate = "NL77ABNA0574908765", "TESTBANK/NL/20141229/01206408", "NL22ZZZ524885430000-C0125.1"
+    make_company(client, accounts=[account])
+    key = make_key(client)
+    policy = client.post(
+        f"/v1/companies/{VAT}/invoices",
+        json=invoice_body("S14-0410", total="564.05", customer={"name": "Test Customer"}, collection_reference=e2e),
+        headers=key,
+    ).json()
+    content = sepa_direct_debit_content(settlement=date(2014, 1, 2), mandate=mandate, communication="S14 0410")
+    collection = MovementSpec(
+        D("564.05"), structured_type="127", structured_content=content, counterparty_name="Test Customer",
+        counterparty_iban="NL46ABNA0499998748", end_to_end=e2e, booking_date=date(2014, 1, 2),
+    )  # fmt: skip
+    ours = write_camt([StatementSpec(account, date(2014, 1, 2), D("0"), [collection], sequence=90)])
+    assert client.post(f"/v1/companies/{VAT}/statements", content=ours, headers=key).status_code == 201
+    assert read_invoice(client, key, policy)["status"] == "paid"
+
+    assert client.post(f"/v1/companies/{VAT}/statements", content=real.read_bytes(), headers=key).status_code == 201
+    reopened = read_invoice(client, key, policy)
+    assert (reopened["status"], reopened["amount_due"]) == ("open", "564.05")
+    assert [(r["amount"], r["reason_code"], r["reason"]) for r in reopened["returns"]] == [
+        ("564.05", "AC06", "account blocked")
+    ]
+    items = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
+    reversals = {t["direct_debit"]["mandate_reference"]: t for t in items if t["amount"] in ("-564.05", "-100.00")}
+    assert reversals[mandate]["status"] == "returned"
+    assert reversals["NL22ZZZ524885430000-C0125.2"]["status"] == "unmatched"  # not a collection of ours
+    assert _violations() == []

@@ -71,7 +71,7 @@ def test_the_page_counts_what_came_back_by_reason_in_its_readers_language(client
     page = _returned_twice(client, "nl")
     section = page[page.index('<h2 id="returns">') : page.index('<h2 id="invoices">')]
     assert "Teruggeboekt (3)" in section
-    assert "AM04 · onvoldoende saldo</td><td class=\"num\" data-label=\"Aantal\">2</td>" in section
+    assert 'AM04 · onvoldoende saldo</td><td class="num" data-label="Aantal">2</td>' in section
     assert "€\xa01.294,50" in section  # 1,234.50 + 60.00, the Belgian way
     assert "MD06 · terugbetaling gevraagd door de schuldenaar" in section
 
