@@ -4,7 +4,11 @@ taught; from CODA (type 127) and camt.053 alike."""
 
 from __future__ import annotations
 
+import pytest
+
+from tests.conftest import SAMPLES_DIR
 from tests.direct_debits import debit, read, register
+from tests.helpers import VAT, invoice_body, make_company, make_key
 
 
 def _allocation(bank, amount: str, day: str) -> dict:
@@ -58,3 +62,28 @@ def test_a_collection_booked_before_its_invoice_pays_it_once_the_invoice_arrives
     assert bank.transactions()[("80.00", "2026-11-04")]["status"] == "unmatched"
     invoice = register(bank, "DD-9", "80.00", reference=None, collection_reference="COLL-9")
     assert invoice["status"] == "paid"
+
+
+def test_a_kbc_file_of_two_b2b_collections_pays_the_invoices_under_their_mandates(client):
+    """A real KBC CODA file (coda-samples, php-coda-parser sample10): a batch whose two details are paid B2B
+    collections (type 127) of 250.00 and 750.00 under mandates SEPA-000000001 and SEPA-00000002."""
+    path = SAMPLES_DIR / "php-coda-parser__sample10_kbc_type1_total_type5_sepa_dd_details.cod"
+    if not path.is_file():
+        pytest.skip(f"{path} is not there (../shared beside the repository)")
+    data = path.read_bytes()
+    make_company(client)  # its account (a test BBAN) is attached by the statement
+    key = make_key(client)
+    invoices = [
+        client.post(
+            f"/v1/companies/{VAT}/invoices",
+            json=invoice_body(f"SUB-{n}", total=total, customer={"name": name}, mandate_reference=mandate),
+            headers=key,
+        ).json()
+        for n, (total, name, mandate) in enumerate(
+            [("750.00", "Klant2 met naam2", "SEPA-00000002"), ("250.00", "Klant1 met naam1", "SEPA-000000001")]
+        )
+    ]
+    assert client.post(f"/v1/companies/{VAT}/statements", content=data, headers=key).status_code == 201
+    for invoice in invoices:
+        paid = client.get(f"/v1/companies/{VAT}/invoices/{invoice['id']}", headers=key).json()
+        assert (paid["status"], paid["allocations"][0]["method"]) == ("paid", "collection")
