@@ -183,10 +183,10 @@ def _reasons(tx: Any, found: Found) -> list[Reason]:
     ]
 
 
-def reverse_returns(session: Session, ledger: Ledger, rows: Sequence[Any]) -> int:
+def reverse_returns(session: Session, ledger: Ledger, rows: Sequence[Any]) -> tuple[int, int]:
     """Apply every R-transaction among ``rows`` (stored, not yet linked) whose original is found for sure, and
-    suggest the others' originals to a person; returns how many were applied. The caller settles."""
-    applied = 0
+    suggest the others' originals to a person; returns how many were applied and suggested. The caller settles."""
+    applied = suggested = 0
     for tx in sorted(rows, key=lambda t: (t.booking_date, t.line, t.detail, t.id)):
         if not is_return(tx) or tx.returns_transaction_id is not None:
             continue
@@ -206,10 +206,11 @@ def reverse_returns(session: Session, ledger: Ledger, rows: Sequence[Any]) -> in
                     ],
                     reasons,
                 )
+                suggested += 1
             continue
         apply_return(session, ledger, tx, found.original, parts, rest, reasons=reasons, method="returned")
         applied += 1
-    return applied
+    return applied, suggested
 
 
 def apply_return(

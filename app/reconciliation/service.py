@@ -125,9 +125,10 @@ class MatchRun:
 
     def _reverse(self, transaction_ids: list[str]) -> None:
         rows = [r for r in _rows(self.session, _TX, _TX.c.id, transaction_ids) if r.status == "unmatched"]
-        applied = reverse_returns(self.session, self.ledger, rows)
+        applied, suggested = reverse_returns(self.session, self.ledger, rows)
         self.summary.matched += applied
-        self.summary.unmatched -= applied
+        self.summary.suggested += suggested
+        self.summary.unmatched -= applied + suggested
         self.ledger.settle()
 
 

@@ -30,7 +30,12 @@ EVENT_TYPES = (
 
 class EndpointCreate(StrictInput):
     url: str = Field(min_length=8, max_length=2000, examples=["https://app.example/hooks/codarecon"])
-    events: list[str] = Field(default_factory=lambda: ["*"], description='Event types, or ["*"] for all.')
+    events: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description='Event types, or ["*"] for all. An invoice.reopened caused by money that came back (a '
+        'returned collection, a reversal) has change.reason "returned" and change.return {amount, booking_date, '
+        "reason_code, reason, transaction_id, ...}.",
+    )
     company_vat: str | None = Field(default=None, description="Admin only: limit to one company (default all).")
 
     @field_validator("url")

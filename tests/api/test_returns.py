@@ -42,7 +42,8 @@ def test_a_collection_its_return_and_a_second_collection_end_paid_with_one_retur
     bank.book(debit("121.00", end_to_end="E2E-1", day=4))
     assert read(bank, invoice)["status"] == "paid"
 
-    bank.book(debit("-121.00", r_type="return", reason="AM04", end_to_end="E2E-1", day=12))
+    upload = bank.book(debit("-121.00", r_type="return", reason="AM04", end_to_end="E2E-1", day=12))
+    assert upload["matching"] == {"matched": 1, "suggested": 0, "unmatched": 0}
     reopened = read(bank, invoice)
     assert (reopened["status"], reopened["amount_paid"], reopened["amount_due"]) == ("open", "0.00", "121.00")
     txs = bank.transactions()
@@ -141,7 +142,8 @@ def test_a_return_found_only_by_account_and_amount_is_a_suggestion(bank):
     person decides; accepting applies it."""
     invoice = register(bank)
     bank.book(debit("121.00", mandate="MANDATE-A", day=4))
-    bank.book(debit("-121.00", r_type="return", reason="AC04", mandate="MANDATE-B", communication="", day=9))
+    upload = bank.book(debit("-121.00", r_type="return", reason="AC04", mandate="MANDATE-B", communication="", day=9))
+    assert upload["matching"] == {"matched": 0, "suggested": 1, "unmatched": 0}
     assert read(bank, invoice)["status"] == "paid"  # never on a guess
     returned = bank.transactions()[("-121.00", "2026-11-09")]
     [suggestion] = returned["suggestions"]
