@@ -54,6 +54,10 @@ class ValidationFailed(AppError):
     status, title, slug = 422, "Invalid input", "validation"
 
 
+class BadRequest(AppError):
+    status, title, slug = 400, "Bad request", "bad-request"
+
+
 class Unauthorized(AppError):
     status, title, slug = 401, "Unauthorized", "unauthorized"
 
@@ -122,6 +126,11 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
@@ -130,7 +139,27 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        about_body = any(tuple(err.get("loc", ()))[:1] == ("body",) for err in exc.errors())
+        content_type = request.headers.get("content-type", "")
+        if about_body and content_type and not _is_json(content_type):
+            # A JSON route sent something else (a form, text): the content type is wrong, not a field.
+            return problem(
+                415,
+                "Unsupported media type",
+                f"send the body as application/json, not {content_type.split(';')[0].strip()}",
+                slug="unsupported-media-type",
+            )
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            # Not well-formed JSON: nothing of it can be read, so no field can be named (RFC 9110: 400).
+            errors = validation_errors(exc)
+            return problem(
+                400,
+                "Bad request",
+                f"the body is not well-formed JSON: {errors[0]['message']}",
+                slug="bad-request",
+                errors=errors,
+            )
         errors = validation_errors(exc)
         detail = "; ".join(f"{e['loc']}: {e['message']}" for e in errors[:5]) or "invalid request"
         return problem(422, "Invalid input", detail, slug="validation", errors=errors)

@@ -19,7 +19,9 @@ class MoneyError(ValueError):
 #: The one grammar of an amount: ASCII digits, optionally one dot and one or two decimals; a leading minus
 #: where negatives are allowed. No exponents, separators, Unicode digits, "12." or ".5": nothing that a
 #: client could mean two ways, and nothing that makes Decimal arithmetic explode ("1E+1000000").
-_AMOUNT = re.compile(r"-?[0-9]{1,13}(?:\.[0-9]{1,2})?")
+#: The OpenAPI document states this very pattern (app/core/schemas.py): at most 1e12, so 12 digits or 1e12 itself.
+AMOUNT_TEXT = r"(?:[0-9]{1,12}(?:\.[0-9]{1,2})?|1000000000000(?:\.0{1,2})?)"
+_AMOUNT = re.compile("-?" + AMOUNT_TEXT)
 
 
 def parse_amount(value: object, *, allow_negative: bool = False) -> Decimal:
@@ -29,15 +31,17 @@ def parse_amount(value: object, *, allow_negative: bool = False) -> Decimal:
     """
     if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float, Decimal)):
         raise MoneyError('must be a decimal amount such as "121.00"')
-    text = repr(value) if isinstance(value, float) else str(value).strip()
+    text = repr(value) if isinstance(value, float) else str(value).strip()  # the document's pattern allows spaces
     if isinstance(value, float) and text.endswith(".0"):
         text = text[:-2]
     if len(text) > 20 or not _AMOUNT.fullmatch(text):
         if re.fullmatch(r"-?[0-9]+\.[0-9]{3,}", text):
             raise MoneyError("must have at most 2 decimals")
+        if re.fullmatch(r"-?[0-9]+(?:\.[0-9]{1,2})?", text):
+            raise MoneyError("is too large (more than 1e12)")
         raise MoneyError('must be a decimal amount such as "121.00" (digits, a dot, at most 2 decimals)')
     amount = Decimal(text)
-    if amount < 0 and not allow_negative:
+    if text.startswith("-") and not allow_negative:  # "-0.00" too: a sign where none may be is a mistake
         raise MoneyError("must not be negative")
     if abs(amount) > MAX_AMOUNT:
         raise MoneyError("is too large (more than 1e12)")

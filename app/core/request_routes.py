@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.core.db import SessionDep, in_one_transaction
-from app.core.errors import NotFound, ValidationFailed
+from app.core.errors import BadRequest, NotFound, ValidationFailed
 
 
 def _session_parameters(endpoint: Callable[..., Any]) -> list[str]:
@@ -88,15 +88,40 @@ async def parse_large_json_in_a_thread(request: Request) -> None:
         return  # left to FastAPI, which answers malformed JSON its usual way
 
 
+def refuse_unknown_query(request: Request, known: frozenset[str]) -> None:
+    """A query parameter the route does not take is a 400 naming it: ``?updated_sinse=`` ignored would answer
+    everything, and the client would never know its filter was not applied."""
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise BadRequest(
+            f"unknown query parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; this route takes "
+            f"{', '.join(sorted(known)) or 'none'}",
+            errors=[{"loc": f"query.{name}", "message": "not a parameter of this route"} for name in unknown],
+        )
+
+
+def _query_names(dependant: Any) -> frozenset[str]:
+    """The query parameters a route takes, its dependencies' too (by the name a client sends: the alias)."""
+    names: set[str] = set()
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        names.update(param.alias for param in current.query_params)
+        pending.extend(current.dependencies)
+    return frozenset(names)
+
+
 class CommittingRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, committing(endpoint), **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Any]:
         handler = super().get_route_handler()
+        known = _query_names(self.dependant)  # built here: FastAPI asks for the handler while it constructs
 
         async def checked(request: Request) -> Response:
             refuse_impossible_input(request)
+            refuse_unknown_query(request, known)
             await parse_large_json_in_a_thread(request)
             return await handler(request)
 

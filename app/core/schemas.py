@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from app.core.json_out import json_bytes
-from app.core.money import MoneyError, format_amount, parse_amount
+from app.core.money import AMOUNT_TEXT, MoneyError, format_amount, parse_amount
 
 
 def _money_in(value: Any) -> Decimal:
@@ -40,19 +40,29 @@ _MONEY_SCHEMA = {
     "type": "string",
     "pattern": r"^-?\d+\.\d{2,3}$",
     "examples": ["121.00"],
-    "description": "Decimal amount as a string (numbers accepted on input); never a float.",
+    "description": "Decimal amount as a string, never a float: 2 decimals, 3 only where a bank booked a third "
+    "(CODA and camt.053 carry thousandths; shown as booked, so that balances add up).",
 }
 
+
+def _money_in_schema(negative: bool) -> dict[str, Any]:
+    sign = "-?" if negative else ""
+    low = -1e12 if negative else 0
+    return {
+        "oneOf": [
+            {"type": "string", "pattern": rf"^\s*{sign}{AMOUNT_TEXT}\s*$", "examples": ["121.00", "12.5", "121"]},
+            {"type": "number", "minimum": low, "maximum": 1e12, "multipleOf": 0.01},
+        ],
+        "description": 'Decimal amount: a string of digits with at most 2 decimals ("121.00", "12.5", "121"), '
+        f"or a JSON number with at most 2 decimals; {'may be negative' if negative else 'not negative'}, at most "
+        "1e12. No exponent, separator or third decimal; spaces around a string are ignored.",
+    }
+
+
 #: Input amount: a string or number, non-negative, at most 2 decimals, at most 1e12.
-MoneyIn = Annotated[
-    Decimal, BeforeValidator(_money_in), WithJsonSchema({**_MONEY_SCHEMA, "type": ["string", "number"]})
-]
+MoneyIn = Annotated[Decimal, BeforeValidator(_money_in), WithJsonSchema(_money_in_schema(negative=False))]
 #: Input amount that may be negative (e.g. allocations of outgoing refunds).
-SignedMoneyIn = Annotated[
-    Decimal,
-    BeforeValidator(_signed_money_in),
-    WithJsonSchema({**_MONEY_SCHEMA, "type": ["string", "number"]}),
-]
+SignedMoneyIn = Annotated[Decimal, BeforeValidator(_signed_money_in), WithJsonSchema(_money_in_schema(negative=True))]
 #: Output amount: a decimal string with 2 decimals ("121.00"), 3 only where a bank booked a third.
 MoneyOut = Annotated[
     Decimal, PlainSerializer(format_amount, return_type=str, when_used="json"), WithJsonSchema(_MONEY_SCHEMA)

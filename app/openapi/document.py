@@ -1,7 +1,8 @@
 """The OpenAPI document as integrators need it, on top of what FastAPI derives from the routes: the bearer
 scheme (an Authorize button in /docs), one ``Problem`` schema (RFC 9457) for every error a route can answer
-instead of FastAPI's own 422 shape, the ``Idempotency-Key`` header on every POST, and a whole example of every
-JSON request body (app/openapi/examples.py)."""
+instead of FastAPI's own 422 shape, the ``Idempotency-Key`` header on every POST, a whole example of every
+JSON request body (app/openapi/examples.py), and the names a generated client takes its methods and types from
+(app/openapi/operations.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 
 from app.core.errors import TYPE_BASE
 from app.openapi.examples import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
+from app.openapi.operations import OPERATION_IDS, SCHEMA_NAMES
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -33,7 +35,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "additionalProperties": True,
 }
 WHY = {
-    400: "The body cannot be read at all (not well-formed JSON).",
+    400: "The body cannot be read at all (not well-formed JSON), or the query names a parameter the route does "
+    "not take (`errors` names it).",
     401: "No key, or an unknown or revoked one.",
     403: "The key may not do this (a read key writing, a company key on another company or an admin route).",
     404: "No such resource for this company.",
@@ -52,10 +55,13 @@ IDEMPOTENCY_KEY = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }
 PUBLIC = ("/healthz", "/readyz", "/v1/webhooks/inbound")
+HEALTH = ("/healthz", "/readyz")
 
 
 def _errors(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     statuses = [] if path in PUBLIC else [401, 403, 429]
+    if path not in HEALTH:  # every API route refuses a query parameter it does not take
+        statuses.insert(0, 400)
     if "{" in path:
         statuses.append(404)
     if method in ("post", "put", "patch", "delete"):
@@ -63,7 +69,7 @@ def _errors(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     if operation.get("requestBody") or operation.get("parameters") or method in ("post", "put", "patch"):
         statuses.append(422)
     if "requestBody" in operation:
-        statuses += [400, 413, 415]
+        statuses += [413, 415] if 400 in statuses else [400, 413, 415]
     return statuses
 
 
@@ -93,6 +99,10 @@ def document(app: FastAPI) -> dict[str, Any]:
         schemas[name]["examples"] = [example]  # the whole body, as /docs offers it to send or shows it
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
+            try:
+                operation["operationId"] = OPERATION_IDS[(method, path)]
+            except KeyError:
+                raise RuntimeError(f"{method.upper()} {path} has no operationId in app/openapi/operations.py") from None
             if path not in PUBLIC:
                 operation["security"] = [{"bearer": []}]
             responses = operation.setdefault("responses", {})
@@ -108,5 +118,27 @@ def document(app: FastAPI) -> dict[str, Any]:
                 p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])
             ):
                 operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+    schema = _renamed(schema)
     app.openapi_schema = schema
     return schema
+
+
+def _renamed(node: Any) -> Any:
+    """The document with SCHEMA_NAMES applied: the components' keys and titles, and every reference to them."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith("#/components/schemas/"):
+                name = value.removeprefix("#/components/schemas/")
+                value = f"#/components/schemas/{SCHEMA_NAMES.get(name, name)}"
+            out[key] = _renamed(value)
+        schemas = out.get("components", {}).get("schemas")
+        if schemas is not None:
+            out["components"]["schemas"] = {
+                SCHEMA_NAMES.get(name, name): {**body, "title": SCHEMA_NAMES[name]} if name in SCHEMA_NAMES else body
+                for name, body in schemas.items()
+            }
+        return out
+    if isinstance(node, list):
+        return [_renamed(item) for item in node]
+    return node
