@@ -58,3 +58,22 @@ def test_the_readme_walkthrough_pays_the_invoice_and_can_be_run_again(server, tm
     assert invoice_again["id"] == invoice["id"]
     assert (upload["transactions_created"], upload["duplicates"]) == (0, 1)
     assert paid_again["allocations"] == paid["allocations"]
+
+
+def split_snippet() -> str:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Where the money is") :]
+    return re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+
+
+def test_the_readmes_split_runs_as_written_after_the_walkthrough(server, tmp_path):
+    """The README's split, in the walk-through's shell: one transfer of 100.00 pays two invoices."""
+    if any(not shutil.which(tool) for tool in NEEDED):
+        pytest.skip(f"needs {', '.join(NEEDED)} (.ci/run installs them)")
+    *_, transaction = run(walkthrough() + split_snippet(), server, server_env(tmp_path))
+    assert (transaction["amount"], transaction["status"], transaction["unallocated_amount"]) == (
+        "100.00",
+        "matched",
+        "0.00",
+    )
+    assert sorted(a["amount"] for a in transaction["allocations"]) == ["20.00", "80.00"]
