@@ -77,6 +77,18 @@ def _admin_token(_: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    try:
+        return _check_database(args)
+    except (ArgumentError, DBAPIError) as exc:
+        # An invalid URL or a database out of reach is no violation (exit 1): one line, and 2 as for a usage error.
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0][:200]
+        print(f"codarecon check: cannot read the database: {type(exc).__name__}: {reason}", file=sys.stderr)
+        return 2
+
+
+def _check_database(args: argparse.Namespace) -> int:
     from app.companies.access import company_by_vat
     from app.core.db import get_engine, unit_of_work
     from app.identifiers.vat import VatError, normalize_vat

@@ -115,7 +115,10 @@ class ApiKeyCreate(StrictInput):
 
 class ApiKeyCreated(BaseModel):
     id: str
-    key: str = Field(description="The secret key; shown once, store it now.")
+    key: str | None = Field(
+        description="The secret key; shown once, store it now. Null in an answer replayed for the same "
+        "Idempotency-Key (header Idempotent-Replayed: true): the key is never stored."
+    )
     scope: str
     company_vat: str
 

@@ -31,6 +31,10 @@ STATUS_SLUGS = {
     500: "internal-error",
     503: "unavailable",
 }
+#: Every problem type the service answers (the OpenAPI document's enum; a test holds the code to it).
+PROBLEM_TYPES = tuple(
+    sorted({*STATUS_SLUGS.values(), "codabox-unavailable", "idempotency-in-progress", "idempotency-key-reused"})
+)
 #: What a 503 asks clients to wait before retrying.
 RETRY_AFTER_SECONDS = 5
 #: PostgreSQL's SQLSTATEs for lock_timeout (lock_not_available) and statement_timeout (query_canceled).

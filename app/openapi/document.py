@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from app.core.errors import TYPE_BASE
+from app.core.errors import PROBLEM_TYPES, TYPE_BASE
 from app.openapi.examples import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
 from app.openapi.operations import OPERATION_IDS, SCHEMA_NAMES
 
@@ -21,18 +21,32 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "description": "RFC 9457 problem details; `type` is one of the vocabulary in the README (Errors).",
     "required": ["type", "title", "status", "detail"],
     "properties": {
-        "type": {"type": "string", "format": "uri", "examples": [TYPE_BASE + "validation"]},
+        "type": {
+            "type": "string",
+            "format": "uri",
+            "enum": [TYPE_BASE + slug for slug in PROBLEM_TYPES],
+            "examples": [TYPE_BASE + "validation"],
+        },
         "title": {"type": "string", "examples": ["Invalid input"]},
         "status": {"type": "integer", "examples": [422]},
         "detail": {"type": "string", "examples": ["body.total_amount: must be greater than zero"]},
-        "errors": {
-            "type": "array",
-            "description": "What exactly is wrong: {loc, message}, {line, message} for a bank file, or "
-            "{rule, message, location} for a UBL document.",
-            "items": {"type": "object", "additionalProperties": True},
-        },
+        "errors": {"type": "array", "items": {"$ref": "#/components/schemas/ProblemError"}},
     },
     "additionalProperties": True,
+}
+PROBLEM_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "One thing wrong: `loc` names a field (`body.total_amount`, `query.cursor`), `line` a line of a "
+    "bank file, `rule` (with `location`) an official rule a UBL document fails; `message` always says what.",
+    "required": ["message"],
+    "properties": {
+        "message": {"type": "string"},
+        "loc": {"type": "string", "examples": ["body.total_amount"]},
+        "line": {"type": "integer", "minimum": 0, "examples": [7]},
+        "rule": {"type": "string", "examples": ["BR-CO-15"]},
+        "location": {"type": ["string", "null"], "examples": ["/Invoice/cac:LegalMonetaryTotal"]},
+    },
+    "additionalProperties": False,
 }
 WHY = {
     400: "The body cannot be read at all (not well-formed JSON), or the query names a parameter the route does "
@@ -88,6 +102,7 @@ def document(app: FastAPI) -> dict[str, Any]:
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     schemas["Problem"] = PROBLEM_SCHEMA
+    schemas["ProblemError"] = PROBLEM_ERROR_SCHEMA
     components["securitySchemes"] = {
         "bearer": {
             "type": "http",

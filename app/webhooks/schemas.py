@@ -84,7 +84,10 @@ class EndpointPublic(BaseModel):
 
 
 class EndpointCreated(EndpointPublic):
-    secret: str = Field(description="Signing secret (Standard Webhooks, whsec_...). Shown once.")
+    secret: str | None = Field(
+        description="Signing secret (Standard Webhooks, whsec_...). Shown once: null in an answer replayed for "
+        "the same Idempotency-Key (header Idempotent-Replayed: true)."
+    )
 
 
 class DeliveryPublic(BaseModel):

@@ -36,3 +36,25 @@ def test_check_passes_then_names_each_violation(client, capsys):
     assert f"transaction.status: {tx['id']}: status unmatched, but its money says matched" in out
     assert main(["check", "--company", VAT]) == 1
     assert main(["check", "--company", "BE0417497106"]) == 2  # no such company
+
+
+def test_a_database_out_of_reach_is_one_line_and_exit_2_never_1(tmp_path):
+    """Exit 1 means a violation was found; an invalid URL or an unreachable database is neither (issue 41)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import free_port
+
+    for url in ("nonsense://x", f"postgresql+psycopg://nobody:secret@127.0.0.1:{free_port()}/none"):
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", "check"],
+            env={**os.environ, "CODARECON_DATABASE_URL": url},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2, (url, done.stderr)
+        assert done.stderr.startswith("codarecon check: cannot read the database: ")
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+        assert "secret" not in done.stderr
