@@ -229,8 +229,10 @@ def _checked_keys(table: Any, rows: Sequence[dict[str, Any]]) -> tuple[str, ...]
 
 @lru_cache(maxsize=256)
 def _bind_processors(table: Any, columns: tuple[str, ...], dialect: Any) -> list[Any]:
-    """What SQLAlchemy does to each column's Python value before the driver sees it."""
-    return [table.c[name].type.bind_processor(dialect) for name in columns]
+    """What SQLAlchemy does to each column's Python value before the driver sees it: the dialect's own type, as
+    a statement binds it. (The generic type's processor left SQLite's time columns to the driver, which wrote
+    "...+00:00" where SQLAlchemy writes none: two spellings of one instant that compare unequal as text.)"""
+    return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
 
 
 def _bound(processors: list[Any], columns: list[list[Any]]) -> list[tuple[Any, ...]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Query
@@ -30,6 +31,28 @@ def decode_cursor(cursor: str | None) -> str | None:
     if "_" not in value or len(value) > 60:
         raise ValidationFailed("invalid cursor", errors=[{"loc": "query.cursor", "message": "invalid cursor"}])
     return value
+
+
+def encode_change_cursor(changed_at: datetime, last_id: str) -> str:
+    """A cursor for a listing ordered by change: the last row's change time and id."""
+    return encode_cursor(f"{changed_at.astimezone(UTC).isoformat()}|{last_id}")
+
+
+def decode_change_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, last_id = text.split("|")
+        changed_at = datetime.fromisoformat(when)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        changed_at, last_id = None, ""
+    if changed_at is None or changed_at.tzinfo is None or "_" not in last_id or len(last_id) > 60:
+        raise ValidationFailed(
+            "invalid cursor: a listing by change (updated_since) takes the cursor it gave",
+            errors=[{"loc": "query.cursor", "message": "invalid cursor"}],
+        )
+    return changed_at, last_id
 
 
 def next_cursor(ids: list[str], limit: int) -> str | None:

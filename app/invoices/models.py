@@ -44,6 +44,9 @@ class Invoice(SQLModel, table=True):
             **partial_index("number_digits_key IS NOT NULL"),
         ),
         Index("ix_invoices_company_number_tail", "company_id", "number_tail"),
+        # Polling by change (updated_since) and by the day settled (paid_since): issue 41.
+        Index("ix_invoices_company_updated", "company_id", "updated_at", "id"),
+        Index("ix_invoices_company_paid_at", "company_id", "paid_at", **partial_index("paid_at IS NOT NULL")),
         Index(
             "ix_invoices_company_mandate",
             "company_id",

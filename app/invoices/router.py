@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
@@ -15,7 +15,14 @@ from app.companies.access import CompanyDep, current_company
 from app.core.db import SessionDep
 from app.core.errors import AppError, problem
 from app.core.json_out import json_bytes
-from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, next_cursor
+from app.core.pagination import (
+    CursorQuery,
+    LimitQuery,
+    decode_change_cursor,
+    decode_cursor,
+    encode_change_cursor,
+    next_cursor,
+)
 from app.core.request_routes import CommittingRoute, refuse_unknown_query
 from app.core.schemas import Page, free_of_control_characters
 from app.invoices import reads, service
@@ -89,20 +96,46 @@ def list_invoices(
     status: Annotated[list[InvoiceStatus] | None, Query(description="Filter; repeat for several.")] = None,
     external_id: str | None = None,
     due_before: Annotated[date | None, Query(description="Only invoices due strictly before this date.")] = None,
+    paid_since: Annotated[
+        date | None, Query(description="Only invoices settled on or after this day (paid_at, the booking day).")
+    ] = None,
+    updated_since: Annotated[
+        datetime | None,
+        Query(
+            description="Polling for changes: only invoices changed at or after this instant (RFC 3339; without a "
+            "zone, UTC), ordered and paged by change (updated_at, then id). Poll again from the last updated_at "
+            "you saw: it is inclusive, so nothing committed at that instant is missed (de-duplicate by id and "
+            "updated_at)."
+        ),
+    ] = None,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> Page[InvoicePublic]:
-    """The company's invoices, oldest first, a page at a time; filter by status, external_id or due date."""
+    """The company's invoices, oldest first, a page at a time; filter by status, external_id, due date or paid
+    day; or, with updated_since, the invoices that changed, in the order they changed."""
+    since = updated_since.replace(tzinfo=UTC) if updated_since and updated_since.tzinfo is None else updated_since
     rows = service.list_invoices(
         session,
         ctx.id,
         limit=limit,
-        after=decode_cursor(cursor),
+        after=decode_cursor(cursor) if since is None else None,
         status=list(status) if status else None,
         external_id=external_id,
         due_before=due_before,
+        paid_since=paid_since,
+        updated_since=since,
+        after_change=decode_change_cursor(cursor) if since is not None else None,
     )
-    return Page(items=present_invoices(session, rows[:limit]), next_cursor=next_cursor([r.id for r in rows], limit))
+    page = present_invoices(session, rows[:limit])
+    if since is None:
+        return Page(items=page, next_cursor=next_cursor([r.id for r in rows], limit))
+    last = rows[limit - 1] if len(rows) > limit else None
+    return Page(items=page, next_cursor=encode_change_cursor(_aware(last.updated_at), last.id) if last else None)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives stored times back without their zone; they are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def get_invoice(request: Request) -> Response:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -478,14 +479,34 @@ def list_invoices(
     status: list[str] | None = None,
     external_id: str | None = None,
     due_before: date | None = None,
+    paid_since: date | None = None,
+    updated_since: datetime | None = None,
+    after_change: tuple[datetime, str] | None = None,
 ) -> list[Invoice]:
+    """A page of the company's invoices: by id, or, with ``updated_since``, by change (``updated_at``, then id),
+    continuing after ``after_change``."""
     query = select(Invoice).where(Invoice.company_id == company_id)
+    if paid_since:
+        query = query.where(col(Invoice.paid_at) >= paid_since)
+    if updated_since is not None:
+        query = query.where(col(Invoice.updated_at) >= updated_since)
+        if after_change is not None:
+            changed_at, last_id = after_change
+            query = query.where(
+                or_(
+                    col(Invoice.updated_at) > changed_at,
+                    and_(col(Invoice.updated_at) == changed_at, col(Invoice.id) > last_id),
+                )
+            )
+        query = query.order_by(col(Invoice.updated_at), col(Invoice.id))
     if status:
         query = query.where(col(Invoice.status).in_(status))
     if external_id:
         query = query.where(Invoice.external_id == external_id)
     if due_before:
         query = query.where(col(Invoice.due_date) < due_before)
+    if updated_since is not None:
+        return list(session.exec(query.limit(limit + 1)).all())
     if after:
         query = query.where(col(Invoice.id) > after)
     return list(session.exec(query.order_by(col(Invoice.id)).limit(limit + 1)).all())

@@ -65,3 +65,26 @@ def test_upgrade_is_repeatable_and_downgrade_removes_everything(fresh_url: str) 
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == head_revision()
     engine.dispose()
+
+
+def test_times_written_with_an_offset_are_rewritten_as_sqlalchemy_writes_them(fresh_url: str) -> None:
+    """0017 (SQLite): "…+00:00" left by bulk writes before becomes SQLAlchemy's spelling of the same instant."""
+    engine = make_engine(fresh_url)
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL stores timestamptz: one instant, one value")
+    cfg = alembic_config(fresh_url)
+    command.upgrade(cfg, "0016")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO companies (id, vat, name, payment_tolerance, match_config, created_at) VALUES "
+                "('co_1', 'BE0403200393', 'x', NULL, NULL, '2026-12-07 20:00:32.415272+00:00'), "
+                "('co_2', 'BE0417497106', 'y', NULL, NULL, '2026-12-07 20:00:33+00:00'), "
+                "('co_3', 'BE0202239951', 'z', NULL, NULL, '2026-12-07 20:00:34.100000')"
+            )
+        )
+    command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT created_at FROM companies ORDER BY id")).scalars().all()
+    assert stored == ["2026-12-07 20:00:32.415272", "2026-12-07 20:00:33.000000", "2026-12-07 20:00:34.100000"]
+    engine.dispose()
