@@ -29,6 +29,7 @@ from app.core.migrate import upgrade_to_head
 from app.core.rate_limit import RateLimits
 from app.core.write_queues import WriteQueues
 from app.dashboard.router import router as dashboard_router
+from app.events.router import router as events_router
 from app.hooks import install_hooks
 from app.invoices.router import add_hot_read
 from app.invoices.router import router as invoices_router
@@ -115,6 +116,7 @@ def create_app() -> FastAPI:
         audit_router,
         webhooks_router,
         dashboard_router,
+        events_router,
         ui_router,
         codabox_router,
         peppol_router,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session
 
 from app.core.ids import new_id
 from app.core.outbox_models import Event
+
+#: How long recorded events are kept once fanned out (the event feed's promise; app/events/feed.py purges).
+EVENT_RETENTION = timedelta(days=30)
 
 INVOICE_STATUS_EVENTS = {
     "paid": "invoice.paid",

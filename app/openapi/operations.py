@@ -45,6 +45,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("post", "/v1/companies/{vat}/transactions/{transaction_id}/suggestions/{suggestion_id}/reopen"): "reopenSuggestion",
     ("post", "/v1/companies/{vat}/transactions/{transaction_id}/write-offs"): "writeOffTransaction",
     ("delete", "/v1/companies/{vat}/transactions/{transaction_id}/write-offs/{write_off_id}"): "undoTransactionWriteOff",
+    ("get", "/v1/companies/{vat}/events"): "listEvents",
     ("get", "/v1/overview"): "getOverview",
     ("post", "/v1/ubl/validate"): "validateUbl",
     ("get", "/v1/webhook-endpoints"): "listWebhookEndpoints",

@@ -23,15 +23,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, type_coerce
 from sqlmodel import Session, col, select
 
 from app.core.db import Money
-from app.core.events import INVOICE_STATUS_EVENTS
+from app.core.events import EVENT_RETENTION, INVOICE_STATUS_EVENTS
 from app.core.money import format_amount
 from app.core.outbox_models import Event
+from app.core.timeutil import utcnow
 from app.invoices.models import Invoice
 from app.reconciliation.models import (
     SERVICE_WRITE_OFF_REASONS,
@@ -312,7 +314,8 @@ def _events(session: Session, company_id: str | None) -> Iterator[Violation]:
             change = latest.get(inv.id)
             untouched = inv.status == "open" and not inv.amount_paid and not inv.write_off_amount
             if change is None:
-                if not untouched:
+                # Events are kept EVENT_RETENTION: an invoice unchanged since may have outlived its last one.
+                if not untouched and _aware(inv.updated_at) >= utcnow() - EVENT_RETENTION:
                     yield Violation("event.missing", inv.id, f"is {inv.status} but no event ever said so")
                 continue
             recorded = (change.get("status"), change.get("amount_paid"), change.get("write_off_amount", "0.00"))
@@ -381,3 +384,8 @@ def _returns(session: Session, company_id: str | None) -> Iterator[Violation]:
             ]
             if left:
                 yield Violation("return.net", original_id, f"came back whole, yet still pays through {', '.join(left)}")
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives stored times back without their zone; they are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

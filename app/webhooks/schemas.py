@@ -3,35 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, Field, field_validator
 
 from app.core.config import get_settings
 from app.core.schemas import StrictInput
+from app.events.schemas import EventType
 from app.webhooks.network import Policy, TargetRefused, check_syntax
 
-EVENT_TYPES = (
-    "invoice.paid",
-    "invoice.partially_paid",
-    "invoice.overpaid",
-    "invoice.reopened",
-    "invoice.cancelled",
-    "invoice.delivered",
-    "invoice.delivery_failed",
-    "transaction.unmatched",
-    "transaction.partially_matched",
-    "suggestion.created",
-    "account.added",
-    "codabox.mismatch",
-    "webhook.test",
-)
+#: The event types an endpoint subscribes to: every type the service records (app/events/schemas.py).
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 
 class EndpointCreate(StrictInput):
     url: str = Field(min_length=8, max_length=2000, examples=["https://app.example/hooks/codarecon"])
     events: list[str] = Field(
         default_factory=lambda: ["*"],
+        json_schema_extra={"items": {"type": "string", "enum": ["*", *EVENT_TYPES]}},
         description='Event types, or ["*"] for all. An invoice.reopened caused by money that came back (a '
         'returned collection, a reversal) has change.reason "returned" and change.return {amount, booking_date, '
         "reason_code, reason, transaction_id, ...}.",

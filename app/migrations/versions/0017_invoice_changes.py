@@ -1,4 +1,4 @@
-"""Polling invoices by change: indexes for updated_since (by updated_at, then id) and paid_since
+"""Polling for changes: indexes for updated_since (by updated_at, then id), paid_since and the event feed
 
 Revision ID: 0017
 Revises: 0016
@@ -6,7 +6,8 @@ Create Date: 2026-12-07 20:05:00
 
 An integrator polls ``GET .../invoices?updated_since=`` for what changed (issue 41): a page is a range of one
 company's (updated_at, id), read through its index, whatever the size of the ledger. ``paid_since`` reads
-settled invoices by day, indexed where an invoice has one.
+settled invoices by day, indexed where an invoice has one; the event feed (``GET .../events?after=``) one company's
+events by id.
 
 SQLite only: times written in bulk before this version carry "+00:00" where SQLAlchemy's own statements write
 none (app/core/db.py's bind processors); both are UTC. They are rewritten in SQLAlchemy's form, so that one
@@ -40,6 +41,7 @@ def upgrade() -> None:
                         f"WHERE {name} LIKE '%+00:00'"
                     )
     op.create_index("ix_invoices_company_updated", "invoices", ["company_id", "updated_at", "id"])
+    op.create_index("ix_events_company_id", "events", ["company_id", "id"])
     where = sa.text("paid_at IS NOT NULL")
     op.create_index(
         "ix_invoices_company_paid_at", "invoices", ["company_id", "paid_at"], sqlite_where=where, postgresql_where=where
@@ -48,4 +50,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_invoices_company_paid_at", table_name="invoices")
+    op.drop_index("ix_events_company_id", table_name="events")
     op.drop_index("ix_invoices_company_updated", table_name="invoices")
