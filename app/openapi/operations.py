@@ -35,6 +35,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("delete", "/v1/companies/{vat}/invoices/{invoice_id}/write-offs/{write_off_id}"): "undoInvoiceWriteOff",
     ("put", "/v1/companies/{vat}/matching-config"): "setMatchingConfig",
     ("post", "/v1/companies/{vat}/statements"): "uploadStatements",
+    ("get", "/v1/companies/{vat}/statements"): "listStatements",
+    ("get", "/v1/companies/{vat}/statements/{statement_id}"): "getStatement",
     ("get", "/v1/companies/{vat}/summary"): "getCompanySummary",
     ("get", "/v1/companies/{vat}/transactions"): "listTransactions",
     ("get", "/v1/companies/{vat}/transactions/{transaction_id}"): "getTransaction",
@@ -66,6 +68,7 @@ SCHEMA_NAMES: dict[str, str] = {
     "Page_EndpointPublic_": "WebhookEndpointPage",
     "Page_InvoicePublic_": "InvoicePage",
     "Page_TransactionPublic_": "TransactionPage",
+    "Page_StatementRead_": "StatementPage",
     "app__invoices__schemas__DeliveryPublic": "InvoiceDelivery",
     "app__webhooks__schemas__DeliveryPublic": "WebhookDelivery",
 }

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from app.core.db import plain_rows
 from app.core.money import format_amount
 from app.core.one_of import one_of
+from app.core.timeutil import json_datetime
 from app.reconciliation.models import Allocation, Suggestion, WriteOff
 from app.reconciliation.presenter import (
     allocation_document,
@@ -112,4 +113,23 @@ def transaction_document(
         "allocations": [allocation_document(a) for a in allocations],
         "write_offs": [write_off_document(w) for w in write_offs],
         "suggestions": [suggestion_document(s) for s in suggestions],
+    }
+
+
+def statement_document(st: Any) -> dict[str, Any]:
+    """A statement row as StatementRead."""
+    return {
+        "id": st.id,
+        "account_iban": st.account_iban,
+        "currency": st.currency,
+        "sequence": st.sequence,
+        "paper_sequence": st.paper_sequence,
+        "date": st.date.isoformat(),
+        "opening_date": st.opening_date.isoformat(),
+        "opening_balance": format_amount(st.opening_balance),
+        "closing_balance": format_amount(st.closing_balance),
+        "transaction_count": st.transaction_count,
+        "warnings": [{"code": w["code"], "message": w["message"], "line": w.get("line")} for w in st.warnings or ()],
+        "file_id": st.coda_file_id,
+        "created_at": json_datetime(st.created_at),
     }

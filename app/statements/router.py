@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -15,8 +16,14 @@ from app.core.pagination import CursorQuery, LimitQuery, decode_cursor, next_cur
 from app.core.request_routes import CommittingRoute
 from app.core.schemas import Page
 from app.statements import queries, service
-from app.statements.presenter import present_transactions
-from app.statements.schemas import IngestResponse, TransactionPublic, TransactionStatus
+from app.statements.presenter import present_transactions, statement_document
+from app.statements.schemas import (
+    IngestResponse,
+    StatementDetail,
+    StatementRead,
+    TransactionPublic,
+    TransactionStatus,
+)
 from app.statements.upload import read_statement_upload
 
 router = APIRouter(route_class=CommittingRoute, prefix="/v1/companies/{vat}", tags=["statements"])
@@ -63,6 +70,40 @@ async def upload_statements(request: Request, ctx: CompanyDep, session: SessionD
     if len(file.data) >= LARGE_UPLOAD_BYTES:
         await run_in_threadpool(give_memory_back)
     return JSONResponse(result.response.model_dump(mode="json"), status_code=201 if result.created else 200)
+
+
+@router.get("/statements", response_model=Page[StatementRead])
+def list_statements(
+    ctx: CompanyDep,
+    session: SessionDep,
+    account_iban: Annotated[str | None, Query(max_length=40, description="Only this account's statements.")] = None,
+    date_from: Annotated[date | None, Query(description="Only statements dated on or after this day.")] = None,
+    date_to: Annotated[date | None, Query(description="Only statements dated on or before this day.")] = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
+    """The company's stored statements, whatever their source (upload, CodaBox), a page at a time."""
+    iban = account_iban.replace(" ", "").upper() if account_iban else None
+    rows = queries.statements_page(
+        session,
+        ctx.id,
+        account_iban=iban,
+        date_from=date_from,
+        date_to=date_to,
+        after=decode_cursor(cursor),
+        limit=limit,
+    )
+    return {
+        "items": [statement_document(s) for s in rows[:limit]],
+        "next_cursor": next_cursor([r.id for r in rows], limit),
+    }
+
+
+@router.get("/statements/{statement_id}", response_model=StatementDetail)
+def get_statement(statement_id: str, ctx: CompanyDep, session: SessionDep) -> dict[str, Any]:
+    """One statement with its booked leaf transactions, in the bank's order."""
+    statement, leaves = queries.company_statement(session, ctx.id, statement_id)
+    return {**statement_document(statement), "transactions": present_transactions(session, leaves)}
 
 
 @router.get("/transactions", response_model=Page[TransactionPublic], tags=["transactions"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -118,3 +118,25 @@ class IngestResponse(BaseModel):
     matching: MatchingCounts
     warnings: list[WarningPublic] = Field(default_factory=list, description="File-level warnings.")
     file_id: str | None = None
+
+
+class StatementRead(BaseModel):
+    """A stored bank statement, as GET .../statements lists it."""
+
+    id: str
+    account_iban: str
+    currency: str
+    sequence: int = Field(description="The bank's (CODA electronic, camt.053 legal) sequence number.")
+    paper_sequence: str | None
+    date: date  # the statement's date: its new balance's
+    opening_date: date
+    opening_balance: MoneyOut
+    closing_balance: MoneyOut
+    transaction_count: int = Field(description="Booked leaf transactions.")
+    warnings: list[WarningPublic]
+    file_id: str = Field(description="The received file it came in.")
+    created_at: datetime = Field(description="When it was stored.")
+
+
+class StatementDetail(StatementRead):
+    transactions: list[TransactionPublic] = Field(description="Its booked leaf transactions, in the bank's order.")
