@@ -34,8 +34,10 @@ lock: install ## refresh uv.lock to the newest versions pyproject.toml allows (t
 	UV_PYTHON_DOWNLOADS=never $(VENV)/bin/uv lock --upgrade
 	$(MAKE) --no-print-directory install
 
-run: install ## serve the API on 127.0.0.1:8000 (schema migrated on start)
-	$(VENV)/bin/codarecon serve
+PORT ?= 8000
+
+run: install ## serve the API on 127.0.0.1:$(PORT), 8000 unless PORT=... (schema migrated on start)
+	$(VENV)/bin/codarecon serve --port $(PORT)
 
 worker: install ## run background jobs in a process of their own (then serve with CODARECON_EMBEDDED_WORKERS=false)
 	$(VENV)/bin/codarecon worker
