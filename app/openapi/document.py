@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from app.core.errors import PROBLEM_TYPES, TYPE_BASE
 from app.openapi.examples import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
 from app.openapi.operations import OPERATION_IDS, SCHEMA_NAMES
+from app.openapi.webhooks import webhooks_section
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -133,6 +134,9 @@ def document(app: FastAPI) -> dict[str, Any]:
                 p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])
             ):
                 operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+    webhooks, webhook_schemas = webhooks_section()
+    schema["webhooks"] = webhooks
+    schemas.update(webhook_schemas)
     schema = _renamed(schema)
     app.openapi_schema = schema
     return schema
