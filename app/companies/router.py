@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response, status
 
 from app.companies import service
@@ -9,6 +11,8 @@ from app.companies.access import CompanyDep, path_vat
 from app.companies.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
+    ApiKeyPublic,
+    ApiKeyRotate,
     BankAccountMove,
     BankAccountMoved,
     CompanyCreate,
@@ -23,8 +27,9 @@ from app.core.idempotency import SECRET_FIELDS
 from app.core.pagination import CursorQuery, LimitQuery
 from app.core.request_routes import CommittingRoute
 from app.core.schemas import Page
+from app.core.timeutil import utcnow
 from app.identifiers.iban import IbanError, normalize_iban
-from app.reconciliation import company_settings
+from app.reconciliation import audit, company_settings
 from app.reconciliation.account_moves import move_bank_account
 
 router = APIRouter(route_class=CommittingRoute, prefix="/v1/companies", tags=["companies"])
@@ -59,15 +64,55 @@ def create_api_key(vat: str, data: ApiKeyCreate, request: Request, session: Sess
     """Issue a company key; the key is in this answer only (a replay under the same Idempotency-Key omits it)."""
     setattr(request.state, SECRET_FIELDS, ("key",))
     company = service.company_at(session, path_vat(vat))
-    key, plain = issue_api_key(session, company.id, data.scope)
-    return ApiKeyCreated(id=key.id, key=plain, scope=key.scope, company_vat=company.vat)
+    key, plain = issue_api_key(session, company.id, data.scope, data.name)
+    audit.record(session, company.id, "admin", "api_key.created", key.id, {"scope": key.scope, "name": key.name})
+    return ApiKeyCreated(id=key.id, key=plain, scope=key.scope, company_vat=company.vat, name=key.name)
+
+
+@router.get("/{vat}/api-keys", response_model=list[ApiKeyPublic])
+def list_api_keys(vat: str, session: SessionDep, _: AdminDep) -> list[dict[str, Any]]:
+    """The company's keys (admin), oldest first: name, scope, when issued, revoked or ending; never a secret."""
+    company = service.company_at(session, path_vat(vat))
+    now = utcnow()
+    return [
+        {
+            "id": k.id,
+            "name": k.name,
+            "scope": k.scope,
+            "created_at": k.created_at,
+            "revoked_at": k.revoked_at,
+            "expires_at": k.expires_at,
+            "active": k.usable(now),
+        }
+        for k in service.list_api_keys(session, company.id)
+    ]
+
+
+@router.post("/{vat}/api-keys/{key_id}/rotate", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+def rotate_api_key(
+    vat: str, key_id: str, data: ApiKeyRotate, request: Request, session: SessionDep, _: AdminDep
+) -> ApiKeyCreated:
+    """Issue a new key of the same scope and name (shown once); the old one works for the grace period."""
+    setattr(request.state, SECRET_FIELDS, ("key",))
+    company = service.company_at(session, path_vat(vat))
+    key, plain = service.rotate_api_key(session, company.id, key_id, data.grace_seconds)
+    audit.record(
+        session,
+        company.id,
+        "admin",
+        "api_key.rotated",
+        key_id,
+        {"new_key_id": key.id, "grace_seconds": data.grace_seconds},
+    )
+    return ApiKeyCreated(id=key.id, key=plain, scope=key.scope, company_vat=company.vat, name=key.name)
 
 
 @router.delete("/{vat}/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_api_key(vat: str, key_id: str, session: SessionDep, _: AdminDep) -> Response:
     """Revoke a company key (admin): every API process refuses it within a second."""
     company = service.company_at(session, path_vat(vat))
-    service.revoke_api_key(session, company.id, key_id)
+    key = service.revoke_api_key(session, company.id, key_id)
+    audit.record(session, company.id, "admin", "api_key.revoked", key.id, {"name": key.name})
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

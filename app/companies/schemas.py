@@ -111,6 +111,28 @@ class CompanyPublic(BaseModel):
 
 class ApiKeyCreate(StrictInput):
     scope: Literal["read", "write"]
+    name: str | None = Field(default=None, min_length=1, max_length=100, description="What the key is for.")
+
+
+class ApiKeyRotate(StrictInput):
+    grace_seconds: int = Field(
+        default=86_400,
+        ge=0,
+        le=30 * 86_400,
+        description="How long the old key keeps working (default a day, at most 30 days; 0: not at all).",
+    )
+
+
+class ApiKeyPublic(BaseModel):
+    """A company key as the admin lists it: never its secret."""
+
+    id: str
+    name: str | None
+    scope: Literal["read", "write"]
+    created_at: datetime
+    revoked_at: datetime | None
+    expires_at: datetime | None = Field(description="A rotated key works until then.")
+    active: bool = Field(description="Accepted now: neither revoked nor past its grace period.")
 
 
 class ApiKeyCreated(BaseModel):
@@ -121,6 +143,7 @@ class ApiKeyCreated(BaseModel):
     )
     scope: str
     company_vat: str
+    name: str | None = None
 
 
 class MatchingConfigIn(StrictInput):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -9,7 +11,7 @@ from app.companies.access import company_by_vat, company_cache
 from app.companies.models import BankAccount, Company
 from app.companies.schemas import CompanyCreate, CompanyPublic, CompanyUpdate, PaymentTolerance, PaymentTolerancePublic
 from app.companies.tolerance import Tolerance
-from app.core.auth import ApiKey, key_cache
+from app.core.auth import ApiKey, issue_api_key, key_cache
 from app.core.errors import Conflict, NotFound
 from app.core.ids import new_id
 from app.core.pagination import decode_cursor, next_cursor
@@ -143,11 +145,35 @@ def _set_bank_accounts(session: Session, company_id: str, ibans: list[str]) -> N
     )
 
 
-def revoke_api_key(session: Session, company_id: str, key_id: str) -> None:
+def company_key(session: Session, company_id: str, key_id: str) -> ApiKey:
     key = session.get(ApiKey, key_id)
     if key is None or key.company_id != company_id:
         raise NotFound(f"no API key {key_id}")
+    return key
+
+
+def revoke_api_key(session: Session, company_id: str, key_id: str) -> ApiKey:
+    key = company_key(session, company_id, key_id)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.add(key)
     key_cache.forget(key_id)
+    return key
+
+
+def list_api_keys(session: Session, company_id: str) -> list[ApiKey]:
+    return list(session.exec(select(ApiKey).where(ApiKey.company_id == company_id).order_by(col(ApiKey.id))).all())
+
+
+def rotate_api_key(session: Session, company_id: str, key_id: str, grace_seconds: int) -> tuple[ApiKey, str]:
+    """A new key of the same scope and name; the old one works ``grace_seconds`` more (never longer than it
+    would have). A revoked key is not rotated."""
+    old = company_key(session, company_id, key_id)
+    now = utcnow()
+    if not old.usable(now):
+        raise Conflict(f"API key {key_id} is revoked or expired; issue a new one")
+    ends = now + timedelta(seconds=grace_seconds)
+    old.expires_at = ends if old.expires_at is None else min(ends, old.expires_at)
+    session.add(old)
+    key_cache.forget(key_id)
+    return issue_api_key(session, company_id, old.scope, old.name)

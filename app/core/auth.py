@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -40,8 +40,19 @@ class ApiKey(SQLModel, table=True):
     scope: str = Field(max_length=10)  # "read" | "write"
     #: SHA-256 of the secret part; keys are 256-bit random so a slow hash adds nothing.
     secret_hash: str = Field(max_length=64)
+    #: What the integrator calls it ("webshop", "accountant's dashboard"): shown in lists and on the review page.
+    name: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
+    #: A rotated key works until then (its grace period), then is refused as a revoked one.
+    expires_at: datetime | None = None
+
+    def usable(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or _aware(self.expires_at) > now)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +71,10 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue_api_key(session: Session, company_id: str, scope: str) -> tuple[ApiKey, str]:
+def issue_api_key(session: Session, company_id: str, scope: str, name: str | None = None) -> tuple[ApiKey, str]:
     """Create a key; the returned plain text (``<id>.<secret>``) is shown once and never stored."""
     secret = secrets.token_urlsafe(32)
-    key = ApiKey(id=new_id("key"), company_id=company_id, scope=scope, secret_hash=hash_secret(secret))
+    key = ApiKey(id=new_id("key"), company_id=company_id, scope=scope, secret_hash=hash_secret(secret), name=name)
     session.add(key)
     return key, f"{key.id}.{secret}"
 
@@ -135,7 +146,7 @@ def _admin_hash(settings: Settings) -> str:
 def _load_key(key_id: str) -> tuple[str, str, str] | None:
     with unit_of_work(read_only=True) as session:
         key = session.get(ApiKey, key_id)
-        if key is None or key.revoked_at is not None:
+        if key is None or not key.usable(utcnow()):
             return None
         return key.company_id, key.scope, key.secret_hash
 

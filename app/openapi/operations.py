@@ -17,6 +17,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("get", "/v1/companies/{vat}"): "getCompany",
     ("patch", "/v1/companies/{vat}"): "updateCompany",
     ("post", "/v1/companies/{vat}/api-keys"): "createApiKey",
+    ("get", "/v1/companies/{vat}/api-keys"): "listApiKeys",
+    ("post", "/v1/companies/{vat}/api-keys/{key_id}/rotate"): "rotateApiKey",
     ("delete", "/v1/companies/{vat}/api-keys/{key_id}"): "revokeApiKey",
     ("get", "/v1/companies/{vat}/audit-events"): "listAuditEvents",
     ("post", "/v1/companies/{vat}/bank-accounts/{iban}/move"): "moveBankAccount",

@@ -73,7 +73,7 @@ def resolve(session_id: str) -> Principal | None:
         return None
     row, key = found
     # The key is judged as app/core/auth.py judges it: revoked is gone, whatever sessions it opened.
-    if row.expires_at <= utcnow() or key.revoked_at is not None or key.company_id != row.company_id:
+    if row.expires_at <= utcnow() or not key.usable(utcnow()) or key.company_id != row.company_id:
         return None
     return Principal(kind="company", company_id=row.company_id, scope=row.scope, key_id=row.key_id)
 
