@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from babel.numbers import NumberFormatError, format_currency, parse_decimal
+from babel.numbers import NumberFormatError, format_currency, format_decimal, parse_decimal
 
 from app.core.money import MoneyError, parse_amount
 from app.reconciliation.reasons import Stored
@@ -397,6 +398,28 @@ def day(value: date, language: str) -> str:
     return format_date(value, "dd/MM/yyyy", locale=LOCALES[language])
 
 
+#: The page shows times as a bookkeeper in Belgium lives them, with the zone (CET or CEST).
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+def moment(value: datetime) -> str:
+    """07/12/2026 21:15 CET: Brussels time, the zone named (stored times are UTC; a naive one is UTC too)."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(BRUSSELS).strftime("%d/%m/%Y %H:%M %Z")
+
+
+def grouped_iban(iban: str | None) -> str:
+    """BE71 0961 2345 6769: an IBAN as it is printed, in groups of four."""
+    if not iban:
+        return ""
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+
+
+def decimal(value: float, language: str) -> str:
+    """0,62 in Dutch and French, 0.62 in English: a score with the language's decimal sign."""
+    return format_decimal(value, format="0.00", locale=LOCALES[language])
+
+
 _PLAIN = re.compile(r"-?[0-9]{1,13}(?:[.,][0-9]{1,2})?")
 
 
@@ -429,6 +452,12 @@ class Formats:
 
     def day(self, value: date) -> str:
         return day(value, self.language)
+
+    def moment(self, value: datetime) -> str:
+        return moment(value)
+
+    def decimal(self, value: float) -> str:
+        return decimal(value, self.language)
 
     def reason(self, reason: Mapping[str, Any], coded: Stored) -> str:
         """A matching reason in the reader's language, from the signal and parameters stored beside it, amounts

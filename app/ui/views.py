@@ -12,6 +12,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from app.companies.models import Company
+from app.core.auth import ApiKey
 from app.core.db import unit_of_work
 from app.core.money import MoneyError
 from app.dashboard.service import return_figures
@@ -209,6 +210,7 @@ def _suggestions(
                 "id": suggestion.id,
                 "tx": _transaction_view(tx, f),
                 "score": suggestion.score,
+                "score_text": f.decimal(suggestion.score),
                 "reasons": [f.reason(r, coded) for r, coded in read_back(suggestion.reasons, suggestion.reason_codes)],
                 "invoices": parts,
             }
@@ -272,6 +274,7 @@ def _history(session: Session, company_id: str, page: int, f: i18n.Formats) -> d
             )
         ).all()
     )
+    names = _key_names(session, {row.created_by for row, _ in shown})
     rows = []
     for row, kind in shown:
         if kind == "allocation":
@@ -291,13 +294,23 @@ def _history(session: Session, company_id: str, page: int, f: i18n.Formats) -> d
                 "id": row.id,
                 "kind": kind,
                 "at": row.created_at,
+                "at_text": f.moment(row.created_at),
                 "what": what,
                 "how": how,
-                "by": row.created_by,
+                "by": names.get(row.created_by, row.created_by),
                 "undo": undo,
             }
         )
     return {"rows": rows, "paging": paging}
+
+
+def _key_names(session: Session, actors: set[str]) -> dict[str, str]:
+    """Actors that are company keys ("key:<id>", "ui:<id>" on this page) by the key's name, where it has one."""
+    ids = {actor.split(":", 1)[1]: actor for actor in actors if actor.startswith(("key:", "ui:"))}
+    if not ids:
+        return {}
+    named = session.execute(select(ApiKey.id, ApiKey.name).where(col(ApiKey.id).in_(ids))).all()
+    return {ids[key_id]: name for key_id, name in named if name}
 
 
 def _invoices(
@@ -339,6 +352,7 @@ def _transaction_view(tx: BankTransaction, f: i18n.Formats) -> dict[str, Any]:
         "booking_date": f.day(tx.booking_date),
         "counterparty_name": tx.counterparty_name,
         "counterparty_iban": tx.counterparty_iban,
+        "iban_text": i18n.grouped_iban(tx.counterparty_iban),
         "communication": tx.communication or "",
         "amount_text": f.money(tx.amount),
         "status": tx.status,

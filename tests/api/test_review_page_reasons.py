@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from app.core.db import unit_of_work
 from app.reconciliation.models import Suggestion
-from tests.api.test_review_page import invoice, sign_in, upload
+from tests.api.test_review_page import csrf, invoice, sign_in, upload
 from tests.helpers import VAT
 
 
@@ -80,3 +80,30 @@ def test_a_french_page_gives_the_reasons_in_french(client):
     page = _returned_twice(client, "fr")
     section = page[page.index('<h2 id="returns">') : page.index('<h2 id="invoices">')]
     assert "Retours (3)" in section and "AM04 · provision insuffisante" in section
+
+
+def test_times_are_brussels_time_ibans_grouped_scores_in_the_languages_decimal_sign_and_by_a_keys_name(client):
+    """Issue 41's review-page rows: the history's time in Europe/Brussels with its zone, IBANs by four, a
+    suggestion's score with the language's decimal sign, and "by" naming the key rather than its id."""
+    import re
+
+    from sqlalchemy import update
+
+    from app.core.auth import ApiKey
+
+    key = sign_in(client, language="nl")
+    with unit_of_work() as session:  # the key the page was opened with gets a name
+        session.execute(update(ApiKey).values(name="boekhouder Jan"))
+    invoice(client, key, "S1", "1234.50")
+    upload(client, key, ("1234.50", None))
+    page = html.unescape(client.get("/ui/").text)
+    score = re.search(r"score (\d[.,]\d\d)", page, re.I)
+    assert score and "," in score.group(1), page[:200]
+    assert "BE71 0961 2345 6769" in page
+    # Accept it on the page; the history shows who and when.
+    [accept] = re.findall(r'href="(/ui/transactions/[^"]+/accept)"', page)
+    client.post(accept, data={"csrf": csrf(client.get(accept).text)}, follow_redirects=False)
+    history = html.unescape(client.get("/ui/").text)
+    section = history[history.index('<h2 id="history">') : history.index('<h2 id="returns">')]
+    assert "boekhouder Jan" in section
+    assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d CES?T", section), section
