@@ -124,6 +124,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Extrait lu : {created} nouveaux mouvements, {matched} imputés, {suggested} proposés.",
         "en": "Statement read: {created} new movements, {matched} matched, {suggested} suggested.",
     },
+    "already_imported": {
+        "nl": "Dit bestand was al ingelezen: er is niets nieuws.",
+        "fr": "Ce fichier était déjà importé : rien de nouveau.",
+        "en": "This file was already imported: nothing new.",
+    },
     "no_file": {"nl": "Kies een bestand.", "fr": "Choisissez un fichier.", "en": "Choose a file."},
     "date": {"nl": "Datum", "fr": "Date", "en": "Date"},
     "from": {"nl": "Van", "fr": "De", "en": "From"},

@@ -440,6 +440,8 @@ async def upload_statement(request: Request) -> Response:
         answer = await run_in_threadpool(run)
     except AppError as exc:
         return _notice("/ui/", exc.detail, error=True)
+    if answer.transactions_created == 0 and answer.duplicates:  # every statement in it was stored before
+        return _notice("/ui/", _t(request, "already_imported"), error=False)
     done = _t(
         request,
         "uploaded",

@@ -313,7 +313,7 @@ def test_a_bank_file_uploaded_on_the_page_is_stored_once_and_a_bad_one_names_its
     assert notice(client.get("/ui/").text) == "Statement read: 2 new movements, 1 matched, 0 suggested."
     assert status_of(client, key, inv["id"])["status"] == "paid"
     client.post("/ui/statements", data={"csrf": token}, files={"file": ("s.cod", data)}, follow_redirects=False)
-    assert notice(client.get("/ui/").text) == "Statement read: 0 new movements, 0 matched, 0 suggested."
+    assert notice(client.get("/ui/").text) == "This file was already imported: nothing new."
     broken = data.replace(b"\n2", b"\nX", 1)
     client.post("/ui/statements", data={"csrf": token}, files={"file": ("b.cod", broken)}, follow_redirects=False)
     assert re.search(r"line \d+", notice(client.get("/ui/").text))
