@@ -56,7 +56,8 @@ log = logging.getLogger(__name__)
 SYNC = "codabox.sync"
 
 #: Entries already settled one way or another: never downloaded again.
-SETTLED = ("ingested", "failed", "skipped", "foreign")
+#: ``duplicate``: every statement in the entry was stored before (uploaded, or from another feed entry).
+SETTLED = ("ingested", "duplicate", "failed", "skipped", "foreign")
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def sync_company(job: Job) -> None:
 
 
 def _take(cb: CodaboxClient, link: _Link, feed_id: str, entry: FeedEntry, fmt: str) -> str:
-    """Settle one feed entry; its outcome (ingested, failed, skipped, foreign)."""
+    """Settle one feed entry; its outcome (ingested, duplicate, failed, skipped, foreign)."""
     with unit_of_work(read_only=True) as session:
         seen = session.get(CodaboxFeedEntry, entry.feed_index)
         if seen is not None and seen.status in SETTLED:
@@ -128,11 +129,13 @@ def _ingest_entry(cb: CodaboxClient, link: _Link, feed_id: str, entry: FeedEntry
             # Read by content, whatever the format asked for: CODA or camt.053, anything else refused.
             result = statements.ingest_statement_file(session, link.company_id, ReceivedFile(data, link))
             row = session.get(CodaboxFeedEntry, entry.feed_index) or _new_row(link.company_id, feed_id, entry)
-            row.status, row.ingested_at, row.attempts = "ingested", utcnow(), row.attempts + 1
+            # As the API says it: a file whose statements were all stored before is a duplicate, not news.
+            outcome = "ingested" if result.created else "duplicate"
+            row.status, row.ingested_at, row.attempts = outcome, utcnow(), row.attempts + 1
             row.coda_file_id = result.response.file_id
             session.add(row)
-        metrics.CODABOX_ENTRIES.labels("ingested").inc()
-        return "ingested"
+        metrics.CODABOX_ENTRIES.labels(outcome).inc()
+        return outcome
     except ForeignStatement as exc:
         _record(link.company_id, feed_id, entry, "foreign", exc.detail, holder=exc.holder_number)
         with unit_of_work() as session:

@@ -59,6 +59,9 @@ class CodaboxStatus(BaseModel):
     delivered: int
     failed_deliveries: int
     statements_ingested: int
+    statements_duplicate: int = Field(
+        description="Feed entries whose statements were all stored before (uploaded, or sent twice): nothing new."
+    )
     statements_failed: int
     entries_skipped: int = Field(description="Feed entries that are not bank statements (recorded, not read).")
     statements_foreign: int = Field(description="Statements of another enterprise (recorded, never stored).")

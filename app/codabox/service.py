@@ -160,6 +160,7 @@ def status(session: Session, company: Company) -> dict[str, Any]:
         "delivered": counts.get("delivered", 0),
         "failed_deliveries": counts.get("failed", 0),
         "statements_ingested": entries.get("ingested", 0),
+        "statements_duplicate": entries.get("duplicate", 0),
         "statements_failed": entries.get("failed", 0),
         "entries_skipped": entries.get("skipped", 0),
         "statements_foreign": entries.get("foreign", 0),

@@ -736,3 +736,18 @@ def test_a_refusal_fails_that_invoice_only_and_an_outage_is_recorded_and_retried
     assert waiting["last_error"].startswith("CodaBox answered 503 to POST")
     assert [a["id"] for a in codabox.clients[VAT].attempts] == []  # neither reached CodaBox's store
     assert codabox.clients[VAT].uploads == {}
+
+
+def test_a_statement_uploaded_before_counts_as_a_duplicate_when_the_feed_brings_it(client, codabox):
+    """Issue 41: the CodaBox status says what the API says of the same file, a duplicate, not an ingestion."""
+    key = connect(client, codabox)
+    run_jobs()
+    [index] = seed(codabox, 1)
+    [entry] = [e for e in codabox.clients[VAT].entries if e["feed_index"] == index]
+    uploaded = client.post(f"/v1/companies/{VAT}/statements", content=entry["coda"], headers=key)
+    assert uploaded.status_code == 201, uploaded.text
+    client.post(f"/v1/companies/{VAT}/codabox/sync", headers=key)
+    run_jobs(10)
+    status = client.get(f"/v1/companies/{VAT}/codabox", headers=key).json()
+    assert (status["statements_ingested"], status["statements_duplicate"]) == (0, 1)
+    assert [(e.feed_index, e.status) for e in feed_entries()] == [(index, "duplicate")]
