@@ -219,6 +219,14 @@ class Ledger:
         )
         for write_off in linked:
             self._forget_write_off(write_off, "write_off.undone")
+        self._delete_allocation(allocation)
+        if allocation.returns_allocation_id is None:
+            self._learn_payers([{"transaction_id": allocation.transaction_id, "invoice_id": allocation.invoice_id}], -1)
+        else:
+            self._undo_return(allocation.transaction_id)  # the rest of its reversal with it
+        return [w.id for w in linked]
+
+    def _delete_allocation(self, allocation: Any) -> None:
         self.audit(
             "allocation.undone",
             allocation.id,
@@ -230,29 +238,35 @@ class Ledger:
             },
         )
         self.session.execute(delete(_ALLOCATIONS).where(_ALLOCATIONS.c.id == allocation.id))
-        if allocation.returns_allocation_id is None:
-            self._learn_payers([{"transaction_id": allocation.transaction_id, "invoice_id": allocation.invoice_id}], -1)
-        else:
-            self._unlink_return(allocation.transaction_id)
         self.touch(allocation.transaction_id, allocation.invoice_id)
-        return [w.id for w in linked]
 
-    def _unlink_return(self, transaction_id: str) -> None:
-        """A return whose last return allocation and ``returned`` write-off are undone names no original any more
-        (its money is unmatched again, for matching or a person)."""
+    def _undo_return(self, returning: str) -> None:
+        """Undo all of a reversal: every return allocation of the R-transaction ``returning`` and the ``returned``
+        write-offs on it and on its original. A reversal is applied whole or not at all (undoing one part of it
+        leaves the R-transaction unmatched, for matching or a person), so that a payment never counts as having
+        come back while still paying."""
         self.session.flush()
-        left = self.session.execute(
-            select(_ALLOCATIONS.c.id)
-            .where(_ALLOCATIONS.c.transaction_id == transaction_id, _ALLOCATIONS.c.returns_allocation_id.is_not(None))
-            .union_all(
-                select(_WRITE_OFFS.c.id).where(
-                    _WRITE_OFFS.c.transaction_id == transaction_id, _WRITE_OFFS.c.reason == "returned"
-                )
+        original = self.session.execute(select(_TX.c.returns_transaction_id).where(_TX.c.id == returning)).scalar()
+        for other in self.session.execute(
+            select(_ALLOCATIONS).where(
+                _ALLOCATIONS.c.transaction_id == returning, _ALLOCATIONS.c.returns_allocation_id.is_not(None)
             )
-            .limit(1)
-        ).first()
-        if left is None:
-            self.session.execute(_TX.update().where(_TX.c.id == transaction_id).values(returns_transaction_id=None))
+        ).all():
+            self._delete_allocation(other)
+        halves = [(returning, f"returns {original}"), (original, f"returned by {returning}")]
+        for transaction_id, note in halves:
+            for other in self.session.execute(
+                select(_WRITE_OFFS.c.id, _WRITE_OFFS.c.invoice_id, _WRITE_OFFS.c.transaction_id).where(
+                    _WRITE_OFFS.c.transaction_id == transaction_id,
+                    _WRITE_OFFS.c.reason == "returned",
+                    _WRITE_OFFS.c.note == note,
+                )
+            ).all():
+                self.audit("write_off.undone", other.id, {"invoice_id": None, "transaction_id": other.transaction_id})
+                self.session.execute(delete(_WRITE_OFFS).where(_WRITE_OFFS.c.id == other.id))
+                self.touch(other.transaction_id)
+        self.session.execute(_TX.update().where(_TX.c.id == returning).values(returns_transaction_id=None))
+        self.touch(returning)
 
     def link_return(self, transaction_id: str, original_id: str) -> None:
         """An R-transaction found the payment it reverses: its status becomes ``returned`` once its money is."""
@@ -314,28 +328,10 @@ class Ledger:
             self._forget_other_half(write_off)
 
     def _forget_other_half(self, write_off: Any) -> None:
-        """A ``returned`` write-off has a twin on the other transaction of the return (see returns.py): undoing
-        one undoes both, and the return names no original once nothing of it is left."""
+        """A ``returned`` write-off is part of a reversal (see returns.py): undoing it undoes the reversal."""
         note = write_off.note or ""
-        if note.startswith("returns "):
-            returning, twin = (
-                write_off.transaction_id,
-                (note.removeprefix("returns "), f"returned by {write_off.transaction_id}"),
-            )
-        else:
-            returning = note.removeprefix("returned by ")
-            twin = (returning, f"returns {write_off.transaction_id}")
-        for other in self.session.execute(
-            select(_WRITE_OFFS.c.id, _WRITE_OFFS.c.invoice_id, _WRITE_OFFS.c.transaction_id).where(
-                _WRITE_OFFS.c.transaction_id == twin[0],
-                _WRITE_OFFS.c.reason == "returned",
-                _WRITE_OFFS.c.note == twin[1],
-            )
-        ).all():
-            self.audit("write_off.undone", other.id, {"invoice_id": None, "transaction_id": other.transaction_id})
-            self.session.execute(delete(_WRITE_OFFS).where(_WRITE_OFFS.c.id == other.id))
-            self.touch(other.transaction_id)
-        self._unlink_return(returning)
+        returning = write_off.transaction_id if note.startswith("returns ") else note.removeprefix("returned by ")
+        self._undo_return(returning)
 
     def touch(self, transaction_id: str | None = None, invoice_id: str | None = None) -> None:
         if transaction_id is not None:

@@ -15,6 +15,7 @@ from app.core import metrics
 from app.core.db import insert_rows
 from app.core.errors import Conflict, ValidationFailed
 from app.core.ids import new_id
+from app.core.money import format_amount
 from app.core.outbox_models import Event
 from app.core.timeutil import utcnow
 from app.reconciliation.locks import lock_company_ledger
@@ -347,12 +348,38 @@ def _sequence_warnings(session: Session, st: ParsedStatement) -> list[StatementW
             func.extract("year", Statement.date) == st.date.year,
         )
     ).first()
+    warnings = _balance_gap(session, st)
     if previous is None or st.sequence == previous + 1 or st.sequence <= previous:
-        return []
+        return warnings
     return [
         StatementWarning(
             "sequence_gap",
             f"statement {st.sequence} follows stored statement {previous}: {st.sequence - previous - 1} missing",
+            st.line,
+        ),
+        *warnings,
+    ]
+
+
+def _balance_gap(session: Session, st: ParsedStatement) -> list[StatementWarning]:
+    """A statement should open at the balance the account's previous stored one closed at: otherwise movements
+    between them are missing (a statement not received, or not sent to us)."""
+    previous = session.exec(
+        select(Statement.sequence, Statement.date, Statement.closing_balance)
+        .where(
+            Statement.account_iban == st.account_iban, Statement.currency == st.currency, col(Statement.date) < st.date
+        )
+        .order_by(col(Statement.date).desc(), col(Statement.sequence).desc())
+        .limit(1)
+    ).first()
+    if previous is None or previous.closing_balance == st.opening_balance:
+        return []
+    return [
+        StatementWarning(
+            "balance_gap",
+            f"opens at {format_amount(st.opening_balance)}, but statement {previous.sequence} of "
+            f"{previous.date.isoformat()} closed at {format_amount(previous.closing_balance)}: movements between "
+            "them are missing",
             st.line,
         )
     ]

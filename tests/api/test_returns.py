@@ -258,3 +258,30 @@ def test_a_dutch_banks_reversal_batch_reopens_the_invoice_its_collection_paid(cl
     assert reversals[mandate]["status"] == "returned"
     assert reversals["NL22ZZZ524885430000-C0125.2"]["status"] == "unmatched"  # not a collection of ours
     assert _violations() == []
+
+
+def test_undoing_part_of_a_reversal_undoes_all_of_it(bank):
+    """Found by the stateful test: 60.00 paid an invoice of 10.00 and left 50.00; all 60.00 came back (10.00
+    taken back off the invoice, 50.00 written off as returned on both). Undoing the return allocation undoes the
+    write-offs too: a payment never counts as come back while it still pays."""
+    invoice = register(bank, "DD-1", "10.00")
+    bank.book(debit("60.00", end_to_end="E2E-1", day=4))
+    bank.book(debit("-60.00", r_type="return", reason="AM04", end_to_end="E2E-1", day=9))
+    txs = bank.transactions()
+    original, returned = txs[("60.00", "2026-11-04")], txs[("-60.00", "2026-11-09")]
+    assert (returned["status"], [w["reason"] for w in original["write_offs"]]) == ("returned", ["returned"])
+    [taken_back] = returned["allocations"]
+    response = bank.client.delete(
+        f"/v1/companies/{VAT}/transactions/{returned['id']}/allocations/{taken_back['id']}", headers=bank.key
+    )
+    assert response.status_code == 204, response.text
+    txs = bank.transactions()
+    original, returned = txs[("60.00", "2026-11-04")], txs[("-60.00", "2026-11-09")]
+    assert (returned["status"], returned["returns"], returned["write_offs"]) == ("unmatched", None, [])
+    assert (original["status"], original["write_offs"], original["unallocated_amount"]) == (
+        "partially_matched",
+        [],
+        "50.00",
+    )
+    assert read(bank, invoice)["status"] == "paid"
+    assert _violations() == []

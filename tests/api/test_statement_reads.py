@@ -45,3 +45,22 @@ def test_statements_are_listed_by_account_and_date_and_read_with_their_transacti
     make_company(client, vat=OTHER_VAT, name="Other")
     other = make_key(client, vat=OTHER_VAT)
     assert client.get(f"/v1/companies/{OTHER_VAT}/statements/{mine[0]['id']}", headers=other).status_code == 404
+
+
+def test_a_statement_that_does_not_open_where_the_last_one_closed_says_movements_are_missing(client):
+    make_company(client, accounts=[IBAN])
+    key = make_key(client)
+    first = StatementSpec(IBAN, date(2026, 11, 2), D("0"), [MovementSpec(D("10.00"), communication="a")], sequence=1)
+    gap = StatementSpec(IBAN, date(2026, 11, 5), D("25.00"), [MovementSpec(D("1.00"), communication="b")], sequence=3)
+    assert client.post(f"/v1/companies/{VAT}/statements", content=write_coda([first]), headers=key).status_code == 201
+    answer = client.post(f"/v1/companies/{VAT}/statements", content=write_coda([gap]), headers=key).json()
+    codes = [w["code"] for w in answer["statements"][0]["warnings"]]
+    assert codes == ["sequence_gap", "balance_gap"], answer["statements"][0]["warnings"]
+    message = answer["statements"][0]["warnings"][1]["message"]
+    assert "opens at 25.00" in message and "closed at 10.00" in message
+    # The account's statements show where its gaps are.
+    listed = client.get(f"/v1/companies/{VAT}/statements", params={"account_iban": IBAN}, headers=key).json()["items"]
+    assert {s["sequence"]: [w["code"] for w in s["warnings"]] for s in listed} == {
+        1: [],
+        3: ["sequence_gap", "balance_gap"],
+    }
