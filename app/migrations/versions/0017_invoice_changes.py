@@ -42,6 +42,7 @@ def upgrade() -> None:
                     )
     op.create_index("ix_invoices_company_updated", "invoices", ["company_id", "updated_at", "id"])
     op.create_index("ix_events_company_id", "events", ["company_id", "id"])
+    op.drop_index("ix_events_company_created", table_name="events")  # read by no query; the feed's index replaces it
     where = sa.text("paid_at IS NOT NULL")
     op.create_index(
         "ix_invoices_company_paid_at", "invoices", ["company_id", "paid_at"], sqlite_where=where, postgresql_where=where
@@ -50,5 +51,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_invoices_company_paid_at", table_name="invoices")
+    op.create_index("ix_events_company_created", "events", ["company_id", "created_at"])
     op.drop_index("ix_events_company_id", table_name="events")
     op.drop_index("ix_invoices_company_updated", table_name="invoices")
