@@ -16,7 +16,7 @@ from app.companies.tolerance import Tolerance
 from app.core.db import unit_of_work
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.invoices.models import Invoice
-from app.reconciliation.models import WRITE_OFF_REASONS, Suggestion
+from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, Suggestion, WriteOff
 from app.reconciliation.status import invoice_amount_due, invoice_status, signed_effect
 from app.statements.models import BankTransaction
 from app.ui import i18n
@@ -180,5 +180,69 @@ def acceptance(company_id: str, language: str, transaction_id: str, suggestion_i
         lines.append(t("after_payment", left=money(left)))
         preview["lines"] = lines
         preview["action"] = f"/ui/transactions/{tx.id}/suggestions/{suggestion.id}/accept"
+        preview["fields"] = {}
+    return preview
+
+
+def undoing_allocation(company_id: str, language: str, transaction_id: str, allocation_id: str) -> dict[str, Any]:
+    """Undoing an allocation: what it gave back to the invoice, and what the invoice owes afterwards. (A return's
+    allocation undoes its whole reversal; the page says so.)"""
+    f = i18n.Formats(language)
+    t, money = f.t, f.money
+    with unit_of_work(read_only=True) as session:
+        company = session.get_one(Company, company_id)
+        tx = _transaction(session, company_id, transaction_id)
+        allocation = session.get(Allocation, allocation_id)
+        if allocation is None or allocation.company_id != company_id or allocation.transaction_id != tx.id:
+            raise NotFound(f"no allocation {allocation_id}")
+        invoice = session.get_one(Invoice, allocation.invoice_id)
+        preview = _base(company, tx, t, money, language)
+        back = allocation.amount if allocation.returns_allocation_id else -allocation.amount
+        status, still_due = _invoice_after(invoice, back, ZERO)
+        key = "confirm_undo_return" if allocation.returns_allocation_id else "confirm_undo_allocation"
+        preview["lines"] = [
+            t(key, amount=money(allocation.amount), invoice=invoice.number, customer=invoice.customer_name),
+            t("after_invoice", invoice=invoice.number, status=t(f"status_after_{status}"), due=money(still_due)),
+        ]
+        preview["undo_note"] = ""
+        preview["action"] = f"/ui/transactions/{tx.id}/allocations/{allocation.id}/undo"
+        preview["fields"] = {}
+    return preview
+
+
+def undoing_write_off(company_id: str, language: str, write_off_id: str) -> dict[str, Any]:
+    """Undoing a write-off: the amount it settled (or kept), on which invoice or payment."""
+    f = i18n.Formats(language)
+    t, money = f.t, f.money
+    with unit_of_work(read_only=True) as session:
+        company = session.get_one(Company, company_id)
+        write_off = session.get(WriteOff, write_off_id)
+        if write_off is None or write_off.company_id != company_id:
+            raise NotFound(f"no write-off {write_off_id}")
+        tx = _transaction(session, company_id, write_off.transaction_id) if write_off.transaction_id else None
+        preview = (
+            _base(company, tx, t, money, language)
+            if tx is not None
+            else {
+                "company": {"name": company.name, "vat": company.vat},
+                "payer": "",
+                "payment_amount": "",
+                "payment_date": "",
+                "communication": "",
+                "lines": [],
+            }
+        )
+        reason = t(f"reason_{write_off.reason}")
+        if write_off.invoice_id:
+            invoice = session.get_one(Invoice, write_off.invoice_id)
+            status, still_due = _invoice_after(invoice, ZERO, -write_off.amount)
+            preview["lines"] = [
+                t("confirm_undo_write_off", amount=money(write_off.amount), invoice=invoice.number, reason=reason),
+                t("after_invoice", invoice=invoice.number, status=t(f"status_after_{status}"), due=money(still_due)),
+            ]
+        else:
+            preview["lines"] = [t("confirm_undo_kept", amount=money(write_off.amount), reason=reason)]
+        preview["undo_note"] = ""
+        preview["action"] = f"/ui/write-offs/{write_off.id}/undo"
         preview["fields"] = {}
     return preview

@@ -227,6 +227,26 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status_after_overpaid": {"nl": "te veel betaald", "fr": "payée en trop", "en": "overpaid"},
     "status_after_partially_paid": {"nl": "deels betaald", "fr": "payée en partie", "en": "partially paid"},
     "status_after_open": {"nl": "open", "fr": "ouverte", "en": "open"},
+    "confirm_undo_allocation": {
+        "nl": "Ongedaan maken: {amount} van deze betaling aan factuur {invoice} ({customer}) komt terug vrij.",
+        "fr": "Annuler : {amount} de ce paiement imputés à la facture {invoice} ({customer}) sont libérés.",
+        "en": "Undo: {amount} of this payment allocated to invoice {invoice} ({customer}) is freed again.",
+    },
+    "confirm_undo_return": {
+        "nl": "Ongedaan maken: de terugboeking van {amount} op factuur {invoice} ({customer}) en alles van die terugboeking.",
+        "fr": "Annuler : le retour de {amount} sur la facture {invoice} ({customer}) et tout ce retour.",
+        "en": "Undo: the return of {amount} on invoice {invoice} ({customer}), and all of that return.",
+    },
+    "confirm_undo_write_off": {
+        "nl": "Ongedaan maken: {amount} afgeboekt op factuur {invoice} ({reason}).",
+        "fr": "Annuler : {amount} passés en perte sur la facture {invoice} ({reason}).",
+        "en": "Undo: {amount} written off on invoice {invoice} ({reason}).",
+    },
+    "confirm_undo_kept": {
+        "nl": "Ongedaan maken: {amount} van de betaling behouden zonder factuur ({reason}).",
+        "fr": "Annuler : {amount} du paiement gardés sans facture ({reason}).",
+        "en": "Undo: {amount} of the payment kept without an invoice ({reason}).",
+    },
     "undo_later": {
         "nl": "U kunt dit nadien ongedaan maken onder 'Geboekt'.",
         "fr": "Vous pourrez l'annuler ensuite sous « Imputé ».",

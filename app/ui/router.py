@@ -391,6 +391,21 @@ def _amount(request: Request, text: str) -> Decimal | Response:
         return _notice("/ui/", _t(request, "bad_amount", text=text[:40]), error=True)
 
 
+@router.get("/transactions/{transaction_id}/allocations/{allocation_id}/undo", response_class=HTMLResponse)
+async def confirm_undo_allocation(request: Request, transaction_id: str, allocation_id: str) -> Response:
+    return await _confirmation(
+        request,
+        lambda company_id, language: confirm.undoing_allocation(company_id, language, transaction_id, allocation_id),
+    )
+
+
+@router.get("/write-offs/{write_off_id}/undo", response_class=HTMLResponse)
+async def confirm_undo_write_off(request: Request, write_off_id: str) -> Response:
+    return await _confirmation(
+        request, lambda company_id, language: confirm.undoing_write_off(company_id, language, write_off_id)
+    )
+
+
 @router.post("/transactions/{transaction_id}/allocations/{allocation_id}/undo")
 async def undo_allocation(request: Request, transaction_id: str, allocation_id: str) -> Response:
     return await _act(

@@ -163,8 +163,13 @@ def test_an_allocation_is_confirmed_before_it_is_booked_and_undone_from_the_hist
     assert "12,50\xa0€ to 2026/A1" in page  # in the history, with its undo
     forms = re.findall(r'<form[^>]*method="post".*?</form>', page, re.S)
     assert forms and all(f'name="csrf" value="{csrf(page)}"' in form for form in forms)  # a token on every form
-    [undo] = re.findall(r'action="(/ui/transactions/[^"]+/undo)"', page)
-    client.post(undo, data={"csrf": csrf(page)}, follow_redirects=False)
+    # Undo asks first, like every other action (issue 41): what it frees, and what the invoice owes after.
+    [undo] = re.findall(r'href="(/ui/transactions/[^"]+/undo)"', page)
+    asked = client.get(undo)
+    assert "Undo: 12,50\xa0€ of this payment allocated to invoice 2026/A1 (Klant NV) is freed again." in asked.text
+    assert "Afterwards: invoice 2026/A1 open, 100,00\xa0€ still due." in asked.text
+    assert status_of(client, key, inv["id"])["status"] == "partially_paid"  # looking is not undoing
+    client.post(undo, data={"csrf": csrf(asked.text)}, follow_redirects=False)
     assert notice(client.get("/ui/").text) == "Undone."
     assert status_of(client, key, inv["id"])["status"] == "open"
 

@@ -134,7 +134,9 @@ def test_splitting_a_payment_keeping_the_rest_and_undoing_on_the_page(server, wi
         expect(page.get_by_text("All money in is accounted for.")).to_be_visible()
         _fits(page, width)
         page.screenshot(path=str(SCREENSHOT_DIR / f"review-{width}-split.png"), full_page=True)
-        page.get_by_role("button", name="Undo").first.click()  # the newest: the rest kept
+        page.get_by_role("link", name="Undo").first.click()  # the newest: the rest kept
+        expect(page.get_by_text("Undo: 7,00 € of the payment kept without an invoice (manual).")).to_be_visible()
+        page.get_by_role("button", name="Confirm").click()  # undo asks first, like every action
         expect(page.get_by_role("status")).to_have_text("Undone.")
         expect(row).to_contain_text("7,00 €")
         browser.close()
