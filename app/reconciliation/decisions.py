@@ -243,12 +243,17 @@ def accept_suggestion(
                 transaction_id=tx.id,
                 allocation_id=allocation_id,
             )
+    _accepted(session, ledger, tx, suggestion, actor)
+    return allocations
+
+
+def _accepted(session: Session, ledger: Ledger, tx: BankTransaction, suggestion: Suggestion, actor: str) -> None:
+    """What accepting does after its allocations: the suggestion is decided, the others close, all is settled."""
     suggestion.status, suggestion.decided_by, suggestion.decided_at = "accepted", actor, utcnow()
     session.add(suggestion)
     ledger.audit("suggestion.accepted", suggestion.id, {"transaction_id": tx.id})
     _close_open_suggestions(session, tx.id, closed_by=suggestion.id, actor=actor)
     ledger.settle()
-    return allocations
 
 
 def _accept_return(
@@ -277,11 +282,7 @@ def _accept_return(
         confidence=suggestion.score,
         suggestion_id=suggestion.id,
     )
-    suggestion.status, suggestion.decided_by, suggestion.decided_at = "accepted", actor, utcnow()
-    session.add(suggestion)
-    ledger.audit("suggestion.accepted", suggestion.id, {"transaction_id": tx.id})
-    _close_open_suggestions(session, tx.id, closed_by=suggestion.id, actor=actor)
-    ledger.settle()
+    _accepted(session, ledger, tx, suggestion, actor)
     return made
 
 
