@@ -12,6 +12,7 @@ from app.core.db import unit_of_work
 from app.core.events import EVENT_RETENTION
 from app.core.outbox_models import Event
 from app.core.timeutil import utcnow
+from app.events.resources import data_and_change
 
 RETENTION = EVENT_RETENTION
 #: Rows deleted per statement by the purge, so that it never holds the table long.
@@ -30,16 +31,16 @@ def list_events(
     return list(session.exec(query.order_by(col(Event.id)).limit(limit + 1)).all())
 
 
-def event_document(event: Event) -> dict[str, Any]:
+def event_document(session: Session, event: Event) -> dict[str, Any]:
     """An event as the feed shows it (EventPublic): what a webhook delivery's body carries, with the event's id."""
-    payload = event.payload or {}
+    data, change = data_and_change(session, event)
     return {
         "id": event.id,
         "type": event.type,
         "subject_id": event.subject_id,
         "created_at": event.created_at,
-        "data": payload.get("data", payload),
-        "change": payload.get("change"),
+        "data": data,
+        "change": change,
     }
 
 

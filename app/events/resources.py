@@ -73,6 +73,16 @@ def _as_read(rows: Iterable[Mapping[str, Any]]) -> list[SimpleNamespace]:
     return [SimpleNamespace(**row) for row in rows]
 
 
+def data_and_change(session: Session, event: Event) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """What an event says, as webhooks deliver it and the feed lists it: the resource as it was when the event
+    happened (recorded with it) and what changed; for an event recorded before it carried its resource, the
+    resource as it is now, and the payload as the change."""
+    payload = event.payload
+    if "data" in payload:
+        return payload["data"], payload.get("change", {})
+    return current_resource(session, event), payload
+
+
 def current_resource(session: Session, event: Event) -> dict[str, Any] | None:
     """The subject of an event as the API returns it now (for events recorded before they carried their
     resource), or None when it is gone or the event is about no resource of the API."""

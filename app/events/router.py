@@ -30,4 +30,4 @@ def events(
     consumer that was down catches up from the last id it saw, without redelivery. Ids order the events as
     they were recorded; an event shows here once the change that made it is committed."""
     rows = list_events(session, ctx.id, after=after, limit=limit, types=list(type) if type else None)
-    return {"items": [event_document(e) for e in rows[:limit]], "has_more": len(rows) > limit}
+    return {"items": [event_document(session, e) for e in rows[:limit]], "has_more": len(rows) > limit}

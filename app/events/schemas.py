@@ -30,8 +30,10 @@ class EventPublic(BaseModel):
     type: EventType
     subject_id: str = Field(description="The invoice, transaction or account the event is about.")
     created_at: datetime
-    data: dict[str, Any] = Field(description="The resource as the API showed it when the event happened.")
-    change: dict[str, Any] | None = Field(description="What changed (for invoice.reopened by a return: reason).")
+    data: dict[str, Any] | None = Field(
+        description="The resource as the API showed it when the event happened (null for webhook.test)."
+    )
+    change: dict[str, Any] = Field(description="What changed (for invoice.reopened by a return: reason).")
 
 
 class EventFeed(BaseModel):

@@ -30,7 +30,7 @@ from app.core.one_of import one_of
 from app.core.outbox import PermanentJobError, RetryableJobError, enqueue, register
 from app.core.outbox_models import Event, Job
 from app.core.timeutil import iso, utcnow
-from app.events.resources import current_resource
+from app.events.resources import data_and_change
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks.network import UNREACHABLE, GuardedTransport, Policy, TargetRefused, check_syntax
 
@@ -172,18 +172,9 @@ def _queue_next(session: Session, delivery: WebhookDelivery) -> None:
         enqueue(session, JOB_KIND, {"delivery_id": following.id}, dedupe_key=f"whd:{following.id}")
 
 
-def resource_for(session: Session, event: Event) -> dict[str, Any] | None:
-    """The subject as the API returns it now: only for events recorded before they carried their resource."""
-    return current_resource(session, event)
-
-
 def message_body(session: Session, event: Event) -> str:
     """The resource as it was when the event happened (recorded with it), and what changed."""
-    payload = event.payload
-    if "data" in payload:
-        data, change = payload["data"], payload.get("change", {})
-    else:
-        data, change = resource_for(session, event), payload
+    data, change = data_and_change(session, event)
     body = {"type": event.type, "timestamp": iso(event.created_at), "data": data, "change": change}
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
