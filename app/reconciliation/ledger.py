@@ -262,9 +262,7 @@ class Ledger:
                     _WRITE_OFFS.c.note == note,
                 )
             ).all():
-                self.audit("write_off.undone", other.id, {"invoice_id": None, "transaction_id": other.transaction_id})
-                self.session.execute(delete(_WRITE_OFFS).where(_WRITE_OFFS.c.id == other.id))
-                self.touch(other.transaction_id)
+                self._delete_write_off(other)
         self.session.execute(_TX.update().where(_TX.c.id == returning).values(returns_transaction_id=None))
         self.touch(returning)
 
@@ -319,13 +317,16 @@ class Ledger:
         self._forget_write_off(write_off, "write_off.undone")
 
     def _forget_write_off(self, write_off: Any, action: str) -> None:
+        self._delete_write_off(write_off, action)
+        if getattr(write_off, "reason", None) == "returned":
+            self._forget_other_half(write_off)
+
+    def _delete_write_off(self, write_off: Any, action: str = "write_off.undone") -> None:
         self.audit(
             action, write_off.id, {"invoice_id": write_off.invoice_id, "transaction_id": write_off.transaction_id}
         )
         self.session.execute(delete(_WRITE_OFFS).where(_WRITE_OFFS.c.id == write_off.id))
         self.touch(write_off.transaction_id, write_off.invoice_id)
-        if getattr(write_off, "reason", None) == "returned":
-            self._forget_other_half(write_off)
 
     def _forget_other_half(self, write_off: Any) -> None:
         """A ``returned`` write-off is part of a reversal (see returns.py): undoing it undoes the reversal."""
@@ -397,10 +398,9 @@ class Ledger:
         transaction_changes = self._settle_stored_transactions(sorted(self._transactions - states.keys()))
         self._allocations, self._write_offs, self._suggestions, self._audits = [], [], [], []
         self._invoices, self._transactions = set(), set()
-        if announce:
-            self._returned = {}
         settlement = None
         if announce:
+            self._returned = {}
             transaction_changes += new_changes  # stored transactions first, then new ones
             told = {c.transaction_id for c in transaction_changes} | {c.transaction_id for c in self._suggested}
             settlement = Settlement(
