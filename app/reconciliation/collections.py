@@ -23,8 +23,9 @@ from sqlmodel import Session, select
 
 from app.core.one_of import one_of
 from app.invoices.models import OPEN_STATUSES, Invoice
+from app.reconciliation.candidates import StoredInvoiceIndex
 from app.reconciliation.ledger import Ledger
-from app.reconciliation.matching import InvoiceIndex, OpenInvoice
+from app.reconciliation.matching import OpenInvoice
 from app.reconciliation.models import Allocation
 from app.reconciliation.reasons import Reason
 from app.statements.models import BankTransaction
@@ -40,16 +41,17 @@ def is_collection(row: Any) -> bool:
     return bool(debit) and debit.get("r_transaction") == "paid" and row.amount > 0
 
 
-def _open_by(session: Session, company_id: str, column: Any, values: list[str]) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = defaultdict(list)
+def _open_by(session: Session, company_id: str, column: Any, values: list[str]) -> dict[str, list[str]]:
+    """Per value of ``column``: the references of the open invoices that have it (the run's index holds them)."""
+    out: dict[str, list[str]] = defaultdict(list)
     if not values:
         return out
-    for row in session.execute(
-        select(_INVOICES.c.id, _INVOICES.c.structured_reference, _INVOICES.c.outstanding, column).where(
+    for key, reference in session.execute(
+        select(column, _INVOICES.c.structured_reference).where(
             _INVOICES.c.company_id == company_id, one_of(column, values), _INVOICES.c.status.in_(OPEN_STATUSES)
         )
     ):
-        out[row[3]].append(row)
+        out[key].append(reference)
     return out
 
 
@@ -76,7 +78,9 @@ def _taught(session: Session, company_id: str, mandates: list[str]) -> dict[str,
     return out
 
 
-def match_collections(session: Session, ledger: Ledger, index: InvoiceIndex, transactions: Sequence[Any]) -> set[str]:
+def match_collections(
+    session: Session, ledger: Ledger, index: StoredInvoiceIndex, transactions: Sequence[Any]
+) -> set[str]:
     """Settle the collections among ``transactions`` that name their invoice; returns the ids settled (the rest
     go to the matcher). ``index`` is the run's: what is settled here is no longer due there."""
     collections = [t for t in transactions if is_collection(t)]
@@ -92,6 +96,8 @@ def match_collections(session: Session, ledger: Ledger, index: InvoiceIndex, tra
     mandates = sorted({t.mandate_reference for t in collections if t.mandate_reference})
     by_mandate = _open_by(session, company_id, _INVOICES.c.mandate_reference, mandates)
     customers = _taught(session, company_id, mandates)
+    # The invoices they name, into the run's index in one query rather than one lookup per collection.
+    index.load_references({ref for refs in (*by_e2e.values(), *by_mandate.values()) for ref in refs})
     settled: set[str] = set()
     for tx in collections:
         found = _find(tx, index, by_e2e, by_mandate, customers)
@@ -107,21 +113,21 @@ def match_collections(session: Session, ledger: Ledger, index: InvoiceIndex, tra
 
 def _find(
     tx: Any,
-    index: InvoiceIndex,
-    by_e2e: dict[str, list[Any]],
-    by_mandate: dict[str, list[Any]],
+    index: StoredInvoiceIndex,
+    by_e2e: dict[str, list[str]],
+    by_mandate: dict[str, list[str]],
     customers: dict[str, set[str]],
 ) -> tuple[OpenInvoice, Reason] | None:
     if tx.end_to_end_reference:
-        rows = by_e2e.get(tx.end_to_end_reference, [])
-        invoices = [inv for row in rows if (inv := index.open(index.reference(row.structured_reference)))]
+        refs = by_e2e.get(tx.end_to_end_reference, [])
+        invoices = [inv for ref in refs if (inv := index.open(index.reference(ref)))]
         if len(invoices) == 1 and tx.amount <= invoices[0].due:
             inv = invoices[0]
             return inv, Reason("collection_reference", reference=tx.end_to_end_reference, number=inv.number)
     if not tx.mandate_reference:
         return None
-    rows = by_mandate.get(tx.mandate_reference, [])
-    invoices = [inv for row in rows if (inv := index.open(index.reference(row.structured_reference)))]
+    refs = by_mandate.get(tx.mandate_reference, [])
+    invoices = [inv for ref in refs if (inv := index.open(index.reference(ref)))]
     fitting = [inv for inv in invoices if inv.due == tx.amount]
     if len(fitting) == 1:
         return fitting[0], Reason("mandate", mandate=tx.mandate_reference, number=fitting[0].number)
