@@ -13,7 +13,7 @@ DB_TESTS := tests/api tests/db
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run worker test test-sqlite test-postgres lint format openapi bench mutate clean
+.PHONY: help install client-tools lock run worker test test-sqlite test-postgres lint format openapi bench mutate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
@@ -30,9 +30,21 @@ $(STAMP): pyproject.toml uv.lock
 	  { echo "make install: uv.lock does not match pyproject.toml; run 'make lock' and commit uv.lock" >&2; exit 1; }
 	@touch $(STAMP)
 
+# The OpenAPI client generator, in an environment of its own from tools/client/uv.lock (hash-checked): it pins an
+# older httpx than the service's. tests/e2e/test_generated_client.py generates a client with it.
+CLIENT_TOOLS := tools/client/.venv/.installed-stamp
+
+client-tools: $(CLIENT_TOOLS) ## the generated-client test's tools (openapi-python-client), from tools/client/uv.lock
+
+$(CLIENT_TOOLS): tools/client/pyproject.toml tools/client/uv.lock $(STAMP)
+	cd tools/client && UV_PYTHON_DOWNLOADS=never $(abspath $(VENV))/bin/uv sync --quiet --locked --python $(PYTHON) || \
+	  { echo "make client-tools: tools/client/uv.lock does not match its pyproject.toml; run 'make lock'" >&2; exit 1; }
+	@touch $@
+
 lock: install ## refresh uv.lock to the newest versions pyproject.toml allows (then run make test before committing)
 	UV_PYTHON_DOWNLOADS=never $(VENV)/bin/uv lock --upgrade
-	$(MAKE) --no-print-directory install
+	cd tools/client && UV_PYTHON_DOWNLOADS=never $(abspath $(VENV))/bin/uv lock --upgrade
+	$(MAKE) --no-print-directory install client-tools
 
 PORT ?= 8000
 
@@ -46,7 +58,7 @@ SQLITE_RUN := $(PY) -m pytest
 POSTGRES_RUN := scripts/with-postgres $(PY) -m pytest $(DB_TESTS)
 
 # Both halves run whatever the first one gives; then both summaries, and a failure if either failed.
-test: install ## run the whole suite on SQLite, then the database tests on PostgreSQL
+test: install client-tools ## run the whole suite on SQLite, then the database tests on PostgreSQL
 	@set -o pipefail; sqlite=0; postgres=0; \
 	$(SQLITE_RUN) 2>&1 | tee $(VENV)/test-sqlite.log || sqlite=$$?; \
 	$(POSTGRES_RUN) 2>&1 | tee $(VENV)/test-postgres.log || postgres=$$?; \
@@ -54,7 +66,7 @@ test: install ## run the whole suite on SQLite, then the database tests on Postg
 	echo "make test: PostgreSQL (exit $$postgres) $$(tail -n 1 $(VENV)/test-postgres.log)"; \
 	[ $$sqlite = 0 ] && [ $$postgres = 0 ]
 
-test-sqlite: install
+test-sqlite: install client-tools
 	$(SQLITE_RUN)
 
 test-postgres: install
@@ -85,4 +97,4 @@ mutate: install ## mutation testing of the money modules (mutmut; just under an 
 	$(PY) scripts/mutation_report.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache mutants
+	rm -rf $(VENV) tools/client/.venv var .pytest_cache mutants

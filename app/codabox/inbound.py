@@ -23,7 +23,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from app.codabox.models import InboundWebhook
 from app.codabox.service import request_sync
-from app.companies.access import company_by_vat, path_vat
+from app.companies.access import company_by_vat, given_vat
 from app.core.config import get_settings
 from app.core.db import unit_of_work
 from app.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
@@ -75,7 +75,7 @@ def _process(message_id: str, event: dict[str, Any]) -> dict[str, Any]:
                 session.flush()
         except IntegrityError:
             return {"status": "duplicate", "webhook_id": message_id}
-        company = company_by_vat(session, path_vat(str(data.get("company_vat", ""))))
+        company = company_by_vat(session, given_vat(str(data.get("company_vat", "")), "body.data.company_vat"))
         if company is None:
             raise NotFound("no such company")
         if kind in SYNC_TYPES:

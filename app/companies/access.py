@@ -26,10 +26,20 @@ def company_by_vat(session: Session, vat: str) -> Company | None:
 
 
 def path_vat(vat: str) -> str:
+    """The company a path names. A value that is no Belgian VAT number names no company: 404, as for a valid
+    number nobody registered (the path is an address, not input to validate; a body's VAT is 422)."""
     try:
         return normalize_vat(vat)
     except VatError as exc:
-        raise ValidationFailed(str(exc), errors=[{"loc": "path.vat", "message": str(exc)}]) from None
+        raise NotFound(f"no company {vat!r}: {exc}") from None
+
+
+def given_vat(vat: str, loc: str) -> str:
+    """A VAT number given in a body: one that is no Belgian VAT number is invalid input (422) at ``loc``."""
+    try:
+        return normalize_vat(vat)
+    except VatError as exc:
+        raise ValidationFailed(str(exc), errors=[{"loc": loc, "message": str(exc)}]) from None
 
 
 class _CompanyCache:

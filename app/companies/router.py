@@ -22,7 +22,7 @@ from app.companies.schemas import (
 )
 from app.core.auth import AdminDep, issue_api_key
 from app.core.db import SessionDep
-from app.core.errors import ValidationFailed
+from app.core.errors import NotFound
 from app.core.idempotency import SECRET_FIELDS
 from app.core.pagination import CursorQuery, LimitQuery
 from app.core.request_routes import CommittingRoute
@@ -132,6 +132,6 @@ def move_account(vat: str, iban: str, data: BankAccountMove, session: SessionDep
     try:
         account_iban = normalize_iban(iban)
     except IbanError as exc:
-        raise ValidationFailed(str(exc), errors=[{"loc": "path.iban", "message": str(exc)}]) from None
+        raise NotFound(f"no bank account {iban!r}: {exc}") from None  # the path names no account: 404
     account, moved = move_bank_account(session, source, account_iban, target, "admin")
     return BankAccountMoved(iban=account.iban, company_vat=target.vat, transactions=moved)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from app.core.schemas import AddressIn, AddressPublic, MoneyIn, MoneyOut, StrictInput, checked_email
+from app.core.schemas import AddressIn, AddressPublic, MoneyIn, MoneyOut, PercentIn, StrictInput, checked_email
 from app.identifiers.iban import IbanError, normalize_iban
 from app.identifiers.vat import VatError, normalize_vat
 
@@ -32,9 +31,7 @@ class PaymentTolerance(StrictInput):
     written off as ``payment_difference``). With both, the difference must be within both."""
 
     amount: MoneyIn | None = Field(default=None, description='A fixed amount, e.g. "1.00".')
-    percent: Decimal | None = Field(
-        default=None, ge=0, le=100, decimal_places=4, description='A share of the invoice total, e.g. "0.5" (%).'
-    )
+    percent: PercentIn | None = Field(default=None, description='A share of the invoice total, e.g. "0.5" (%).')
 
     @model_validator(mode="after")
     def _something(self) -> PaymentTolerance:

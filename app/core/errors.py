@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -169,17 +170,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(422, "Invalid input", detail, slug="validation", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "Not found", 405: "Method not allowed"}
         detail = exc.detail if isinstance(exc.detail, str) else "error"
+        headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such resource"
-        return problem(
-            exc.status_code,
-            titles.get(exc.status_code, detail),
-            detail,
-            headers=getattr(exc, "headers", None),
-        )
+        if exc.status_code == 405:
+            # Paths outside the API document (the review page, probes) keep the Allow Starlette gave.
+            allowed = allowed_methods(request) or [m.strip() for m in headers.get("Allow", "").split(",") if m.strip()]
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"
+        return problem(exc.status_code, titles.get(exc.status_code, detail), detail, headers=headers or None)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
@@ -204,3 +206,24 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the API document gives the request's path. Starlette's own 405 names only the first route
+    that matched the path, so GET and POST on /v1/companies answered ``Allow: POST`` (RFC 9110 15.5.6: all)."""
+    table = getattr(request.app.state, "allowed_methods", None)
+    if table is None:
+        table = [
+            (path.count("{"), re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"), methods)
+            for path, methods in _document_methods(request.app.openapi()).items()
+        ]
+        request.app.state.allowed_methods = table
+    matches = [(parameters, methods) for parameters, pattern, methods in table if pattern.match(request.url.path)]
+    # The path the document names most literally: .../invoices/batch is the batch's, not an invoice id's.
+    fewest = min((parameters for parameters, _ in matches), default=0)
+    return sorted({m for parameters, methods in matches if parameters == fewest for m in methods})
+
+
+def _document_methods(document: dict[str, Any]) -> dict[str, set[str]]:
+    verbs = {"get", "put", "post", "delete", "patch", "head", "options"}
+    return {path: {m.upper() for m in ops if m in verbs} for path, ops in document.get("paths", {}).items()}

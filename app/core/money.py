@@ -31,7 +31,8 @@ def parse_amount(value: object, *, allow_negative: bool = False) -> Decimal:
     """
     if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float, Decimal)):
         raise MoneyError('must be a decimal amount such as "121.00"')
-    text = repr(value) if isinstance(value, float) else str(value).strip()  # the document's pattern allows spaces
+    # The document's pattern allows the JSON whitespace around a string (space, tab, newline, return), no other.
+    text = repr(value) if isinstance(value, float) else str(value).strip(" \t\n\r")
     if isinstance(value, float) and text.endswith(".0"):
         text = text[:-2]
     if len(text) > 20 or not _AMOUNT.fullmatch(text):

@@ -14,7 +14,16 @@ from app.core.errors import ValidationFailed
 MAX_LIMIT = 500
 
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (at most 500).")]
-CursorQuery = Annotated[str | None, Query(description="Opaque cursor from the previous page's next_cursor.")]
+#: A cursor is url-safe base64 without padding; one the service did not issue is refused (422, "invalid cursor").
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{0,160}$"
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        pattern=CURSOR_PATTERN,
+        description="Opaque cursor from the previous page's next_cursor (url-safe base64); one the service did "
+        "not issue is a 422.",
+    ),
+]
 
 
 def encode_cursor(last_id: str) -> str:

@@ -50,13 +50,71 @@ def _money_in_schema(negative: bool) -> dict[str, Any]:
     low = -1e12 if negative else 0
     return {
         "oneOf": [
-            {"type": "string", "pattern": rf"^\s*{sign}{AMOUNT_TEXT}\s*$", "examples": ["121.00", "12.5", "121"]},
+            {
+                "type": "string",
+                "pattern": rf"^[ \t\n\r]*{sign}{AMOUNT_TEXT}[ \t\n\r]*$",
+                "examples": ["121.00", "12.5", "121"],
+            },
             {"type": "number", "minimum": low, "maximum": 1e12, "multipleOf": 0.01},
         ],
         "description": 'Decimal amount: a string of digits with at most 2 decimals ("121.00", "12.5", "121"), '
         f"or a JSON number with at most 2 decimals; {'may be negative' if negative else 'not negative'}, at most "
         "1e12. No exponent, separator or third decimal; spaces around a string are ignored.",
     }
+
+
+#: The largest quantity or unit price a line takes.
+MAX_LINE_FIGURE = 10**9
+
+
+def decimal_in(minimum: int, maximum: int) -> Any:
+    """An input quantity, price or percentage: a JSON number or a string of the document's form, at most 4
+    decimals, from ``minimum`` (0 or -maximum) to ``maximum`` (a power of ten). A string is read only in that form
+    (no exponent, NaN or separator); its pattern states the sign and the bound, so a string matching it is taken."""
+    pattern = _decimal_pattern(minimum, maximum)
+    words = f", from {minimum} to {maximum}"
+
+    def read(value: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+            raise ValueError('must be a decimal number such as "2" or "0.5"')
+        if isinstance(value, str) and not re.fullmatch(pattern, value):
+            raise ValueError(f'must be a decimal number such as "2" or "0.5": digits, a dot, at most 4 decimals{words}')
+        number = Decimal(repr(value) if isinstance(value, float) else str(value).strip(" \t\n\r"))
+        # The bounds first: quantizing 1e300 to 4 places raises instead of answering.
+        if not number.is_finite() or not minimum <= number <= maximum:
+            raise ValueError(f"must be a number{words}")
+        if number != number.quantize(Decimal("0.0001")):
+            raise ValueError("must be a number with at most 4 decimals")
+        return number
+
+    return Annotated[
+        Decimal,
+        BeforeValidator(read),
+        WithJsonSchema(
+            {
+                "oneOf": [
+                    {"type": "string", "pattern": pattern},
+                    {"type": "number", "minimum": minimum, "maximum": maximum},
+                ],
+                "description": f'A decimal number: a JSON number or a string such as "2" or "0.5", at most 4 '
+                f"decimals{words}.",
+            }
+        ),
+    ]
+
+
+def _decimal_pattern(minimum: int, maximum: int) -> str:
+    digits = len(str(maximum)) - 1  # maximum is 10 ** digits
+    space = "[ \\t\\n\\r]*"
+    sign = "-?" if minimum < 0 else ""
+    number = f"(?:{maximum}(?:\\.0{{1,4}})?|[0-9]{{1,{digits}}}(?:\\.[0-9]{{1,4}})?)"
+    return f"^{space}{sign}{number}{space}$"
+
+
+#: A line's quantity (any sign) and price (not negative), as EN 16931 lines take them; a percentage.
+DecimalIn = decimal_in(-MAX_LINE_FIGURE, MAX_LINE_FIGURE)
+NonNegativeDecimalIn = decimal_in(0, MAX_LINE_FIGURE)
+PercentIn = decimal_in(0, 100)
 
 
 #: Input amount: a string or number, non-negative, at most 2 decimals, at most 1e12.

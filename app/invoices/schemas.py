@@ -13,7 +13,17 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from app.core.errors import ValidationFailed
 from app.core.money import CENT
-from app.core.schemas import AddressIn, AddressPublic, MoneyIn, MoneyOut, StrictInput, checked_email
+from app.core.schemas import (
+    AddressIn,
+    AddressPublic,
+    DecimalIn,
+    MoneyIn,
+    MoneyOut,
+    NonNegativeDecimalIn,
+    PercentIn,
+    StrictInput,
+    checked_email,
+)
 from app.identifiers.iban import IbanError, normalize_iban
 from app.identifiers.references import ReferenceError_, normalize_reference
 from app.identifiers.vat import VatError, normalize_customer_vat
@@ -26,35 +36,27 @@ MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _UNIT = re.compile(r"^[A-Z0-9]{2,3}$")
 _PEPPOL_ID = re.compile(r"^[0-9]{4}:[A-Za-z0-9][A-Za-z0-9.\-]{0,49}$")
-MAX_LINE_NUMBER = Decimal("1000000000")
 
 
 class LineIn(StrictInput):
     """One invoice line (EN 16931 BG-25): its net amount is quantity x unit_price, rounded to the cent."""
 
     description: str = Field(min_length=1, max_length=500)
-    quantity: Decimal = Field(description="Non-zero, at most 4 decimals.", examples=["2"])
-    unit_price: Decimal = Field(ge=0, description="Net price per unit, at most 4 decimals.", examples=["50.00"])
+    quantity: DecimalIn = Field(description="Non-zero, at most 4 decimals.", examples=["2"])
+    unit_price: NonNegativeDecimalIn = Field(description="Net price per unit, at most 4 decimals.", examples=["50.00"])
     unit_code: str = Field(default="C62", description="UN/ECE rec. 20 unit (C62: one, HUR: hour, DAY: day).")
     vat_category: Literal["S", "Z", "E", "AE", "K", "G", "O"] = Field(
         default="S",
         description="S standard, Z zero rated, E exempt, AE reverse charge, K intra-EU supply, G export, O out of scope.",
     )
-    vat_rate: Decimal | None = Field(
-        default=None, ge=0, le=100, description="In %: 21, 12, 6 for S; 0 (or omitted) for every other category."
+    vat_rate: PercentIn | None = Field(
+        default=None, description="In %: 21, 12, 6 for S; 0 (or omitted) for every other category."
     )
     vat_exemption_reason: str | None = Field(
         default=None,
         max_length=300,
         description="Why no VAT is charged: text or a VATEX code; required for E, implied for AE, K, G and O.",
     )
-
-    @field_validator("quantity", "unit_price")
-    @classmethod
-    def _four_decimals(cls, value: Decimal) -> Decimal:
-        if not value.is_finite() or abs(value) > MAX_LINE_NUMBER or value != value.quantize(Decimal("0.0001")):
-            raise ValueError("must be a number with at most 4 decimals")
-        return value
 
     @field_validator("unit_code")
     @classmethod
@@ -98,6 +100,7 @@ class CustomerIn(StrictInput):
         default=None,
         description="Peppol participant id, scheme:identifier; derived as 0208:<enterprise number> from a Belgian VAT.",
         examples=["0208:0417497106"],
+        json_schema_extra={"pattern": r"^[ \t\n\r]*(?:[0-9]{4}:[A-Za-z0-9][A-Za-z0-9.\-]{0,49})?[ \t\n\r]*$"},
     )
 
     @field_validator("peppol_id")
@@ -141,10 +144,21 @@ class CustomerIn(StrictInput):
             raise ValueError(str(exc)) from None
 
 
+#: At least one byte of base64, padded, the JSON whitespace around it.
+BASE64_TEXT = (
+    r"^[ \t\n\r]*(?:(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
+    r"|[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)[ \t\n\r]*$"
+)
+
+
 class DocumentIn(StrictInput):
     filename: str = Field(min_length=1, max_length=255)
     content_type: str = Field(min_length=3, max_length=100, examples=["application/pdf"])
-    content_base64: str = Field(min_length=1)
+    content_base64: str = Field(
+        min_length=1,
+        # What base64.b64decode(validate=True) reads after the JSON whitespace around it is trimmed.
+        json_schema_extra={"pattern": BASE64_TEXT, "contentEncoding": "base64"},
+    )
 
     @field_validator("content_base64")
     @classmethod

@@ -137,6 +137,7 @@ def document(app: FastAPI) -> dict[str, Any]:
     webhooks, webhook_schemas = webhooks_section()
     schema["webhooks"] = webhooks
     schemas.update(webhook_schemas)
+    _inputs_as_taken(schema)
     schema = _renamed(schema)
     app.openapi_schema = schema
     return schema
@@ -161,3 +162,83 @@ def _renamed(node: Any) -> Any:
     if isinstance(node, list):
         return [_renamed(item) for item in node]
     return node
+
+
+#: What the server refuses in every query, path and header value (app/core/request_routes.py): any C0 control
+#: character and DEL.
+NO_CONTROLS_IN_PARAMETERS = "^[^\\x00-\\x1f\\x7f]*$"
+#: What it refuses in every string of a JSON body (app/core/schemas.py, StrictInput): the C0 controls but tab,
+#: newline and carriage return, and DEL.
+NO_CONTROLS_IN_BODIES = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"
+
+
+def _inputs_as_taken(schema: dict[str, Any]) -> None:
+    """Inputs described as the server takes them, so that a client (or a fuzzer) generating from the document
+    sends what is accepted: a parameter left out is absent, never null; strings without a pattern of their own
+    hold no control characters. Body schemas shared with answers are left as they are (bank data is shown as
+    the bank wrote it)."""
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                parameter["schema"] = _not_null(parameter["schema"])
+                _no_controls(parameter["schema"], NO_CONTROLS_IN_PARAMETERS)
+    components = schema["components"]["schemas"]
+    for name in _request_only(schema):
+        for prop in components[name].get("properties", {}).values():
+            _no_controls(prop, NO_CONTROLS_IN_BODIES)
+
+
+def _not_null(node: dict[str, Any]) -> dict[str, Any]:
+    options = node.get("anyOf")
+    if not options or {"type": "null"} not in options:
+        return node
+    rest = [o for o in options if o != {"type": "null"}]
+    kept = {k: v for k, v in node.items() if k != "anyOf"}
+    return {**rest[0], **kept} if len(rest) == 1 else {**kept, "anyOf": rest}
+
+
+#: A required string is trimmed before its length counts: one of only spaces is empty, so it needs one other.
+NOT_BLANK_IN_BODIES = (
+    "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"
+)
+
+
+def _no_controls(node: dict[str, Any], pattern: str) -> None:
+    for option in node.get("anyOf", [node]):
+        if option.get("type") == "string" and not {"pattern", "enum", "format", "const"} & option.keys():
+            blank_refused = pattern == NO_CONTROLS_IN_BODIES and option.get("minLength", 0) >= 1
+            option["pattern"] = NOT_BLANK_IN_BODIES if blank_refused else pattern
+        if option.get("type") == "array" and isinstance(option.get("items"), dict):
+            _no_controls(option["items"], pattern)
+
+
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"].rsplit("/", 1)[-1]} if isinstance(node.get("$ref"), str) else set()
+        return found.union(*(_refs(v) for k, v in node.items() if k != "$ref"))
+    if isinstance(node, list):
+        return set().union(*(_refs(v) for v in node))
+    return set()
+
+
+def _closure(names: set[str], components: dict[str, Any]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name not in seen and name in components:
+            seen.add(name)
+            todo += _refs(components[name])
+    return seen
+
+
+def _request_only(schema: dict[str, Any]) -> set[str]:
+    """The component schemas that only request bodies use."""
+    components = schema["components"]["schemas"]
+    requests, answers = set(), set()
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            requests |= _refs(operation.get("requestBody", {}))
+            answers |= _refs(operation.get("responses", {}))
+    answers |= _refs(schema.get("webhooks", {}))
+    return _closure(requests, components) - _closure(answers, components)

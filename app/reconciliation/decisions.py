@@ -49,6 +49,8 @@ def _invoices(session: Session, company_id: str, invoice_ids: list[str], loc: st
     found = {inv.id: inv for inv in rows if inv.company_id == company_id}
     for invoice_id in invoice_ids:
         if invoice_id not in found:
+            if loc.startswith("path."):  # the address names no invoice: 404; a body naming one is invalid input
+                raise NotFound(f"no invoice {invoice_id}")
             raise _invalid(loc, "unknown invoice", f"no invoice {invoice_id}")
         if found[invoice_id].status == "cancelled":
             raise Conflict(f"invoice {found[invoice_id].number} is cancelled")

@@ -40,6 +40,9 @@ _STATEMENT_BODY = {
                     "type": "object",
                     "properties": {"file": {"type": "string", "format": "binary"}},
                     "required": ["file"],
+                    # The file and a few text fields, which are ignored (read_statement_upload's limits).
+                    "additionalProperties": {"type": "string"},
+                    "maxProperties": 10,
                 }
             },
         },

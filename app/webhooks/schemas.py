@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, get_args
 
 from pydantic import BaseModel, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from app.core.config import get_settings
 from app.core.schemas import StrictInput
@@ -20,6 +21,7 @@ class EndpointCreate(StrictInput):
     url: str = Field(min_length=8, max_length=2000, examples=["https://app.example/hooks/codarecon"])
     events: list[str] = Field(
         default_factory=lambda: ["*"],
+        min_length=1,
         json_schema_extra={"items": {"type": "string", "enum": ["*", *EVENT_TYPES]}},
         description='Event types, or ["*"] for all. An invoice.reopened caused by money that came back (a '
         'returned collection, a reversal) has change.reason "returned" and change.return {amount, booking_date, '
@@ -32,6 +34,8 @@ class EndpointCreate(StrictInput):
     def _url(cls, value: str | None) -> str:
         if value is None:  # only an explicit null gets here: PATCH leaves out what it does not change
             raise ValueError("must be a URL, not null")
+        if not 8 <= len(value) <= 2000:
+            raise ValueError("must be a URL of 8 to 2000 characters")
         # The form only; where the host resolves to is checked when the endpoint is stored.
         try:
             check_syntax(value, Policy.from_settings(get_settings()))
@@ -53,9 +57,17 @@ class EndpointCreate(StrictInput):
 
 
 class EndpointUpdate(StrictInput):
+    """What changes; a field left out stays as it is. ``events`` and ``url`` have no null (documented so): an
+    explicit null is refused, as there is no endpoint without them."""
+
     enabled: bool | None = None
-    events: list[str] | None = None
-    url: str | None = Field(default=None, min_length=8, max_length=2000)
+    # The bounds are the validators' (a Field bound on an explicit null raised a TypeError: a 500), shown in
+    # the document as on EndpointCreate.
+    events: list[str] | SkipJsonSchema[None] = Field(
+        default=None,
+        json_schema_extra={"minItems": 1, "items": {"type": "string", "enum": ["*", *EVENT_TYPES]}},
+    )
+    url: str | SkipJsonSchema[None] = Field(default=None, json_schema_extra={"minLength": 8, "maxLength": 2000})
 
     _url = field_validator("url")(EndpointCreate._url.__func__)  # type: ignore[attr-defined]
     _events = field_validator("events")(EndpointCreate._events.__func__)  # type: ignore[attr-defined]

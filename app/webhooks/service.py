@@ -7,7 +7,7 @@ import secrets
 
 from sqlmodel import Session, col, func, select
 
-from app.companies.access import company_by_vat, path_vat
+from app.companies.access import company_by_vat, given_vat
 from app.companies.models import Company
 from app.core.auth import Principal
 from app.core.crypto import encrypt
@@ -29,14 +29,14 @@ def _company_id_for(session: Session, principal: Principal, company_vat: str | N
     if principal.kind == "admin":
         if company_vat is None:
             return None
-        company = company_by_vat(session, path_vat(company_vat))
+        company = company_by_vat(session, given_vat(company_vat, "body.company_vat"))
         if company is None:
             raise ValidationFailed(
                 f"no company {company_vat}", errors=[{"loc": "body.company_vat", "message": "unknown company"}]
             )
         return company.id
     if company_vat is not None:
-        company = company_by_vat(session, path_vat(company_vat))
+        company = company_by_vat(session, given_vat(company_vat, "body.company_vat"))
         if company is None or company.id != principal.company_id:
             raise Forbidden("a company key manages its own company's endpoints only")
     return principal.company_id

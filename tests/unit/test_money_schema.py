@@ -21,7 +21,7 @@ def _accepts(text: str, negative: bool) -> bool:
 
 
 TEXTS = st.one_of(
-    st.text("0123456789.-e+ ", max_size=18),
+    st.text("0123456789.-e+ \t\n\r\x0b\x0c\x1c\u2003\xa0", max_size=18),
     st.from_regex(r"-?[0-9]{1,14}(\.[0-9]{0,4})?", fullmatch=True),
     st.sampled_from(["1000000000000", "1000000000000.00", "1000000000000.01", "999999999999.99", "0001", " 7.10 "]),
 )
@@ -39,3 +39,26 @@ def test_the_examples_the_issue_names():
     assert [bool(re.search(pattern, t)) for t in ("121", "12.5", "121.00", "-5.00", "12.500")] == [
         True, True, True, False, False,
     ]  # fmt: skip
+
+
+DECIMALS = st.one_of(
+    st.text("0123456789.-e+ \t\n\r\x0b\u2003", max_size=20),
+    st.from_regex(r"-?[0-9]{1,15}(\.[0-9]{0,6})?", fullmatch=True),
+    st.sampled_from(["100", "100.0000", "100.00001", "99.9999", "0", "-0", " 21 ", "NaN", "1e3", "1000000000.0"]),
+)
+
+
+@settings(max_examples=1500)
+@given(DECIMALS, st.sampled_from([(-(10**9), 10**9), (0, 10**9), (0, 100)]))
+def test_a_decimal_string_matches_its_pattern_if_and_only_if_it_is_taken(text: str, bounds) -> None:
+    """Quantities, prices and percentages: the string form the document gives is exactly the one read."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from app.core.schemas import _decimal_pattern, decimal_in
+
+    try:
+        TypeAdapter(decimal_in(*bounds)).validate_python(text)
+        taken = True
+    except ValidationError:
+        taken = False
+    assert bool(re.search(_decimal_pattern(*bounds), text)) == taken, (text, bounds)
