@@ -33,5 +33,7 @@ USER codarecon
 VOLUME ["/srv/codarecon/var"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
+# Behind a reverse proxy set CODARECON_FORWARDED_ALLOW_IPS to its address; CODARECON_METRICS_PORT moves /metrics
+# off the public port (README: Production).
 # Migrations first (they take an advisory lock on PostgreSQL, so replicas may start together), then the API.
 CMD ["sh", "-c", "codarecon migrate && exec codarecon serve --host 0.0.0.0 --port 8000"]

@@ -28,6 +28,8 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_config=logging_config(get_settings().log_level),
         proxy_headers=True,
+        # Forwarded headers are believed from these addresses only (README: behind a reverse proxy).
+        forwarded_allow_ips=args.forwarded_allow_ips or get_settings().forwarded_allow_ips,
         access_log=False,
         # On SIGTERM, requests in flight get this long to finish; then the process ends anyway. Waiting
         # requests are bounded too (write queue, lock and statement timeouts), so they end well before.
@@ -226,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="API processes (stateless; use PostgreSQL for > 1)")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="proxies whose X-Forwarded-For/-Proto are believed (default CODARECON_FORWARDED_ALLOW_IPS, 127.0.0.1)",
+    )
     serve.set_defaults(func=_serve)
 
     sub.add_parser("worker", help="run background jobs (several may run at once on PostgreSQL)").set_defaults(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,9 +23,10 @@ from app.core.errors import install_error_handlers
 from app.core.gc_tuning import tune_for_serving
 from app.core.health import router as health_router
 from app.core.idempotency import IdempotencyMiddleware
+from app.core.key_use import flush_every, key_use
 from app.core.limits import RequestLimits
 from app.core.logging_setup import RequestIdMiddleware
-from app.core.metrics import metrics_response, observe_request
+from app.core.metrics import metrics_response, observe_request, serve_metrics
 from app.core.migrate import upgrade_to_head
 from app.core.rate_limit import RateLimits
 from app.core.write_queues import WriteQueues
@@ -68,10 +70,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
         worker = Worker()
         worker.start()
+    metrics = serve_metrics(settings.metrics_host, settings.metrics_port)[0] if settings.metrics_port else None
+    key_use_flusher = asyncio.create_task(flush_every(settings.key_use_flush_seconds))
     tune_for_serving()
     try:
         yield
     finally:
+        key_use_flusher.cancel()
+        await run_in_threadpool(key_use.flush)  # what this process noted since the last flush
+        if metrics is not None:
+            metrics.shutdown()
         if worker is not None:
             await run_in_threadpool(worker.close)
         await run_in_threadpool(xml_work.shutdown)

@@ -82,6 +82,7 @@ def list_api_keys(vat: str, session: SessionDep, _: AdminDep) -> list[dict[str, 
             "created_at": k.created_at,
             "revoked_at": k.revoked_at,
             "expires_at": k.expires_at,
+            "last_used_at": k.last_used_at,
             "active": k.usable(now),
         }
         for k in service.list_api_keys(session, company.id)

@@ -129,6 +129,9 @@ class ApiKeyPublic(BaseModel):
     created_at: datetime
     revoked_at: datetime | None
     expires_at: datetime | None = Field(description="A rotated key works until then.")
+    last_used_at: datetime | None = Field(
+        description="When a request last came with it (recorded each minute, so up to a minute late); null if never."
+    )
     active: bool = Field(description="Accepted now: neither revoked nor past its grace period.")
 
 

@@ -23,6 +23,7 @@ from app.core.config import Settings, create_private_file, get_settings
 from app.core.db import unit_of_work
 from app.core.errors import Forbidden, Unauthorized
 from app.core.ids import new_id
+from app.core.key_use import key_use
 from app.core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ class ApiKey(SQLModel, table=True):
     revoked_at: datetime | None = None
     #: A rotated key works until then (its grace period), then is refused as a revoked one.
     expires_at: datetime | None = None
+    #: When a request last came with it, up to a minute late (app/core/key_use.py).
+    last_used_at: datetime | None = None
 
     def usable(self, now: datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or _aware(self.expires_at) > now)
@@ -175,6 +178,7 @@ async def principal_for(credential: str) -> Principal:
     company_id, scope, secret_hash = cached
     if not hmac.compare_digest(hash_secret(secret), secret_hash):
         raise Unauthorized("unknown API key")
+    key_use.seen(key_id)
     return Principal(kind="company", company_id=company_id, scope=scope, key_id=key_id)
 
 

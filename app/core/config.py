@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     #: Run background workers inside the API process (embedded mode, the default for `make run`).
     embedded_workers: bool = True
     log_level: str = "INFO"
+    #: How often an API process writes when its keys were last used (app/core/key_use.py).
+    key_use_flush_seconds: float = Field(default=60.0, gt=0)
+    #: Serve /metrics on this port (the first free one from it, per API process) instead of the API port.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+    #: Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (uvicorn's forwarded_allow_ips).
+    forwarded_allow_ips: str = "127.0.0.1"
     #: Thread-pool size for blocking work (database calls) in each API process.
     threads: int = 8
     #: PostgreSQL: how many writes of one company run at once in a process (they wait for its ledger lock

@@ -2,18 +2,33 @@
 movements ingested and how matching settled them, webhook delivery failures, and the job queue's depth and the
 age of its oldest due job (read from the database when scraped, so every process reports the same queue).
 
-Counters and histograms are per process: with ``serve --workers N`` scrape each process, or sum them."""
+Counters and histograms are per process: with ``serve --workers N`` scrape each process, or sum them. With
+``CODARECON_METRICS_PORT`` each API process serves them on a port of its own (the first free one from it up)
+and the API port answers 404 for ``/metrics``."""
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
 
+from app.core.config import get_settings
+from app.core.errors import NotFound
+
+log = logging.getLogger(__name__)
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 REQUEST_SECONDS = Histogram(
@@ -89,7 +104,26 @@ REGISTRY.register(_QueueCollector())
 
 
 def metrics_response(_: Request) -> Response:
+    if get_settings().metrics_port is not None:  # served on a port of its own: the public port never shows it
+        raise NotFound("no such resource")
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+#: How many ports from CODARECON_METRICS_PORT up a process tries: one per API process of `serve --workers N`.
+METRICS_PORTS_TRIED = 64
+
+
+def serve_metrics(host: str, first_port: int) -> tuple[Any, int]:
+    """This process's metrics on the first free port from ``first_port`` up (prometheus-client's own server,
+    in a thread); returns the server, to shut down, and its port."""
+    for port in range(first_port, min(first_port + METRICS_PORTS_TRIED, 65536)):
+        try:
+            server, _ = start_http_server(port, addr=host, registry=REGISTRY)
+        except OSError:  # taken, by another API process of this `serve` or anything else
+            continue
+        log.info("metrics of process %d on http://%s:%d/metrics", os.getpid(), host, port)
+        return server, port
+    raise RuntimeError(f"no free metrics port from {first_port} to {first_port + METRICS_PORTS_TRIED - 1}")
 
 
 def observe_request(scope: Scope, status: int, seconds: float) -> None:

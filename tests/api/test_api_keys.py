@@ -82,3 +82,29 @@ def test_issuing_rotating_and_revoking_are_in_the_audit_trail(client):
         ("api_key.revoked", old["id"], "admin"),
     ]
     assert trail[1]["details"] == {"new_key_id": new["id"], "grace_seconds": 86_400}
+
+
+def test_the_list_shows_when_each_key_was_last_used_once_the_process_has_written_it(client):
+    from app.core.key_use import key_use
+
+    make_company(client)
+    key_use.flush()  # what earlier tests noted
+    used = _issue(client, "webshop")
+    _issue(client, "forgotten")
+    before = utcnow()
+    assert _works(client, used) == 200
+
+    def last_used() -> dict:
+        listed = client.get(f"/v1/companies/{VAT}/api-keys", headers=ADMIN).json()
+        return {k["name"]: k["last_used_at"] for k in listed}
+
+    assert last_used() == {"webshop": None, "forgotten": None}  # noted in memory, not yet written
+    assert key_use.flush() == 1
+    seen = last_used()
+    assert seen["forgotten"] is None
+    assert seen["webshop"] is not None and seen["webshop"] >= before.isoformat().replace("+00:00", "Z")[:19]
+    # A flush never moves a key's time back (another process may have seen it later).
+    key_use._seen[used["id"]] = before - timedelta(days=1)
+    key_use.flush()
+    assert last_used()["webshop"] == seen["webshop"]
+    assert key_use.flush() == 0  # nothing noted since: no write at all
