@@ -49,6 +49,15 @@ def bank_accounts(session: Session, company_id: str) -> list[str]:
     return list(rows.all())
 
 
+def receiving_account(session: Session, company_id: str, iban: str | None) -> str | None:
+    """The account a customer is asked to pay into: ``iban`` when it is the company's, else (None given) the one
+    registered first; None when the company has none (or ``iban`` is not one of them)."""
+    query = select(BankAccount.iban).where(BankAccount.company_id == company_id)
+    if iban is not None:
+        query = query.where(BankAccount.iban == iban)
+    return session.exec(query.order_by(col(BankAccount.created_at), col(BankAccount.id)).limit(1)).first()
+
+
 def _tolerance_config(data: PaymentTolerance | None) -> dict[str, str] | None:
     if data is None:
         return None

@@ -12,8 +12,9 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from app.companies.access import CompanyDep, current_company
+from app.companies.service import receiving_account
 from app.core.db import SessionDep
-from app.core.errors import AppError, problem
+from app.core.errors import AppError, Conflict, ValidationFailed, problem
 from app.core.json_out import json_bytes
 from app.core.pagination import (
     CursorQuery,
@@ -25,7 +26,9 @@ from app.core.pagination import (
 )
 from app.core.request_routes import CommittingRoute, refuse_unknown_query
 from app.core.schemas import Page, free_of_control_characters
+from app.identifiers.iban import IbanError, normalize_iban
 from app.invoices import reads, service
+from app.invoices.payment_qr import PaymentQrError, epc_payload, render
 from app.invoices.presenter import invoice_document, present_invoice, present_invoices
 from app.invoices.schemas import BatchCreate, BatchResponse, InvoiceCreate, InvoicePublic
 from app.reconciliation import decisions
@@ -33,6 +36,8 @@ from app.reconciliation.presenter import oldest_first
 from app.reconciliation.schemas import WriteOffIn
 
 router = APIRouter(route_class=CommittingRoute, prefix="/v1/companies/{vat}/invoices", tags=["invoices"])
+
+QR_EXAMPLE = "BCD\n002\n1\nSCT\n\nDemo BV\nBE80001000000177\nEUR121.00\n\n090933755493"
 
 InvoiceStatus = Literal["open", "partially_paid", "paid", "overpaid", "cancelled"]
 
@@ -186,6 +191,71 @@ _PATH_PARAMETERS = [
     {"in": "path", "name": name, "required": True, "schema": {"title": title, "type": "string"}}
     for name, title in (("invoice_id", "Invoice Id"), ("vat", "Vat"))
 ]
+
+
+@router.get(
+    "/{invoice_id}/payment-qr",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The EPC QR code (EPC069-12 v002, SEPA credit transfer) of the amount due, or its payload.",
+            "content": {
+                "image/svg+xml": {"schema": {"type": "string"}},
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+                "text/plain": {"schema": {"type": "string"}, "example": QR_EXAMPLE},
+            },
+        },
+        409: {
+            "description": "Nothing to pay by QR: the invoice is paid, cancelled or a credit note, or the company "
+            "has no bank account."
+        },
+    },
+)
+def get_payment_qr(
+    invoice_id: str,
+    ctx: CompanyDep,
+    session: SessionDep,
+    format: Annotated[
+        Literal["svg", "png", "text"],
+        Query(description="svg (default), png, or text: the payload itself, to print a code of your own."),
+    ] = "svg",
+    iban: Annotated[
+        str | None, Query(description="The company's account to be paid into; default the one registered first.")
+    ] = None,
+    scale: Annotated[int, Query(ge=1, le=40, description="Pixels (SVG: units) per module.")] = 8,
+) -> Response:
+    """A QR code a banking app scans to pay the invoice: the company's name and IBAN, the **amount due** (not the
+    total, once part is paid) and the structured reference (an OGM as its 12 digits, or the RF reference) in the
+    structured remittance line, the free text left empty. 409 when nothing is due (paid, cancelled, a credit
+    note) or the company has no bank account."""
+    invoice = service.get_invoice(session, ctx.id, invoice_id)
+    if invoice.kind != "invoice" or invoice.status in ("paid", "overpaid", "cancelled") or invoice.outstanding <= 0:
+        raise Conflict(f"invoice {invoice.number} has nothing to pay (status {invoice.status})")
+    try:
+        wanted = normalize_iban(iban) if iban else None
+    except IbanError as exc:
+        raise ValidationFailed(str(exc), errors=[{"loc": "query.iban", "message": str(exc)}]) from None
+    account = receiving_account(session, ctx.id, wanted)
+    if account is None:
+        if iban:
+            raise ValidationFailed(
+                f"{iban} is not an account of this company",
+                errors=[{"loc": "query.iban", "message": "not an account of this company"}],
+            )
+        raise Conflict("the company has no bank account to be paid into; add one (PATCH /v1/companies/{vat})")
+    try:
+        payload = epc_payload(
+            name=ctx.company.name,
+            iban=account,
+            amount_due=invoice.outstanding,
+            structured_reference=invoice.structured_reference,
+        )
+        if format == "text":
+            return Response(payload, media_type="text/plain; charset=utf-8")
+        image, media_type = render(payload, format, scale)
+    except PaymentQrError as exc:
+        raise Conflict(str(exc)) from None
+    return Response(image, media_type=media_type)
 
 
 @router.post("/{invoice_id}/cancel", response_model=InvoicePublic)

@@ -32,6 +32,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("post", "/v1/companies/{vat}/invoices"): "createInvoice",
     ("post", "/v1/companies/{vat}/invoices/batch"): "createInvoiceBatch",
     ("get", "/v1/companies/{vat}/invoices/{invoice_id}"): "getInvoice",
+    ("get", "/v1/companies/{vat}/invoices/{invoice_id}/payment-qr"): "getInvoicePaymentQr",
     ("post", "/v1/companies/{vat}/invoices/{invoice_id}/cancel"): "cancelInvoice",
     ("post", "/v1/companies/{vat}/invoices/{invoice_id}/write-offs"): "writeOffInvoice",
     ("delete", "/v1/companies/{vat}/invoices/{invoice_id}/write-offs/{write_off_id}"): "undoInvoiceWriteOff",
