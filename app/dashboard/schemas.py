@@ -75,3 +75,28 @@ class Summary(BaseModel):
 class Overview(BaseModel):
     as_of: date
     companies: list[Summary]
+
+
+class AutomationWeek(BaseModel):
+    """One ISO week of booking dates (app/dashboard/automation.py says what each figure counts)."""
+
+    week: str = Field(description='ISO week, "2026-W49".', examples=["2026-W49"])
+    starts: date = Field(description="Its Monday.")
+    incoming: int = Field(description="Money in booked in the week (leaf movements).")
+    with_reference: int = Field(description="Of those, the ones carrying a structured reference (OGM or RF).")
+    reference_share: float | None = Field(description="with_reference / incoming; null without money in.")
+    settled_automatically: int = Field(description="Money in that the engine allocated, every allocation its own.")
+    automatic_share: float | None = Field(description="settled_automatically / incoming; null without money in.")
+    settled_by_people: int = Field(description="Money in with an allocation a person made.")
+    suggestions_accepted: int = Field(description="Suggestions accepted in the week (UTC day of the decision).")
+    suggestions_rejected: int = Field(description="Suggestions rejected in the week.")
+    median_days_to_settlement: float | None = Field(
+        description="Median days from booking to a payment's first allocation; null when none settled."
+    )
+    returned: CountAmount = Field(description="Money that came back (return allocations), by its booking week.")
+
+
+class Automation(BaseModel):
+    """How much of the money in settles without a person, week by week, oldest first."""
+
+    weeks: list[AutomationWeek]

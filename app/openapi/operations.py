@@ -41,6 +41,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("get", "/v1/companies/{vat}/statements"): "listStatements",
     ("get", "/v1/companies/{vat}/statements/{statement_id}"): "getStatement",
     ("get", "/v1/companies/{vat}/summary"): "getCompanySummary",
+    ("get", "/v1/companies/{vat}/summary/automation"): "getAutomationSummary",
     ("get", "/v1/companies/{vat}/transactions"): "listTransactions",
     ("get", "/v1/companies/{vat}/transactions/{transaction_id}"): "getTransaction",
     ("post", "/v1/companies/{vat}/transactions/{transaction_id}/allocations"): "allocateTransaction",
