@@ -92,6 +92,25 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "history": {"nl": "Geboekt", "fr": "Imputé", "en": "Settled"},
     "nothing_settled": {"nl": "Nog niets geboekt.", "fr": "Rien d'imputé.", "en": "Nothing settled yet."},
+    "automation_heading": {"nl": "Automatisch geboekt", "fr": "Imputé automatiquement", "en": "Settled automatically"},
+    "automation_intro": {
+        "nl": "Per week van boeking: het deel van het ontvangen geld dat de dienst zelf boekte, en het deel met een "
+        "gestructureerde mededeling.",
+        "fr": "Par semaine de comptabilisation : la part de l'argent reçu que le service a imputée seul, et la part "
+        "avec une communication structurée.",
+        "en": "By week of booking: the share of money in the service settled on its own, and the share that carried "
+        "a structured communication.",
+    },
+    "legend_automatic": {"nl": "automatisch geboekt", "fr": "imputé automatiquement", "en": "settled automatically"},
+    "legend_reference": {
+        "nl": "met gestructureerde mededeling",
+        "fr": "avec communication structurée",
+        "en": "with a structured communication",
+    },
+    "week": {"nl": "Week", "fr": "Semaine", "en": "Week"},
+    "payments_in": {"nl": "Ontvangen", "fr": "Reçus", "en": "Money in"},
+    "by_people": {"nl": "Door mensen", "fr": "Par des personnes", "en": "By people"},
+    "median_days": {"nl": "Mediaan dagen", "fr": "Jours (médiane)", "en": "Median days"},
     "returns_heading": {"nl": "Teruggeboekt", "fr": "Retours", "en": "Returned"},
     "no_returns": {
         "nl": "Geen geld teruggeboekt.",

@@ -4,7 +4,7 @@ total, filtered by the search, amounts and dates already in the reader's languag
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +15,7 @@ from app.companies.models import Company
 from app.core.auth import ApiKey
 from app.core.db import unit_of_work
 from app.core.money import MoneyError
+from app.dashboard.automation import automation_weeks
 from app.dashboard.service import return_figures
 from app.invoices.models import Invoice
 from app.invoices.presenter import amount_due
@@ -97,6 +98,7 @@ def page_data(
             "money_out": _payments(session, company_id, pages["money_out"], search, amount, f, incoming=False),
             "history": _history(session, company_id, pages["history"], f),
             "returns": _returns(session, company_id, f),
+            "automation": automation_chart(session, company_id, f),
             "invoices": _invoices(session, company_id, pages["invoices"], invoice_search, invoice_amount, f),
             "reasons": [(r, f.t(f"reason_{r}")) for r in WRITE_OFF_REASONS],
         }
@@ -361,3 +363,40 @@ def _transaction_view(tx: BankTransaction, f: i18n.Formats) -> dict[str, Any]:
         "left_input": f"{abs(left):.2f}".replace(".", ","),
         "allocated_text": f.money(tx.amount_allocated) if tx.amount_allocated else "",
     }
+
+
+#: The review page's chart: twelve weeks, two bars each (settled automatically, with a structured reference).
+CHART_WEEKS = 12
+CHART_HEIGHT = 120
+CHART_STEP = 44
+
+
+def automation_chart(session: Session, company_id: str, f: i18n.Formats) -> dict[str, Any]:
+    """The automation monitor's last weeks as the page draws them: SVG bar geometry and a table beside it."""
+    weeks = automation_weeks(session, company_id, CHART_WEEKS, datetime.now(i18n.BRUSSELS).date())
+
+    none = "\u2013"  # an en dash where there is nothing to divide
+
+    def percent(share: float | None) -> str:
+        return none if share is None else f"{f.decimal(share * 100)} %"
+
+    rows = []
+    for n, week in enumerate(weeks):
+        automatic, reference = week["automatic_share"] or 0.0, week["reference_share"] or 0.0
+        rows.append(
+            {
+                "label": week["week"].split("-")[1],
+                "starts": f.day(week["starts"]),
+                "incoming": week["incoming"],
+                "by_people": week["settled_by_people"],
+                "automatic": percent(week["automatic_share"]),
+                "reference": percent(week["reference_share"]),
+                "median": none
+                if week["median_days_to_settlement"] is None
+                else f.decimal(week["median_days_to_settlement"]),
+                "x": 30 + n * CHART_STEP,
+                "auto_height": round(automatic * CHART_HEIGHT, 1),
+                "ref_height": round(reference * CHART_HEIGHT, 1),
+            }
+        )
+    return {"rows": rows, "height": CHART_HEIGHT, "width": 40 + CHART_WEEKS * CHART_STEP}
