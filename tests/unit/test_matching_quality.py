@@ -4,6 +4,7 @@ any kind, most settled automatically, nearly all settled or proposed first, and 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,8 @@ def measure(seed: int, invoices: int, payments: int):
 def test_quality_targets_on_a_seeded_scenario():
     result = measure(seed=7, invoices=20_000, payments=4_000)
     print("\n" + result.table())
+    # docs/benchmark.md publishes this very table (scripts/matching_quality.py prints it).
+    assert result.table() in (Path(__file__).parents[2] / "docs" / "benchmark.md").read_text()
     print(f"wrong automatic: {result.wrong[:10]}  not found or not first, by case: {dict(result.misses)}")
     assert set(result.kinds) >= set(CASES) - {"customer_total"}  # every kind is exercised
     assert result.wrong == []  # precision 100 %: not one wrong automatic match
