@@ -41,6 +41,7 @@ from app.peppol import work as xml_work
 from app.peppol.router import router as peppol_router
 from app.reconciliation.router import audit_router
 from app.reconciliation.router import router as reconciliation_router
+from app.reconciliation.rules_router import router as rules_router
 from app.statements.router import router as statements_router
 from app.ui.router import router as ui_router
 from app.webhooks.router import router as webhooks_router
@@ -121,6 +122,7 @@ def create_app() -> FastAPI:
         companies_router,
         statements_router,
         reconciliation_router,
+        rules_router,
         audit_router,
         webhooks_router,
         dashboard_router,

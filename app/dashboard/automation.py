@@ -4,7 +4,8 @@ A week is an ISO week (Monday to Sunday) of booking dates; a payment counts in t
 
 - ``incoming``: money in (leaf movements with a positive amount) booked in the week.
 - ``with_reference``: those that carried a structured reference (an OGM or RF, in the bank's structured field).
-- ``settled_automatically``: those the engine allocated, every allocation of them made by it (``matcher``).
+- ``settled_automatically``: those the engine allocated, every allocation of them made by it (``matcher``) or
+  by a rule a person switched on.
 - ``settled_by_people``: those with an allocation a person made (a suggestion accepted, a manual allocation).
 - ``suggestions_accepted`` / ``_rejected``: decisions on suggestions taken in the week (UTC day of the decision).
 - ``median_days_to_settlement``: from booking to the payment's first allocation, in days, over the week's
@@ -110,7 +111,7 @@ def automation_weeks(session: Session, company_id: str, weeks: int, until: date)
             by_transaction[tx_id].append((by, at))
     for tx_id, allocations in by_transaction.items():
         week = table[monday(booked[tx_id])]
-        if all(by == ENGINE for by, _ in allocations):
+        if all(by == ENGINE or by.startswith("rule:") for by, _ in allocations):  # the engine, or a rule
             week.settled_automatically += 1
         else:
             week.settled_by_people += 1

@@ -75,6 +75,16 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
         "events": ["invoice.paid", "invoice.partially_paid", "invoice.overpaid", "suggestion.created"],
     },
     "EndpointUpdate": {"enabled": False},
+    "RuleCreate": {
+        "name": "KBC charges",
+        "words": ["kosten"],
+        "counterparty_iban": "BE68539007547034",
+        "direction": "out",
+        "amount_max": "10.00",
+        "action": "keep",
+        "reason": "bank_fee",
+    },
+    "RuleUpdate": {"state": "on"},
 }
 
 #: By component schema name: the answer to the examples above (the invoice, paid by its structured reference).

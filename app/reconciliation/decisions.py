@@ -19,6 +19,7 @@ from app.reconciliation.ledger import Ledger
 from app.reconciliation.locks import for_update
 from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, Suggestion, WriteOff
 from app.reconciliation.returns import apply_return, offsets
+from app.reconciliation.rules_service import propose_after_allocation, propose_after_keep
 from app.reconciliation.status import fits, invoice_amount_due, signed_effect
 from app.statements.models import BankTransaction
 
@@ -129,6 +130,7 @@ def allocate_manually(
         )
     _close_open_suggestions(session, tx.id, closed_by=allocation_id, actor=actor)
     ledger.settle()
+    propose_after_allocation(session, company_id, tx)  # the same decision twice: a rule is proposed
     return allocation_id
 
 
@@ -246,6 +248,7 @@ def accept_suggestion(
                 allocation_id=allocation_id,
             )
     _accepted(session, ledger, tx, suggestion, actor)
+    propose_after_allocation(session, company_id, tx)
     return allocations
 
 
@@ -390,6 +393,7 @@ def write_off_transaction(
         # partial write-off (a bank fee) leaves them open: the rest may still be for the proposed invoice.
         _close_open_suggestions(session, tx.id, closed_by=write_off_id, actor=actor)
     ledger.settle()
+    propose_after_keep(session, company_id, tx, reason)
     return write_off_id
 
 

@@ -121,3 +121,40 @@ class LearnedPayer(SQLModel, table=True):
     iban: str = Field(primary_key=True, max_length=40)
     customer_key: str = Field(primary_key=True, max_length=240)
     allocations: int = 0
+
+
+#: What a rule does with a payment its conditions fit (app/reconciliation/rules.py).
+RULE_ACTIONS = ("keep", "payer", "never_auto")
+#: proposed (made from people's decisions, never applied), off (tried, not applied), on, dismissed (a proposal
+#: a person turned down: never proposed again).
+RULE_STATES = ("proposed", "off", "on", "dismissed")
+
+
+class MatchingRule(SQLModel, table=True):
+    """A rule a bookkeeper names: conditions on a payment, one action. It acts only on what no reference settled."""
+
+    __tablename__ = "matching_rules"
+    __table_args__ = (Index("ix_matching_rules_company_state", "company_id", "state"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    company_id: str = Field(foreign_key="companies.id", max_length=40)
+    name: str = Field(max_length=100)
+    state: str = Field(default="off", max_length=10)
+    #: Conditions, all of which must hold; a condition left out holds for every payment.
+    words: list[str] = Field(default_factory=list, sa_type=JSON)  # each in the communication (any case)
+    counterparty_iban: str | None = Field(default=None, max_length=40)
+    counterparty_name: str | None = Field(default=None, max_length=70)  # contained in the payer's name
+    amount_min: Decimal | None = Field(default=None, sa_type=Money)  # of the amount's size, either direction
+    amount_max: Decimal | None = Field(default=None, sa_type=Money)
+    direction: str | None = Field(default=None, max_length=3)  # in | out
+    action: str = Field(max_length=12)
+    #: keep: the write-off reason; payer: the customer (by the invoices' customer key) and its name to show.
+    reason: str | None = Field(default=None, max_length=30)
+    customer_key: str | None = Field(default=None, max_length=240)
+    customer_name: str | None = Field(default=None, max_length=200)
+    #: A proposal: what it was made from (the decisions' subjects), and the key that keeps it from coming back.
+    proposal_key: str | None = Field(default=None, max_length=300)
+    proposed_from: list[str] = Field(default_factory=list, sa_type=JSON)
+    created_by: str = Field(max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -27,6 +27,7 @@ from app.reconciliation.locks import lock_company_ledger
 from app.reconciliation.matching import MatchConfig, Matcher, Part, Payment
 from app.reconciliation.models import Suggestion
 from app.reconciliation.returns import is_return, reverse_returns
+from app.reconciliation.rules import REFERENCE_METHODS, Plan, carry_out, first_fitting, left_of, plan, rules_on
 from app.statements.models import BankTransaction
 
 _CHUNK = 500
@@ -100,6 +101,7 @@ class MatchRun:
         # as the open ledger, read with it in one go): either way the cost follows the payments.
         self.index = StoredInvoiceIndex(SqlCandidates(session, company_id))
         self.matcher = Matcher(self.index, config, set())
+        self.rules = rules_on(session, company_id)  # the company's rules that act, read once per run
         self.payments = 0
         self.expected = expected
 
@@ -108,7 +110,9 @@ class MatchRun:
             chunk = rows[start : start + _MATCH_CHUNK]
             self.payments += len(chunk)
             self.index.load_everything_if_small(max(self.payments, self.expected))
-            _match_chunk(self.session, self.ledger, self.matcher, chunk, self.summary, fresh=self.fresh)
+            _match_chunk(
+                self.session, self.ledger, self.matcher, chunk, self.summary, fresh=self.fresh, rules=self.rules
+            )
             if self.fresh:
                 self.ledger.fresh(chunk)
             self.ledger.settle()
@@ -136,7 +140,14 @@ _MATCH_CHUNK = 5000
 
 
 def _match_chunk(
-    session: Session, ledger: Ledger, matcher: Matcher, rows: Sequence[Any], summary: MatchSummary, *, fresh: bool
+    session: Session,
+    ledger: Ledger,
+    matcher: Matcher,
+    rows: Sequence[Any],
+    summary: MatchSummary,
+    *,
+    fresh: bool,
+    rules: Sequence[Any] = (),
 ) -> None:
     # Only payments nothing was allocated to yet: a person's or an earlier run's decisions stand.
     transactions = [t for t in rows if t.kind != "total" and t.amount != 0 and t.status in ("unmatched", "suggested")]
@@ -163,6 +174,9 @@ def _match_chunk(
     for tx, payment in zip(ordered, payments, strict=True):
         ledger.touch(transaction_id=tx.id)
         outcome = matcher.match(payment)
+        rule = first_fitting(rules, tx) if rules else None
+        if rule is not None and _ruled(session, ledger, rule, tx, outcome, summary):
+            continue
         if outcome.status == "matched":
             summary.matched += 1
             for a in outcome.allocations:
@@ -183,6 +197,31 @@ def _match_chunk(
             summary.unmatched += 1
         for suggestion in outcome.suggestions:
             ledger.suggest(tx.id, suggestion.score, [_part(p) for p in suggestion.allocations], suggestion.reasons)
+
+
+def _ruled(session: Session, ledger: Ledger, rule: Any, tx: Any, outcome: Any, summary: MatchSummary) -> bool:
+    """Whether the company's rule decided this payment instead of the engine (app/reconciliation/rules.py): never
+    over a reference match; ``never_auto`` turns a match by weaker evidence into a suggestion."""
+    by_reference = outcome.status == "matched" and all(a.method in REFERENCE_METHODS for a in outcome.allocations)
+    if by_reference:
+        return False
+    if rule.action == "never_auto":
+        if outcome.status != "matched":
+            return False
+        parts = [{"invoice_id": a.invoice_id, "amount": format_amount(a.amount)} for a in outcome.allocations]
+        score = min(a.confidence for a in outcome.allocations)
+        ledger.suggest(tx.id, min(score, 0.99), parts, list(outcome.allocations[0].reasons))
+        carry_out(ledger, tx.id, Plan(rule, note="proposed, not booked: never matched automatically"))
+        summary.suggested += 1
+        return True
+    if outcome.status == "matched":
+        return False
+    planned = plan(session, ledger.company_id, rule, tx, left_of(tx))
+    if not planned.acts:
+        return False
+    carry_out(ledger, tx.id, planned)
+    summary.matched += 1
+    return True
 
 
 def _payment(tx: Any) -> Payment:

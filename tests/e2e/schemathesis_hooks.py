@@ -30,7 +30,7 @@ SEMANTIC_RULES: tuple[tuple[str, str], ...] = (
     # Check digits (mod 97 of VAT numbers and IBANs) and code lists (ISO 3166, ISO 4217, UN/ECE rec. 20, the
     # syntax of an e-mail address): a pattern cannot compute or enumerate them.
     (r"body\.(vat|to|company_vat)|body\.customer\.vat", r"is not a valid Belgian enterprise/VAT number"),
-    (r"body\.(bank_accounts|customer\.iban)(\.\d+)?", r"is not a valid IBAN"),
+    (r"body\.(bank_accounts|customer\.iban|counterparty_iban)(\.\d+)?", r"is not a valid IBAN"),
     (r"body\.(customer\.)?address\.country", r"must be an ISO 3166-1 alpha-2 country code"),
     (r"body\.currency", r"must be an ISO 4217 currency code"),
     (r"body\.lines\.\d+\.unit_code", r"must be a UN/ECE recommendation 20 code"),
@@ -42,6 +42,7 @@ SEMANTIC_RULES: tuple[tuple[str, str], ...] = (
     (r"body\.(lines\.\d+\.(quantity|unit_price|vat_rate)|payment_tolerance\.percent)", r"at most 4 decimals"),
     # Rules across fields: one of two sets of fields, and figures that agree with each other.
     (r"body\.payment_tolerance", r"give amount, percent or both"),
+    (r"body", r"a rule needs words, an account or a name|a payer rule names the customer"),
     (r"body", r"required \(or attach the invoice's UBL document\)|total_amount is required"),
     (r"body", r"due_date must not be before issue_date|lines come to|does not equal the lines' total"),
     (r"body", r"category O|reverse charge \(AE\)|send lines or a UBL document|at most one UBL document"),
