@@ -246,3 +246,28 @@ def undoing_write_off(company_id: str, language: str, write_off_id: str) -> dict
         preview["action"] = f"/ui/write-offs/{write_off.id}/undo"
         preview["fields"] = {}
     return preview
+
+
+def rule_switched_on(company_id: str, language: str, rule_id: str) -> dict[str, Any]:
+    """Switching a rule on: what its trial says it will do, payment by payment (the same plan it then follows)."""
+    from app.reconciliation import rules_service
+
+    f = i18n.Formats(language)
+    with unit_of_work(read_only=True) as session:
+        company = session.get_one(Company, company_id)
+        rule = rules_service.rule_at(session, company_id, rule_id)
+        if rule.state == "on":
+            raise Conflict(f"rule {rule.name} is on already")
+        report = rules_service.trial(session, rule)
+    acting = [p for p in report["payments"] if p["would"] != "nothing"]
+    lines = [f.t("confirm_rule_on", name=rule.name, count=len(acting))]
+    for p in acting:
+        payer = p["counterparty_name"] or "?"
+        lines.append(f"{i18n.day(p['booking_date'], language)} · {payer} · {f.money(p['amount'])}: {p['detail']}")
+    return {
+        "company": {"name": company.name, "vat": company.vat},
+        "lines": lines,
+        "undo_note": f.t("rule_undo_note"),
+        "action": f"/ui/rules/{rule.id}/on",
+        "fields": {},
+    }

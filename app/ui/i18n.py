@@ -277,6 +277,52 @@ MESSAGES: dict[str, dict[str, str]] = {
     "done_allocated": {"nl": "Geboekt.", "fr": "Imputé.", "en": "Allocated."},
     "done_kept": {"nl": "Gehouden.", "fr": "Gardé.", "en": "Kept."},
     "done_accepted": {"nl": "Voorstel aanvaard.", "fr": "Proposition acceptée.", "en": "Suggestion accepted."},
+    "rules_heading": {"nl": "Regels", "fr": "Règles", "en": "Rules"},
+    "rules_intro": {
+        "nl": "Een regel werkt alleen op wat geen referentie regelde. Voorstellen komen uit twee gelijke beslissingen "
+        "en werken pas als iemand ze aanzet.",
+        "fr": "Une règle n'agit que sur ce qu'aucune référence n'a réglé. Les propositions viennent de deux décisions "
+        "identiques et n'agissent qu'une fois activées par quelqu'un.",
+        "en": "A rule acts only on what no reference settled. Proposals come from two equal decisions and act only "
+        "once a person switches them on.",
+    },
+    "no_rules": {"nl": "Nog geen regels.", "fr": "Aucune règle.", "en": "No rules yet."},
+    "rule_state_proposed": {"nl": "voorgesteld", "fr": "proposée", "en": "proposed"},
+    "rule_state_off": {"nl": "uit", "fr": "désactivée", "en": "off"},
+    "rule_state_on": {"nl": "aan", "fr": "active", "en": "on"},
+    "rule_state_dismissed": {"nl": "afgewezen", "fr": "écartée", "en": "dismissed"},
+    "rule_keep": {"nl": "behouden als {reason}", "fr": "garder comme {reason}", "en": "keep as {reason}"},
+    "rule_payer": {
+        "nl": "betaalt de open facturen van {customer}",
+        "fr": "paie les factures ouvertes de {customer}",
+        "en": "pays the open invoices of {customer}",
+    },
+    "rule_never_auto": {
+        "nl": "nooit automatisch boeken",
+        "fr": "jamais imputer automatiquement",
+        "en": "never settle automatically",
+    },
+    "direction_out": {"nl": "uitgaand", "fr": "sortant", "en": "money out"},
+    "rule_when": {"nl": "Wanneer", "fr": "Quand", "en": "When"},
+    "rule_does": {"nl": "Doet", "fr": "Fait", "en": "Does"},
+    "rule_state": {"nl": "Staat", "fr": "État", "en": "State"},
+    "switch_on": {"nl": "Aanzetten", "fr": "Activer", "en": "Switch on"},
+    "switch_off": {"nl": "Uitzetten", "fr": "Désactiver", "en": "Switch off"},
+    "dismiss": {"nl": "Afwijzen", "fr": "Écarter", "en": "Dismiss"},
+    "done_rule_on": {"nl": "Regel aangezet.", "fr": "Règle activée.", "en": "Rule switched on."},
+    "done_rule_off": {"nl": "Regel uitgezet.", "fr": "Règle désactivée.", "en": "Rule switched off."},
+    "done_rule_dismissed": {"nl": "Voorstel afgewezen.", "fr": "Proposition écartée.", "en": "Proposal dismissed."},
+    "confirm_rule_on": {
+        "nl": "Regel {name} aanzetten: hij werkt op {count} open betaling(en) van de laatste 90 dagen, en op elke nieuwe.",
+        "fr": "Activer la règle {name} : elle agit sur {count} paiement(s) ouvert(s) des 90 derniers jours, et sur "
+        "chaque nouveau.",
+        "en": "Switch on rule {name}: it acts on {count} open payment(s) of the last 90 days, and on every new one.",
+    },
+    "rule_undo_note": {
+        "nl": "Wat de regel boekt, maakt u ongedaan zoals elke beslissing.",
+        "fr": "Ce que la règle impute s'annule comme toute décision.",
+        "en": "What the rule books is undone like any decision.",
+    },
     "done_rejected": {"nl": "Voorstel geweigerd.", "fr": "Proposition refusée.", "en": "Suggestion rejected."},
     "done_undone": {"nl": "Ongedaan gemaakt.", "fr": "Annulé.", "en": "Undone."},
     "stale": {

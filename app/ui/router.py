@@ -31,7 +31,7 @@ from app.core.config import get_settings
 from app.core.db import unit_of_work
 from app.core.errors import AppError, PayloadTooLarge, Unauthorized
 from app.core.money import MoneyError
-from app.reconciliation import decisions
+from app.reconciliation import decisions, rules_service
 from app.reconciliation.models import WRITE_OFF_REASONS
 from app.ui import confirm, i18n, sessions
 from app.ui.headers import PageRoute
@@ -373,6 +373,32 @@ async def accept(request: Request, transaction_id: str, suggestion_id: str) -> R
         lambda s, p: decisions.accept_suggestion(s, p.company_id, transaction_id, suggestion_id, _actor(p)),
         "done_accepted",
     )
+
+
+@router.get("/rules/{rule_id}/on", response_class=HTMLResponse)
+async def confirm_rule_on(request: Request, rule_id: str) -> Response:
+    return await _confirmation(
+        request, lambda company_id, language: confirm.rule_switched_on(company_id, language, rule_id)
+    )
+
+
+@router.post("/rules/{rule_id}/{state}")
+async def set_rule_state(request: Request, rule_id: str, state: str) -> Response:
+    """Switch a rule on or off, or dismiss a proposal (the review page's buttons)."""
+    states = {
+        "on": ("on", "done_rule_on"),
+        "off": ("off", "done_rule_off"),
+        "dismiss": ("dismissed", "done_rule_dismissed"),
+    }
+    if state not in states:
+        return _notice("/ui/", _t(request, "stale"), error=True)
+    target, done = states[state]
+
+    def change(session: Any, principal: Principal) -> None:
+        rule = rules_service.rule_at(session, principal.company_id, rule_id)
+        rules_service.update_rule(session, rule, {"state": target}, _actor(principal))
+
+    return await _act(request, change, done)
 
 
 @router.post("/transactions/{transaction_id}/suggestions/{suggestion_id}/reject")

@@ -23,6 +23,7 @@ from app.reconciliation.candidates import SqlCandidates
 from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, Suggestion, WriteOff
 from app.reconciliation.reasons import read_back
 from app.reconciliation.return_reasons import reason_text
+from app.reconciliation.rules_service import list_rules
 from app.statements.models import BankTransaction
 from app.ui import i18n
 from app.ui.ranking import PaymentView, rank
@@ -99,6 +100,7 @@ def page_data(
             "history": _history(session, company_id, pages["history"], f),
             "returns": _returns(session, company_id, f),
             "automation": automation_chart(session, company_id, f),
+            "rules": _rules(session, company_id, f),
             "invoices": _invoices(session, company_id, pages["invoices"], invoice_search, invoice_amount, f),
             "reasons": [(r, f.t(f"reason_{r}")) for r in WRITE_OFF_REASONS],
         }
@@ -400,3 +402,33 @@ def automation_chart(session: Session, company_id: str, f: i18n.Formats) -> dict
             }
         )
     return {"rows": rows, "height": CHART_HEIGHT, "width": 40 + CHART_WEEKS * CHART_STEP}
+
+
+def _rules(session: Session, company_id: str, f: i18n.Formats) -> list[dict[str, Any]]:
+    """The company's rules and proposals as the page lists them (dismissed proposals left out)."""
+    out = []
+    for rule in list_rules(session, company_id):
+        if rule.state == "dismissed":
+            continue
+        when = [f"\u201c{w}\u201d" for w in rule.words or []]
+        if rule.counterparty_iban:
+            when.append(i18n.grouped_iban(rule.counterparty_iban))
+        if rule.counterparty_name:
+            when.append(rule.counterparty_name)
+        if rule.amount_min is not None or rule.amount_max is not None:
+            low = f.money(rule.amount_min) if rule.amount_min is not None else ""
+            high = f.money(rule.amount_max) if rule.amount_max is not None else ""
+            when.append(f"{low} \u2013 {high}".strip())
+        if rule.direction:
+            when.append(f.t("payments_in") if rule.direction == "in" else f.t("direction_out"))
+        if rule.action == "keep":
+            does = f.t("rule_keep", reason=f.t(f"reason_{rule.reason or 'bank_fee'}"))
+        elif rule.action == "payer":
+            does = f.t("rule_payer", customer=rule.customer_name or "?")
+        else:
+            does = f.t("rule_never_auto")
+        out.append(
+            {"id": rule.id, "name": rule.name, "state": rule.state, "state_label": f.t(f"rule_state_{rule.state}"),
+             "when": " · ".join(when), "does": does}
+        )  # fmt: skip
+    return out
