@@ -52,3 +52,8 @@ def normalize_iban(text: str) -> str:
     if not is_iban(compact):
         raise IbanError(f"'{text}' is not a valid IBAN")
     return compact
+
+
+def optional_iban(value: str | None) -> str | None:
+    """An optional IBAN field: None when empty, else normalised (IbanError, a ValueError, when it is not one)."""
+    return normalize_iban(value) if value else None

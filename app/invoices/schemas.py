@@ -24,7 +24,7 @@ from app.core.schemas import (
     StrictInput,
     checked_email,
 )
-from app.identifiers.iban import IbanError, normalize_iban
+from app.identifiers.iban import optional_iban
 from app.identifiers.references import ReferenceError_, normalize_reference
 from app.identifiers.vat import VatError, normalize_customer_vat
 from app.peppol.lines import Line, Totals, compute_totals
@@ -121,12 +121,7 @@ class CustomerIn(StrictInput):
     @field_validator("iban")
     @classmethod
     def _iban(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            return normalize_iban(value)
-        except IbanError as exc:
-            raise ValueError(str(exc)) from None
+        return optional_iban(value)
 
     @field_validator("email")
     @classmethod

@@ -9,9 +9,7 @@ from fastapi import APIRouter, Query, Response
 from app.companies.access import CompanyDep
 from app.core.db import SessionDep
 from app.core.request_routes import CommittingRoute
-from app.identifiers.vat import VatError, normalize_customer_vat
 from app.reconciliation import rules_service
-from app.reconciliation.keys import customer_key
 from app.reconciliation.rules_schemas import RuleCreate, RulePublic, RuleState, RuleTrial, RuleUpdate, rule_document
 
 router = APIRouter(route_class=CommittingRoute, prefix="/v1/companies/{vat}/rules", tags=["rules"])
@@ -32,14 +30,7 @@ def create_rule(data: RuleCreate, ctx: CompanyDep, session: SessionDep) -> dict[
     """Name a rule: conditions (words, account, name, amount range, direction) and one action (keep with a
     reason, pay a customer's open invoices, never match automatically). It is off until switched on; a
     reference match always outranks it."""
-    fields = data.model_dump(exclude={"customer"})
-    if data.customer is not None:
-        try:
-            vat = normalize_customer_vat(data.customer.vat) if data.customer.vat else None
-        except VatError:
-            vat = data.customer.vat
-        fields |= {"customer_key": customer_key(vat, data.customer.name), "customer_name": data.customer.name}
-    rule = rules_service.create_rule(session, ctx.id, fields, ctx.actor)
+    rule = rules_service.create_from(session, ctx.id, data, ctx.actor)
     return rule_document(rule)
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from app.core.schemas import MoneyIn, MoneyOut, StrictInput
-from app.identifiers.iban import IbanError, normalize_iban
+from app.identifiers.iban import optional_iban
 
 RuleAction = Literal["keep", "payer", "never_auto"]
 RuleState = Literal["proposed", "off", "on", "dismissed"]
@@ -44,12 +44,7 @@ class RuleFields(StrictInput):
     @field_validator("counterparty_iban")
     @classmethod
     def _iban(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            return normalize_iban(value)
-        except IbanError as exc:
-            raise ValueError(str(exc)) from None
+        return optional_iban(value)
 
 
 class RuleCreate(RuleFields):

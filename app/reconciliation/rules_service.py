@@ -18,7 +18,9 @@ from sqlmodel import Session, col, select
 from app.core.errors import Conflict, NotFound
 from app.core.ids import new_id
 from app.core.timeutil import utcnow
+from app.identifiers.vat import VatError, normalize_customer_vat
 from app.invoices.models import Invoice
+from app.reconciliation.keys import customer_key
 from app.reconciliation.ledger import Ledger
 from app.reconciliation.models import Allocation, MatchingRule, Suggestion, WriteOff
 from app.reconciliation.rules import REFERENCE_METHODS, carry_out, fits, left_of, plan
@@ -55,6 +57,18 @@ def create_rule(session: Session, company_id: str, fields: dict[str, Any], actor
     if rule.state == "on":
         switched_on(session, rule, actor)
     return rule
+
+
+def create_from(session: Session, company_id: str, data: Any, actor: str) -> MatchingRule:
+    """A rule from its API shape (RuleCreate): the customer a payer rule names becomes the invoices' customer key."""
+    fields = data.model_dump(exclude={"customer"})
+    if data.customer is not None:
+        try:
+            vat = normalize_customer_vat(data.customer.vat) if data.customer.vat else None
+        except VatError:
+            vat = data.customer.vat
+        fields |= {"customer_key": customer_key(vat, data.customer.name), "customer_name": data.customer.name}
+    return create_rule(session, company_id, fields, actor)
 
 
 def update_rule(session: Session, rule: MatchingRule, fields: dict[str, Any], actor: str) -> dict[str, Any]:
@@ -207,16 +221,16 @@ def propose_after_allocation(session: Session, company_id: str, tx: BankTransact
         .group_by(Invoice.customer_key, Invoice.customer_name)
     ).all()
     made = []
-    for customer_key, customer_name, decisions in rows:
+    for customer, customer_name, decisions in rows:
         if decisions < 2:
             continue
-        key = f"payer:{tx.counterparty_iban}:{customer_key}"[:300]
+        key = f"payer:{tx.counterparty_iban}:{customer}"[:300]
         fields = {
             "name": f"{customer_name} pays from {tx.counterparty_iban}"[:100],
             "counterparty_iban": tx.counterparty_iban,
             "direction": "in",
             "action": "payer",
-            "customer_key": customer_key,
+            "customer_key": customer,
             "customer_name": customer_name,
         }
         made += _propose(session, company_id, key, fields, tx.id)

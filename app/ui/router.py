@@ -22,6 +22,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from app.core.asgi import replay_body
@@ -33,6 +34,7 @@ from app.core.errors import AppError, PayloadTooLarge, Unauthorized
 from app.core.money import MoneyError
 from app.reconciliation import decisions, rules_service
 from app.reconciliation.models import WRITE_OFF_REASONS
+from app.reconciliation.rules_schemas import RuleCreate
 from app.ui import confirm, i18n, sessions
 from app.ui.headers import PageRoute
 from app.ui.views import LISTS, page_data
@@ -372,6 +374,33 @@ async def accept(request: Request, transaction_id: str, suggestion_id: str) -> R
         request,
         lambda s, p: decisions.accept_suggestion(s, p.company_id, transaction_id, suggestion_id, _actor(p)),
         "done_accepted",
+    )
+
+
+@router.post("/rules")
+async def new_rule(
+    request: Request,
+    name: Annotated[str, Form()],
+    action: Annotated[str, Form()],
+    words: Annotated[str, Form()] = "",
+    counterparty_iban: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "bank_fee",
+    customer: Annotated[str, Form()] = "",
+) -> Response:
+    """A rule from the page's form: created off, to be tried and switched on like any other."""
+    try:
+        data = RuleCreate(
+            name=name,
+            action=action,
+            words=words.split(),
+            counterparty_iban=counterparty_iban or None,
+            reason=reason if action == "keep" else None,
+            customer={"name": customer} if action == "payer" and customer.strip() else None,
+        )
+    except ValidationError as exc:
+        return _notice("/ui/", "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()), error=True)
+    return await _act(
+        request, lambda s, p: rules_service.create_from(s, p.company_id, data, _actor(p)), "done_rule_made"
     )
 
 

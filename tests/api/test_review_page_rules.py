@@ -72,3 +72,35 @@ def test_a_read_key_sees_the_rules_and_no_button(client):
     page = client.get("/ui/").text
     assert '<h2 id="rules">Regels (0)</h2>' in page and "Nog geen regels." in page
     assert "/ui/rules/" not in page
+
+
+def test_a_rule_made_on_the_page_is_off_until_switched_on_and_a_bad_one_is_said_plainly(client):
+    key = sign_in(client, language="en")
+    charges(client, key, "KOSTEN REKENING")
+    page = client.get("/ui/").text
+    made = client.post(
+        "/ui/rules",
+        data={
+            "csrf": csrf(page),
+            "name": "Charges",
+            "words": "kosten",
+            "counterparty_iban": "BE68 5390 0754 7034",
+            "action": "keep",
+            "reason": "bank_fee",
+        },
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    assert notice(client.get("/ui/").text) == "Rule made, off: try it, then switch it on."
+    [rule] = client.get(f"/v1/companies/{VAT}/rules", headers=key).json()
+    assert (rule["name"], rule["state"], rule["words"], rule["counterparty_iban"]) == (
+        "Charges",
+        "off",
+        ["kosten"],
+        BANK,
+    )
+    assert rule["created_by"].startswith("ui:")
+    page = client.get("/ui/").text
+    client.post("/ui/rules", data={"csrf": csrf(page), "name": "Nothing", "action": "keep"}, follow_redirects=False)
+    assert "a rule needs words, an account or a name" in notice(client.get("/ui/").text)
+    assert len(client.get(f"/v1/companies/{VAT}/rules", headers=key).json()) == 1
