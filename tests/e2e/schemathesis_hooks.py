@@ -1,4 +1,4 @@
-"""schemathesis hooks for the fuzz run against a real server (tests/e2e/test_schemathesis_cli.py).
+"""schemathesis hooks for the fuzz run against a real server (tests/db/test_schemathesis_all_checks.py).
 
 Two make the generated calls behave as a real client does where no schema can say what is valid:
 

@@ -1,6 +1,7 @@
 """schemathesis with every check (`--checks all`: status codes, headers, schemas, schema-valid data accepted and
 invalid data refused, authentication, stateful sequences through the document's links) against a real server
-process, from the document that server serves (tests/unit/test_openapi_sync.py keeps it equal to the committed one).
+process, from the document that server serves (tests/unit/test_openapi_sync.py keeps it equal to the committed one),
+on SQLite and on PostgreSQL (this directory runs on both).
 
 The hooks (tests/e2e/schemathesis_hooks.py) give each call a fresh Idempotency-Key, leave out cursors the server
 never issued, and let a schema-valid request be refused only by a rule the document states in words (check
@@ -21,10 +22,10 @@ import httpx
 import pytest
 
 from tests.coda_builders import payment_file
-from tests.e2e.conftest import ADMIN_TOKEN, server_env, serving
-from tests.helpers import IBAN, VAT, invoice_body
+from tests.helpers import ADMIN, IBAN, VAT, cli_process, invoice_body
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parents[1] / "e2e"  # the hooks and the configuration live beside the other e2e files
+ADMIN_TOKEN = ADMIN["Authorization"].removeprefix("Bearer ")
 EXAMPLES_PER_OPERATION = 25
 SEED = 41
 
@@ -32,8 +33,11 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def fuzzed_server(tmp_path):
-    yield from serving({**server_env(tmp_path), "CODARECON_RATE_LIMIT": "0"})
+def fuzzed_server(db):
+    """`codarecon serve` on the suite's database (SQLite file or PostgreSQL), emptied by ``db``."""
+    env = {**os.environ, "CODARECON_RATE_LIMIT": "0", "CODARECON_LOG_LEVEL": "WARNING"}
+    with cli_process("serve", env=env, start_seconds=30, stop_seconds=20) as (base, _):
+        yield base
 
 
 def test_every_schemathesis_check_passes_against_a_real_server(fuzzed_server, tmp_path):
