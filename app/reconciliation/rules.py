@@ -79,13 +79,13 @@ class Plan:
         return self.keep > 0 or bool(self.pay)
 
 
-def plan(session: Session, company_id: str, rule: Any, tx: Any, left: Decimal) -> Plan:
+def plan(session: Session | None, company_id: str, rule: Any, tx: Any, left: Decimal) -> Plan:
     """What ``rule`` would do to ``tx`` with ``left`` of its money unaccounted for (``never_auto`` books nothing)."""
     if left <= 0:
         return Plan(rule, note="nothing left to account for")
     if rule.action == "keep":
         return Plan(rule, keep=left, note=f"kept as {rule.reason}")
-    if rule.action != "payer" or Decimal(tx.amount) <= 0:
+    if rule.action != "payer" or Decimal(tx.amount) <= 0 or session is None:
         return Plan(rule, note="never matched automatically" if rule.action == "never_auto" else "")
     invoices = session.execute(
         select(Invoice.id, Invoice.number, Invoice.outstanding)
@@ -105,6 +105,22 @@ def plan(session: Session, company_id: str, rule: Any, tx: Any, left: Decimal) -
     if invoices and sum(due for _, _, due in invoices) == left:
         return Plan(
             rule, pay=tuple((i, due) for i, _, due in invoices), note="pays " + ", ".join(n for _, n, _ in invoices)
+        )
+    return Plan(rule, note=f"no open invoice of {rule.customer_name} comes to {left}")
+
+
+def plan_in_run(index: Any, rule: Any, tx: Any, left: Decimal) -> Plan:
+    """As ``plan``, for a payment being matched: the customer's invoices as the run's invoice index has them,
+    so that what the engine or a rule took earlier in the same upload is not taken twice."""
+    if rule.action != "payer" or left <= 0 or Decimal(tx.amount) <= 0:
+        return plan(None, "", rule, tx, left) if rule.action == "keep" else Plan(rule)
+    invoices = [i for i in index.open_documents(rule.customer_key) if i.kind == "invoice" and i.due > 0]
+    exact = [i for i in invoices if i.due == left]
+    if exact:
+        return Plan(rule, pay=((exact[0].id, left),), note=f"pays {exact[0].number}")
+    if invoices and sum(i.due for i in invoices) == left:
+        return Plan(
+            rule, pay=tuple((i.id, i.due) for i in invoices), note="pays " + ", ".join(i.number for i in invoices)
         )
     return Plan(rule, note=f"no open invoice of {rule.customer_name} comes to {left}")
 

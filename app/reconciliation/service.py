@@ -27,7 +27,7 @@ from app.reconciliation.locks import lock_company_ledger
 from app.reconciliation.matching import MatchConfig, Matcher, Part, Payment
 from app.reconciliation.models import Suggestion
 from app.reconciliation.returns import is_return, reverse_returns
-from app.reconciliation.rules import REFERENCE_METHODS, Plan, carry_out, first_fitting, left_of, plan, rules_on
+from app.reconciliation.rules import REFERENCE_METHODS, Plan, carry_out, first_fitting, left_of, plan_in_run, rules_on
 from app.statements.models import BankTransaction
 
 _CHUNK = 500
@@ -175,7 +175,7 @@ def _match_chunk(
         ledger.touch(transaction_id=tx.id)
         outcome = matcher.match(payment)
         rule = first_fitting(rules, tx) if rules else None
-        if rule is not None and _ruled(session, ledger, rule, tx, outcome, summary):
+        if rule is not None and _ruled(matcher.index, ledger, rule, tx, outcome, summary):
             continue
         if outcome.status == "matched":
             summary.matched += 1
@@ -199,7 +199,7 @@ def _match_chunk(
             ledger.suggest(tx.id, suggestion.score, [_part(p) for p in suggestion.allocations], suggestion.reasons)
 
 
-def _ruled(session: Session, ledger: Ledger, rule: Any, tx: Any, outcome: Any, summary: MatchSummary) -> bool:
+def _ruled(index: Any, ledger: Ledger, rule: Any, tx: Any, outcome: Any, summary: MatchSummary) -> bool:
     """Whether the company's rule decided this payment instead of the engine (app/reconciliation/rules.py): never
     over a reference match; ``never_auto`` turns a match by weaker evidence into a suggestion."""
     by_reference = outcome.status == "matched" and all(a.method in REFERENCE_METHODS for a in outcome.allocations)
@@ -216,10 +216,12 @@ def _ruled(session: Session, ledger: Ledger, rule: Any, tx: Any, outcome: Any, s
         return True
     if outcome.status == "matched":
         return False
-    planned = plan(session, ledger.company_id, rule, tx, left_of(tx))
+    planned = plan_in_run(index, rule, tx, left_of(tx))
     if not planned.acts:
         return False
     carry_out(ledger, tx.id, planned)
+    for invoice_id, amount in planned.pay:  # the run's index follows, as for the engine's own allocations
+        index.settle(index.by_id[invoice_id], amount)
     summary.matched += 1
     return True
 

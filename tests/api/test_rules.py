@@ -206,3 +206,25 @@ def test_bad_rules_are_refused_by_name(client, key):
     assert post({"name": "x", "words": ["a"], "action": "keep"}).status_code == 201
     assert post({"name": "x", "words": ["b"], "action": "keep"}).status_code == 409  # the name is taken
     assert client.get(f"/v1/companies/{VAT}/rules/rul_nope", headers=key).status_code == 404
+
+
+def test_a_payer_rule_never_pays_one_invoice_twice_in_one_upload(client, key):
+    bank = Statements(client, key)
+    invoice = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("D-1", total="75.00"), headers=key).json()
+    client.post(
+        f"/v1/companies/{VAT}/rules",
+        json={
+            "name": "Janssens",
+            "counterparty_iban": PAYER,
+            "action": "payer",
+            "customer": {"name": "Klant NV", "vat": "BE0417497106"},
+            "state": "on",
+        },
+        headers=key,
+    ).raise_for_status()
+    bank.book(transfer("75.00", "eerste"), transfer("75.00", "tweede"))
+    txs = bank.transactions()
+    assert [a["invoice_id"] for a in txs["eerste"]["allocations"]] == [invoice["id"]]
+    assert txs["tweede"]["allocations"] == [] and txs["tweede"]["status"] != "matched"
+    paid = client.get(f"/v1/companies/{VAT}/invoices/{invoice['id']}", headers=key).json()
+    assert (paid["status"], paid["amount_paid"]) == ("paid", "75.00")
