@@ -23,7 +23,7 @@ from app.invoices.models import Invoice
 from app.reconciliation.keys import customer_key
 from app.reconciliation.ledger import Ledger
 from app.reconciliation.models import Allocation, MatchingRule, Suggestion, WriteOff
-from app.reconciliation.rules import REFERENCE_METHODS, carry_out, fits, left_of, plan
+from app.reconciliation.rules import REFERENCE_METHODS, Plan, carry_out, fits, left_of, plan
 from app.statements.models import BankTransaction
 
 TRIAL_DAYS = 90
@@ -109,7 +109,8 @@ def trial(session: Session, rule: MatchingRule, days: int = TRIAL_DAYS, today: d
     fitting = [tx for tx in rows if fits(rule, tx)]
     by_reference = _settled_by_reference(session, [tx.id for tx in fitting])
     payments = []
-    for tx in fitting:
+    taken: set[str] = set()  # invoices an earlier payment of this trial pays: never paid twice
+    for tx in reversed(fitting):  # oldest first, as switching on books them
         entry: dict[str, Any] = {
             "transaction_id": tx.id,
             "booking_date": tx.booking_date,
@@ -126,9 +127,13 @@ def trial(session: Session, rule: MatchingRule, days: int = TRIAL_DAYS, today: d
             entry |= {"would": "nothing", "detail": "acts on new payments only: the engine will propose, not book"}
         else:
             planned = plan(session, rule.company_id, rule, tx, left_of(tx))
+            if taken & {i for i, _ in planned.pay}:
+                planned = Plan(rule, note="its invoice is paid by an earlier payment of this trial")
+            taken |= {i for i, _ in planned.pay}
             kind = "keep" if planned.keep > 0 else "pay" if planned.pay else "nothing"
             entry |= {"would": kind, "detail": planned.note, "invoice_ids": [i for i, _ in planned.pay]}
         payments.append(entry)
+    payments.reverse()  # newest first, as listed
     return {
         "rule_id": rule.id,
         "days": days,
@@ -146,11 +151,12 @@ def switched_on(session: Session, rule: MatchingRule, actor: str) -> dict[str, A
     if not acting:
         return {"applied": 0}
     ledger = Ledger(session, rule.company_id, actor)
-    for entry in acting:
+    for entry in reversed(acting):  # oldest first, as the trial planned them
         tx = session.get(BankTransaction, entry["transaction_id"])
         planned = plan(session, rule.company_id, rule, tx, left_of(tx))
         if planned.acts:
             carry_out(ledger, tx.id, planned)
+            ledger.settle()  # the next payment's plan reads what this one paid
             for open_one in session.exec(
                 select(Suggestion).where(Suggestion.transaction_id == tx.id, Suggestion.status == "open")
             ):

@@ -228,3 +228,32 @@ def test_a_payer_rule_never_pays_one_invoice_twice_in_one_upload(client, key):
     assert txs["tweede"]["allocations"] == [] and txs["tweede"]["status"] != "matched"
     paid = client.get(f"/v1/companies/{VAT}/invoices/{invoice['id']}", headers=key).json()
     assert (paid["status"], paid["amount_paid"]) == ("paid", "75.00")
+
+
+def test_a_trial_and_its_switching_on_pay_one_invoice_once(client, key):
+    bank = Statements(client, key)
+    invoice = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("T-1", total="75.00"), headers=key).json()
+    rule = client.post(
+        f"/v1/companies/{VAT}/rules",
+        json={
+            "name": "Janssens",
+            "counterparty_iban": PAYER,
+            "action": "payer",
+            "customer": {"name": "Klant NV", "vat": "BE0417497106"},
+        },
+        headers=key,
+    ).json()
+    bank.book(transfer("75.00", "eerste"), day=TODAY - timedelta(days=5))
+    bank.book(transfer("75.00", "tweede"), day=TODAY - timedelta(days=4))
+    trial = client.get(f"/v1/companies/{VAT}/rules/{rule['id']}/trial", headers=key).json()
+    said = {p["communication"]: (p["would"], p["invoice_ids"]) for p in trial["payments"]}
+    assert said == {"eerste": ("pay", [invoice["id"]]), "tweede": ("nothing", [])}
+    switched = client.patch(f"/v1/companies/{VAT}/rules/{rule['id']}", json={"state": "on"}, headers=key).json()
+    assert switched["applied"] == 1
+    txs = bank.transactions()
+    assert ([a["invoice_id"] for a in txs["eerste"]["allocations"]], txs["tweede"]["allocations"]) == (
+        [invoice["id"]],
+        [],
+    )
+    paid = client.get(f"/v1/companies/{VAT}/invoices/{invoice['id']}", headers=key).json()
+    assert (paid["status"], paid["amount_paid"]) == ("paid", "75.00")
