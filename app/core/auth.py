@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -24,7 +24,7 @@ from app.core.db import unit_of_work
 from app.core.errors import Forbidden, Unauthorized
 from app.core.ids import new_id
 from app.core.key_use import key_use
-from app.core.timeutil import utcnow
+from app.core.timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,7 @@ class ApiKey(SQLModel, table=True):
     last_used_at: datetime | None = None
 
     def usable(self, now: datetime) -> bool:
-        return self.revoked_at is None and (self.expires_at is None or _aware(self.expires_at) > now)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        return self.revoked_at is None and (self.expires_at is None or as_utc(self.expires_at) > now)
 
 
 @dataclass(frozen=True, slots=True)

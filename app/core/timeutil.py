@@ -9,6 +9,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A stored time as an aware one: SQLite gives times back without their zone, and they are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None

@@ -28,11 +28,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from app.core.timeutil import as_utc
 from app.reconciliation.models import Allocation, Suggestion
+from app.reconciliation.rules import automatic
 from app.statements.models import BankTransaction
 
-#: The engine's name on what it decides (Allocation.created_by).
-ENGINE = "matcher"
 CHUNK = 500
 
 
@@ -111,11 +111,11 @@ def automation_weeks(session: Session, company_id: str, weeks: int, until: date)
             by_transaction[tx_id].append((by, at))
     for tx_id, allocations in by_transaction.items():
         week = table[monday(booked[tx_id])]
-        if all(by == ENGINE or by.startswith("rule:") for by, _ in allocations):  # the engine, or a rule
+        if all(automatic(by) for by, _ in allocations):
             week.settled_automatically += 1
         else:
             week.settled_by_people += 1
-        first_allocated = min(_utc(at) for _, at in allocations).date()
+        first_allocated = min(as_utc(at) for _, at in allocations).date()
         week.days_to_settlement.append(max(0, (first_allocated - booked[tx_id]).days))
 
     decisions = session.execute(
@@ -126,7 +126,7 @@ def automation_weeks(session: Session, company_id: str, weeks: int, until: date)
         )
     ).all()
     for status, decided_at in decisions:
-        week = table.get(monday(_utc(decided_at).date()))
+        week = table.get(monday(as_utc(decided_at).date()))
         if week is not None:
             if status == "accepted":
                 week.suggestions_accepted += 1
@@ -147,7 +147,3 @@ def automation_weeks(session: Session, company_id: str, weeks: int, until: date)
         week.returned_count += 1
         week.returned_amount += amount
     return [table[start].as_dict() for start in sorted(table)]
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

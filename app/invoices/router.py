@@ -26,6 +26,7 @@ from app.core.pagination import (
 )
 from app.core.request_routes import CommittingRoute, refuse_unknown_query
 from app.core.schemas import Page, free_of_control_characters
+from app.core.timeutil import as_utc
 from app.identifiers.iban import IbanError, normalize_iban
 from app.invoices import reads, service
 from app.invoices.payment_qr import PaymentQrError, epc_payload, render
@@ -135,12 +136,7 @@ def list_invoices(
     if since is None:
         return Page(items=page, next_cursor=next_cursor([r.id for r in rows], limit))
     last = rows[limit - 1] if len(rows) > limit else None
-    return Page(items=page, next_cursor=encode_change_cursor(_aware(last.updated_at), last.id) if last else None)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives stored times back without their zone; they are UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return Page(items=page, next_cursor=encode_change_cursor(as_utc(last.updated_at), last.id) if last else None)
 
 
 async def get_invoice(request: Request) -> Response:

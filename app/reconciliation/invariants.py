@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, type_coerce
@@ -33,7 +32,7 @@ from app.core.db import Money
 from app.core.events import EVENT_RETENTION, INVOICE_STATUS_EVENTS
 from app.core.money import format_amount
 from app.core.outbox_models import Event
-from app.core.timeutil import utcnow
+from app.core.timeutil import as_utc, utcnow
 from app.invoices.models import Invoice
 from app.reconciliation.models import (
     SERVICE_WRITE_OFF_REASONS,
@@ -315,7 +314,7 @@ def _events(session: Session, company_id: str | None) -> Iterator[Violation]:
             untouched = inv.status == "open" and not inv.amount_paid and not inv.write_off_amount
             if change is None:
                 # Events are kept EVENT_RETENTION: an invoice unchanged since may have outlived its last one.
-                if not untouched and _aware(inv.updated_at) >= utcnow() - EVENT_RETENTION:
+                if not untouched and as_utc(inv.updated_at) >= utcnow() - EVENT_RETENTION:
                     yield Violation("event.missing", inv.id, f"is {inv.status} but no event ever said so")
                 continue
             recorded = (change.get("status"), change.get("amount_paid"), change.get("write_off_amount", "0.00"))
@@ -384,8 +383,3 @@ def _returns(session: Session, company_id: str | None) -> Iterator[Violation]:
             ]
             if left:
                 yield Violation("return.net", original_id, f"came back whole, yet still pays through {', '.join(left)}")
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives stored times back without their zone; they are UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

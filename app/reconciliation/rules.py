@@ -16,7 +16,7 @@ Every use is made through the Ledger as ``rule:<id>`` and audited with the rule'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -26,9 +26,19 @@ from sqlmodel import Session, col, select
 from app.invoices.models import Invoice
 from app.reconciliation.models import MatchingRule
 
+#: The engine's name on what it decides (``created_by``, an audit line's actor).
+ENGINE = "matcher"
+#: What a rule decides is booked as ``rule:<id>``.
+RULE_ACTOR_PREFIX = "rule:"
+
 #: The engine's methods that rest on a reference the payer wrote: no rule outranks them.
 REFERENCE_METHODS = frozenset({"structured_reference", "free_text_reference", "reference_typo", "invoice_number"})
 OPEN = ("open", "partially_paid")
+
+
+def automatic(actor: str) -> bool:
+    """Whether a decision was the machine's: the engine's, or a rule's that a person switched on."""
+    return actor == ENGINE or actor.startswith(RULE_ACTOR_PREFIX)
 
 
 def fits(rule: Any, tx: Any) -> bool:
@@ -79,25 +89,47 @@ class Plan:
         return self.keep > 0 or bool(self.pay)
 
 
-def plan(session: Session | None, company_id: str, rule: Any, tx: Any, left: Decimal) -> Plan:
-    """What ``rule`` would do to ``tx`` with ``left`` of its money unaccounted for (``never_auto`` books nothing)."""
+def plan(session: Session, company_id: str, rule: Any, tx: Any, left: Decimal) -> Plan:
+    """What ``rule`` would do to ``tx`` with ``left`` of its money unaccounted for (``never_auto`` books nothing),
+    the customer's open invoices read as stored."""
+
+    def stored() -> list[tuple[str, str, Decimal]]:
+        query = (
+            select(Invoice.id, Invoice.number, Invoice.outstanding)
+            .where(
+                Invoice.company_id == company_id,
+                Invoice.customer_key == rule.customer_key,
+                col(Invoice.status).in_(OPEN),
+                Invoice.kind == "invoice",
+            )
+            .order_by(col(Invoice.due_date), col(Invoice.id))
+            .limit(200)
+        )
+        return [tuple(row) for row in session.execute(query).all()]
+
+    return _plan(rule, tx, left, stored)
+
+
+def plan_in_run(index: Any, rule: Any, tx: Any, left: Decimal) -> Plan:
+    """As ``plan``, for a payment being matched: the customer's invoices as the run's invoice index has them,
+    so that what the engine or a rule took earlier in the same upload is not taken twice."""
+
+    def in_run() -> list[tuple[str, str, Decimal]]:
+        docs = index.open_documents(rule.customer_key)
+        return [(i.id, i.number, i.due) for i in docs if i.kind == "invoice" and i.due > 0]
+
+    return _plan(rule, tx, left, in_run)
+
+
+def _plan(rule: Any, tx: Any, left: Decimal, open_invoices: Callable[[], list[tuple[str, str, Decimal]]]) -> Plan:
+    """The one decision both plans make; ``open_invoices``: the payer's (id, number, due), oldest due first."""
     if left <= 0:
         return Plan(rule, note="nothing left to account for")
     if rule.action == "keep":
         return Plan(rule, keep=left, note=f"kept as {rule.reason}")
-    if rule.action != "payer" or Decimal(tx.amount) <= 0 or session is None:
+    if rule.action != "payer" or Decimal(tx.amount) <= 0:
         return Plan(rule, note="never matched automatically" if rule.action == "never_auto" else "")
-    invoices = session.execute(
-        select(Invoice.id, Invoice.number, Invoice.outstanding)
-        .where(
-            Invoice.company_id == company_id,
-            Invoice.customer_key == rule.customer_key,
-            col(Invoice.status).in_(OPEN),
-            Invoice.kind == "invoice",
-        )
-        .order_by(col(Invoice.due_date), col(Invoice.id))
-        .limit(200)
-    ).all()
+    invoices = open_invoices()
     exact = [(i, n) for i, n, due in invoices if due == left]
     if exact:
         invoice_id, number = exact[0]
@@ -109,26 +141,10 @@ def plan(session: Session | None, company_id: str, rule: Any, tx: Any, left: Dec
     return Plan(rule, note=f"no open invoice of {rule.customer_name} comes to {left}")
 
 
-def plan_in_run(index: Any, rule: Any, tx: Any, left: Decimal) -> Plan:
-    """As ``plan``, for a payment being matched: the customer's invoices as the run's invoice index has them,
-    so that what the engine or a rule took earlier in the same upload is not taken twice."""
-    if rule.action != "payer" or left <= 0 or Decimal(tx.amount) <= 0:
-        return plan(None, "", rule, tx, left) if rule.action == "keep" else Plan(rule)
-    invoices = [i for i in index.open_documents(rule.customer_key) if i.kind == "invoice" and i.due > 0]
-    exact = [i for i in invoices if i.due == left]
-    if exact:
-        return Plan(rule, pay=((exact[0].id, left),), note=f"pays {exact[0].number}")
-    if invoices and sum(i.due for i in invoices) == left:
-        return Plan(
-            rule, pay=tuple((i.id, i.due) for i in invoices), note="pays " + ", ".join(i.number for i in invoices)
-        )
-    return Plan(rule, note=f"no open invoice of {rule.customer_name} comes to {left}")
-
-
 def carry_out(ledger: Any, tx_id: str, planned: Plan) -> None:
     """Book the plan through the ledger, as the rule, audited with its name."""
     rule = planned.rule
-    actor, ledger.actor = ledger.actor, f"rule:{rule.id}"
+    actor, ledger.actor = ledger.actor, f"{RULE_ACTOR_PREFIX}{rule.id}"
     try:
         if planned.keep > 0:
             ledger.write_off(planned.keep, rule.reason or "bank_fee", transaction_id=tx_id, note=f"rule: {rule.name}")

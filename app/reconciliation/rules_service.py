@@ -20,18 +20,17 @@ from app.core.ids import new_id
 from app.core.timeutil import utcnow
 from app.identifiers.vat import VatError, normalize_customer_vat
 from app.invoices.models import Invoice
+from app.reconciliation.audit import record
 from app.reconciliation.keys import customer_key
 from app.reconciliation.ledger import Ledger
 from app.reconciliation.models import Allocation, MatchingRule, Suggestion, WriteOff
-from app.reconciliation.rules import REFERENCE_METHODS, Plan, carry_out, fits, left_of, plan
+from app.reconciliation.rules import ENGINE, REFERENCE_METHODS, RULE_ACTOR_PREFIX, Plan, carry_out, fits, left_of, plan
 from app.statements.models import BankTransaction
 
 TRIAL_DAYS = 90
 #: Payments of the company a trial looks at, at most (the newest first).
 TRIAL_LIMIT = 5000
 OPEN_PAYMENT = ("unmatched", "suggested", "partially_matched")
-#: A person's decision: neither the engine nor a rule made it.
-ENGINE = "matcher"
 
 
 def rule_at(session: Session, company_id: str, rule_id: str) -> MatchingRule:
@@ -52,7 +51,7 @@ def create_rule(session: Session, company_id: str, fields: dict[str, Any], actor
     _unique_name(session, company_id, fields["name"], None)
     rule = MatchingRule(id=new_id("rul"), company_id=company_id, created_by=actor, **fields)
     session.add(rule)
-    _audit(session, company_id, actor, "rule.created", rule.id, {"rule": rule.name, "state": rule.state})
+    record(session, company_id, actor, "rule.created", rule.id, {"rule": rule.name, "state": rule.state})
     session.flush()
     if rule.state == "on":
         switched_on(session, rule, actor)
@@ -81,7 +80,7 @@ def update_rule(session: Session, rule: MatchingRule, fields: dict[str, Any], ac
         setattr(rule, name, value)
     rule.updated_at = utcnow()
     session.add(rule)
-    _audit(session, rule.company_id, actor, "rule.changed", rule.id, {"rule": rule.name, "from": was, "to": rule.state})
+    record(session, rule.company_id, actor, "rule.changed", rule.id, {"rule": rule.name, "from": was, "to": rule.state})
     session.flush()
     if rule.state == "on" and was != "on":
         return switched_on(session, rule, actor)
@@ -89,7 +88,7 @@ def update_rule(session: Session, rule: MatchingRule, fields: dict[str, Any], ac
 
 
 def delete_rule(session: Session, rule: MatchingRule, actor: str) -> None:
-    _audit(session, rule.company_id, actor, "rule.deleted", rule.id, {"rule": rule.name})
+    record(session, rule.company_id, actor, "rule.deleted", rule.id, {"rule": rule.name})
     session.delete(rule)
 
 
@@ -160,7 +159,11 @@ def switched_on(session: Session, rule: MatchingRule, actor: str) -> dict[str, A
             for open_one in session.exec(
                 select(Suggestion).where(Suggestion.transaction_id == tx.id, Suggestion.status == "open")
             ):
-                open_one.status, open_one.decided_by, open_one.decided_at = "superseded", f"rule:{rule.id}", utcnow()
+                open_one.status, open_one.decided_by, open_one.decided_at = (
+                    "superseded",
+                    f"{RULE_ACTOR_PREFIX}{rule.id}",
+                    utcnow(),
+                )
                 session.add(open_one)
     ledger.settle()
     return {"applied": len(acting)}
@@ -187,23 +190,14 @@ def _unique_name(session: Session, company_id: str, name: str, rule_id: str | No
         raise Conflict(f"the company already has a rule named {name!r}")
 
 
-def _audit(session: Session, company_id: str, actor: str, action: str, subject_id: str, details: dict) -> None:
-    from app.reconciliation.models import AuditEvent
-
-    session.add(
-        AuditEvent(
-            id=new_id("aud"), company_id=company_id, actor=actor, action=action, subject_id=subject_id, details=details
-        )
-    )
-
-
 # -- proposals from people's decisions --------------------------------------------------------------------------
 
 _WORD = re.compile(r"[^\W\d_]{3,}")
 
 
 def _people(column: Any) -> Any:
-    return (column != ENGINE) & ~col(column).startswith("rule:")
+    """A person's decision, in SQL: not ``automatic`` (neither the engine nor a rule made it)."""
+    return (column != ENGINE) & ~col(column).startswith(RULE_ACTOR_PREFIX)
 
 
 def words_of(text: str | None) -> set[str]:
@@ -288,5 +282,5 @@ def _propose(session: Session, company_id: str, key: str, fields: dict[str, Any]
         created_by=ENGINE, **fields,
     )  # fmt: skip
     session.add(rule)
-    _audit(session, company_id, ENGINE, "rule.proposed", rule.id, {"rule": name})
+    record(session, company_id, ENGINE, "rule.proposed", rule.id, {"rule": name})
     return [rule]

@@ -16,6 +16,7 @@ from app.companies.tolerance import Tolerance
 from app.core.db import unit_of_work
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.invoices.models import Invoice
+from app.reconciliation import rules_service
 from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, Suggestion, WriteOff
 from app.reconciliation.status import invoice_amount_due, invoice_status, signed_effect
 from app.statements.models import BankTransaction
@@ -250,8 +251,6 @@ def undoing_write_off(company_id: str, language: str, write_off_id: str) -> dict
 
 def rule_switched_on(company_id: str, language: str, rule_id: str) -> dict[str, Any]:
     """Switching a rule on: what its trial says it will do, payment by payment (the same plan it then follows)."""
-    from app.reconciliation import rules_service
-
     f = i18n.Formats(language)
     with unit_of_work(read_only=True) as session:
         company = session.get_one(Company, company_id)
