@@ -24,6 +24,7 @@ from app.reconciliation.candidates import SqlCandidates, StoredInvoiceIndex
 from app.reconciliation.collections import match_collections
 from app.reconciliation.ledger import Ledger
 from app.reconciliation.locks import lock_company_ledger
+from app.reconciliation.matching import Allocation as Matched
 from app.reconciliation.matching import MatchConfig, Matcher, Part, Payment
 from app.reconciliation.models import Suggestion
 from app.reconciliation.returns import is_return, reverse_returns
@@ -208,7 +209,7 @@ def _ruled(index: Any, ledger: Ledger, rule: Any, tx: Any, outcome: Any, summary
     if rule.action == "never_auto":
         if outcome.status != "matched":
             return False
-        parts = [{"invoice_id": a.invoice_id, "amount": format_amount(a.amount)} for a in outcome.allocations]
+        parts = [_part(a) for a in outcome.allocations]  # with the tolerance write-off the match carried
         score = min(a.confidence for a in outcome.allocations)
         ledger.suggest(tx.id, min(score, 0.99), parts, list(outcome.allocations[0].reasons))
         carry_out(ledger, tx.id, Plan(rule, note="proposed, not booked: never matched automatically"))
@@ -239,7 +240,7 @@ def _payment(tx: Any) -> Payment:
     )
 
 
-def _part(part: Part) -> dict[str, str]:
+def _part(part: Part | Matched) -> dict[str, str]:
     out = {"invoice_id": part.invoice_id, "amount": format_amount(part.amount)}
     if part.write_off > 0:
         out["write_off"] = format_amount(part.write_off)
