@@ -219,6 +219,21 @@ def _fake_codabox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fake_ponto(args: argparse.Namespace) -> int:
+    from app.ponto.fake import serve_fake as serve_fake_ponto
+
+    print(
+        f"fake Ponto Connect on http://{args.host}:{args.port}/ponto-connect (browser step /oauth2/auth, webhook keys "
+        "/webhooks/keys, control routes under /_fake/)",
+        file=sys.stderr,
+    )
+    options: dict[str, object] = {"cooldown_seconds": args.cooldown}
+    if args.webhook_url:
+        options["webhook_url"] = args.webhook_url
+    serve_fake_ponto(args.host, args.port, **options)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="codarecon", description=__doc__)
     parser.add_argument("--version", action="version", version=f"codarecon {__version__}")
@@ -287,6 +302,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="the fetch_delay it announces, seconds between two polls of a feed (default 7200, as CodaBox's)",
     )
     fake.set_defaults(func=_fake_codabox)
+    ponto = sub.add_parser("fake-ponto", help="run a local Ponto Connect stand-in (OAuth, sync, webhooks, faults)")
+    ponto.add_argument("--host", default="127.0.0.1")
+    ponto.add_argument("--port", type=int, default=8766)
+    ponto.add_argument("--webhook-url", help="where it delivers its signed webhooks (e.g. .../v1/webhooks/ponto)")
+    ponto.add_argument(
+        "--cooldown",
+        type=int,
+        default=300,
+        help="seconds before an account may be synchronized again (Ponto's cool-down; its length is unpublished)",
+    )
+    ponto.set_defaults(func=_fake_ponto)
     return parser
 
 

@@ -39,6 +39,9 @@ from app.openapi.docs_offline import install_offline_docs
 from app.openapi.document import document
 from app.peppol import work as xml_work
 from app.peppol.router import router as peppol_router
+from app.ponto.inbound import router as ponto_inbound_router
+from app.ponto.router import callback_router as ponto_callback_router
+from app.ponto.router import router as ponto_router
 from app.reconciliation.router import audit_router
 from app.reconciliation.router import router as reconciliation_router
 from app.reconciliation.rules_router import router as rules_router
@@ -129,8 +132,11 @@ def create_app() -> FastAPI:
         events_router,
         ui_router,
         codabox_router,
+        ponto_router,
+        ponto_callback_router,
         peppol_router,
         inbound_router,
+        ponto_inbound_router,
     ):
         app.include_router(router)
     _documentation_last(app)

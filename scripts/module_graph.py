@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "app.statements",
             "app.events",
             "app.codabox",
+            "app.ponto",
             "app.webhooks",
             "app.dashboard",
         ),

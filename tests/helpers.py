@@ -103,6 +103,7 @@ def cli_process(
     ready: Any = _answers_200,
     start_seconds: float = 60.0,
     stop_seconds: float = 45.0,
+    port: int | None = None,
 ) -> Iterator[tuple[str, Any]]:
     """``python -m app.cli <args> --port P`` (a real server process: `serve`, `fake-codabox`) on a free loopback
     port, once ``ready_path`` answers as ``ready`` says; yields its base URL and the process. Stopping it must
@@ -115,7 +116,7 @@ def cli_process(
     import httpx
     import pytest
 
-    port = free_port()
+    port = port or free_port()
     with tempfile.TemporaryFile() as stderr:  # a file, not a pipe: a chatty server never blocks on it
         proc = subprocess.Popen([sys.executable, "-m", "app.cli", *args, "--port", str(port)], env=env, stderr=stderr)
         base = f"http://127.0.0.1:{port}"

@@ -55,6 +55,31 @@ class Settings(BaseSettings):
     #: Inbound webhooks older or newer than this are refused (replay protection).
     inbound_webhook_tolerance_seconds: int = 300
 
+    #: Ponto Connect (Ibanity): a second way to read the bank, same day (docs/ponto.md).
+    ponto_enabled: bool = False
+    ponto_base_url: str = "https://api.ibanity.com/ponto-connect"
+    #: The browser's authorization page: sandbox-authorization.myponto.com for a sandbox application.
+    ponto_authorization_url: str = "https://authorization.myponto.com/oauth2/auth"
+    ponto_client_id: str | None = None
+    ponto_client_secret: str | None = None
+    #: Where Ponto sends the company's user back: this service's GET /v1/ponto/callback, as the public sees it.
+    ponto_redirect_uri: str = "http://127.0.0.1:8000/v1/ponto/callback"
+    #: The Ibanity application id: the audience every webhook's signature must name.
+    ponto_application_id: str | None = None
+    #: Ibanity's signing keys for webhooks (JWKS).
+    ponto_webhook_keys_url: str = "https://api.ibanity.com/webhooks/keys"
+    #: mTLS: the client certificate and its private key (PEM files) Ibanity issued; required by the real API.
+    ponto_certificate_path: Path | None = None
+    ponto_private_key_path: Path | None = None
+    ponto_private_key_passphrase: str | None = None
+    #: How often each connected company's accounts are synchronized (PSD2 allows 4 a day without the user).
+    ponto_sync_seconds: int = Field(default=21600, ge=60)
+    ponto_timeout_seconds: float = 30.0
+    #: A pending payment that has not been booked after this many days stops counting on its invoice.
+    ponto_pending_days: int = Field(default=10, ge=1)
+    #: Consent ending within this many days: the status offers a reauthorization link, an event says so.
+    ponto_consent_warning_days: int = Field(default=14, ge=1)
+
     max_upload_bytes: int = 50 * 1024 * 1024
     #: Requests per second per API key (per process); 0 turns the limit off.
     rate_limit: float = Field(default=100.0, ge=0)

@@ -26,6 +26,11 @@ JSON_LIMIT = 1024 * 1024
 #: Inbound CodaBox notifications are small; checked before their signature is verified.
 INBOUND_LIMIT = 64 * 1024
 INBOUND_PATH = "/v1/webhooks/inbound"
+#: Signed webhooks from outside (the integrator's own systems, Ponto Connect): no API key, small bodies.
+INBOUND_PATHS = frozenset({INBOUND_PATH, "/v1/webhooks/ponto"})
+#: API paths that take no key: those, and the page Ponto sends a company's user back to (a GET; any other
+#: method there is the route's 405, not a 401).
+KEYLESS_PATHS = INBOUND_PATHS | {"/v1/ponto/callback"}
 #: Routes that carry documents: CODA uploads, and invoices with their PDF or UBL (also in batches).
 _DOCUMENT_ROUTES = re.compile(r"^/v1/companies/[^/]+/(statements|invoices(/batch)?)$")
 #: Routes that cap their own body and answer an excess themselves (the review page's upload shows its notice
@@ -39,7 +44,7 @@ UBL_VALIDATE_PATH = "/v1/ubl/validate"
 
 
 def body_limit(path: str) -> int:
-    if path == INBOUND_PATH:
+    if path in INBOUND_PATHS:
         return INBOUND_LIMIT
     if path == UBL_VALIDATE_PATH:
         return MAX_UBL_BYTES
@@ -66,7 +71,7 @@ class RequestLimits:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if path.startswith("/v1/") and path != INBOUND_PATH:
+        if path.startswith("/v1/") and path not in KEYLESS_PATHS:
             credential = bearer(scope)
             try:
                 if not credential:

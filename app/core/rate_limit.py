@@ -31,7 +31,7 @@ from app.core.asgi import bearer
 from app.core.auth import _admin_hash, hash_secret, key_cache
 from app.core.config import get_settings
 from app.core.errors import problem
-from app.core.limits import INBOUND_PATH
+from app.core.limits import INBOUND_PATHS
 
 #: Requests per second per client address whose credential is missing or not known valid (and sign-ins to the
 #: review page): plenty for a client's first request or a person signing in, too few to feed a key-guessing loop.
@@ -63,7 +63,7 @@ class RateLimits:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if path.startswith("/v1/") and path != INBOUND_PATH:
+        if path.startswith("/v1/") and path not in INBOUND_PATHS:
             await self._api(scope, receive, send, per_second)
             return
         window = self._address_window(scope, path, per_second)
@@ -76,7 +76,7 @@ class RateLimits:
         """Where a request without a bearer credential counts: in its address's window for its kind; None for the
         paths not limited (probes, metrics, documentation)."""
         address = (scope.get("client") or ("?",))[0]
-        if path == INBOUND_PATH:
+        if path in INBOUND_PATHS:
             return f"inbound:{address}", self._item(per_second)
         if path == UI_LOGIN_PATH and scope["method"] == "POST":
             return f"unknown:{address}", self._unknown(per_second)  # a key tried: the budget of unknown ones

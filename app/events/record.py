@@ -121,3 +121,16 @@ def record_delivery(session: Session, invoice: Invoice, event_type: str) -> None
         invoice.id,
         {"data": resource, "change": {"delivery": resource["delivery"]}},
     )
+
+
+def record_pending(session: Session, invoice: Invoice, event_type: str, change: dict[str, Any]) -> None:
+    """Money on its way to an invoice showed or stopped showing (``invoice.payment_pending``,
+    ``invoice.pending_expired``): the invoice as it is now, with its pending amount."""
+    resource = present_invoice(session, invoice)
+    record_event(
+        session,
+        invoice.company_id,
+        event_type,
+        invoice.id,
+        {"data": resource, "change": {"pending_amount": resource["pending_amount"], **change}},
+    )

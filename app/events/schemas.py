@@ -16,11 +16,15 @@ EventType = Literal[
     "invoice.cancelled",
     "invoice.delivered",
     "invoice.delivery_failed",
+    "invoice.payment_pending",
+    "invoice.pending_expired",
     "transaction.unmatched",
     "transaction.partially_matched",
     "suggestion.created",
     "account.added",
     "codabox.mismatch",
+    "account.revoked",
+    "consent.expiring",
     "webhook.test",
 ]
 

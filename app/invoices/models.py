@@ -95,6 +95,8 @@ class Invoice(SQLModel, table=True):
     write_off_amount: Decimal = Field(default=Decimal("0.00"), sa_type=Money)  # settled without money
     #: total - paid - written off (negative when overpaid), kept by the Ledger: matching looks amounts up by it.
     outstanding: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
+    #: Money the bank shows on its way (pending payments naming this invoice, not booked yet): never paid.
+    pending_amount: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
     #: Lookup keys (app/reconciliation/keys.py), derived from number and customer when the invoice is registered.
     customer_key: str = Field(default="", max_length=240)
     number_key: str | None = Field(default=None, max_length=100)

@@ -152,6 +152,7 @@ def invoice_document(
         "amount_paid": format_amount(paid),
         "write_off_amount": format_amount(written_off),
         "amount_due": format_amount(invoice_amount_due(inv.total_amount, paid, written_off, status == "cancelled")),
+        "pending_amount": format_amount(inv.pending_amount),
         "paid_at": paid_at.isoformat() if paid_at else None,
         "cancelled_at": json_datetime(inv.cancelled_at) if inv.cancelled_at else None,
         "allocations": [allocation_document(a) for a in allocations],

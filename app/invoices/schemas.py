@@ -484,6 +484,11 @@ class InvoicePublic(BaseModel):
     amount_paid: MoneyOut = Field(description="Money received: the sum of the allocations.")
     write_off_amount: MoneyOut = Field(description="Settled without money: the sum of the write-offs.")
     amount_due: MoneyOut = Field(description="total_amount - amount_paid - write_off_amount, never below zero.")
+    pending_amount: MoneyOut = Field(
+        description="Money the bank shows on its way and not yet booked (Ponto's pending transactions whose "
+        "reference names this invoice): never paid, never in amount_paid or status. Its booked twin settles the "
+        "invoice; a pending payment not booked within CODARECON_PONTO_PENDING_DAYS stops counting."
+    )
     paid_at: date | None
     cancelled_at: datetime | None
     allocations: list[AllocationPublic] = Field(

@@ -87,6 +87,7 @@ def _row(
         "structured_reference": reference,
         "status": "open",
         "amount_paid": Decimal("0.00"),
+        "pending_amount": Decimal("0.00"),
         "outstanding": data.total,
         **invoice_key_columns(data.number, data.customer.vat, data.customer.name),
         "content_hash": digest,

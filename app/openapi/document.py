@@ -69,7 +69,8 @@ IDEMPOTENCY_KEY = {
     "first answer again instead of doing the work twice; the same key with another body is a 422.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }
-PUBLIC = ("/healthz", "/readyz", "/v1/webhooks/inbound")
+#: No API key: probes, signed webhooks from outside, and the page Ponto sends a company's user back to.
+PUBLIC = ("/healthz", "/readyz", "/v1/webhooks/inbound", "/v1/webhooks/ponto", "/v1/ponto/callback")
 HEALTH = ("/healthz", "/readyz")
 
 
@@ -128,7 +129,8 @@ def document(app: FastAPI) -> dict[str, Any]:
                     "content": {"application/problem+json": {"schema": PROBLEM}},
                 }
             for status, response in responses.items():  # also what a route declared itself (401 of webhooks)
-                if status.startswith("4"):
+                # A page for a person's browser (the Ponto callback) says its refusals as a page.
+                if status.startswith("4") and "text/html" not in response.get("content", {}):
                     response["content"] = {"application/problem+json": {"schema": PROBLEM}}
             if method == "post" and not any(
                 p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])

@@ -135,6 +135,7 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
         "amount_paid": "1213.10",
         "write_off_amount": "0.00",
         "amount_due": "0.00",
+        "pending_amount": "0.00",
         "paid_at": "2026-11-28",
         "cancelled_at": None,
         "allocations": [

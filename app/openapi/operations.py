@@ -28,6 +28,12 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("post", "/v1/companies/{vat}/codabox/credentials"): "exchangeCodaboxCredentials",
     ("post", "/v1/companies/{vat}/codabox/resume"): "resumeCodabox",
     ("post", "/v1/companies/{vat}/codabox/sync"): "syncCodabox",
+    ("get", "/v1/companies/{vat}/ponto"): "getPontoConnection",
+    ("delete", "/v1/companies/{vat}/ponto"): "disconnectPonto",
+    ("post", "/v1/companies/{vat}/ponto/authorization"): "authorizePonto",
+    ("post", "/v1/companies/{vat}/ponto/sync"): "syncPonto",
+    ("post", "/v1/companies/{vat}/ponto/reauthorization"): "reauthorizePonto",
+    ("get", "/v1/ponto/callback"): "completePontoAuthorization",
     ("get", "/v1/companies/{vat}/invoices"): "listInvoices",
     ("post", "/v1/companies/{vat}/invoices"): "createInvoice",
     ("post", "/v1/companies/{vat}/invoices/batch"): "createInvoiceBatch",
@@ -68,6 +74,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("get", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): "listWebhookDeliveries",
     ("post", "/v1/webhook-endpoints/{endpoint_id}/test"): "testWebhookEndpoint",
     ("post", "/v1/webhooks/inbound"): "receiveInboundWebhook",
+    ("post", "/v1/webhooks/ponto"): "receivePontoWebhook",
 }  # fmt: skip
 
 #: FastAPI's schema name -> ours (generic pages, and two models that share a Python name).

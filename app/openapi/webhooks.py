@@ -62,6 +62,36 @@ CHANGE_SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["id", "iban", "statement_id"],
         "properties": {"id": {"type": "string"}, "iban": {"type": "string"}, "statement_id": {"type": "string"}},
     },
+    "InvoicePendingChange": {
+        "type": "object",
+        "description": "A pending payment (the bank shows it, it is not booked) naming the invoice appeared, or "
+        "stopped counting: never money paid.",
+        "required": ["pending_amount"],
+        "properties": {
+            "pending_amount": _MONEY,
+            "pending_payment": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "amount": _MONEY,
+                    "execution_date": {"type": "string", "format": "date"},
+                    "state": {"type": "string", "enum": ["pending", "booked", "expired"]},
+                },
+            },
+        },
+    },
+    "PontoAccountData": {
+        "type": "object",
+        "description": "A bank account the company's Ponto Connect integration reads.",
+        "required": ["ponto_account_id", "iban", "state"],
+        "properties": {
+            "ponto_account_id": {"type": "string"},
+            "iban": {"type": "string"},
+            "state": {"type": "string", "enum": ["active", "consent_expired", "revoked"]},
+            "consent_expires_at": {"type": ["string", "null"], "format": "date-time"},
+            "reauthorization_url": {"type": ["string", "null"]},
+        },
+    },
     "CodaboxMismatchData": {
         "type": "object",
         "required": ["state", "mismatch"],
@@ -91,6 +121,16 @@ EVENTS: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
         _ref("InvoiceDeliveryChange"),
         "CodaBox refused the invoice for good, or every retry failed.",
     ),
+    "invoice.payment_pending": (
+        _ref("InvoicePublic"),
+        _ref("InvoicePendingChange"),
+        "The bank shows a payment naming the invoice that is not booked yet (Ponto): pending_amount, not paid.",
+    ),
+    "invoice.pending_expired": (
+        _ref("InvoicePublic"),
+        _ref("InvoicePendingChange"),
+        "A pending payment of the invoice was never booked within CODARECON_PONTO_PENDING_DAYS: no longer counted.",
+    ),
     "transaction.unmatched": (
         _ref("TransactionPublic"),
         _ref("TransactionStateChange"),
@@ -111,6 +151,27 @@ EVENTS: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
         _ref("CodaboxMismatchData"),
         {"type": "object", "properties": {"state": {"type": "string", "enum": ["mismatch"]}}},
         "A statement of another enterprise came through the company's CodaBox feed.",
+    ),
+    "account.revoked": (
+        _ref("PontoAccountData"),
+        {
+            "type": "object",
+            "properties": {"state": {"type": "string", "enum": ["revoked"]}, "reason": {"type": "string"}},
+        },
+        "Ponto Connect may no longer read the account: the company or Ponto ended the integration or took the "
+        "account out of it. Nothing of it syncs until the company connects again.",
+    ),
+    "consent.expiring": (
+        _ref("PontoAccountData"),
+        {
+            "type": "object",
+            "properties": {
+                "consent_expires_at": {"type": "string", "format": "date-time"},
+                "reauthorization_url": {"type": ["string", "null"]},
+            },
+        },
+        "The account's PSD2 consent ends soon (within CODARECON_PONTO_CONSENT_WARNING_DAYS): the company's user "
+        "renews it at reauthorization_url.",
     ),
     "webhook.test": (
         {"type": ["object", "null"], "description": "The endpoint, as the API shows it."},

@@ -14,6 +14,9 @@ stateful property tests. Each violation names the rows it is about.
 - Money that came back (issue 40): a return allocation takes back an allocation of the same invoice made by
   the payment its transaction returns; no allocation is taken back beyond its amount, no payment beyond its
   amount, and a payment that came back whole has no effect left on any invoice.
+- Money on its way (issue 43): an invoice's ``pending_amount`` is its pending payments still pending, a booked
+  pending payment names its booked twin, and a movement seen twice (Ponto, then a bank file) counts as a stored
+  movement of the same company, day and amount.
 
 Work is streamed in chunks with grouped queries, so a check of 100,000 invoices stays within seconds.
 """
@@ -43,7 +46,7 @@ from app.reconciliation.models import (
     WriteOff,
 )
 from app.reconciliation.status import fits, invoice_status, paid_effect, signed_effect, transaction_status
-from app.statements.models import BankTransaction
+from app.statements.models import BankTransaction, MovementTwin, PendingPayment
 
 ZERO = Decimal("0.00")
 _CHUNK = 1000
@@ -71,6 +74,8 @@ def check(session: Session, company_id: str | None = None) -> list[Violation]:
         *_suggestions(session, company_id),
         *_events(session, company_id),
         *_returns(session, company_id),
+        *_pending(session, company_id),
+        *_twins(session, company_id),
     ]
 
 
@@ -383,3 +388,48 @@ def _returns(session: Session, company_id: str | None) -> Iterator[Violation]:
             ]
             if left:
                 yield Violation("return.net", original_id, f"came back whole, yet still pays through {', '.join(left)}")
+
+
+def _pending(session: Session, company_id: str | None) -> Iterator[Violation]:
+    """An invoice's pending amount is its pending payments not booked or expired; a booked one names its twin."""
+    for chunk in _ids(session, Invoice, company_id):
+        owed: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        for invoice_id, amount in session.execute(
+            select(PendingPayment.invoice_id, PendingPayment.amount).where(
+                col(PendingPayment.invoice_id).in_(chunk), PendingPayment.state == "pending"
+            )
+        ):
+            owed[invoice_id] += amount
+        for inv_id, pending in session.execute(
+            select(Invoice.id, Invoice.pending_amount).where(col(Invoice.id).in_(chunk))
+        ):
+            if pending != owed[inv_id]:
+                yield Violation(
+                    "invoice.pending_amount",
+                    inv_id,
+                    f"pending_amount {format_amount(pending)}, its pending payments come to "
+                    f"{format_amount(owed[inv_id])}",
+                )
+    booked = select(PendingPayment.id).where(
+        PendingPayment.state == "booked", col(PendingPayment.transaction_id).is_(None)
+    )
+    if company_id is not None:
+        booked = booked.where(PendingPayment.company_id == company_id)
+    for pending_id in session.exec(booked):
+        yield Violation("pending.booked", pending_id, "booked, yet it names no booked transaction")
+
+
+def _twins(session: Session, company_id: str | None) -> Iterator[Violation]:
+    """A movement seen twice is one payment: its twin is a stored movement of the same company, day and amount."""
+    query = select(MovementTwin, BankTransaction).join(
+        BankTransaction, col(BankTransaction.id) == col(MovementTwin.transaction_id)
+    )
+    if company_id is not None:
+        query = query.where(MovementTwin.company_id == company_id)
+    for twin, tx in session.exec(query):
+        if (tx.company_id, tx.booking_date, tx.amount) != (twin.company_id, twin.booking_date, twin.amount):
+            yield Violation(
+                "twin.payment",
+                twin.id,
+                f"counted as transaction {tx.id}, which is another company's, day or amount",
+            )

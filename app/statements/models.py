@@ -121,3 +121,59 @@ class BankTransaction(SQLModel, table=True):
     #: Signed like ``amount``: what write-offs without an invoice account for.
     amount_written_off: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class MovementTwin(SQLModel, table=True):
+    """A movement (``twins.py``) of a statement that is a payment stored before from the other kind of source."""
+
+    __tablename__ = "movement_twins"
+    __table_args__ = (Index("ix_movement_twins_transaction", "transaction_id"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    company_id: str = Field(foreign_key="companies.id", index=True, max_length=40)
+    #: The statement it appeared in again, and where in it.
+    statement_id: str = Field(foreign_key="statements.id", max_length=40)
+    line: int
+    bank_reference: str = Field(max_length=40)
+    #: The transaction it is: stored from the first source that brought it.
+    transaction_id: str = Field(foreign_key="transactions.id", max_length=40)
+    booking_date: date
+    amount: Decimal = Field(sa_type=Money)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PendingPayment(SQLModel, table=True):
+    """A payment the bank shows as pending (Ponto's pending transactions): not booked, never money on an
+    invoice. One with a reference to an open invoice counts in its ``pending_amount`` until it is booked (its
+    booked twin settles the invoice), or until it expires unbooked (``pending.py``)."""
+
+    __tablename__ = "pending_payments"
+    __table_args__ = (
+        UniqueConstraint("company_id", "source", "external_id", name="uq_pending_payments_external"),
+        Index("ix_pending_payments_company_state", "company_id", "state"),
+        Index("ix_pending_payments_invoice", "invoice_id", **partial_index("invoice_id IS NOT NULL")),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    company_id: str = Field(foreign_key="companies.id", max_length=40)
+    source: str = Field(max_length=20)  # "ponto"
+    external_id: str = Field(max_length=64)  # the source's id of the pending item
+    account_iban: str = Field(max_length=40)
+    currency: str = Field(max_length=3)
+    amount: Decimal = Field(sa_type=Money)
+    execution_date: date
+    counterparty_name: str | None = Field(default=None, max_length=70)
+    counterparty_iban: str | None = Field(default=None, max_length=40)
+    communication: str = ""
+    structured_reference: str | None = Field(default=None, max_length=40)
+    end_to_end_reference: str | None = Field(default=None, max_length=40)
+    #: The open invoice its reference names; None when it names none.
+    invoice_id: str | None = Field(default=None, foreign_key="invoices.id", max_length=40)
+    #: pending | booked (its booked twin is ``transaction_id``) | expired (never booked within the limit)
+    state: str = Field(default="pending", max_length=10)
+    #: No foreign key: it is noted as its booked twin is stored, before the ledger writes that row.
+    transaction_id: str | None = Field(default=None, max_length=40)
+    raw: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    first_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    settled_at: datetime | None = None

@@ -57,6 +57,18 @@ def _open_camt(data: bytes) -> OpenedFile:
     return CamtReader(data)
 
 
+def _open_ponto(data: bytes) -> OpenedFile:
+    from app.statements.ponto_reader import PontoBatchReader
+
+    return PontoBatchReader(data)
+
+
+def _is_ponto(data: bytes) -> bool:
+    from app.statements.ponto_reader import recognises
+
+    return recognises(data)
+
+
 def _open_coda(data: bytes) -> OpenedFile:
     from app.statements.coda import CodaReader
 
@@ -67,6 +79,8 @@ def _open_coda(data: bytes) -> OpenedFile:
 #: format is refused as unreadable CODA, with the line where reading it failed.
 READERS: tuple[Reader, ...] = (
     Reader("camt.053", _is_xml, _open_camt),
+    # The batches the Ponto Connect feed stores (app/ponto): its JSON as fetched, never an upload's format.
+    Reader("Ponto", _is_ponto, _open_ponto),
     Reader("CODA", lambda _data: True, _open_coda),
 )
 

@@ -115,6 +115,11 @@ class IngestResponse(BaseModel):
     statements: list[StatementPublic]
     transactions_created: int
     duplicates: int
+    movements_known: int = Field(
+        default=0,
+        description="Movements not stored again: the same payments came before through the other kind of source "
+        "(a Ponto transaction, then the bank's statement file, or the other way round). Each is one transaction.",
+    )
     matching: MatchingCounts
     warnings: list[WarningPublic] = Field(default_factory=list, description="File-level warnings.")
     file_id: str | None = None
@@ -126,7 +131,10 @@ class StatementRead(BaseModel):
     id: str
     account_iban: str
     currency: str
-    sequence: int = Field(description="The bank's (CODA electronic, camt.053 legal) sequence number.")
+    sequence: int = Field(
+        description="The bank's (CODA electronic, camt.053 legal) sequence number; negative (-1, -2, ...) for the "
+        "batches the Ponto Connect feed brings, which a bank does not number."
+    )
     paper_sequence: str | None
     date: date  # the statement's date: its new balance's
     opening_date: date

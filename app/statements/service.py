@@ -20,11 +20,13 @@ from app.core.outbox_models import Event
 from app.core.timeutil import utcnow
 from app.reconciliation.locks import lock_company_ledger
 from app.reconciliation.service import MatchRun, MatchSummary
-from app.statements.models import BankTransaction, Statement, StatementFile
+from app.statements.models import BankTransaction, MovementTwin, Statement, StatementFile
 from app.statements.parsed import MovementKind, ParsedStatement, StatementFileError, StatementWarning
+from app.statements.pending import book_twins, has_pending
 from app.statements.readers import reader_for
 from app.statements.schemas import IngestResponse, MatchingCounts, StatementPublic, WarningPublic
 from app.statements.sources import ReceivedFile
+from app.statements.twins import has_ponto_statements, is_ponto, pair, stored_twins
 
 
 @dataclass
@@ -76,6 +78,12 @@ def ingest_statement_file(session: Session, company_id: str, file: ReceivedFile)
     lock_company_ledger(session, company_id)
     # Told apart by the content: every format gives the same parsed statements.
     reader = reader_for(file.data)
+    if reader.name == "Ponto" and file.source.name != "ponto":
+        # The feed's own batches: an upload of one would pass for Ponto's view of the account.
+        raise ValidationFailed(
+            "not a readable bank statement file: a Ponto Connect batch comes only from the Ponto feed",
+            errors=[{"message": "Ponto batches are not uploaded"}],
+        )
     try:
         opened = reader.open(file.data)
         ingest = _Ingest(session, company_id, file, opened.encoding, opened.movement_records())
@@ -91,6 +99,7 @@ def ingest_statement_file(session: Session, company_id: str, file: ReceivedFile)
             statements=ingest.summaries,
             transactions_created=0,
             duplicates=ingest.duplicates,
+            movements_known=ingest.twins,
             matching=MatchingCounts(matched=0, suggested=0, unmatched=0),
             warnings=file_warnings,
         )
@@ -113,6 +122,7 @@ def ingest_statement_file(session: Session, company_id: str, file: ReceivedFile)
         statements=ingest.summaries,
         transactions_created=len(ingest.new_ids),
         duplicates=ingest.duplicates,
+        movements_known=ingest.twins,
         matching=MatchingCounts(**totals.as_dict()),
         warnings=file_warnings,
         file_id=ingest.file_id,
@@ -151,6 +161,11 @@ class _Ingest:
         #: Matches each statement's new transactions as it is stored (from its first new statement on).
         self.matching: MatchRun | None = None
         self.movements = movements
+        #: Movements not stored because the other kind of source brought them before (twins.py).
+        self.twins = 0
+        # Asked once per file: a company that never used Ponto pays nothing more per movement.
+        self.twins_possible = file.source.name == "ponto" or has_ponto_statements(session, company_id)
+        self.pending_possible = has_pending(session, company_id)
 
     @property
     def created(self) -> bool:
@@ -214,7 +229,10 @@ class _Ingest:
                 totals.append(row)
             else:
                 leaves.append(row)
-                self.new_ids.append(row["id"])
+        twins = self._twins(st, leaves)
+        if twins:
+            leaves = [row for row in leaves if row["id"] not in twins]
+        self.new_ids.extend(row["id"] for row in leaves)
         insert_rows(
             self.session,
             Statement,
@@ -242,6 +260,11 @@ class _Ingest:
         # with their first state, when matching has settled them (the ledger stores them: see Ledger.fresh).
         for start in range(0, len(totals), 5000):
             insert_rows(self.session, BankTransaction, totals[start : start + 5000])
+        if twins:
+            insert_rows(self.session, MovementTwin, list(twins.values()))
+        if self.pending_possible and leaves:
+            # Before matching: the invoice a booked twin settles is shown without its pending amount.
+            book_twins(self.session, self.company_id, st.account_iban, leaves)
         if self.matching is None:
             self.matching = MatchRun(self.session, self.company_id, fresh=True, expected=self.movements)
         # Read by attribute as the database's rows are (nothing is read back).
@@ -259,6 +282,30 @@ class _Ingest:
                 warnings=[WarningPublic(**w.as_dict()) for w in warnings],
             )
         )
+
+    def _twins(self, st: ParsedStatement, leaves: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """new row id -> its movement_twins row, for the movements the other kind of source stored before."""
+        if not self.twins_possible or not leaves:
+            return {}
+        days = (min(r["booking_date"] for r in leaves), max(r["booking_date"] for r in leaves))
+        stored = stored_twins(self.session, self.company_id, st.account_iban, st.currency, is_ponto(st.sequence), days)
+        rows = {r["id"]: r for r in leaves}
+        twins = {
+            new: {
+                "id": new_id("tw"),
+                "company_id": self.company_id,
+                "statement_id": rows[new]["statement_id"],
+                "line": rows[new]["line"],
+                "bank_reference": rows[new]["bank_reference"],
+                "transaction_id": known,
+                "booking_date": rows[new]["booking_date"],
+                "amount": rows[new]["amount"],
+                "created_at": self.now,
+            }
+            for new, known in pair(leaves, stored).items()
+        }
+        self.twins += len(twins)
+        return twins
 
     def _account(self, iban: str) -> str | None:
         if iban not in self.accounts:
@@ -339,11 +386,15 @@ def _duplicate_summary(st: ParsedStatement, existing_id: str) -> StatementPublic
 
 
 def _sequence_warnings(session: Session, st: ParsedStatement) -> list[StatementWarning]:
-    """A gap against the account's previous stored statement (numbering restarts at 1 each year)."""
+    """A gap against the account's previous stored statement (numbering restarts at 1 each year). A Ponto
+    batch has no bank numbering or balances to compare: neither it nor a bank statement is judged by one."""
+    if is_ponto(st.sequence):
+        return []
     previous = session.exec(
         select(func.max(Statement.sequence)).where(
             Statement.account_iban == st.account_iban,
             Statement.currency == st.currency,
+            col(Statement.sequence) >= 0,
             col(Statement.date) < st.date,
             func.extract("year", Statement.date) == st.date.year,
         )
@@ -367,7 +418,10 @@ def _balance_gap(session: Session, st: ParsedStatement) -> list[StatementWarning
     previous = session.exec(
         select(Statement.sequence, Statement.date, Statement.closing_balance)
         .where(
-            Statement.account_iban == st.account_iban, Statement.currency == st.currency, col(Statement.date) < st.date
+            Statement.account_iban == st.account_iban,
+            Statement.currency == st.currency,
+            col(Statement.date) < st.date,
+            col(Statement.sequence) >= 0,
         )
         .order_by(col(Statement.date).desc(), col(Statement.sequence).desc())
         .limit(1)

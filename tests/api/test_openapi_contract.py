@@ -15,7 +15,9 @@ from app.openapi.export import openapi_document
 from tests.helpers import ADMIN
 
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-PUBLIC = {"/healthz", "/readyz", "/v1/webhooks/inbound"}
+PUBLIC = {"/healthz", "/readyz", "/v1/webhooks/inbound", "/v1/webhooks/ponto", "/v1/ponto/callback"}
+#: A page for a person's browser: its refusals are pages too.
+HTML = {"text/html": {}}
 
 
 def operations() -> list[tuple[str, str, dict[str, Any]]]:
@@ -47,7 +49,8 @@ def test_every_operation_is_summarised_described_secured_and_answers_problems():
         errors = {status: r for status, r in operation["responses"].items() if status.startswith("4")}
         assert errors or path in ("/healthz", "/readyz"), where
         for status, response in errors.items():
-            assert response.get("content") == PROBLEM, (where, status)
+            page = path == "/v1/ponto/callback" and response.get("content") == HTML
+            assert response.get("content") == PROBLEM or page, (where, status)
         if path not in PUBLIC:
             assert {"401", "403"} <= set(errors), where
         if method == "post":

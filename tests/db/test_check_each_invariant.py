@@ -415,6 +415,23 @@ CASES = [
         ),
         lambda w: [("event.stale", w.invoices["PART"])],
     ),
+    # -- money on its way, movements seen twice (issue 43) ----------------------------------------------------
+    Case(
+        "invoice.pending_amount",  # 5.00 "on its way" that no pending payment brings
+        lambda w: sql("UPDATE invoices SET pending_amount = pending_amount + 500 WHERE id = :i", i=w.invoices["SUGG"]),
+        lambda w: [("invoice.pending_amount", w.invoices["SUGG"])],
+    ),
+    Case(
+        "twin.payment",  # a movement counted as FULL's payment, but of another amount
+        lambda w: sql(
+            "INSERT INTO movement_twins (id, company_id, statement_id, line, bank_reference, transaction_id,"
+            " booking_date, amount, created_at) SELECT 'tw_planted', company_id, statement_id, 1, 'x', id,"
+            " booking_date, amount + 100, :now FROM transactions WHERE id = :t",
+            t=w.transactions["FULL"],
+            now=utcnow(),
+        ),
+        lambda w: [("twin.payment", "tw_planted")],
+    ),
 ]
 
 

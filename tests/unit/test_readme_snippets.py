@@ -7,7 +7,8 @@ The blocks and the tests that run them as written:
 2. From zero to a paid invoice: tests/e2e/test_readme_walkthrough.py (then run again, as the README says).
 3. The split, after the walk-through in its shell: tests/e2e/test_readme_walkthrough.py.
 4. and 5. The CodaBox stand-in and its steps, after the walk-through: tests/e2e/test_readme_codabox.py.
-6. Production, on PostgreSQL: tests/db/test_readme_production.py.
+6. and 7. The Ponto Connect stand-in and its steps, after the walk-through: tests/e2e/test_readme_ponto.py.
+8. Production, on PostgreSQL: tests/db/test_readme_production.py.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ RUNNERS = [
         "tests/e2e/test_readme_codabox.py",
         "codabox_blocks",
     ),
+    (".venv/bin/codarecon fake-ponto", "tests/e2e/test_readme_ponto.py", "Try it offline with the stand-in"),
+    ("PONTO=http://127.0.0.1:8766", "tests/e2e/test_readme_ponto.py", "ponto_blocks"),
     ("export CODARECON_DATABASE_URL=postgresql", "tests/db/test_readme_production.py", "## Production: PostgreSQL"),
 ]
 

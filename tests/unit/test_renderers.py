@@ -109,6 +109,7 @@ def _invoice(**changes: Any) -> SimpleNamespace:
         "status": "open",
         "amount_paid": Decimal("0.00"),
         "write_off_amount": Decimal("0.00"),
+        "pending_amount": Decimal("0.00"),
         "paid_at": None,
         "cancelled_at": None,
         "delivery_status": "pending",
