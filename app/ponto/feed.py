@@ -10,7 +10,9 @@ One run (``sync_company``):
 4. the booked transactions newer than the last one read, by position (never by date), each stored once by
    Ponto's id: the readable ones as one batch through the same ingestion as CODA and camt.053 (matching,
    events), the unreadable ones set aside with why; the position moves past both, in the same transaction;
-5. the pending transactions (``pending_feed.py``).
+5. the pending transactions (``pending_feed.py``);
+6. the transactions the synchronization changed (``updated-transactions``), upserted by id: one nobody has
+   settled yet takes its new description and is matched again; money and day never change.
 Ponto down or busy: the job is retried with backoff (``RetryableJobError``). A revoked integration stops it
 with state ``revoked``; a lapsed consent stops that account (``consent_expired``) until the user renews it.
 """
@@ -35,6 +37,8 @@ from app.ponto.client import PontoAuthError, PontoClient, PontoError, RetryableP
 from app.ponto.events import account_revoked, consent_expiring
 from app.ponto.models import PontoAccount, PontoConnection, PontoTransaction
 from app.ponto.pending_feed import note_pending
+from app.reconciliation.locks import lock_company_ledger
+from app.reconciliation.service import match_transactions
 from app.statements import service as statements
 from app.statements.models import BankTransaction, MovementTwin
 from app.statements.ponto_reader import PontoTransactionError, account_iban, batch_bytes, read_transaction
@@ -83,8 +87,8 @@ def sync_company(job: Job) -> None:
             if token is None:
                 return
             accounts = _accounts(company_id, api, token)
-            for account in accounts:
-                _sync_account(company_id, api, token, account, synchronize)
+            for account, latest in accounts:
+                _sync_account(company_id, api, token, account, latest, synchronize)
     except (RetryablePontoError, PontoAuthError) as exc:
         _note_sync(company_id, str(exc))
         raise RetryableJobError(str(exc)) from None
@@ -106,7 +110,7 @@ def _token(company_id: str, api: PontoClient) -> str | None:
         return None
 
 
-def _accounts(company_id: str, api: PontoClient, token: str) -> list[PontoAccount]:
+def _accounts(company_id: str, api: PontoClient, token: str) -> list[tuple[PontoAccount, str | None]]:
     """The integration's accounts as Ponto lists them now, kept; the readable ones."""
     try:
         listed = api.accounts(token)
@@ -115,7 +119,7 @@ def _accounts(company_id: str, api: PontoClient, token: str) -> list[PontoAccoun
     settings = get_settings()
     now = utcnow()
     warn_before = timedelta(days=settings.ponto_consent_warning_days)
-    readable: list[PontoAccount] = []
+    readable: list[tuple[PontoAccount, str | None]] = []  # with Ponto's latest synchronization of each
     with unit_of_work() as session:
         known = {a.id: a for a in session.exec(select(PontoAccount).where(PontoAccount.company_id == company_id))}
         seen: set[str] = set()
@@ -147,13 +151,14 @@ def _accounts(company_id: str, api: PontoClient, token: str) -> list[PontoAccoun
             session.add(account)
             if account.state == "active" and expires and expires - warn_before <= now:
                 _offer_reauthorization(session, api, token, account)
+            latest = (meta.get("latestSynchronization") or {}).get("id")
             if account.state == "active" and account.availability != "readonly":
-                readable.append(account)
+                readable.append((account, str(latest)[:64] if latest else None))
         for account in known.values():
             if account.id not in seen and account.state != "revoked":
                 account_revoked(session, account, "Ponto no longer lists the account in the integration")
         session.flush()
-        for account in readable:
+        for account, _ in readable:
             session.expunge(account)
     return readable
 
@@ -174,14 +179,23 @@ def _offer_reauthorization(session: Session, api: PontoClient, token: str, accou
     consent_expiring(session, account)
 
 
-def _sync_account(company_id: str, api: PontoClient, token: str, account: PontoAccount, synchronize: bool) -> None:
+def _sync_account(
+    company_id: str, api: PontoClient, token: str, account: PontoAccount, latest: str | None, synchronize: bool
+) -> None:
+    """Synchronize (when asked), read what is new, pending items, and what the synchronization changed (ours, or
+    Ponto's latest one when a webhook asked: ``latest``)."""
+    synchronization = latest
     if synchronize:
         started = api.start_synchronization(token, account.id, SUBTYPE)
-        if started is not None and not _finished(company_id, api, token, account, str(started.get("id"))):
-            return
+        if started is not None:
+            if not _finished(company_id, api, token, account, str(started.get("id"))):
+                return
+            synchronization = str(started.get("id"))
     items = api.transactions_since(token, account.id, account.last_transaction_id)
     if items:
         _store(company_id, account, items)
+    if synchronization and synchronization != account.updates_read_for:
+        _apply_updates(company_id, account.id, synchronization, api.updated_transactions(token, synchronization))
     pending = api.pending_transactions(token, account.id)
     with unit_of_work() as session:
         note_pending(session, company_id, account.iban, account.currency, pending)
@@ -321,17 +335,73 @@ def _set_aside_batch(company_id: str, account: PontoAccount, fresh: list[Any], e
             session.add(conn)
 
 
-def _updated(session: Session, row: PontoTransaction, item: dict[str, Any]) -> None:
-    """Ponto changed a transaction it gave before: keep its newest JSON. The money it brought stays as booked
-    (the ledger's allocations are the truth); a changed amount is logged for a person."""
+def _apply_updates(company_id: str, account_id: str, synchronization: str, items: list[dict[str, Any]]) -> None:
+    """The transactions a synchronization changed (``updated-transactions``): upserted by Ponto's id."""
+    with unit_of_work() as session:
+        ids = [str(item.get("id")) for item in items if item.get("id")]
+        known = (
+            {
+                row.id: row
+                for row in session.exec(
+                    select(PontoTransaction).where(
+                        col(PontoTransaction.id).in_(ids), PontoTransaction.company_id == company_id
+                    )
+                )
+            }
+            if ids
+            else {}
+        )
+        changed = [
+            tx for item in items if (row := known.get(str(item.get("id")))) and (tx := _updated(session, row, item))
+        ]
+        if changed:
+            lock_company_ledger(session, company_id)
+            match_transactions(session, company_id, changed)
+        account = session.get(PontoAccount, account_id)
+        if account is not None:
+            account.updates_read_for = synchronization
+            session.add(account)
+
+
+def _updated(session: Session, row: PontoTransaction, item: dict[str, Any]) -> str | None:
+    """Ponto changed a transaction it gave before: keep its newest JSON. A payment nobody settled yet takes the
+    new description (a remittance filled in later) and is matched again: the id to match. Money already
+    settled stays as booked (the ledger's allocations are the truth); a changed amount or day is logged."""
     if row.raw == item:
-        return
-    before = (row.raw.get("attributes") or {}).get("amount")
-    after = (item.get("attributes") or {}).get("amount")
-    if before != after:
-        log.warning("Ponto transaction %s changed its amount from %s to %s: kept as booked", row.id, before, after)
+        return None
     row.raw, row.updates, row.updated_at = item, row.updates + 1, utcnow()
     session.add(row)
+    if row.status != "stored" or row.transaction_id is None:
+        return None
+    try:
+        parsed = read_transaction(item, 1)
+    except PontoTransactionError as exc:
+        log.warning("Ponto transaction %s changed into something unreadable (%s): kept as it was", row.id, exc)
+        return None
+    tx = session.get(BankTransaction, row.transaction_id)
+    if tx is None:
+        return None
+    if (parsed.amount, parsed.booking_date) != (tx.amount, tx.booking_date):
+        log.warning("Ponto transaction %s changed its amount or day: kept as booked", row.id)
+        return None
+    if tx.status not in ("unmatched", "suggested"):
+        return None
+    fresh = {
+        "communication": parsed.communication,
+        "structured_type": parsed.structured_type,
+        "structured_content": parsed.structured_content,
+        "structured_reference": parsed.structured_reference,
+        "counterparty_name": parsed.counterparty.name,
+        "counterparty_iban": parsed.counterparty.iban,
+        "end_to_end_reference": parsed.end_to_end_reference,
+    }
+    if all(getattr(tx, key) == value for key, value in fresh.items()):
+        return None
+    for key, value in fresh.items():
+        setattr(tx, key, value)
+    session.add(tx)
+    session.flush()
+    return tx.id
 
 
 def _instant(value: Any) -> datetime | None:

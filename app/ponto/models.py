@@ -62,6 +62,8 @@ class PontoAccount(SQLModel, table=True):
     last_transaction_id: str | None = Field(default=None, max_length=64)
     #: How many batches were stored: batch n is statement -n (app/statements/ponto_reader.py).
     batches: int = 0
+    #: The synchronization whose changed transactions were last applied (Ponto's updated-transactions).
+    updates_read_for: str | None = Field(default=None, max_length=64)
     synchronized_at: datetime | None = None
     last_error: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)

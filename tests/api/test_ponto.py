@@ -433,3 +433,30 @@ def test_a_ponto_batch_cannot_be_uploaded(client, world):
     data = batch_bytes(account, 1, datetime.now(UTC), [])
     answer = client.post(f"/v1/companies/{VAT}/statements", files={"file": ("p.json", data)}, headers=key)
     assert answer.status_code == 422 and "Ponto" in answer.json()["detail"]
+
+
+def test_a_transaction_ponto_changes_later_is_upserted_and_matched_again(client, world):
+    """Ponto first shows the transfer without its communication; a later synchronization fills it in."""
+    key, account = connect(client, world)
+    invoice = _invoice(client, key)
+    tx_id = booked(
+        world,
+        account,
+        remittance_information=None,
+        remittance_information_type=None,
+        counterpart_reference="BE68539007547034",
+    )
+    sync(client, key)
+    assert _read(client, key, invoice["id"])["status"] == "open"
+    world.state.update_transaction(tx_id, {"remittance_information": OGM, "remittance_information_type": "structured"})
+    status = sync(client, key)
+    assert status["transactions_stored"] == 1  # the same transaction, not a second one
+    paid = _read(client, key, invoice["id"])
+    assert (paid["status"], paid["amount_paid"]) == ("paid", "121.00")
+    [tx] = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
+    assert tx["bank_reference"] == tx_id and tx["structured_reference"] == OGM
+    # A change of money is not taken: what was booked stays.
+    world.state.update_transaction(tx_id, {"amount": "99.00"})
+    sync(client, key)
+    assert _read(client, key, invoice["id"])["amount_paid"] == "121.00"
+    invariants_hold()

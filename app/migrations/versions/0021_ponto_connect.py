@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("reauthorization_for", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("last_transaction_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("batches", sa.Integer(), nullable=False),
+        sa.Column("updates_read_for", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("synchronized_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
