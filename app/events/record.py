@@ -7,7 +7,7 @@ says what changed, and renders every snapshot of one settle at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlmodel import Session
@@ -113,24 +113,20 @@ def _event(
 
 def record_delivery(session: Session, invoice: Invoice, event_type: str) -> None:
     """An invoice's delivery to CodaBox ended (delivered, or failed for good): the invoice as it is now."""
-    resource = present_invoice(session, invoice)
-    record_event(
-        session,
-        invoice.company_id,
-        event_type,
-        invoice.id,
-        {"data": resource, "change": {"delivery": resource["delivery"]}},
-    )
+    _record_invoice(session, invoice, event_type, lambda resource: {"delivery": resource["delivery"]})
 
 
 def record_pending(session: Session, invoice: Invoice, event_type: str, change: dict[str, Any]) -> None:
     """Money on its way to an invoice showed or stopped showing (``invoice.payment_pending``,
     ``invoice.pending_expired``): the invoice as it is now, with its pending amount."""
-    resource = present_invoice(session, invoice)
-    record_event(
-        session,
-        invoice.company_id,
-        event_type,
-        invoice.id,
-        {"data": resource, "change": {"pending_amount": resource["pending_amount"], **change}},
+    _record_invoice(
+        session, invoice, event_type, lambda resource: {"pending_amount": resource["pending_amount"], **change}
     )
+
+
+def _record_invoice(
+    session: Session, invoice: Invoice, event_type: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    """An event about an invoice outside the ledger's settles: the invoice as it is now, and what changed."""
+    resource = present_invoice(session, invoice)
+    record_event(session, invoice.company_id, event_type, invoice.id, {"data": resource, "change": change(resource)})
