@@ -55,6 +55,13 @@ CODABOX_ENTRIES = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+PONTO_TRANSACTIONS = Counter(
+    "codarecon_ponto_transactions",
+    "Booked Ponto Connect transactions read, by outcome: stored (a transaction of its own), known (a bank file "
+    "brought it before), set_aside (unreadable).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 WEBHOOK_FAILURES = Counter(
     "codarecon_webhook_delivery_failures",
     "Failed webhook delivery attempts (final or to be retried).",

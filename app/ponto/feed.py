@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.core import metrics
 from app.core.config import get_settings
 from app.core.db import unit_of_work
 from app.core.errors import AppError, Conflict, ValidationFailed
@@ -260,6 +261,7 @@ def _store(company_id: str, account: PontoAccount, items: list[dict[str, Any]]) 
             fresh.append((item, parsed))
         stored = session.get(PontoAccount, account.id) or account
         for ponto_id, item, exc in aside:
+            metrics.PONTO_TRANSACTIONS.labels("set_aside").inc()
             log.warning("Ponto transaction %s of company %s set aside: %s", ponto_id, company_id, exc.message)
             session.add(
                 PontoTransaction(
@@ -313,6 +315,7 @@ def _record(session: Session, company_id: str, account_id: str, fresh: list[Any]
     for item, parsed in fresh:
         ponto_id = str(item["id"])
         status = "stored" if ponto_id in own else "known"
+        metrics.PONTO_TRANSACTIONS.labels(status).inc()
         session.add(
             PontoTransaction(
                 id=ponto_id,

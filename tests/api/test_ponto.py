@@ -245,6 +245,9 @@ def test_a_pending_payment_never_booked_expires(client, world):
 
 
 def test_an_unreadable_transaction_is_set_aside_and_the_feed_goes_on(client, world):
+    from app.core import metrics
+
+    aside_before = metrics.PONTO_TRANSACTIONS.labels("set_aside")._value.get()
     key, account = connect(client, world)
     invoice = _invoice(client, key)
     bad = booked(world, account, "1.00", raw={"amount": "12,5"})
@@ -255,6 +258,7 @@ def test_an_unreadable_transaction_is_set_aside_and_the_feed_goes_on(client, wor
     reasons = {item["ponto_transaction_id"]: item["reason"] for item in status["set_aside"]}
     assert "amount" in reasons[bad] and "12,5" in reasons[bad]
     assert "executionDate" in reasons[late]
+    assert metrics.PONTO_TRANSACTIONS.labels("set_aside")._value.get() == aside_before + 2
     assert _read(client, key, invoice["id"])["status"] == "paid"
     # Never read again, never blocking what follows.
     booked(world, account, "3.00", remittance_information="later", remittance_information_type="unstructured")
