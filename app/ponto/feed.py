@@ -232,6 +232,16 @@ def _finished(company_id: str, api: PontoClient, token: str, account: PontoAccou
 def _store(company_id: str, account: PontoAccount, items: list[dict[str, Any]]) -> None:
     """One batch: every item new to us stored once (readable ones through ingestion, the others set aside), and
     the position moved past them, all in one transaction."""
+    try:
+        _store_batch(company_id, account, items)
+    except (ValidationFailed, Conflict) as exc:
+        # The whole batch cannot be stored (say, the account is another company's): nothing of it was, the
+        # position stays, the job tries again later, and the status says why.
+        _note_refused_batch(company_id, account, exc)
+        raise RetryableJobError(f"Ponto batch of account {account.id} not stored: {exc.detail}") from None
+
+
+def _store_batch(company_id: str, account: PontoAccount, items: list[dict[str, Any]]) -> None:
     newest = str(items[-1].get("id"))
     with unit_of_work() as session:
         ids = [str(item.get("id")) for item in items if item.get("id")]
@@ -276,12 +286,7 @@ def _store(company_id: str, account: PontoAccount, items: list[dict[str, Any]]) 
         if fresh:
             stored.batches += 1
             data = batch_bytes(_account_resource(stored), stored.batches, utcnow(), [item for item, _ in fresh])
-            try:
-                result = statements.ingest_statement_file(session, company_id, ReceivedFile(data, SOURCE))
-            except (ValidationFailed, Conflict) as exc:
-                # The whole batch cannot be stored (say, the account is another company's): each item set aside.
-                _set_aside_batch(company_id, account, fresh, exc)
-                raise RetryableJobError(f"Ponto batch of account {account.id} not stored: {exc.detail}") from None
+            result = statements.ingest_statement_file(session, company_id, ReceivedFile(data, SOURCE))
             _record(session, company_id, account.id, fresh, result.response.statements[0].id)
         stored.last_transaction_id = newest
         stored.synchronized_at = utcnow()
@@ -329,7 +334,7 @@ def _record(session: Session, company_id: str, account_id: str, fresh: list[Any]
         )
 
 
-def _set_aside_batch(company_id: str, account: PontoAccount, fresh: list[Any], exc: AppError) -> None:
+def _note_refused_batch(company_id: str, account: PontoAccount, exc: AppError) -> None:
     log.warning("Ponto batch of account %s for company %s refused: %s", account.id, company_id, exc.detail)
     with unit_of_work() as session:
         conn = session.get(PontoConnection, company_id)

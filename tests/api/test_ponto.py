@@ -464,3 +464,30 @@ def test_a_transaction_ponto_changes_later_is_upserted_and_matched_again(client,
     sync(client, key)
     assert _read(client, key, invoice["id"])["amount_paid"] == "121.00"
     invariants_hold()
+
+
+def test_a_batch_of_another_companys_account_stores_nothing_and_says_why(client, world):
+    from tests.helpers import OTHER_VAT, make_company
+
+    make_company(client, vat=OTHER_VAT, name="Other BV", accounts=["BE68539007547034"])
+    key, account = connect(client, world)
+    # The company's user also let Ponto read an account registered to another company.
+    org = world.state.accounts[account].organization_id
+    other = world.state.add_organization("Other BV", [{"iban": "BE68539007547034"}])["accounts"][0]["id"]
+    world.state.accounts[other].organization_id = org
+    world.state.organizations[org].account_ids.append(other)
+    booked(world, other, "5.00", remittance_information="x", remittance_information_type="unstructured")
+    booked(world, account)
+    client.post(f"/v1/companies/{VAT}/ponto/sync", headers=key)
+    from app.core import outbox
+
+    outbox.run_due_jobs(owner="test", base_delay=0.0)
+    status = client.get(f"/v1/companies/{VAT}/ponto", headers=key).json()
+    assert "another company" in status["last_error"]
+    from app.statements.models import BankTransaction, Statement
+
+    with unit_of_work(read_only=True) as session:
+        # The company's own account's batch went in; nothing of the other account's, at either company.
+        assert [st.account_iban for st in session.exec(select(Statement))] == [IBAN]
+        assert len(list(session.exec(select(BankTransaction)))) == 1
+    assert status["transactions_stored"] == 1 and status["transactions_set_aside"] == 0
