@@ -5,9 +5,9 @@ A movement of one that the other brought before is a **twin**: it is not stored 
 money is counted once, matched once); a ``movement_twins`` row keeps where it appeared again and which
 transaction it is. The file itself is kept whole, as every file is.
 
-Identity (docs/ponto.md): the same account and currency, booking day and signed amount; then the end-to-end id
-when both sides have one (equal: the same payment, different: not); otherwise no contradiction between
-counterparty accounts or structured references, and some agreement between them (or the same communication).
+Identity (docs/ponto.md): the same account and currency, booking day and signed amount; no contradiction
+between end-to-end ids, counterparty accounts or structured references (both given and different); and an
+agreement on one of them (or the same communication).
 With nothing to tell either way, one movement of that day and amount on each side is taken as one payment;
 several are left apart, never paired by guess. Unverified: that Ponto's execution day in Brussels is the CODA
 entry date (both are the bank's booking day in every source we read).
@@ -72,11 +72,12 @@ def contradicts(a: Any, b: Any) -> bool:
 
 
 def agrees(a: Any, b: Any) -> bool:
-    """Evidence that two movements of the same day and amount are one payment."""
-    if a.end_to_end_reference and a.end_to_end_reference == b.end_to_end_reference:
-        return True
+    """Evidence that two movements of the same day and amount are one payment. A contradiction always wins: an
+    end-to-end id is the payer's text, and two payers may write the same one."""
     if contradicts(a, b):
         return False
+    if a.end_to_end_reference and a.end_to_end_reference == b.end_to_end_reference:
+        return True
     for key in ("counterparty_iban", "structured_reference"):
         if getattr(a, key) and getattr(a, key) == getattr(b, key):
             return True
