@@ -66,6 +66,10 @@ class Summary(BaseModel):
     open: CountAmount = Field(description="Open and partially paid invoices; amount is what is still due.")
     overdue: CountAmount
     paid_this_month: CountAmount = Field(description="Invoices settled this month (by booking date); total amounts.")
+    pending: CountAmount = Field(
+        description="Open invoices with money on its way (pending payments the bank shows, not booked yet: Ponto "
+        "Connect); amount is their pending amounts, never counted as paid."
+    )
     ageing: Ageing = Field(description="Amount due by days past the due date.")
     days_sales_outstanding: float | None = Field(description="Receivables / last 90 days' invoiced sales x 90.")
     matching: Matching

@@ -39,6 +39,7 @@ def invoice_figures(session: Session, company_ids: list[str] | None, today: date
     overdue = and_(is_open, col(Invoice.due_date) < today)
     month_start = today.replace(day=1)
     paid_now = and_(col(Invoice.status).in_(("paid", "overpaid")), col(Invoice.paid_at) >= month_start)
+    on_its_way = and_(is_open, Invoice.pending_amount != 0)
     recent_sales = and_(
         Invoice.kind == "invoice",
         Invoice.status != "cancelled",
@@ -53,6 +54,8 @@ def invoice_figures(session: Session, company_ids: list[str] | None, today: date
         func.count(case((paid_now, 1))).label("paid_count"),
         _money_sum(case((paid_now, Invoice.total_amount))).label("paid_amount"),
         _money_sum(case((recent_sales, Invoice.total_amount))).label("recent_sales"),
+        func.count(case((on_its_way, 1))).label("pending_count"),
+        _money_sum(case((on_its_way, Invoice.pending_amount))).label("pending_amount"),
     ]
     for name, low, high in BUCKETS:
         if low is None:
@@ -73,6 +76,7 @@ def invoice_figures(session: Session, company_ids: list[str] | None, today: date
             "open": {"count": m["open_count"], "amount": m["open_amount"]},
             "overdue": {"count": m["overdue_count"], "amount": m["overdue_amount"]},
             "paid_this_month": {"count": m["paid_count"], "amount": m["paid_amount"]},
+            "pending": {"count": m["pending_count"], "amount": m["pending_amount"]},
             "ageing": {
                 name: {"count": m[f"b_{name}_count"], "amount": m[f"b_{name}_amount"]} for name, _, _ in BUCKETS
             },
@@ -189,6 +193,7 @@ EMPTY_INVOICES = {
     "open": {"count": 0, "amount": ZERO},
     "overdue": {"count": 0, "amount": ZERO},
     "paid_this_month": {"count": 0, "amount": ZERO},
+    "pending": {"count": 0, "amount": ZERO},
     "ageing": {name: {"count": 0, "amount": ZERO} for name, _, _ in BUCKETS},
     "days_sales_outstanding": None,
 }

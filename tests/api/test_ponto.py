@@ -200,6 +200,8 @@ def test_a_pending_payment_shows_then_settles_when_booked(client, world):
     assert [i["id"] for i in changed.json()["items"]] == [invoice["id"]]
     [event] = _events("invoice.payment_pending")
     assert event.payload["data"]["pending_amount"] == "121.00" and event.subject_id == invoice["id"]
+    summary = client.get(f"/v1/companies/{VAT}/summary", headers=key).json()
+    assert summary["pending"] == {"count": 1, "amount": "121.00"} and summary["open"]["amount"] == "121.00"
     # Seen again: nothing new.
     sync(client, key)
     assert len(_events("invoice.payment_pending")) == 1
@@ -208,6 +210,7 @@ def test_a_pending_payment_shows_then_settles_when_booked(client, world):
     assert status["pending_payments"] == 0 and status["transactions_stored"] == 1
     settled = _read(client, key, invoice["id"])
     assert (settled["status"], settled["pending_amount"], settled["amount_paid"]) == ("paid", "0.00", "121.00")
+    assert client.get(f"/v1/companies/{VAT}/summary", headers=key).json()["pending"] == {"count": 0, "amount": "0.00"}
     invariants_hold()
 
 
