@@ -18,12 +18,21 @@ from app.core.db import unit_of_work
 from app.core.ids import new_id
 from app.core.timeutil import utcnow
 from app.events.record import record_pending
+from app.identifiers.references import find_references
 from app.invoices.models import Invoice
 from app.statements.models import PendingPayment
 from app.statements.pending import refresh_pending_amounts
 from app.statements.ponto_reader import PontoTransactionError, read_transaction
 
 log = logging.getLogger(__name__)
+
+
+def _reference(parsed: Any) -> str | None:
+    """The payment's reference: its structured one, or else the first valid OGM or RF typed in its text (payers
+    often type the OGM as free communication)."""
+    if parsed.structured_reference:
+        return parsed.structured_reference
+    return next((found.value for found in find_references(parsed.communication) if found.valid), None)
 
 
 def _invoice_for(session: Session, company_id: str, reference: str | None) -> Invoice | None:
@@ -67,7 +76,8 @@ def note_pending(session: Session, company_id: str, iban: str, currency: str, it
             continue
         if (item.get("attributes") or {}).get("currency", currency) != currency:
             continue
-        invoice = _invoice_for(session, company_id, parsed.structured_reference) if parsed.amount > 0 else None
+        reference = _reference(parsed)
+        invoice = _invoice_for(session, company_id, reference) if parsed.amount > 0 else None
         pending = PendingPayment(
             id=new_id("pp"),
             company_id=company_id,
@@ -80,7 +90,7 @@ def note_pending(session: Session, company_id: str, iban: str, currency: str, it
             counterparty_name=parsed.counterparty.name,
             counterparty_iban=parsed.counterparty.iban,
             communication=parsed.communication,
-            structured_reference=parsed.structured_reference,
+            structured_reference=reference,
             end_to_end_reference=parsed.end_to_end_reference,
             invoice_id=invoice.id if invoice else None,
             raw=item,

@@ -494,3 +494,17 @@ def test_a_batch_of_another_companys_account_stores_nothing_and_says_why(client,
         assert [st.account_iban for st in session.exec(select(Statement))] == [IBAN]
         assert len(list(session.exec(select(BankTransaction)))) == 1
     assert status["transactions_stored"] == 1 and status["transactions_set_aside"] == 0
+
+
+def test_a_pending_payment_with_the_ogm_typed_as_free_text_shows_too(client, world):
+    key, account = connect(client, world)
+    invoice = _invoice(client, key)
+    booked(
+        world,
+        account,
+        pending=True,
+        remittance_information="factuur 2026/1 OGM 090/9337/55493 bedankt",
+        remittance_information_type="unstructured",
+    )
+    sync(client, key)
+    assert _read(client, key, invoice["id"])["pending_amount"] == "121.00"
