@@ -42,6 +42,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Une clé de lecture montre tout ; imputer et annuler demandent une clé d'écriture.",
         "en": "A read key shows everything; booking and undoing need a write key.",
     },
+    "consent_expiring": {
+        "nl": "De toegang tot rekening {iban} via Ponto loopt af op {day}: hernieuw ze.",
+        "fr": "L'accès au compte {iban} via Ponto expire le {day} : renouvelez-le.",
+        "en": "Ponto's access to account {iban} ends on {day}: renew it.",
+    },
+    "consent_expired": {
+        "nl": "De toegang tot rekening {iban} via Ponto is verlopen: hernieuw ze om betalingen te blijven zien.",
+        "fr": "L'accès au compte {iban} via Ponto a expiré : renouvelez-le pour continuer à voir les paiements.",
+        "en": "Ponto's access to account {iban} has ended: renew it to keep seeing payments.",
+    },
+    "ponto_revoked": {
+        "nl": "De koppeling met Ponto is ingetrokken: er komen geen betalingen meer binnen tot ze opnieuw gemaakt is.",
+        "fr": "La connexion à Ponto a été révoquée : plus aucun paiement n'arrive avant qu'elle soit rétablie.",
+        "en": "The Ponto connection was revoked: no payments come in until it is made again.",
+    },
+    "renew": {"nl": "Hernieuwen", "fr": "Renouveler", "en": "Renew"},
     "read_only": {
         "nl": "Alleen lezen: deze sleutel kan niets boeken.",
         "fr": "Lecture seule : cette clé ne peut rien imputer.",

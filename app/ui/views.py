@@ -4,21 +4,25 @@ total, filtered by the search, amounts and dates already in the reader's languag
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from app.companies.models import Company
 from app.core.auth import ApiKey
+from app.core.config import get_settings
 from app.core.db import unit_of_work
 from app.core.money import MoneyError
+from app.core.timeutil import as_utc, utcnow
 from app.dashboard.automation import automation_weeks
 from app.dashboard.service import return_figures
 from app.invoices.models import Invoice
 from app.invoices.presenter import amount_due
+from app.ponto.models import PontoAccount, PontoConnection
 from app.reconciliation.candidates import SqlCandidates
 from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, Suggestion, WriteOff
 from app.reconciliation.reasons import read_back
@@ -27,6 +31,8 @@ from app.reconciliation.rules_service import list_rules
 from app.statements.models import BankTransaction
 from app.ui import i18n
 from app.ui.ranking import PaymentView, rank
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
 
 PAGE_SIZE = 25
 LISTS = ("suggestions", "money_in", "money_out", "history", "invoices")
@@ -77,6 +83,30 @@ def _search_amount(search: str, language: str) -> Decimal | None:
         return None
 
 
+def _bank_notices(session: Session, company_id: str, f: i18n.Formats) -> list[dict[str, str | None]]:
+    """What the company's person must do for the bank feed: renew a Ponto consent that ends soon or has ended
+    (with Ponto's renewal link), or know that the connection was revoked."""
+    conn = session.get(PontoConnection, company_id)
+    if conn is None or conn.state not in ("connected", "revoked"):
+        return []
+    if conn.state == "revoked":
+        return [{"text": f.t("ponto_revoked"), "url": None}]
+    soon = utcnow() + timedelta(days=get_settings().ponto_consent_warning_days)
+    notices: list[dict[str, str | None]] = []
+    for account in session.exec(
+        select(PontoAccount).where(PontoAccount.company_id == company_id, PontoAccount.state != "revoked")
+    ):
+        ends = as_utc(account.consent_expires_at) if account.consent_expires_at else None
+        if account.state == "consent_expired" or (ends is not None and ends <= utcnow()):
+            text = f.t("consent_expired", iban=i18n.grouped_iban(account.iban))
+            notices.append({"text": text, "url": account.reauthorization_url})
+        elif ends is not None and ends <= soon:
+            day = f.day(ends.astimezone(BRUSSELS).date())
+            text = f.t("consent_expiring", iban=i18n.grouped_iban(account.iban), day=day)
+            notices.append({"text": text, "url": account.reauthorization_url})
+    return notices
+
+
 def page_data(
     company_id: str, language: str, pages: dict[str, int], search: str, invoice_search: str
 ) -> dict[str, Any]:
@@ -103,6 +133,7 @@ def page_data(
             "rules": _rules(session, company_id, f),
             "invoices": _invoices(session, company_id, pages["invoices"], invoice_search, invoice_amount, f),
             "reasons": [(r, f.t(f"reason_{r}")) for r in WRITE_OFF_REASONS],
+            "bank_notices": _bank_notices(session, company_id, f),
         }
         for payment in data["money_in"]["rows"]:
             view = PaymentView(

@@ -344,6 +344,14 @@ def test_consent_nearing_its_end_gets_a_renewal_link_and_an_event(client, world)
     assert acc["consent_expiring"] and acc["reauthorization_url"]
     [event] = _events("consent.expiring")
     assert event.payload["change"]["reauthorization_url"] == acc["reauthorization_url"]
+    # The company's person sees it on the review page, with the link.
+    from tests.api.test_review_page import sign_in_with
+
+    client.cookies.set("codarecon_lang", "en")
+    sign_in_with(client, key["Authorization"].removeprefix("Bearer "))
+    page = client.get("/ui/").text
+    assert "access to account BE80 0010 0000 0177 ends on" in page
+    assert f'href="{acc["reauthorization_url"]}"' in page
     # Seen again: no second event for the same consent end.
     sync(client, key)
     assert len(_events("consent.expiring")) == 1
@@ -426,6 +434,11 @@ def test_a_revoked_integration_webhook_revokes_the_connection(client, world):
     assert client.post("/v1/webhooks/ponto", content=body, headers=headers).status_code == 202
     status = client.get(f"/v1/companies/{VAT}/ponto", headers=key).json()
     assert status["state"] == "revoked" and status["accounts"][0]["state"] == "revoked"
+    from tests.api.test_review_page import sign_in_with
+
+    client.cookies.set("codarecon_lang", "nl")
+    sign_in_with(client, key["Authorization"].removeprefix("Bearer "))
+    assert "De koppeling met Ponto is ingetrokken" in client.get("/ui/").text
 
 
 def test_a_ponto_batch_cannot_be_uploaded(client, world):
