@@ -36,6 +36,20 @@ def fake_ponto(**options: Any):
         yield PontoWorld(state, f"http://127.0.0.1:{port}")
 
 
+@contextmanager
+def configured(monkeypatch: Any):
+    """The stand-in, and the service's settings pointing at it (undone after the test), the job kinds loaded."""
+    from app.core.config import get_settings
+    from app.worker import load_job_kinds
+
+    with fake_ponto() as world:
+        settings = get_settings()
+        for name, value in settings_for(world).items():
+            monkeypatch.setattr(settings, name, value)
+        load_job_kinds()
+        yield world
+
+
 def settings_for(world: PontoWorld) -> dict[str, Any]:
     return {
         "ponto_enabled": True,

@@ -11,7 +11,6 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from app.core.config import get_settings
 from app.core.crypto import decrypt
 from app.core.db import unit_of_work
 from app.core.outbox_models import Event
@@ -24,11 +23,10 @@ from tests.ponto_support import (
     booked,
     browse,
     callback,
+    configured,
     connect,
-    fake_ponto,
     invariants_hold,
     run_jobs,
-    settings_for,
     sync,
 )
 
@@ -37,13 +35,7 @@ pytestmark = pytest.mark.timeout(120)
 
 @pytest.fixture
 def world(monkeypatch):
-    with fake_ponto() as found:
-        settings = get_settings()
-        for name, value in settings_for(found).items():
-            monkeypatch.setattr(settings, name, value)
-        from app.worker import load_job_kinds
-
-        load_job_kinds()
+    with configured(monkeypatch) as found:
         yield found
 
 

@@ -11,7 +11,6 @@ from decimal import Decimal
 import pytest
 from sqlmodel import func, select
 
-from app.core.config import get_settings
 from app.core.db import unit_of_work
 from app.reconciliation.invariants import check
 from app.statements import service as statements
@@ -19,7 +18,7 @@ from app.statements.coda_writer import MovementSpec, StatementSpec, write_coda
 from app.statements.models import BankTransaction, MovementTwin
 from app.statements.sources import uploaded
 from tests.helpers import IBAN, VAT, invoice_body
-from tests.ponto_support import PAYER_IBAN, booked, connect, fake_ponto, run_jobs, settings_for
+from tests.ponto_support import PAYER_IBAN, booked, configured, connect, run_jobs
 
 pytestmark = pytest.mark.timeout(120)
 ROUNDS = 4
@@ -27,13 +26,7 @@ ROUNDS = 4
 
 @pytest.fixture
 def world(monkeypatch):
-    with fake_ponto() as found:
-        settings = get_settings()
-        for name, value in settings_for(found).items():
-            monkeypatch.setattr(settings, name, value)
-        from app.worker import load_job_kinds
-
-        load_job_kinds()
+    with configured(monkeypatch) as found:
         yield found
 
 
