@@ -137,23 +137,30 @@ class NotConnected(Exception):
 def access_token(company_id: str, api: PontoClient, *, force: bool = False) -> str:
     """A working access token, refreshed (and its rotated refresh token committed) when it runs out."""
     with unit_of_work() as session:
-        conn = session.exec(
-            select(PontoConnection).where(PontoConnection.company_id == company_id).with_for_update()
-        ).first()
-        if conn is None or conn.state != "connected" or not conn.refresh_token_encrypted:
-            raise NotConnected(conn.state if conn else "not_connected")
-        expires = as_utc(conn.access_token_expires_at) if conn.access_token_expires_at else None
-        if not force and conn.access_token_encrypted and expires and expires - REFRESH_MARGIN > utcnow():
-            return decrypt(conn.access_token_encrypted)
-        try:
-            tokens = api.refresh(decrypt(conn.refresh_token_encrypted))
-        except PontoGrantError as exc:
-            revoked(conn, f"Ponto refused the refresh token: {exc}")
-            session.add(conn)
-            connection_revoked(session, conn)
-            token_error = NotConnected("revoked")
-        else:
-            keep_tokens(conn, tokens)
-            session.add(conn)
-            return tokens.access_token
-    raise token_error
+        token = token_in(session, company_id, api, force=force)
+    if token is None:
+        raise NotConnected("revoked")
+    return token
+
+
+def token_in(session: Session, company_id: str, api: PontoClient, *, force: bool = False) -> str | None:
+    """``access_token`` in the caller's transaction (a request's): the connection row is locked until it ends.
+    None when Ponto refused the refresh token: the connection is then ``revoked`` in that transaction."""
+    conn = session.exec(
+        select(PontoConnection).where(PontoConnection.company_id == company_id).with_for_update()
+    ).first()
+    if conn is None or conn.state != "connected" or not conn.refresh_token_encrypted:
+        raise NotConnected(conn.state if conn else "not_connected")
+    expires = as_utc(conn.access_token_expires_at) if conn.access_token_expires_at else None
+    if not force and conn.access_token_encrypted and expires and expires - REFRESH_MARGIN > utcnow():
+        return decrypt(conn.access_token_encrypted)
+    try:
+        tokens = api.refresh(decrypt(conn.refresh_token_encrypted))
+    except PontoGrantError as exc:
+        revoked(conn, f"Ponto refused the refresh token: {exc}")
+        session.add(conn)
+        connection_revoked(session, conn)
+        return None
+    keep_tokens(conn, tokens)
+    session.add(conn)
+    return tokens.access_token

@@ -34,7 +34,7 @@ from app.core.outbox import RetryableJobError, enqueue
 from app.core.outbox_models import Job
 from app.core.timeutil import as_utc, utcnow
 from app.ponto import connection as link
-from app.ponto.client import PontoAuthError, PontoClient, PontoError, RetryablePontoError
+from app.ponto.client import PontoAuthError, PontoClient, PontoError
 from app.ponto.events import account_revoked, consent_expiring
 from app.ponto.models import PontoAccount, PontoConnection, PontoTransaction
 from app.ponto.pending_feed import note_pending
@@ -90,10 +90,7 @@ def sync_company(job: Job) -> None:
             accounts = _accounts(company_id, api, token)
             for account, latest in accounts:
                 _sync_account(company_id, api, token, account, latest, synchronize)
-    except (RetryablePontoError, PontoAuthError) as exc:
-        _note_sync(company_id, str(exc))
-        raise RetryableJobError(str(exc)) from None
-    except PontoError as exc:
+    except PontoError as exc:  # down, busy, a token that just ran out, a refusal: said, and tried again later
         _note_sync(company_id, str(exc))
         raise RetryableJobError(str(exc)) from None
     except link.NotConnected:
@@ -139,13 +136,15 @@ def _accounts(company_id: str, api: PontoClient, token: str) -> list[tuple[Ponto
             account.availability = meta.get("availability") or "available"
             account.authorized_at = _instant(attributes.get("authorizedAt"))
             expires = _instant(attributes.get("authorizationExpirationExpectedAt"))
-            if expires != _utc(account.consent_expires_at) and expires is not None:
-                account.reauthorization_url = None  # renewed: the old link is spent
+            renewed = expires is not None and expires != _utc(account.consent_expires_at)
+            if renewed:
+                account.reauthorization_url = None  # the old link is spent
             account.consent_expires_at = expires
             if account.state == "revoked":
                 account.state = "active"  # listed again: the company added it back
-            if account.state == "consent_expired" and expires and expires > now:
-                account.state = "active"
+            # A consent the bank refused stays refused until it is renewed (a new end date, or the webhook).
+            if account.state == "consent_expired" and renewed and expires is not None and expires > now:
+                account.state, account.last_error = "active", None
             if expires and expires <= now:
                 account.state = "consent_expired"
             account.updated_at = now

@@ -104,6 +104,11 @@ def _process(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _act(session: Session, conn: PontoConnection, kind: str, data: dict[str, Any]) -> None:
+    if kind == "pontoConnect.account.reauthorized":
+        account = session.get(PontoAccount, _related(data, "account") or "")
+        if account is not None and account.company_id == conn.company_id and account.state == "consent_expired":
+            account.state, account.last_error = "active", None
+            session.add(account)
     if kind in READ_AGAIN and conn.state == "connected":
         queue_sync(session, conn.company_id, synchronize=False, expedite=True)
     elif kind == "pontoConnect.integration.revoked" and conn.state == "connected":

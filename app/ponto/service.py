@@ -118,7 +118,10 @@ def reauthorize(session: Session, company: Company) -> None:
     )
     try:
         with link.client() as api:
-            token = link.access_token(company.id, api)
+            # In this request's transaction: a second one would wait for this one's lock (SQLite's writer).
+            token = link.token_in(session, company.id, api)
+            if token is None:
+                raise link.NotConnected("revoked")
             for account in accounts:
                 account.reauthorization_url = api.reauthorization_link(
                     token, account.id, get_settings().ponto_redirect_uri

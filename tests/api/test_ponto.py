@@ -363,6 +363,32 @@ def test_a_lapsed_consent_stops_that_account(client, world):
     [acc] = sync(client, key)["accounts"]
     assert acc["state"] == "consent_expired"
     assert client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"] == []
+    # The user renews it through the link: the account is read again, and what waited comes in.
+    renewal = client.post(f"/v1/companies/{VAT}/ponto/reauthorization", headers=key)
+    assert renewal.status_code == 200, renewal.text
+    url = renewal.json()["accounts"][0]["reauthorization_url"]
+    assert httpx.get(url, follow_redirects=False, timeout=5).status_code == 302
+    [acc] = sync(client, key)["accounts"]
+    assert (acc["state"], acc["reauthorization_url"]) == ("active", None)
+    assert len(client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]) == 1
+
+
+def test_a_consent_the_bank_refuses_stays_refused_until_renewed(client, world):
+    key, account = connect(client, world)
+    world.state.set_consent(account, revoked=True)  # the bank says no, whatever the expected end date
+    [acc] = sync(client, key)["accounts"]
+    assert acc["state"] == "consent_expired" and "authorizationInvalid" in acc["last_error"]
+    [acc] = sync(client, key)["accounts"]
+    assert acc["state"] == "consent_expired"  # not flipped back by a date that did not change
+    world.state.set_consent(account, revoked=False)
+    org = world.state.accounts[account].organization_id
+    body, headers = world.state.signed_webhook(
+        "pontoConnect.account.reauthorized", {}, {"account": account, "organization": org}
+    )
+    assert client.post("/v1/webhooks/ponto", content=body, headers=headers).status_code == 202
+    run_jobs()
+    [acc] = client.get(f"/v1/companies/{VAT}/ponto", headers=key).json()["accounts"]
+    assert (acc["state"], acc["last_error"]) == ("active", None)
 
 
 def test_ponto_down_is_retried_and_said(client, world):
