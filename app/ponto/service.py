@@ -7,6 +7,7 @@ Sits above the feed (``feed.py``) and the connection (``connection.py``): servic
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session, col, func, select
@@ -214,9 +215,7 @@ def status(session: Session, company: Company) -> dict[str, Any]:
     }
 
 
-def _seconds(value: float) -> Any:
-    from datetime import timedelta
-
+def _seconds(value: float) -> timedelta:
     return timedelta(seconds=value)
 
 
