@@ -247,11 +247,29 @@ class Ledger:
         come back while still paying."""
         self.session.flush()
         original = self.session.execute(select(_TX.c.returns_transaction_id).where(_TX.c.id == returning)).scalar()
-        for other in self.session.execute(
+        takes_back = self.session.execute(
             select(_ALLOCATIONS).where(
                 _ALLOCATIONS.c.transaction_id == returning, _ALLOCATIONS.c.returns_allocation_id.is_not(None)
             )
-        ).all():
+        ).all()
+        # Undoing a return gives the invoices their payment back: never to one cancelled since (it holds no money).
+        cancelled = (
+            self.session.execute(
+                select(_INVOICES.c.number).where(
+                    _INVOICES.c.id.in_({a.invoice_id for a in takes_back}), _INVOICES.c.cancelled_at.is_not(None)
+                )
+            )
+            .scalars()
+            .all()
+            if takes_back
+            else []
+        )
+        if cancelled:
+            raise Conflict(
+                f"undoing this return would pay cancelled invoice {', '.join(sorted(cancelled))} again; a cancelled "
+                "invoice holds no money"
+            )
+        for other in takes_back:
             self._delete_allocation(other)
         halves = [(returning, f"returns {original}"), (original, f"returned by {returning}")]
         for transaction_id, note in halves:

@@ -14,7 +14,7 @@ from app.core.db import unit_of_work
 from app.core.outbox_models import Event
 from app.reconciliation.invariants import check
 from app.statements.camt_writer import CamtMovementSpec, write_camt
-from app.statements.coda_writer import MovementSpec, StatementSpec, sepa_direct_debit_content
+from app.statements.coda_writer import MovementSpec, StatementSpec, sepa_direct_debit_content, write_coda
 from tests.conftest import CAMT_SAMPLES
 from tests.direct_debits import debit, read, register
 from tests.helpers import VAT, invoice_body, make_company, make_key
@@ -284,4 +284,38 @@ def test_undoing_part_of_a_reversal_undoes_all_of_it(bank):
         "50.00",
     )
     assert read(bank, invoice)["status"] == "paid"
+    assert _violations() == []
+
+
+def test_a_return_cannot_be_undone_onto_an_invoice_cancelled_since(client):
+    """Found by the ledger's stateful property test: an overpaid invoice's payment comes back, the invoice is then
+    cancelled (it holds no money), and undoing the return would have paid the cancelled invoice again."""
+    from tests.helpers import IBAN
+
+    make_company(client, accounts=[IBAN])
+    key = make_key(client)
+    invoice = client.post(f"/v1/companies/{VAT}/invoices", json=invoice_body("A", "10.00"), headers=key).json()
+    payment = MovementSpec(
+        D("20.00"), ogm=invoice["structured_reference"], counterparty_iban="BE71096123456769", end_to_end="E2E-1"
+    )
+    back = MovementSpec(
+        D("-20.00"),
+        structured_type="127",
+        structured_content=sepa_direct_debit_content(
+            settlement=date(2026, 11, 21), mandate="M-1", communication="", r_type="1", reason="AM04"
+        ),
+        counterparty_iban="BE71096123456769",
+        end_to_end="E2E-1",
+    )
+    for n, (day, movement) in enumerate(((date(2026, 11, 20), payment), (date(2026, 11, 21), back)), start=1):
+        statement = write_coda([StatementSpec(IBAN, day, D(0), [movement], sequence=n)])
+        assert client.post(f"/v1/companies/{VAT}/statements", content=statement, headers=key).status_code == 201
+    assert read_invoice(client, key, invoice)["amount_paid"] == "0.00"
+    assert client.post(f"/v1/companies/{VAT}/invoices/{invoice['id']}/cancel", headers=key).status_code == 200
+    txs = client.get(f"/v1/companies/{VAT}/transactions", headers=key).json()["items"]
+    [(tx_id, write_off_id)] = [(t["id"], w["id"]) for t in txs if t["amount"] == "20.00" for w in t["write_offs"]]
+    refused = client.delete(f"/v1/companies/{VAT}/transactions/{tx_id}/write-offs/{write_off_id}", headers=key)
+    assert refused.status_code == 409 and "cancelled invoice 2026/A" in refused.json()["detail"]
+    after = read_invoice(client, key, invoice)
+    assert (after["status"], after["amount_paid"]) == ("cancelled", "0.00")
     assert _violations() == []
