@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from app.core import outbox
 from app.core.db import unit_of_work
 from app.ponto.fake import FakePontoState, create_fake_ponto_app
+from tests.codabox_support import run_jobs  # the one job runner of the tests (re-exported)
 from tests.helpers import IBAN, VAT, make_company, make_key, serving
 
 OGM = "+++090/9337/55493+++"
@@ -62,12 +62,6 @@ def settings_for(world: PontoWorld) -> dict[str, Any]:
         "ponto_webhook_keys_url": f"{world.base}/webhooks/keys",
         "ponto_timeout_seconds": 5.0,
     }
-
-
-def run_jobs(rounds: int = 30) -> None:
-    for _ in range(rounds):
-        if not outbox.run_due_jobs(owner="test", base_delay=0.0):
-            return
 
 
 def browse(url: str) -> str:

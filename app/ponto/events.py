@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session, select
 
+from app.core.config import get_settings
 from app.core.events import record_event
-from app.core.timeutil import iso
+from app.core.timeutil import as_utc, iso, utcnow
 from app.ponto.models import PontoAccount, PontoConnection
+
+
+def consent_ends_soon(account: PontoAccount) -> bool:
+    """The account's consent ends within CODARECON_PONTO_CONSENT_WARNING_DAYS (or has ended): time to renew it.
+    The one rule the sync (renewal link, event), the status and the review page go by."""
+    if account.consent_expires_at is None:
+        return False
+    warning = timedelta(days=get_settings().ponto_consent_warning_days)
+    return as_utc(account.consent_expires_at) - warning <= utcnow()
 
 
 def account_data(account: PontoAccount) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from app.core.outbox_models import Job
 from app.core.timeutil import as_utc, utcnow
 from app.ponto import connection as link
 from app.ponto.client import PontoAuthError, PontoClient, PontoError
-from app.ponto.events import account_revoked, consent_expiring
+from app.ponto.events import account_revoked, consent_ends_soon, consent_expiring
 from app.ponto.models import PontoAccount, PontoConnection, PontoTransaction
 from app.ponto.pending_feed import note_pending
 from app.reconciliation.locks import lock_company_ledger
@@ -114,9 +114,7 @@ def _accounts(company_id: str, api: PontoClient, token: str) -> list[tuple[Ponto
         listed = api.accounts(token)
     except PontoAuthError:
         listed = api.accounts(link.access_token(company_id, api, force=True))
-    settings = get_settings()
     now = utcnow()
-    warn_before = timedelta(days=settings.ponto_consent_warning_days)
     readable: list[tuple[PontoAccount, str | None]] = []  # with Ponto's latest synchronization of each
     with unit_of_work() as session:
         known = {a.id: a for a in session.exec(select(PontoAccount).where(PontoAccount.company_id == company_id))}
@@ -149,7 +147,7 @@ def _accounts(company_id: str, api: PontoClient, token: str) -> list[tuple[Ponto
                 account.state = "consent_expired"
             account.updated_at = now
             session.add(account)
-            if account.state == "active" and expires and expires - warn_before <= now:
+            if account.state == "active" and consent_ends_soon(account):
                 _offer_reauthorization(session, api, token, account)
             latest = (meta.get("latestSynchronization") or {}).get("id")
             if account.state == "active" and account.availability != "readonly":

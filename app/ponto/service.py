@@ -20,7 +20,7 @@ from app.core.outbox import register
 from app.core.timeutil import as_utc, utcnow
 from app.ponto import connection as link
 from app.ponto.client import PontoError, RetryablePontoError
-from app.ponto.events import account_data, connection_revoked
+from app.ponto.events import account_data, connection_revoked, consent_ends_soon
 from app.ponto.feed import SYNC, queue_sync, sync_company
 from app.ponto.models import PontoAccount, PontoConnection, PontoTransaction
 from app.statements.models import PendingPayment
@@ -176,8 +176,6 @@ def status(session: Session, company: Company) -> dict[str, Any]:
     pending = session.exec(
         select(func.count()).where(PendingPayment.company_id == company.id, PendingPayment.state == "pending")
     ).one()
-    now = utcnow()
-    warn = settings.ponto_consent_warning_days
     last = conn.last_synchronized_at if conn else None
     return {
         "enabled": settings.ponto_enabled,
@@ -189,7 +187,7 @@ def status(session: Session, company: Company) -> dict[str, Any]:
         "last_sync_at": conn.last_sync_at if conn else None,
         "last_synchronized_at": last,
         "next_synchronization_at": (
-            as_utc(last) + _seconds(settings.ponto_sync_seconds)
+            as_utc(last) + timedelta(seconds=settings.ponto_sync_seconds)
             if last and conn and conn.state == "connected"
             else None
         ),
@@ -199,9 +197,7 @@ def status(session: Session, company: Company) -> dict[str, Any]:
                 **account_data(a),
                 "currency": a.currency,
                 "availability": a.availability,
-                "consent_expiring": bool(
-                    a.consent_expires_at and as_utc(a.consent_expires_at) - _seconds(warn * 86400) <= now
-                ),
+                "consent_expiring": consent_ends_soon(a),
                 "synchronized_at": a.synchronized_at,
                 "last_error": a.last_error,
             }
@@ -213,10 +209,6 @@ def status(session: Session, company: Company) -> dict[str, Any]:
         "set_aside": [{"ponto_transaction_id": t.id, "reason": t.error or "", "seen_at": t.created_at} for t in aside],
         "pending_payments": pending,
     }
-
-
-def _seconds(value: float) -> timedelta:
-    return timedelta(seconds=value)
 
 
 def register_jobs() -> None:

@@ -4,7 +4,7 @@ total, filtered by the search, amounts and dates already in the reader's languag
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +14,6 @@ from sqlmodel import Session, col, select
 
 from app.companies.models import Company
 from app.core.auth import ApiKey
-from app.core.config import get_settings
 from app.core.db import unit_of_work
 from app.core.money import MoneyError
 from app.core.timeutil import as_utc, utcnow
@@ -22,6 +21,7 @@ from app.dashboard.automation import automation_weeks
 from app.dashboard.service import return_figures
 from app.invoices.models import Invoice
 from app.invoices.presenter import amount_due
+from app.ponto.events import consent_ends_soon
 from app.ponto.models import PontoAccount, PontoConnection
 from app.reconciliation.candidates import SqlCandidates
 from app.reconciliation.models import WRITE_OFF_REASONS, Allocation, Suggestion, WriteOff
@@ -91,7 +91,6 @@ def _bank_notices(session: Session, company_id: str, f: i18n.Formats) -> list[di
         return []
     if conn.state == "revoked":
         return [{"text": f.t("ponto_revoked"), "url": None}]
-    soon = utcnow() + timedelta(days=get_settings().ponto_consent_warning_days)
     notices: list[dict[str, str | None]] = []
     for account in session.exec(
         select(PontoAccount).where(PontoAccount.company_id == company_id, PontoAccount.state != "revoked")
@@ -100,7 +99,7 @@ def _bank_notices(session: Session, company_id: str, f: i18n.Formats) -> list[di
         if account.state == "consent_expired" or (ends is not None and ends <= utcnow()):
             text = f.t("consent_expired", iban=i18n.grouped_iban(account.iban))
             notices.append({"text": text, "url": account.reauthorization_url})
-        elif ends is not None and ends <= soon:
+        elif consent_ends_soon(account):
             day = f.day(ends.astimezone(BRUSSELS).date())
             text = f.t("consent_expiring", iban=i18n.grouped_iban(account.iban), day=day)
             notices.append({"text": text, "url": account.reauthorization_url})
