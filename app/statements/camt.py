@@ -32,6 +32,7 @@ from app.core.xml_names import text as _text
 from app.identifiers.iban import IbanError, normalize_iban
 from app.identifiers.references import ReferenceError_, format_ogm, is_valid_ogm_digits, normalize_rf, ogm_digits
 from app.identifiers.vat import enterprise_number
+from app.statements.bank_codes import direct_debit_scheme, is_direct_debit, returned_transfer, unpaid_direct_debit
 from app.statements.parsed import (
     Counterparty,
     DirectDebit,
@@ -433,23 +434,18 @@ def _transfer_return(source: Any, code: str, reversal: bool) -> TransferReturn |
     """A movement that undoes an earlier one other than a direct debit: a transfer returned (``RtrInf``, or the
     sub-family RRTN) with its reason, or a booking reversed (``RvslInd``)."""
     returned = _child(source, "RtrInf")
-    if returned is None and not reversal and not code.endswith("/RRTN"):
+    if returned is None and not reversal and not returned_transfer(code):
         return None
     reason = _first_text(returned, ("Rsn", "Cd"), ("Rsn", "Prtry"))
     return TransferReturn("reversal" if reversal else "return", reason[:4] if reason else None)
-
-
-_DD_FAMILIES = ("IDDT", "RDDT")  # issued (the creditor's side) and received direct debits
-_DD_SCHEMES = {"ESDD": "core", "BBDD": "b2b"}
 
 
 def _direct_debit(source: Any, code: str, communication: str, reversal: bool) -> DirectDebit | None:
     """A SEPA direct debit, by its bank transaction code (PMNT/IDDT/... or PMNT/RDDT/...) or its mandate: the
     collection, or its return (``RtrInf``, or a sub-family UPDD: reversal due to a return or an unpaid direct
     debit) or reversal (``RvslInd``). camt.053 has no settlement date or sequence type of its own."""
-    _, family, sub = code.split("/") if code.count("/") == 2 else ("", "", "")
     mandate = _text(source, "Refs", "MndtId")
-    if family not in _DD_FAMILIES and not mandate:
+    if not is_direct_debit(code, mandate):
         return None
     returned = _child(source, "RtrInf")
     reason = _first_text(returned, ("Rsn", "Cd"), ("Rsn", "Prtry"))
@@ -457,11 +453,11 @@ def _direct_debit(source: Any, code: str, communication: str, reversal: bool) ->
     creditor = _first_text(
         parties, ("Cdtr", "Id", "PrvtId", "Othr", "Id"), ("Cdtr", "Pty", "Id", "PrvtId", "Othr", "Id")
     )
-    r_type = "reversal" if reversal else "return" if returned is not None or sub == "UPDD" else "paid"
+    r_type = "reversal" if reversal else "return" if returned is not None or unpaid_direct_debit(code) else "paid"
     return DirectDebit(
         settlement_date=None,
         sequence_type=None,
-        scheme=_DD_SCHEMES.get(sub),
+        scheme=direct_debit_scheme(code),
         refusal=None,
         creditor_id=creditor,
         mandate_reference=mandate[:35] if mandate else None,
