@@ -42,7 +42,13 @@ from app.reconciliation.locks import lock_company_ledger
 from app.reconciliation.service import match_transactions
 from app.statements import service as statements
 from app.statements.models import BankTransaction, MovementTwin
-from app.statements.ponto_reader import PontoTransactionError, account_iban, batch_bytes, read_transaction
+from app.statements.ponto_reader import (
+    PontoTransactionError,
+    account_iban,
+    batch_bytes,
+    instant,
+    read_transaction,
+)
 from app.statements.sources import ReceivedFile
 
 log = logging.getLogger(__name__)
@@ -132,8 +138,8 @@ def _accounts(company_id: str, api: PontoClient, token: str) -> list[tuple[Ponto
             meta = resource.get("meta") or {}
             account.description = (attributes.get("description") or None) and str(attributes["description"])[:200]
             account.availability = meta.get("availability") or "available"
-            account.authorized_at = _instant(attributes.get("authorizedAt"))
-            expires = _instant(attributes.get("authorizationExpirationExpectedAt"))
+            account.authorized_at = instant(attributes.get("authorizedAt"))
+            expires = instant(attributes.get("authorizationExpirationExpectedAt"))
             renewed = expires is not None and expires != _utc(account.consent_expires_at)
             if renewed:
                 account.reauthorization_url = None  # the old link is spent
@@ -407,16 +413,6 @@ def _updated(session: Session, row: PontoTransaction, item: dict[str, Any]) -> s
     session.add(tx)
     session.flush()
     return tx.id
-
-
-def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return as_utc(moment)
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -33,6 +33,7 @@ from app.identifiers.references import (
     normalize_rf,
     ogm_digits,
 )
+from app.statements.bank_codes import direct_debit_scheme, is_direct_debit, returned_transfer, unpaid_direct_debit
 from app.statements.parsed import (
     Counterparty,
     DirectDebit,
@@ -70,17 +71,26 @@ def loads(data: bytes | str) -> Any:
     return json.loads(data, parse_float=Decimal)
 
 
+def instant(value: Any) -> datetime | None:
+    """A Ponto date-time (ISO 8601, ``Z`` for UTC; one without a zone is UTC) as an aware one; None when it is
+    missing or not one."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def brussels_day(value: Any, what: str) -> date:
     """The Brussels day of a Ponto instant (``2026-12-07T23:00:00.000Z`` is 8 December)."""
-    if not isinstance(value, str) or not value:
-        raise PontoTransactionError(f"{what} is missing or not a date-time: {value!r}", what)
-    try:
-        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise PontoTransactionError(f"{what} is not an ISO 8601 date-time: {value!r}", what) from None
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=UTC)
-    return instant.astimezone(BRUSSELS).date()
+    moment = instant(value)
+    if moment is None:
+        if not isinstance(value, str) or not value:
+            raise PontoTransactionError(f"{what} is missing or not a date-time: {value!r}", what)
+        raise PontoTransactionError(f"{what} is not an ISO 8601 date-time: {value!r}", what)
+    return moment.astimezone(BRUSSELS).date()
 
 
 def amount_of(value: Any, what: str = "amount") -> Decimal:
@@ -155,16 +165,14 @@ def _returns(
 ) -> tuple[DirectDebit | None, TransferReturn | None]:
     """A SEPA direct debit (by its family or its mandate) and whether it is a return; a returned transfer
     (sub-family RRTN). Ponto gives no reason code: None, as camt.053 without ``RtrInf`` does."""
-    parts = code.split("/")
-    family, sub = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
     mandate = _text(attributes, "mandateId", 35)
-    if family in ("IDDT", "RDDT") or mandate:
-        r_type = "return" if sub == "UPDD" else "paid"
+    if is_direct_debit(code, mandate):
+        r_type = "return" if unpaid_direct_debit(code) else "paid"
         return (
             DirectDebit(
                 settlement_date=None,
                 sequence_type=None,
-                scheme={"ESDD": "core", "BBDD": "b2b"}.get(sub),
+                scheme=direct_debit_scheme(code),
                 refusal=None,
                 creditor_id=_text(attributes, "creditorId", 35),
                 mandate_reference=mandate,
@@ -174,7 +182,7 @@ def _returns(
             ),
             None,
         )
-    if sub == "RRTN":
+    if returned_transfer(code):
         return None, TransferReturn("return", None)
     return None, None
 
