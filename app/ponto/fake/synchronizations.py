@@ -64,6 +64,18 @@ class SynchronizationMixin:
                 self._complete(sync)
             return len(waiting)
 
+    def _refresh(self, tx: FakeTransaction, now: datetime) -> str | None:
+        """What a synchronization does to one bank movement: shows a new one ("created"), the bank's latest
+        version of a shown one ("updated"), or nothing (None)."""
+        if tx.seq is None:
+            self._make_visible(tx, now)
+            return "created"
+        if tx.version != tx.shown_version:
+            self._show(tx)
+            tx.updated_at = now
+            return "updated"
+        return None
+
     def _make_visible(self, tx: FakeTransaction, now: datetime) -> None:
         self._seq += 1
         tx.seq, tx.created_at, tx.updated_at = self._seq, now, now
@@ -102,31 +114,21 @@ class SynchronizationMixin:
             created = updated = created_pending = updated_pending = removed = 0
             for tx in [t for t in self.transactions.values() if t.account_id == account.id]:
                 if not tx.pending:
-                    if tx.seq is None:
-                        self._make_visible(tx, now)
-                        created += 1
-                    elif tx.version != tx.shown_version:
-                        self._show(tx)
-                        tx.updated_at = now
-                        updated += 1
-                    else:
-                        continue
-                    sync.updated_transactions.append(tx.id)
+                    change = self._refresh(tx, now)
+                    created += change == "created"
+                    updated += change == "updated"
+                    if change:
+                        sync.updated_transactions.append(tx.id)
                 elif sync.subtype == "accountTransactionsWithUnsettled" and not tx.gone:
                     if tx.settled:
                         tx.gone = True
                         removed += tx.seq is not None
                         continue
-                    if tx.seq is None:
-                        self._make_visible(tx, now)
-                        created_pending += 1
-                    elif tx.version != tx.shown_version:
-                        self._show(tx)
-                        tx.updated_at = now
-                        updated_pending += 1
-                    else:
-                        continue
-                    sync.updated_pending.append(tx.id)
+                    change = self._refresh(tx, now)
+                    created_pending += change == "created"
+                    updated_pending += change == "updated"
+                    if change:
+                        sync.updated_pending.append(tx.id)
             for event, count in (
                 ("transactionsCreated", created),
                 ("transactionsUpdated", updated),
