@@ -73,11 +73,19 @@ SOURCE = _Source()
 
 def queue_sync(session: Session, company_id: str, *, synchronize: bool = True, expedite: bool = False) -> bool:
     """A sync job for the company, unless one waits already. ``synchronize``: ask Ponto to synchronize with the
-    bank first (the schedule, a person); a webhook's job only reads what Ponto has."""
+    bank first (the schedule, a person); a webhook's job only reads what Ponto has.
+
+    The request is kept on the connection, not in the job: a person's "sync now" that meets a webhook's read
+    waiting (or running) is not lost in it; the next run makes the synchronization."""
+    if synchronize:
+        conn = session.get(PontoConnection, company_id)
+        if conn is not None:
+            conn.synchronize_requested = True
+            session.add(conn)
     job = enqueue(
         session,
         SYNC,
-        {"company_id": company_id, "synchronize": synchronize},
+        {"company_id": company_id},
         company_id=company_id,
         dedupe_key=f"ponto-sync:{company_id}",
         expedite=expedite,
@@ -87,12 +95,22 @@ def queue_sync(session: Session, company_id: str, *, synchronize: bool = True, e
 
 def sync_company(job: Job) -> None:
     company_id = job.payload["company_id"]
-    synchronize = bool(job.payload.get("synchronize", True))
+    synchronize = _requested(company_id, take=True)
+    done = False
+    try:
+        done = _sync(company_id, synchronize)
+    finally:
+        if synchronize and not done:
+            _requested(company_id, take=False)  # the synchronization asked for is still owed: the retry makes it
+
+
+def _sync(company_id: str, synchronize: bool) -> bool:
+    """One run; False when it did not get through (it is retried)."""
     try:
         with link.client() as api:
             token = _token(company_id, api)
             if token is None:
-                return
+                return True
             accounts = _accounts(company_id, api, token)
             for account, latest in accounts:
                 _sync_account(company_id, api, token, account, latest, synchronize)
@@ -100,11 +118,25 @@ def sync_company(job: Job) -> None:
         _note_sync(company_id, str(exc))
         raise RetryableJobError(str(exc)) from None
     except link.NotConnected:
-        return
+        return True
     except Conflict as exc:  # not configured any more
         log.warning("Ponto sync of company %s not run: %s", company_id, exc.detail)
-        return
+        return True
     _note_sync(company_id, None, synchronized=synchronize)
+    return True
+
+
+def _requested(company_id: str, *, take: bool) -> bool:
+    """take: whether a synchronization was asked for, clearing the request (a request made during this run is
+    the next run's); else ask again."""
+    with unit_of_work() as session:
+        conn = session.get(PontoConnection, company_id)
+        if conn is None:
+            return False
+        asked = conn.synchronize_requested
+        conn.synchronize_requested = not take
+        session.add(conn)
+        return asked
 
 
 def _token(company_id: str, api: PontoClient) -> str | None:

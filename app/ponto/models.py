@@ -34,6 +34,8 @@ class PontoConnection(SQLModel, table=True):
     last_sync_at: datetime | None = None
     #: When this service last asked Ponto to synchronize (spaced by CODARECON_PONTO_SYNC_SECONDS).
     last_synchronized_at: datetime | None = None
+    #: A synchronization with the bank was asked for (the schedule, a person) and the next sync run makes it.
+    synchronize_requested: bool = False
     last_error: str | None = None
     connected_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utcnow)

@@ -539,3 +539,16 @@ def test_a_pending_payment_with_the_ogm_typed_as_free_text_shows_too(client, wor
     )
     sync(client, key)
     assert _read(client, key, invoice["id"])["pending_amount"] == "121.00"
+
+
+def test_a_persons_sync_request_is_not_lost_in_a_webhooks_read_waiting(client, world):
+    """A webhook queues a read (no synchronization); "sync now" meets that job waiting: the run synchronizes."""
+    key, account = connect(client, world)
+    booked(world, account)  # at the bank: Ponto shows it only after a synchronization
+    org = world.state.accounts[account].organization_id
+    body, headers = world.state.signed_webhook(
+        "pontoConnect.account.pendingTransactionsUpdated", {"count": 0}, {"account": account, "organization": org}
+    )
+    assert client.post("/v1/webhooks/ponto", content=body, headers=headers).status_code == 202
+    status = sync(client, key)  # POST .../sync while the webhook's job waits, then the jobs run
+    assert status["transactions_stored"] == 1

@@ -66,6 +66,7 @@ def upgrade() -> None:
         sa.Column("revoked_reason", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("last_sync_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("last_synchronized_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("synchronize_requested", sa.Boolean(), nullable=False),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("connected_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
